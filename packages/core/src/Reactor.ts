@@ -1,0 +1,214 @@
+/**
+ * A reactor runs Effects on behalf of code that is not written in Effect
+ * (async functions, HTTP handlers, callbacks) for as long as its services
+ * live, and releases every outside caller when they stop.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
+import type * as Scope from "effect/Scope"
+import type { EventualResult, WaitOptions } from "./EventualResult.ts"
+import { decodeSettings, ReactorImpl } from "./internal/reactor.ts"
+import * as ResultStore from "./ResultStore.ts"
+
+/**
+ * `"running"` admits calls; `"draining"` refuses new calls while in-flight
+ * work finishes or is interrupted; `"stopped"` is final.
+ *
+ * @since 0.1.0
+ */
+export type Status = "running" | "draining" | "stopped"
+
+/**
+ * How a reactor logs and shuts down. Every duration is an Effect
+ * `Duration.Input` (`"5 seconds"`, `5000`, `Duration.seconds(5)`); a bad one
+ * throws `InvalidArgument` at `make`/`setup`.
+ *
+ * @example
+ * ```ts
+ * const options: ReactorOptions = { drain: "5 seconds", shutdownTimeout: "30 seconds", logLevel: "Error" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface ReactorOptions {
+  /** On shutdown, let in-flight work finish for up to this long before interrupting it. Default: 0. */
+  readonly drain?: Duration.Input | undefined
+  /**
+   * The most shutdown waits for interrupted work's finalizers, and then again
+   * for the layer's finalizers. Past it, callers are released with
+   * `ReactorStopped` anyway and the stuck finalizer is logged. Default: 10 seconds.
+   */
+  readonly shutdownTimeout?: Duration.Input | undefined
+  /** The minimum level of log lines written by effects the reactor runs (and by the reactor). */
+  readonly logLevel?: LogLevel.LogLevel | undefined
+  /** Replaces the loggers of effects the reactor runs (and of the reactor). */
+  readonly logger?: Logger.Logger<unknown, any> | undefined
+  /** Where `stash()` keeps results. Default: a `ResultStore` service in the context (for `make`), else memory. */
+  readonly resultStore?: ResultStore.ResultStore | undefined
+}
+
+/**
+ * A function wrapped by `reactor.waitFor(fn)`: same name and length, returns a
+ * Promise, and keeps the original under `wrapped` for unit tests.
+ *
+ * @since 0.1.0
+ */
+export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
+  (...args: Args): Promise<A>
+  readonly wrapped: (...args: Args) => Effect.Effect<A, E, R>
+}
+
+/**
+ * A function wrapped by `reactor.runInReactor(fn)`: same name and length,
+ * returns an `EventualResult`, keeps the original under `wrapped`.
+ *
+ * @since 0.1.0
+ */
+export interface RunInReactorFunction<Args extends ReadonlyArray<any>, A, E, R> {
+  (...args: Args): EventualResult<A, E>
+  readonly wrapped: (...args: Args) => Effect.Effect<A, E, R>
+}
+
+/**
+ * A bridge into Effect for outside code, with access to the services `R`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * await reactor.waitFor(Effect.succeed(42), { timeout: "5 seconds" }) // => 42
+ * await reactor.shutdown()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Reactor<R> {
+  /** `"running"`, `"draining"` or `"stopped"`. */
+  readonly status: Status
+  /**
+   * Runs the effect and resolves with its value. On timeout (or when
+   * `signal` aborts) the work is interrupted and the Promise rejects with
+   * `TimeoutError` (or `Aborted`), whose `cause` holds the fiber's Cause.
+   * A failure rejects with the effect's own error, its stack showing the
+   * Effect span trace and the caller's frames.
+   */
+  waitFor<A, E>(effect: Effect.Effect<A, E, R>, options?: WaitOptions): Promise<A>
+  /**
+   * Wraps a function returning an Effect (Crochet's `@wait_for`): each call
+   * runs its Effect like `waitFor(effect, options)`. Bad options throw here.
+   */
+  waitFor<Args extends ReadonlyArray<any>, A, E>(
+    fn: (...args: Args) => Effect.Effect<A, E, R>,
+    options?: WaitOptions
+  ): WaitForFunction<Args, A, E, R>
+  /** Starts the effect and returns its handle at once (Crochet's `run_in_reactor`). */
+  runInReactor<A, E>(effect: Effect.Effect<A, E, R>): EventualResult<A, E>
+  /** Wraps a function returning an Effect: each call starts it and returns its handle. */
+  runInReactor<Args extends ReadonlyArray<any>, A, E>(
+    fn: (...args: Args) => Effect.Effect<A, E, R>
+  ): RunInReactorFunction<Args, A, E, R>
+  /**
+   * A standard (TC39) method decorator for JavaScript classes: the method
+   * returns an Effect, callers get a Promise as from `waitFor`.
+   * TypeScript does not let a decorator change a method's type (TS1270), so in
+   * TypeScript prefer a field: `lookup = reactor.waitFor((name: string) => ...)`.
+   */
+  waitForMethod(options?: WaitOptions): <This, Args extends ReadonlyArray<any>, A, E>(
+    method: (this: This, ...args: Args) => Effect.Effect<A, E, R>,
+    context: ClassMethodDecoratorContext<This>
+  ) => (this: This, ...args: Args) => Promise<A>
+  /** The `runInReactor` counterpart of {@link waitForMethod}. */
+  runInReactorMethod(): <This, Args extends ReadonlyArray<any>, A, E>(
+    method: (this: This, ...args: Args) => Effect.Effect<A, E, R>,
+    context: ClassMethodDecoratorContext<This>
+  ) => (this: This, ...args: Args) => EventualResult<A, E>
+  /** The stashed result with this id; throws `ResultNotFound` if unknown or already retrieved. */
+  retrieve(id: string): EventualResult<unknown, unknown>
+  /**
+   * Stops the reactor: refuses new calls, drains (`options.drain`), interrupts
+   * the rest (their callers get `ReactorStopped`), then runs the layer's
+   * finalizers. Idempotent; every call gets the same completion.
+   */
+  shutdown(): Promise<void>
+}
+
+/**
+ * A reactor for an Effect application: it runs calls with the services `R`
+ * of the enclosing context and shuts down (drain, interrupt, release) when
+ * the enclosing scope closes, before the services' own finalizers run.
+ * Bad options throw `InvalidArgument` here.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const program = Effect.gen(function*() {
+ *   const reactor = yield* Reactor.make<Database>({ drain: "5 seconds" })
+ *   startHttpServer((request) => reactor.waitFor(handle(request), { timeout: "2 seconds" }))
+ *   yield* Effect.never
+ * })
+ * Effect.runFork(program.pipe(Effect.scoped, Effect.provide(Database.layer)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <R = never>(options?: ReactorOptions): Effect.Effect<Reactor<R>, never, Scope.Scope | R> => {
+  const settings = decodeSettings(options, "Reactor.make")
+  return Effect.flatMap(Effect.context<Scope.Scope | R>(), (context) => {
+    const reactor = new ReactorImpl<R>(settings, { _tag: "Context", context: context as never })
+    return Effect.as(Effect.addFinalizer(() => reactor.shutdownEffect), reactor as Reactor<R>)
+  })
+}
+
+const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
+
+/**
+ * A reactor for plain programs and libraries (Crochet's `setup()`): the layer
+ * is built on first use, not now; if it fails, every waiting call rejects with
+ * `ReactorStartFailed` and the next call tries again. Calling `setup` again
+ * with the same layer object returns the same running reactor (so several
+ * libraries can share one); after `shutdown()` it sets up a new one.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty, { logLevel: "Error" })
+ * export const lookup = reactor.waitFor((name: string) => Effect.succeed(name.length), { timeout: "5 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOptions): Reactor<R> => {
+  const existing = setups.get(layer)
+  if (existing !== undefined && existing.status === "running") return existing
+  const reactor = new ReactorImpl<R>(decodeSettings(options, "Reactor.setup"), { _tag: "Layer", layer })
+  setups.set(layer, reactor)
+  return reactor
+}
+
+/**
+ * Shuts down every reactor made by `setup` that is still running, for exit
+ * hooks and signal handlers. Resolves when all are stopped.
+ *
+ * @example
+ * ```ts
+ * process.once("SIGTERM", () => Reactor.shutdownAll().then(() => process.exit(143)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const shutdownAll = async (): Promise<void> => {
+  const reactors = [...setups.values()]
+  setups.clear()
+  await Promise.all(reactors.map((reactor) => reactor.shutdown()))
+}

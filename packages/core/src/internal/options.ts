@@ -1,0 +1,66 @@
+import * as Duration from "effect/Duration"
+import { InvalidArgument } from "../Errors.ts"
+
+/**
+ * Decodes a user-given duration, refusing what Effect would silently turn
+ * into something else (NaN becomes zero there) or cannot represent.
+ * `Infinity` means "no limit" and decodes to `undefined`.
+ */
+export const decodeDuration = (input: unknown, what: string): Duration.Duration | undefined => {
+  if (input === undefined) return undefined
+  const invalid = (why: string) =>
+    new InvalidArgument(
+      `${what} must be a Duration.Input such as "5 seconds", 5000 (milliseconds) or Duration.seconds(5); ` +
+        `got ${describe(input)} (${why}).`
+    )
+  if (typeof input === "number" && Number.isNaN(input)) throw invalid("NaN")
+  if (typeof input === "object" && input !== null && !Duration.isDuration(input)) {
+    for (const value of Object.values(input)) {
+      if (typeof value !== "number" || Number.isNaN(value)) throw invalid("every field must be a number")
+    }
+  }
+  let duration: Duration.Duration
+  try {
+    duration = Duration.fromInputUnsafe(input as Duration.Input)
+  } catch {
+    throw invalid("not a duration")
+  }
+  if (Duration.isNegative(duration)) throw invalid("it is negative")
+  return Duration.isFinite(duration) ? duration : undefined
+}
+
+/** Checks the options object of waitFor/wait and decodes its timeout. */
+export const decodeWaitOptions = (
+  options: unknown,
+  call: string
+): { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined } => {
+  if (options === undefined) return noOptions
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgument(`${call}: options must be an object like { timeout: "5 seconds" }; got ${describe(options)}.`)
+  }
+  const { signal, timeout } = options as { readonly signal?: unknown; readonly timeout?: unknown }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgument(`${call}: options.signal must be an AbortSignal; got ${describe(signal)}.`)
+  }
+  return { timeout: decodeDuration(timeout, `${call}: options.timeout`), signal }
+}
+
+const noOptions = { timeout: undefined, signal: undefined }
+
+/** The error for a value that is not an Effect, naming what was passed instead. */
+export const notAnEffect = (value: unknown, call: string): InvalidArgument => {
+  const hint = value instanceof Promise || (typeof value === "object" && value !== null && "then" in value)
+    ? " It is a Promise: wrap it as Effect.promise(() => ...) so the reactor can interrupt it."
+    : ""
+  return new InvalidArgument(`${call} expects an Effect; got ${describe(value)}.${hint}`)
+}
+
+/** A short, safe description of any value for error messages. */
+export const describe = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`
+  if (typeof value !== "object" || value === null) return String(value)
+  if (value instanceof Promise) return "a Promise"
+  const name = value.constructor?.name
+  return name && name !== "Object" ? `a ${name}` : "an object"
+}

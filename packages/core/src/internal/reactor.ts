@@ -1,0 +1,351 @@
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
+import * as Scope from "effect/Scope"
+import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
+import * as EventualResult from "../EventualResult.ts"
+import type { Reactor, ReactorOptions, Status } from "../Reactor.ts"
+import * as ResultStore from "../ResultStore.ts"
+import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
+import { interruptFor, outsideError, Run, stopCause, type Tracker } from "./run.ts"
+import { addCallerFrames, withoutStack } from "./traceback.ts"
+
+const defaultShutdownTimeout = Duration.seconds(10)
+
+/** Settings decoded once, when the reactor is made, so bad options fail at that call. */
+export interface Settings {
+  readonly drain: Duration.Duration | undefined
+  readonly shutdownTimeout: Duration.Duration
+  readonly logLevel: ReactorOptions["logLevel"]
+  readonly logger: ReactorOptions["logger"]
+  readonly resultStore: ResultStore.ResultStore | undefined
+}
+
+export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new InvalidArgument(`${call}: options must be an object; got ${describe(options)}.`)
+  }
+  return {
+    drain: decodeDuration(options?.drain, `${call}: options.drain`),
+    shutdownTimeout: decodeDuration(options?.shutdownTimeout, `${call}: options.shutdownTimeout`) ??
+      (options?.shutdownTimeout === undefined ? defaultShutdownTimeout : Duration.infinity),
+    logLevel: options?.logLevel,
+    logger: options?.logger,
+    resultStore: options?.resultStore
+  }
+}
+
+/** Adds the log settings to a context, so that every fiber of the reactor logs the same way. */
+const withLogSettings = <R>(context: Context.Context<R>, settings: Settings): Context.Context<R> => {
+  let result = context
+  if (settings.logLevel !== undefined) result = Context.add(result, References.MinimumLogLevel, settings.logLevel)
+  if (settings.logger !== undefined) result = Context.add(result, Logger.CurrentLoggers, new Set([settings.logger]))
+  return result
+}
+
+/**
+ * The reactor: admits calls while running, runs each as a fiber in its
+ * context, and on shutdown drains, interrupts and releases every caller
+ * within a deadline, then lets the services' finalizers run.
+ */
+export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host {
+  status: Status = "running"
+  /** The services, once built (at once for `make`, on first use for `setup`). */
+  private context: Context.Context<R> | undefined
+  private readonly base: Context.Context<never>
+  private readonly running = new Set<Run<unknown, unknown>>()
+  private idleListeners: Set<() => void> | undefined
+  private stopped: Deferred.Deferred<void> | undefined
+  private building: Fiber.Fiber<Context.Context<R>, unknown> | undefined
+  private layerScope: Scope.Closeable | undefined
+  private readonly store: ResultStore.ResultStore
+  private readonly settings: Settings
+  private readonly layer: Layer.Layer<R, unknown> | undefined
+
+  constructor(
+    settings: Settings,
+    from:
+      | { readonly _tag: "Context"; readonly context: Context.Context<R> }
+      | { readonly _tag: "Layer"; readonly layer: Layer.Layer<R, unknown> }
+  ) {
+    this.settings = settings
+    if (from._tag === "Context") {
+      this.base = withLogSettings(from.context, settings) as Context.Context<never>
+      this.context = this.base as Context.Context<R>
+      this.layer = undefined
+    } else {
+      this.base = withLogSettings(Context.empty(), settings)
+      this.layer = from.layer
+    }
+    this.store = settings.resultStore ??
+      (this.context && Context.getOrUndefined(this.context as Context.Context<unknown>, ResultStore.ResultStore)) ??
+      ResultStore.memory()
+  }
+
+  // --- calls -------------------------------------------------------------
+
+  waitFor(effectOrFn: unknown, options?: EventualResult.WaitOptions): any {
+    if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
+      const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
+      return wrap(effectOrFn, (effect) => this.waitForEffect(effect, decoded, effectOrFn.name), true)
+    }
+    let decoded
+    try {
+      decoded = decodeWaitOptions(options, "waitFor")
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.waitForEffect(effectOrFn, decoded, undefined)
+  }
+
+  private waitForEffect(
+    effect: unknown,
+    options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
+    name: string | undefined
+  ): Promise<unknown> {
+    if (this.status !== "running") return Promise.reject(ReactorStopped.refused())
+    if (!Effect.isEffect(effect)) {
+      return Promise.reject(notAnEffect(effect, name === undefined ? "waitFor" : `waitFor(${name || "fn"})`))
+    }
+    const { signal, timeout } = options
+    if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>)
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) {
+      return exit._tag === "Success"
+        ? Promise.resolve(exit.value)
+        : Promise.reject(addCallerFrames(outsideError(exit.cause), this.waitForEffect))
+    }
+    const run = new Run(fiber, this)
+    if (timeout !== undefined) run.interruptAfter(timeout, this.clockContext)
+    if (signal !== undefined) run.interruptOnAbort(signal)
+    return awaitRun(run)
+  }
+
+  runInReactor(effectOrFn: unknown): any {
+    if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
+      return wrap(effectOrFn, (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`), false)
+    }
+    return this.runInReactorEffect(effectOrFn, "runInReactor")
+  }
+
+  private runInReactorEffect(effect: unknown, call: string): EventualResult.EventualResult<unknown, unknown> {
+    if (this.status !== "running") throw ReactorStopped.refused()
+    if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
+    return EventualResult.make(new Run(this.fork(effect as Effect.Effect<unknown, unknown, R>), this), this)
+  }
+
+  retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
+    if (this.status !== "running") throw ReactorStopped.refused()
+    if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
+    return this.store.retrieve(id)
+  }
+
+  waitForMethod(options?: EventualResult.WaitOptions): any {
+    const decoded = decodeWaitOptions(options, "waitForMethod")
+    return (method: Function, context: ClassMethodDecoratorContext) =>
+      wrap(method, (effect) => this.waitForEffect(effect, decoded, String(context.name)), true)
+  }
+
+  runInReactorMethod(): any {
+    return (method: Function, context: ClassMethodDecoratorContext) =>
+      wrap(method, (effect) => this.runInReactorEffect(effect, `runInReactor(${String(context.name)})`), false)
+  }
+
+  /** Starts a fiber for a call: in the services' context, or behind the layer's build while that runs. */
+  private fork<A, E>(effect: Effect.Effect<A, E, R>): Fiber.Fiber<A, E | ReactorStartFailed> {
+    if (this.context !== undefined) return Effect.runForkWith(this.context)(effect)
+    return Effect.runForkWith(this.base)(
+      Effect.flatMap(this.awaitServices(), (context) => Effect.provideContext(effect, context))
+    )
+  }
+
+  // --- the layer of `setup` ------------------------------------------------
+
+  private awaitServices(): Effect.Effect<Context.Context<R>, ReactorStartFailed> {
+    const build = this.building ?? this.startBuild()
+    return Effect.callback((resume) => {
+      const unsubscribe = build.addObserver((exit) =>
+        resume(exit._tag === "Success" ? Effect.succeed(exit.value) : Effect.fail(new ReactorStartFailed(exit.cause)))
+      )
+      return Effect.sync(unsubscribe)
+    })
+  }
+
+  private startBuild(): Fiber.Fiber<Context.Context<R>, unknown> {
+    const scope = Scope.makeUnsafe()
+    const build = Effect.runForkWith(this.base)(Layer.buildWithScope(this.layer!, scope))
+    this.building = build
+    build.addObserver((exit) => {
+      if (exit._tag === "Success") {
+        this.layerScope = scope
+        this.context = Context.merge(this.base, exit.value)
+      } else {
+        // Release what was built before the failure; the next call builds again.
+        this.building = undefined
+        Effect.runFork(Scope.close(scope, exit))
+      }
+    })
+    return build
+  }
+
+  // --- shutdown ------------------------------------------------------------
+
+  shutdown(): Promise<void> {
+    return Effect.runPromiseWith(this.clockContext)(this.shutdownEffect)
+  }
+
+  /** Drains, interrupts, releases every caller, then closes the layer: each step bounded. */
+  readonly shutdownEffect: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.stopped !== undefined) return Deferred.await(this.stopped)
+    const stopped = this.stopped = Deferred.makeUnsafe<void>()
+    this.status = "draining"
+    return this.stopRuns().pipe(
+      Effect.andThen(this.reportUnretrieved()),
+      Effect.andThen(this.closeLayer()),
+      Effect.ensuring(Effect.suspend(() => {
+        this.status = "stopped"
+        return Deferred.done(stopped, Exit.void)
+      }))
+    )
+  })
+
+  private stopRuns(): Effect.Effect<void> {
+    const { drain, shutdownTimeout } = this.settings
+    const self = this
+    return Effect.gen(function*() {
+      if (drain !== undefined && self.running.size > 0) {
+        yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
+      }
+      if (self.building !== undefined && self.context === undefined) {
+        interruptFor(self.building, { _tag: "Stop", detail: "" })
+      }
+      if (self.running.size === 0) return
+      const stop = { _tag: "Stop", detail: "" } as const
+      for (const run of [...self.running]) interruptFor(run.fiber, stop)
+      if (self.running.size === 0) return
+      yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
+      if (self.running.size === 0) return
+      const stuck = [...self.running]
+      const released = stopCause({
+        _tag: "Stop",
+        detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
+      })
+      for (const run of stuck) run.settle(Exit.failCause(released))
+      yield* Effect.logError(
+        `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +
+          `(${Duration.format(shutdownTimeout)}). Their callers were released with ReactorStopped; the fibers go on ` +
+          "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
+      )
+    })
+  }
+
+  /** Completes when no run is in flight. */
+  private readonly idle: Effect.Effect<void> = Effect.callback((resume) => {
+    if (this.running.size === 0) return resume(Effect.void)
+    const listener = () => resume(Effect.void)
+    ;(this.idleListeners ??= new Set()).add(listener)
+    return Effect.sync(() => this.idleListeners?.delete(listener))
+  })
+
+  private reportUnretrieved(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      for (const [id, result] of this.store.takeUnretrieved()) {
+        const exit = result.poll()
+        if (exit !== undefined) EventualResult.logIfFailed(this, exit, `stashed as ${id} and never retrieved`)
+      }
+    })
+  }
+
+  private closeLayer(): Effect.Effect<void> {
+    const scope = this.layerScope
+    if (scope === undefined) return Effect.void
+    this.layerScope = undefined
+    const timeout = this.settings.shutdownTimeout
+    return Effect.gen(function*() {
+      const closing = Effect.runFork(Scope.close(scope, Exit.void))
+      const done = yield* Effect.raceFirst(
+        Effect.callback<boolean>((resume) => {
+          closing.addObserver(() => resume(Effect.succeed(true)))
+        }),
+        Effect.as(Effect.sleep(timeout), false)
+      )
+      if (!done) {
+        yield* Effect.logError(
+          `Reactor shutdown: the layer's finalizers did not finish within shutdownTimeout (${Duration.format(timeout)}); ` +
+            "shutdown() returns anyway and they go on in the background. Look for a release step that never ends."
+        )
+      }
+    })
+  }
+
+  // --- Tracker and Host ------------------------------------------------------
+
+  track(run: Run<any, any>): void {
+    this.running.add(run)
+  }
+
+  untrack(run: Run<any, any>): void {
+    this.running.delete(run)
+    if (this.idleListeners !== undefined && this.running.size === 0) {
+      for (const listener of this.idleListeners) listener()
+      this.idleListeners.clear()
+    }
+  }
+
+  get clockContext(): Context.Context<never> {
+    return (this.context ?? this.base) as Context.Context<never>
+  }
+
+  stash(result: EventualResult.EventualResult<unknown, unknown>): string {
+    if (this.status !== "running") throw ReactorStopped.refused()
+    return this.store.stash(result)
+  }
+
+  logUnhandled(cause: Cause.Cause<unknown>, note: string): void {
+    Effect.runForkWith(this.clockContext)(Effect.logError(`Unhandled error in EventualResult (${note})`, cause))
+  }
+}
+
+/** Waits for a run that did not finish at once; in `catch` the async stack lists the outside callers. */
+const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
+  const exit = await new Promise<Exit.Exit<unknown, unknown>>((resolve) => run.onExit(resolve))
+  if (exit._tag === "Success") return exit.value
+  throw addCallerFrames(outsideError(exit.cause), awaitRun)
+}
+
+/**
+ * Wraps a function returning an Effect (Crochet's `@wait_for`/`@run_in_reactor`):
+ * same `name` and `length`, the original under `wrapped`, `this` passed on.
+ */
+const wrap = (fn: Function, call: (effect: unknown) => unknown, rejects: boolean) => {
+  const wrapper = function(this: unknown, ...args: Array<unknown>) {
+    let effect: unknown
+    try {
+      effect = fn.apply(this, args)
+    } catch (error) {
+      if (rejects) return Promise.reject(error)
+      throw error
+    }
+    return call(effect)
+  }
+  Object.defineProperty(wrapper, "name", { value: fn.name })
+  Object.defineProperty(wrapper, "length", { value: fn.length })
+  Object.defineProperty(wrapper, "wrapped", { value: fn })
+  return wrapper
+}
+
+const abortedBeforeStart = (signal: AbortSignal): Aborted =>
+  withoutStack(() =>
+    new Aborted({
+      reason: signal.reason,
+      message: "waitFor was given an AbortSignal that had already aborted, so the work was not started."
+    })
+  )

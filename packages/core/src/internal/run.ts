@@ -1,0 +1,154 @@
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
+import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
+
+/**
+ * Why the reactor interrupted a fiber. It travels as an annotation on the
+ * Interrupt reason of the fiber's Cause, so the Exit alone tells a timeout
+ * from a cancel or a shutdown, with no per-call bookkeeping.
+ */
+export type StopReason =
+  | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
+  | { readonly _tag: "Abort"; readonly reason: unknown }
+  | { readonly _tag: "Cancel" }
+  | { readonly _tag: "Stop"; readonly detail: string }
+
+const StopReasonKey = Context.Service<StopReason>("@crochet/core/StopReason")
+
+/** Interrupts a fiber, recording why. */
+export const interruptFor = (fiber: Fiber.Fiber<unknown, unknown>, reason: StopReason): void =>
+  fiber.interruptUnsafe(undefined, Context.make(StopReasonKey, reason))
+
+/** An interrupted Cause that says why, for runs released without their fiber's own Exit. */
+export const stopCause = (reason: StopReason): Cause.Cause<never> =>
+  Cause.fromReasons([Cause.interrupt().reasons[0]!.annotate(Context.make(StopReasonKey, reason))])
+
+/** The reason the reactor recorded for interrupting this Cause's fiber, if any. */
+export const stopReasonOf = (cause: Cause.Cause<unknown>): StopReason | undefined => {
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Interrupt") {
+      const stop = reason.annotations.get(StopReasonKey.key) as StopReason | undefined
+      if (stop !== undefined) return stop
+    }
+  }
+  return undefined
+}
+
+/**
+ * The error an outside caller gets for a failed run: the reactor's own error
+ * when it interrupted the work (timeout, abort, cancel, shutdown) with the
+ * Cause attached, otherwise the effect's own error with its trace.
+ */
+export const outsideError = (cause: Cause.Cause<unknown>): Error => {
+  const stop = stopReasonOf(cause)
+  if (stop !== undefined) return stopError(stop, cause)
+  const failure = primaryFailure(cause)
+  if (failure !== undefined) return failureError(cause, failure)
+  return withoutStack(() =>
+    new Cancelled({
+      cause,
+      message: "The work was interrupted from inside Effect code (not by cancel(), a timeout or a shutdown). " +
+        "See error.cause for where."
+    })
+  )
+}
+
+const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
+  withoutStack(() => {
+    switch (stop._tag) {
+      case "Timeout": {
+        const error = new TimeoutError(
+          `waitFor timed out after ${Duration.format(stop.timeout)}, so the work was interrupted. ` +
+            "Raise the timeout, or use runInReactor(...).wait({ timeout }) to keep the work running after a timeout."
+        )
+        Object.defineProperty(error, "cause", { value: cause, configurable: true, writable: true })
+        return error
+      }
+      case "Abort":
+        return new Aborted({
+          cause,
+          reason: stop.reason,
+          message: "waitFor was aborted by its AbortSignal, so the work was interrupted."
+        })
+      case "Cancel":
+        return new Cancelled({ cause, message: "The work was cancelled with EventualResult.cancel()." })
+      case "Stop":
+        return new ReactorStopped({
+          cause,
+          message: `The reactor shut down while this work was running, so it was interrupted${stop.detail}. ` +
+            "Give shutdown a longer drain to let in-flight work finish."
+        })
+    }
+  })
+
+/** The handle of a reactor run that a caller may wait on; it is told once. */
+export interface Tracker {
+  track(run: Run<any, any>): void
+  untrack(run: Run<any, any>): void
+}
+
+/**
+ * One fiber started by a reactor on behalf of outside callers. It settles
+ * once: with its fiber's Exit, or earlier with a made-up interrupted Exit when
+ * a shutdown deadline gives up on a fiber whose finalizers never end.
+ */
+export class Run<A, E> {
+  readonly fiber: Fiber.Fiber<A, E>
+  exit: Exit.Exit<A, E> | undefined
+  private readonly tracker: Tracker
+  private listeners: Array<(exit: Exit.Exit<A, E>) => void> | undefined
+  constructor(fiber: Fiber.Fiber<A, E>, tracker: Tracker) {
+    this.fiber = fiber
+    this.tracker = tracker
+    this.exit = fiber.pollUnsafe()
+    if (this.exit === undefined) {
+      tracker.track(this)
+      fiber.addObserver((exit) => this.settle(exit))
+    }
+  }
+
+  settle(exit: Exit.Exit<A, E>): void {
+    if (this.exit !== undefined) return
+    this.exit = exit
+    this.tracker.untrack(this)
+    const listeners = this.listeners
+    this.listeners = undefined
+    if (listeners !== undefined) for (const listener of listeners) listener(exit)
+  }
+
+  /** Calls `listener` with the Exit (now, if settled); returns a function that unsubscribes. */
+  onExit(listener: (exit: Exit.Exit<A, E>) => void): () => void {
+    if (this.exit !== undefined) {
+      listener(this.exit)
+      return noop
+    }
+    ;(this.listeners ??= []).push(listener)
+    return () => {
+      const index = this.listeners?.indexOf(listener) ?? -1
+      if (index >= 0) this.listeners!.splice(index, 1)
+    }
+  }
+
+  /** Interrupts the fiber for `reason` when `timeout` passes on the reactor's Clock. */
+  interruptAfter(timeout: Duration.Duration, context: Context.Context<never>): void {
+    const timer = Effect.runForkWith(context)(Effect.sleep(timeout))
+    timer.addObserver((exit) => {
+      if (exit._tag === "Success") interruptFor(this.fiber, { _tag: "Timeout", timeout })
+    })
+    this.onExit(() => timer.interruptUnsafe())
+  }
+
+  /** Interrupts the fiber when `signal` aborts. */
+  interruptOnAbort(signal: AbortSignal): void {
+    const abort = () => interruptFor(this.fiber, { _tag: "Abort", reason: signal.reason })
+    signal.addEventListener("abort", abort, { once: true })
+    this.onExit(() => signal.removeEventListener("abort", abort))
+  }
+}
+
+const noop = () => {}

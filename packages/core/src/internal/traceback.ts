@@ -1,0 +1,90 @@
+import * as Cause from "effect/Cause"
+import { CauseKey, NonErrorFailure } from "../Errors.ts"
+
+const enrichedKey = Symbol.for("@crochet/core/enriched")
+
+/**
+ * The error an outside caller sees for a Cause that holds a failure or a
+ * defect: the original error object (a non-Error value is wrapped in
+ * `NonErrorFailure`), its `stack` replaced by Effect's rendering with the span
+ * trace, and the whole Cause reachable through `causeOf(error)`.
+ * An error object is rewritten once; later calls return it as it is.
+ */
+export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unknown> | Cause.Die): Error => {
+  const value = reason._tag === "Fail" ? reason.error : reason.defect
+  const error = value instanceof Error ? value : nonErrorFailure(value)
+  if (Object.prototype.hasOwnProperty.call(error, enrichedKey)) return error
+  const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
+  const frames = pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? ""
+  let stack = `${error.name}: ${error.message}${frames}`
+  const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length
+  if (others > 0) stack += `\n    [and ${others} more failure(s) in the same Cause: use causeOf(error) to see them]`
+  define(error, "stack", stack)
+  define(error, enrichedKey, true)
+  define(error, CauseKey, cause)
+  return error
+}
+
+/** The first failure of a Cause (as `Cause.squash` picks it), or undefined when it holds only interruptions. */
+export const primaryFailure = (cause: Cause.Cause<unknown>): Cause.Fail<unknown> | Cause.Die | undefined => {
+  let die: Cause.Die | undefined
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Fail") return reason
+    if (reason._tag === "Die") die ??= reason
+  }
+  return die
+}
+
+/**
+ * Appends the frames of the outside caller to `error.stack`. Called in the
+ * `catch` of an async function that awaited the reactor, so V8's async stack
+ * traces list the callers' awaiting functions (`at async handleRequest`) at
+ * no cost on the success path. Only the first caller's frames are added.
+ */
+export const addCallerFrames = (error: Error, below: Function): Error => {
+  if (Object.prototype.hasOwnProperty.call(error, callerKey)) return error
+  const holder: { stack?: string } = {}
+  Error.captureStackTrace?.(holder, below)
+  const frames = holder.stack?.slice(holder.stack.indexOf("\n") + 1)
+  define(error, callerKey, true)
+  if (frames && frames.includes("    at ")) define(error, "stack", `${error.stack}\n${frames}`)
+  return error
+}
+
+const callerKey = Symbol.for("@crochet/core/callerFrames")
+
+/** Runs `make` with stack capture turned off: errors whose own frames say nothing cost no capture. */
+export const withoutStack = <A>(make: () => A): A => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+const nonErrorFailure = (value: unknown): NonErrorFailure =>
+  withoutStack(() =>
+    new NonErrorFailure({
+      value,
+      message: `The effect failed with a value that is not an Error: ${format(value)}. ` +
+        "Fail with an Error (for example a Data.TaggedError) to get its own stack; the value is in error.value."
+    })
+  )
+
+const format = (value: unknown): string => {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+const define = (target: object, key: PropertyKey, value: unknown): void => {
+  try {
+    Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
+  } catch {
+    // A frozen error keeps its own stack; the rejection still carries it.
+  }
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "core",
+          root: "packages/core",
+          include: ["test/**/*.test.ts"],
+          execArgv: ["--expose-gc"]
+        }
+      },
+      {
+        test: {
+          name: "examples",
+          root: "examples",
+          include: ["**/*.test.ts"]
+        }
+      }
+    ]
+  }
+})
