@@ -13,6 +13,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: "platform-node",
+          root: "packages/platform-node",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 30_000
+        }
+      },
+      {
+        test: {
           name: "examples",
           root: "examples",
           include: ["**/*.test.ts"]

@@ -1,0 +1,404 @@
+/**
+ * A reactor in a background thread, called synchronously (Crochet's
+ * `setup()` + `@wait_for` for code that cannot await). A module defines the
+ * operations and the layer they need; `connect` runs it in a worker thread and
+ * returns a typed client whose calls block until the result, a failure or a
+ * timeout.
+ *
+ * @since 0.1.0
+ */
+import { InvalidArgument, ReactorStopped, type Reactor } from "@crochet/core"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import { MessageChannel, Worker } from "node:worker_threads"
+import type { Client, Operations } from "./BlockingClient.ts"
+import { ReactorThreadStartFailed } from "./Errors.ts"
+import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
+import { decodeValue, errorClassMap } from "./internal/codec.ts"
+import { formatMillis, toMillis } from "./internal/options.ts"
+import * as Protocol from "./internal/protocol.ts"
+
+const DefinitionTypeId: unique symbol = Symbol.for("@crochet/platform-node/ReactorThread/Definition") as never
+
+/**
+ * What a reactor module exports: its operations, the layer they need, and
+ * their default timeouts. Made by {@link define}.
+ *
+ * @example
+ * ```ts
+ * // dns.reactor.ts
+ * export default ReactorThread.define({
+ *   layer: Resolver.layer,
+ *   operations: { lookup: (name: string) => Resolver.use((r) => r.lookup(name)) }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Definition<Ops extends Operations> {
+  readonly [DefinitionTypeId]: typeof DefinitionTypeId
+  readonly operations: Ops
+  readonly layer: Layer.Layer<any, any, never>
+  /** Default timeouts in milliseconds, by operation. */
+  readonly timeoutMillis: Readonly<Record<string, number>>
+  readonly reactorOptions: Reactor.ReactorOptions | undefined
+}
+
+/**
+ * Defines a reactor module. Export the result (as the default export, or
+ * under a name given to `connect` as `exportName`). Bad timeouts throw
+ * `InvalidArgument` here.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * export default ReactorThread.define({
+ *   layer: Layer.empty,
+ *   operations: {
+ *     add: (a: number, b: number) => Effect.succeed(a + b),
+ *     lookup: (name: string) => Effect.succeed(`${name} is 127.0.0.1`)
+ *   },
+ *   timeouts: { lookup: "2 seconds" },
+ *   reactor: { drain: "1 second" }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const define = <R, E, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
+  definition: {
+    /** The services the operations need; built once, when the thread starts. */
+    readonly layer: Layer.Layer<R, E, never>
+    /** The operations callers can call, by name. Arguments and results must be structured-cloneable. */
+    readonly operations: Ops
+    /** Default timeout of each operation (a call's own timeout wins). */
+    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
+    /** Options of the reactor in the thread (drain, shutdownTimeout, logLevel, ...). */
+    readonly reactor?: Reactor.ReactorOptions | undefined
+  }
+): Definition<Ops> => {
+  const timeoutMillis: Record<string, number> = {}
+  for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
+    if (!Object.hasOwn(definition.operations, name)) {
+      throw new InvalidArgument(`ReactorThread.define: timeouts.${name} names no operation.`)
+    }
+    const millis = toMillis(timeout, `ReactorThread.define: timeouts.${name}`)
+    if (millis !== undefined) timeoutMillis[name] = millis
+  }
+  return {
+    [DefinitionTypeId]: DefinitionTypeId,
+    operations: definition.operations,
+    layer: definition.layer,
+    timeoutMillis,
+    reactorOptions: definition.reactor
+  }
+}
+
+/**
+ * Whether a value was made by {@link define}.
+ *
+ * @example
+ * ```ts
+ * ReactorThread.isDefinition(await import("./dns.reactor.ts").then((m) => m.default)) // => true
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isDefinition = (value: unknown): value is Definition<Operations> =>
+  typeof value === "object" && value !== null && DefinitionTypeId in value
+
+/**
+ * The operations of a reactor module's type (`typeof import("./x.reactor.ts")`)
+ * or of a definition's type.
+ *
+ * @example
+ * ```ts
+ * type DnsOperations = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
+  : M extends { readonly default: Definition<infer Ops> } ? Ops
+  : never
+
+/**
+ * Options of {@link connect}. Durations are Effect `Duration.Input`s.
+ *
+ * @example
+ * ```ts
+ * const options: ConnectOptions = { timeout: "5 seconds", errors: [LookupError], lowLatency: true }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface ConnectOptions {
+  /** Default timeout of every call, below the operation's own default. No limit when absent. */
+  readonly timeout?: Duration.Input | undefined
+  /** The most the first call waits for the thread to start (module loaded, layer built). Default: 30 seconds. */
+  readonly startTimeout?: Duration.Input | undefined
+  /** The most `shutdown()` (and process exit) waits for the reactor's finalizers. Default: 15 seconds. */
+  readonly shutdownTimeout?: Duration.Input | undefined
+  /** The export of the module holding the definition. Default: `"default"`. */
+  readonly exportName?: string | undefined
+  /**
+   * Error classes to rebuild failures as, matched by `_tag` (or class name):
+   * with them, `error instanceof LookupError` holds on this side. Without, a
+   * failure is an `Error` with the same name, message, `_tag`, fields and stack.
+   */
+  readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
+  /**
+   * For bursts of back-to-back calls whose operations finish without waiting
+   * on I/O: after each answer the reactor thread keeps reading its port for
+   * `reactorSpin` (default 1 ms) instead of going back to its event loop, and
+   * the caller spins for `callerSpin` (default 100 µs) before parking. Both
+   * burn CPU while spinning: see docs/threads.md.
+   */
+  readonly lowLatency?:
+    | boolean
+    | { readonly reactorSpin?: Duration.Input | undefined; readonly callerSpin?: Duration.Input | undefined }
+    | undefined
+  /** Resource limits of the reactor thread (`Worker` `resourceLimits`), e.g. `{ maxOldGenerationSizeMb: 256 }`. */
+  readonly resourceLimits?: { readonly [key: string]: number } | undefined
+}
+
+/**
+ * Runs the reactor module at `module` in a worker thread and returns a
+ * blocking client typed from the module (`typeof import(...)`). The thread
+ * starts on the first call (or `client.ready()`), once; it does not keep the
+ * process alive, and is shut down (finalizers run) when the process exits.
+ *
+ * If the thread dies (crash, `process.exit` in it, out of memory), every
+ * blocked caller is released at once with `ReactorStopped` naming the reason,
+ * and the NEXT call starts a new thread (building the layer again). After
+ * `client.shutdown()` calls throw `ReactorStopped`: a shutdown is final.
+ *
+ * Each call to `connect` makes its own thread; connect once per module and
+ * share the client within this thread. Blocking calls must not be made from
+ * a reactor thread (they throw `WrongThread`).
+ *
+ * @example
+ * ```ts
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url),
+ *   { timeout: "5 seconds" }
+ * )
+ * const address = dns.call.lookup("example.com")        // blocks
+ * const quick = dns.with({ timeout: "100 millis" }).lookup("example.com")
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const connect = <M>(module: URL | string, options?: ConnectOptions): Client<OperationsOf<M>> => {
+  const url = typeof module === "string" ? new URL(module) : module
+  if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
+  const label = `reactor thread ${url.pathname.split("/").pop()}`
+  const spin = decodeLowLatency(options?.lowLatency)
+  const connection = new ThreadConnection(url, label, {
+    exportName: options?.exportName ?? "default",
+    startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,
+    shutdownTimeout: toMillis(options?.shutdownTimeout, "ReactorThread.connect: options.shutdownTimeout") ?? 15_000,
+    reactorSpin: spin.reactor,
+    resourceLimits: options?.resourceLimits
+  })
+  return makeClient(connection, {
+    timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
+    spinMillis: spin.caller,
+    errors: errorClassMap(options?.errors)
+  }) as Client<OperationsOf<M>>
+}
+
+const decodeLowLatency = (option: ConnectOptions["lowLatency"]): { readonly reactor: number; readonly caller: number } => {
+  if (option === undefined || option === false) return { reactor: 0, caller: 0 }
+  if (option === true) return { reactor: 1, caller: 0.1 }
+  return {
+    reactor: toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ?? 1,
+    caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? 0.1
+  }
+}
+
+interface ThreadSettings {
+  readonly exportName: string
+  readonly startTimeout: number
+  readonly shutdownTimeout: number
+  readonly reactorSpin: number
+  readonly resourceLimits: { readonly [key: string]: number } | undefined
+}
+
+/** Connections with a live thread, shut down at process exit. */
+const live = new Set<ThreadConnection>()
+let exitHookInstalled = false
+
+const installExitHook = () => {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on("exit", () => {
+    for (const connection of [...live]) connection.shutdown()
+  })
+}
+
+/** One generation of a reactor thread: replaced after it dies. */
+interface Generation {
+  readonly channel: Channel
+  readonly supervisor: Worker
+}
+
+class ThreadConnection implements Connection {
+  readonly label: string
+  private readonly url: URL
+  private readonly settings: ThreadSettings
+  private generation: Generation | undefined
+  private stopped = false
+
+  constructor(url: URL, label: string, settings: ThreadSettings) {
+    this.url = url
+    this.label = label
+    this.settings = settings
+  }
+
+  checkThread(): void {
+    checkNotReactorThread()
+  }
+
+  acquire(): Channel {
+    const generation = this.generation
+    if (generation !== undefined && generation.channel.status === Protocol.Ready) return generation.channel
+    if (this.stopped) throw this.stoppedError()
+    checkNotReactorThread()
+    const current = generation === undefined || generation.channel.status !== Protocol.Starting
+      ? this.spawn()
+      : generation
+    const channel = current.channel
+    channel.awaitStart(performance.now() + this.settings.startTimeout)
+    switch (channel.status) {
+      case Protocol.Ready:
+        return channel
+      case Protocol.Starting:
+        this.discard(current, true)
+        throw this.startFailed(
+          `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,
+          undefined
+        )
+      case Protocol.StartFailed: {
+        this.discard(current, false)
+        const failure = channel.startFailure
+        throw this.startFailed(
+          failure?.message ?? "failed to start",
+          failure?.error === undefined ? undefined : decodeValue(failure.error, new Map())
+        )
+      }
+      default:
+        this.discard(current, false)
+        throw this.startFailed(`died while starting (${channel.death ?? "no reason given"})`, undefined)
+    }
+  }
+
+  private startFailed(why: string, error: unknown): ReactorThreadStartFailed {
+    return new ReactorThreadStartFailed({
+      module: this.url.href,
+      error,
+      message: `The ${this.label} could not start: ${why}. The next call tries again.`
+    })
+  }
+
+  private stoppedError(): ReactorStopped {
+    return new ReactorStopped({
+      message: `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
+        "Connect again (ReactorThread.connect) to start a new thread."
+    })
+  }
+
+  goneError(channel: Channel, operation: string): Error {
+    channel.drain()
+    if (channel.status === Protocol.Dead) {
+      return new ReactorStopped({
+        message: `The ${this.label} died (${channel.death ?? "no reason given"}) while ${operation}() was waiting, ` +
+          "so its work is lost. The next call starts a new reactor thread."
+      })
+    }
+    return this.stoppedError()
+  }
+
+  private spawn(): Generation {
+    const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
+    const data = new MessageChannel()
+    const control = new MessageChannel()
+    const supervisor = new Worker(new URL("./internal/supervisor.ts", import.meta.url), {
+      workerData: {
+        buffer,
+        control: control.port2,
+        resourceLimits: this.settings.resourceLimits,
+        reactor: {
+          module: this.url.href,
+          exportName: this.settings.exportName,
+          port: data.port2,
+          buffer,
+          spinMillis: this.settings.reactorSpin
+        }
+      },
+      transferList: [control.port2, data.port2]
+    })
+    supervisor.on("error", () => {
+      // Reported to callers through the shared state; never an uncaught error here.
+    })
+    supervisor.unref()
+    data.port1.unref()
+    control.port1.unref()
+    const generation: Generation = {
+      channel: new Channel(new Int32Array(buffer), data.port1, control.port1),
+      supervisor
+    }
+    this.generation = generation
+    live.add(this)
+    installExitHook()
+    return generation
+  }
+
+  private discard(generation: Generation, terminate: boolean): void {
+    if (terminate) void generation.supervisor.terminate()
+    generation.channel.port.close()
+    generation.channel.control?.close()
+    if (this.generation === generation) this.generation = undefined
+    live.delete(this)
+  }
+
+  shutdown(): void {
+    if (this.stopped) return
+    this.stopped = true
+    live.delete(this)
+    const generation = this.generation
+    if (generation === undefined) return
+    const channel = generation.channel
+    const status = channel.status
+    if (status === Protocol.Ready || status === Protocol.Starting) {
+      try {
+        channel.port.postMessage([Protocol.Shutdown])
+      } catch {
+        // already closed
+      }
+      const deadline = performance.now() + this.settings.shutdownTimeout
+      for (;;) {
+        const seen = Atomics.load(channel.state, Protocol.SEQ)
+        const now = channel.status
+        if (now !== Protocol.Ready && now !== Protocol.Starting) break
+        const remaining = deadline - performance.now()
+        if (remaining <= 0) {
+          process.emitWarning(
+            `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
+              "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
+            "ReactorThreadWarning"
+          )
+          break
+        }
+        Atomics.wait(channel.state, Protocol.SEQ, seen, remaining)
+      }
+    }
+    this.discard(generation, true)
+  }
+}
+

@@ -1,0 +1,424 @@
+/**
+ * The caller's side of the protocol: send a request, park in `Atomics.wait`
+ * until the server bumps the wake-up counter, read the reply with
+ * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
+ */
+import { causeOf, ReactorStopped, TimeoutError } from "@crochet/core"
+import * as Exit from "effect/Exit"
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
+import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
+import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
+import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
+import { formatMillis, toMillis } from "./options.ts"
+import * as Protocol from "./protocol.ts"
+
+const TimedOut = Symbol("TimedOut")
+const Gone = Symbol("Gone")
+
+/** One live connection to a server: its shared state, its port, and the replies awaited on it. */
+export class Channel {
+  readonly state: Int32Array
+  readonly port: MessagePort
+  readonly control: MessagePort | undefined
+  info: Protocol.ReadyInfo | undefined
+  startFailure: Protocol.StartFailedInfo | undefined
+  death: string | undefined
+  private nextId = 1
+  /** Ids someone may still read, with their reply once it came. */
+  private readonly replies = new Map<number, Protocol.Reply | undefined>()
+
+  constructor(state: Int32Array, port: MessagePort, control: MessagePort | undefined) {
+    this.state = state
+    this.port = port
+    this.control = control
+  }
+
+  get status(): number {
+    return Atomics.load(this.state, Protocol.STATE)
+  }
+
+  /** Sends a call; returns its id and the wake-up count seen before sending. */
+  send(operation: string, args: ReadonlyArray<unknown>): number {
+    const id = this.nextId++
+    try {
+      this.port.postMessage([Protocol.Call, id, operation, args])
+    } catch (error) {
+      throw notCloneable(operation, args, error)
+    }
+    this.replies.set(id, undefined)
+    return id
+  }
+
+  cancel(id: number): void {
+    try {
+      this.port.postMessage([Protocol.Cancel, id])
+    } catch {
+      // The port is closed: the server is gone and so is the work.
+    }
+  }
+
+  /** Stops awaiting a reply: it is dropped when it comes. */
+  forget(id: number): void {
+    this.replies.delete(id)
+  }
+
+  /** Reads every message that has arrived. */
+  drain(): void {
+    for (;;) {
+      const next = receiveMessageOnPort(this.port)
+      if (next === undefined) break
+      const message = next.message as unknown
+      if (Array.isArray(message)) {
+        const reply = message as unknown as Protocol.Reply
+        if (this.replies.has(reply[0])) this.replies.set(reply[0], reply)
+      } else this.onControl(message as Protocol.Control)
+    }
+    if (this.control !== undefined) {
+      for (;;) {
+        const next = receiveMessageOnPort(this.control)
+        if (next === undefined) break
+        this.onControl(next.message as Protocol.Control)
+      }
+    }
+  }
+
+  private onControl(message: Protocol.Control): void {
+    switch (message.type) {
+      case "ready":
+        this.info = message
+        break
+      case "startFailed":
+        this.startFailure = message
+        break
+      case "died":
+        this.death = message.reason
+        break
+    }
+  }
+
+  /** The reply if it has come (reading what arrived), undefined if not yet. */
+  take(id: number): Protocol.Reply | undefined {
+    this.drain()
+    const reply = this.replies.get(id)
+    if (reply !== undefined) this.replies.delete(id)
+    return reply
+  }
+
+  /**
+   * Blocks until the reply to `id`, the deadline (a `performance.now()` time),
+   * or the end of the server. Spins for `spinMillis` before each park.
+   */
+  await(
+    id: number,
+    deadline: number | undefined,
+    spinMillis: number,
+    seenBeforeSend?: number
+  ): Protocol.Reply | typeof TimedOut | typeof Gone {
+    let seen = seenBeforeSend ?? 0
+    let check = seenBeforeSend === undefined
+    for (;;) {
+      if (check) {
+        seen = Atomics.load(this.state, Protocol.SEQ)
+        const reply = this.take(id)
+        if (reply !== undefined) return reply
+        const status = this.status
+        if (status !== Protocol.Ready && status !== Protocol.Starting) {
+          // A reply sent just before the end still counts.
+          const last = this.take(id)
+          if (last !== undefined) return last
+          this.replies.delete(id)
+          return Gone
+        }
+      }
+      check = true
+      const remaining = deadline === undefined ? Infinity : deadline - performance.now()
+      if (remaining <= 0) return TimedOut
+      if (spinMillis > 0) {
+        const until = performance.now() + Math.min(spinMillis, remaining)
+        while (Atomics.load(this.state, Protocol.SEQ) === seen && performance.now() < until) {
+          // spin: the answer of a quick operation comes within microseconds
+        }
+        if (Atomics.load(this.state, Protocol.SEQ) !== seen) continue
+      }
+      Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
+    }
+  }
+
+  /** Waits until the state leaves `Starting` or the deadline passes. */
+  awaitStart(deadline: number): void {
+    for (;;) {
+      const seen = Atomics.load(this.state, Protocol.SEQ)
+      if (this.status !== Protocol.Starting) break
+      const remaining = deadline - performance.now()
+      if (remaining <= 0) break
+      Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
+    }
+    this.drain()
+  }
+}
+
+const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: unknown): Error => {
+  let index = args.findIndex((arg) => {
+    try {
+      structuredClone(arg)
+      return false
+    } catch {
+      return true
+    }
+  })
+  if (index < 0) index = 0
+  return new NotCloneable({
+    operation,
+    argument: index,
+    message: `${operation}(): argument ${index} (${describe(args[index])}) cannot be sent to another thread: ` +
+      `${(error as Error)?.message ?? error}. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
+      "functions, sockets and class instances with methods do not cross threads. Nothing was sent."
+  })
+}
+
+const describe = (value: unknown): string => {
+  if (typeof value === "function") return `a function${value.name ? ` ${value.name}` : ""}`
+  if (typeof value === "object" && value !== null) return `a ${value.constructor?.name ?? "object"}`
+  return typeof value
+}
+
+/** What a client needs from the bridge it talks through. */
+export interface Connection {
+  /** Names the reactor in messages, e.g. `reactor thread dns.reactor.ts`. */
+  readonly label: string
+  /** The live channel, started and ready; throws the startup error. */
+  acquire(): Channel
+  /** The error for a call that was waiting when the server went away. */
+  goneError(channel: Channel, operation: string): Error
+  /** Throws `WrongThread` if blocking here would deadlock. */
+  checkThread(): void
+  shutdown(): void
+}
+
+export interface ClientSettings {
+  readonly timeout: number | undefined
+  readonly spinMillis: number
+  readonly errors: ErrorClasses
+}
+
+/** Throws `WrongThread` in a thread that runs a reactor. */
+export const checkNotReactorThread = (): void => {
+  if ((globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] === true) {
+    throw new WrongThread({
+      message: "wait() must not be run in the reactor thread: blocking it would stop the reactor that has to answer. " +
+        "Inside the reactor, call the operation's Effect directly (yield* it) instead of going through a blocking client."
+    })
+  }
+}
+
+export class ClientImpl {
+  readonly connection: Connection
+  readonly settings: ClientSettings
+  private readonly methods = new Map<string, Function>()
+  private readonly starters = new Map<string, Function>()
+  readonly call: Blocking<any>
+  readonly start: Starting<any>
+
+  constructor(connection: Connection, settings: ClientSettings) {
+    this.connection = connection
+    this.settings = settings
+    this.call = this.proxy(this.methods, (name) => this.blockingMethod(name, undefined))
+    this.start = this.proxy(this.starters, (name) => this.startingMethod(name))
+  }
+
+  private proxy(cache: Map<string, Function>, make: (name: string) => Function): any {
+    return new Proxy(Object.create(null), {
+      get: (_, name) => {
+        if (typeof name !== "string") return undefined
+        let method = cache.get(name)
+        if (method === undefined) cache.set(name, method = make(name))
+        return method
+      }
+    })
+  }
+
+  with(options: CallOptions): Blocking<any> {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`${this.connection.label}: with() takes options like { timeout: "1 second" }.`)
+    }
+    const timeout = toMillis(options.timeout, `${this.connection.label}: with({ timeout })`)
+    const explicit = options.timeout === undefined ? undefined : timeout ?? Infinity
+    const cache = new Map<string, Function>()
+    return this.proxy(cache, (name) => this.blockingMethod(name, explicit))
+  }
+
+  ready(): void {
+    this.connection.checkThread()
+    this.connection.acquire()
+  }
+
+  shutdown(): void {
+    this.connection.shutdown()
+  }
+
+  private blockingMethod(name: string, timeout: number | undefined): Function {
+    const client = this
+    const method = function(...args: Array<unknown>): unknown {
+      return client.callBlocking(name, args, timeout, method)
+    }
+    Object.defineProperty(method, "name", { value: name })
+    return method
+  }
+
+  private startingMethod(name: string): Function {
+    return (...args: Array<unknown>) => {
+      const channel = this.acquire(name)
+      const id = channel.send(name, args)
+      return new ThreadResultImpl(this, channel, id, name)
+    }
+  }
+
+  private acquire(name: string): Channel {
+    const channel = this.connection.acquire()
+    const info = channel.info!
+    if (!info.operations.includes(name)) {
+      throw new UnknownOperation({
+        operation: name,
+        known: info.operations,
+        message: `${this.connection.label} has no operation named ${JSON.stringify(name)}; it has: ` +
+          `${info.operations.join(", ") || "(none)"}. Check the name, or the module the client was typed with.`
+      })
+    }
+    return channel
+  }
+
+  /** The timeout (ms) of a call: the call's own, else the operation's, else the client's. */
+  private timeoutOf(channel: Channel, name: string, explicit: number | undefined): number | undefined {
+    if (explicit !== undefined) return explicit === Infinity ? undefined : explicit
+    return channel.info!.timeouts[name] ?? this.settings.timeout
+  }
+
+  callBlocking(name: string, args: Array<unknown>, explicit: number | undefined, below: Function): unknown {
+    this.connection.checkThread()
+    const channel = this.acquire(name)
+    const timeout = this.timeoutOf(channel, name, explicit)
+    const seen = Atomics.load(channel.state, Protocol.SEQ)
+    const id = channel.send(name, args)
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout
+    const reply = channel.await(id, deadline, this.settings.spinMillis, seen)
+    if (reply === TimedOut) {
+      channel.forget(id)
+      channel.cancel(id)
+      throw timedOut(this.connection.label, name, timeout!, below)
+    }
+    if (reply === Gone) throw withCallerFrames(this.connection.goneError(channel, name), below)
+    if (reply[1] === Protocol.Success) return reply[2]
+    throw decodeFailure(reply[2], this.settings.errors, callerFrames(below))
+  }
+}
+
+const withCallerFrames = (error: Error, below: Function): Error => {
+  Object.defineProperty(error, "stack", {
+    value: `${error.name}: ${error.message}\n${callerFrames(below)}`,
+    writable: true,
+    configurable: true
+  })
+  return error
+}
+
+const timedOut = (label: string, name: string, timeout: number, below: Function): Error =>
+  withCallerFrames(
+    new TimeoutError(
+      `${name}() on the ${label} timed out after ${formatMillis(timeout)}, so its work was interrupted there; ` +
+        "the reactor goes on serving other calls. Raise the timeout, or use client.start." + name +
+        "(...).wait({ timeout }) to keep the work running after a timeout."
+    ),
+    below
+  )
+
+class ThreadResultImpl implements ThreadResult<unknown, unknown> {
+  private readonly client: ClientImpl
+  private readonly channel: Channel
+  private readonly id: number
+  private readonly name: string
+  private exit: Exit.Exit<unknown, unknown> | undefined
+  private error: Error | undefined
+
+  constructor(client: ClientImpl, channel: Channel, id: number, name: string) {
+    this.client = client
+    this.channel = channel
+    this.id = id
+    this.name = name
+  }
+
+  wait(options?: CallOptions): unknown {
+    this.client.connection.checkThread()
+    if (this.exit === undefined) {
+      const timeout = toMillis(options?.timeout, `${this.name}(): wait({ timeout })`)
+      const deadline = timeout === undefined ? undefined : performance.now() + timeout
+      const reply = this.channel.await(this.id, deadline, this.client.settings.spinMillis)
+      if (reply === TimedOut) {
+        throw withCallerFrames(
+          new TimeoutError(
+            `wait() for ${this.name}() timed out after ${formatMillis(timeout!)}; the work goes on in the reactor. ` +
+              "Wait again, poll() or cancel() it."
+          ),
+          this.wait
+        )
+      }
+      this.settle(reply, this.wait)
+    }
+    const exit = this.exit!
+    if (exit._tag === "Success") return exit.value
+    throw this.error
+  }
+
+  poll(): Exit.Exit<unknown, unknown> | undefined {
+    if (this.exit === undefined) {
+      const reply = this.channel.take(this.id)
+      if (reply !== undefined) this.settle(reply, this.poll)
+      else {
+        const status = this.channel.status
+        if (status !== Protocol.Ready && status !== Protocol.Starting) {
+          this.channel.drain()
+          this.settle(Gone, this.poll)
+        }
+      }
+    }
+    return this.exit
+  }
+
+  cancel(): void {
+    if (this.poll() === undefined) this.channel.cancel(this.id)
+  }
+
+  originalFailure(): any {
+    const exit = this.poll()
+    return exit?._tag === "Failure" ? exit.cause : undefined
+  }
+
+  private settle(reply: Protocol.Reply | typeof Gone, below: Function): void {
+    if (reply === Gone) {
+      this.channel.forget(this.id)
+      this.error = withCallerFrames(this.client.connection.goneError(this.channel, this.name), below)
+    } else if (reply[1] === Protocol.Success) {
+      this.exit = Exit.succeed(reply[2])
+      return
+    } else {
+      this.error = decodeFailure(reply[2], this.client.settings.errors, callerFrames(below))
+    }
+    const cause = causeOf(this.error)
+    this.exit = cause !== undefined ? Exit.failCause(cause) : Exit.fail(this.error)
+  }
+}
+
+/** Assembles the public client object. */
+export const makeClient = (connection: Connection, settings: ClientSettings): Client<any> => {
+  const impl = new ClientImpl(connection, settings)
+  const client: Client<any> = {
+    call: impl.call,
+    start: impl.start,
+    with: (options) => impl.with(options),
+    ready: () => impl.ready(),
+    shutdown: () => impl.shutdown()
+  }
+  return client
+}
+
+export { Gone, TimedOut }
+export type { ReactorStopped }

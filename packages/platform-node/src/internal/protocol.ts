@@ -1,0 +1,108 @@
+/**
+ * The wire protocol between a blocking caller and the thread that serves it.
+ * No imports of `effect` here: the supervisor thread loads this file too and
+ * must start fast.
+ *
+ * A caller and a server share one `SharedArrayBuffer` (an `Int32Array` of
+ * {@link slots} entries) and one `MessageChannel`:
+ * - requests go caller → server as messages (a message wakes an idle thread);
+ * - replies go server → caller as messages that the blocked caller reads with
+ *   `receiveMessageOnPort`; after each reply the server bumps `SEQ` and
+ *   `Atomics.notify`s it, which wakes the caller parked in `Atomics.wait`.
+ * - `STATE` says whether the server is starting, ready, stopped or dead; every
+ *   change of state bumps `SEQ` too, so a parked caller always wakes.
+ */
+
+/** Index of the wake-up counter. */
+export const SEQ = 0
+/** Index of the server state. */
+export const STATE = 1
+/** Number of Int32 slots in the shared buffer. */
+export const slots = 4
+
+export const Starting = 0
+export const Ready = 1
+/** Shut down on purpose (client.shutdown(), bridge.close(), process exit). */
+export const Stopped = 2
+/** The reactor thread died (crash, process.exit in it, out of memory). */
+export const Dead = 3
+/** The reactor thread could not start (module or layer). */
+export const StartFailed = 4
+
+/** Request kinds, the first element of a request tuple. */
+export const Call = 0
+export const Cancel = 1
+export const Shutdown = 2
+
+/** `[Call, id, operation, args]`, `[Cancel, id]`, `[Shutdown]` */
+export type Request =
+  | readonly [typeof Call, number, string, ReadonlyArray<unknown>]
+  | readonly [typeof Cancel, number]
+  | readonly [typeof Shutdown]
+
+/** Reply statuses, the second element of a reply tuple. */
+export const Success = 0
+export const Failure = 1
+
+/** `[id, Success, value]` or `[id, Failure, EncodedFailure]`; control messages are objects. */
+export type Reply = readonly [number, typeof Success, unknown] | readonly [number, typeof Failure, EncodedFailure]
+
+/** What a server tells its callers once it is ready: its operations and their default timeouts (ms). */
+export interface ReadyInfo {
+  readonly type: "ready"
+  readonly operations: ReadonlyArray<string>
+  readonly timeouts: Readonly<Record<string, number>>
+}
+
+/** The server could not start. */
+export interface StartFailedInfo {
+  readonly type: "startFailed"
+  readonly message: string
+  readonly error: EncodedValue | undefined
+}
+
+/** The supervisor saw the reactor thread die. */
+export interface DiedInfo {
+  readonly type: "died"
+  readonly reason: string
+}
+
+export type Control = ReadyInfo | StartFailedInfo | DiedInfo
+
+/** A failure value as it crosses threads: errors as their parts, other values as they are. */
+export type EncodedValue =
+  | {
+    readonly type: "error"
+    readonly name: string
+    readonly message: string
+    readonly stack: string | undefined
+    readonly fields: Readonly<Record<string, unknown>>
+  }
+  | { readonly type: "value"; readonly value: unknown }
+
+/** A failed call as it crosses threads. */
+export interface EncodedFailure {
+  /** Set when the reactor itself ended the work: the caller rebuilds core's error of that name. */
+  readonly stop: "ReactorStopped" | "Cancelled" | "TimeoutError" | undefined
+  /** The error the caller throws. */
+  readonly error: EncodedValue
+  /** Every failure and defect of the Cause, in order (interruptions are counted, not sent). */
+  readonly reasons: ReadonlyArray<{ readonly kind: "Fail" | "Die"; readonly value: EncodedValue }>
+  /** `Cause.pretty` of the whole Cause, rendered in the reactor thread (span traces included). */
+  readonly pretty: string
+}
+
+/** Bumps the wake-up counter and wakes every parked caller. */
+export const wake = (state: Int32Array): void => {
+  Atomics.add(state, SEQ, 1)
+  Atomics.notify(state, SEQ)
+}
+
+/** Sets the state and wakes every parked caller. */
+export const setState = (state: Int32Array, value: number): void => {
+  Atomics.store(state, STATE, value)
+  wake(state)
+}
+
+/** A global mark on threads that run a reactor: a blocking wait there would deadlock it. */
+export const reactorThreadMark: unique symbol = Symbol.for("@crochet/platform-node/reactorThread") as never

@@ -1,0 +1,75 @@
+/**
+ * The reactor thread: loads the reactor module, sets up its reactor (core's
+ * `Reactor.setup`), builds the layer at once so that startup errors reach the
+ * first caller, then serves calls until shut down.
+ */
+import { Reactor } from "@crochet/core"
+import * as Effect from "effect/Effect"
+import type { MessagePort } from "node:worker_threads"
+import { workerData } from "node:worker_threads"
+import { isDefinition } from "../ReactorThread.ts"
+import { encodeValue } from "./codec.ts"
+import * as Protocol from "./protocol.ts"
+import { serve } from "./server.ts"
+
+interface ReactorData {
+  readonly module: string
+  readonly exportName: string
+  readonly port: MessagePort
+  readonly buffer: SharedArrayBuffer
+  readonly spinMillis: number
+}
+
+;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
+
+const data = workerData as ReactorData
+const state = new Int32Array(data.buffer)
+const port = data.port
+
+const startFailed = (message: string, error: unknown): void => {
+  const info: Protocol.StartFailedInfo = {
+    type: "startFailed",
+    message,
+    error: error === undefined ? undefined : encodeValue(error)
+  }
+  port.postMessage(info)
+  Protocol.setState(state, Protocol.StartFailed)
+  port.close()
+}
+
+const main = async (): Promise<void> => {
+  let module: Record<string, unknown>
+  try {
+    module = await import(data.module)
+  } catch (error) {
+    return startFailed(`could not import ${data.module}: ${(error as Error)?.message ?? error}`, error)
+  }
+  const definition = module[data.exportName]
+  if (!isDefinition(definition)) {
+    return startFailed(
+      `${data.module} has no ${data.exportName === "default" ? "default export" : `export named ${data.exportName}`} ` +
+        "made with ReactorThread.define({ layer, operations }).",
+      undefined
+    )
+  }
+  const reactor = Reactor.setup(definition.layer, definition.reactorOptions)
+  try {
+    await reactor.waitFor(Effect.void)
+  } catch (error) {
+    await reactor.shutdown()
+    return startFailed(`its layer failed to build: ${(error as Error)?.message ?? error}`, error)
+  }
+  const ready: Protocol.ReadyInfo = {
+    type: "ready",
+    operations: Object.keys(definition.operations),
+    timeouts: definition.timeoutMillis
+  }
+  port.postMessage(ready)
+  serve(reactor, definition.operations, port, state, {
+    spinMillis: data.spinMillis,
+    onShutdown: () => reactor.shutdown()
+  })
+  Protocol.setState(state, Protocol.Ready)
+}
+
+void main()

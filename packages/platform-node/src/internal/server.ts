@@ -1,0 +1,150 @@
+/**
+ * Serves blocking callers from the thread that owns a reactor: each request
+ * becomes a run in the reactor (`runInReactor`), each settled run becomes a
+ * reply plus a wake-up of the parked caller. Used in a reactor thread
+ * (ReactorThread) and on the main thread (MainThreadBridge).
+ */
+import type { EventualResult, Reactor } from "@crochet/core"
+import { InvalidArgument } from "@crochet/core"
+import * as Effect from "effect/Effect"
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
+import { encodeFailure, encodeValue } from "./codec.ts"
+import { NotCloneable } from "../Errors.ts"
+import * as Protocol from "./protocol.ts"
+
+/** The operations a server runs, by name. */
+export type Operations = Readonly<Record<string, (...args: Array<any>) => Effect.Effect<any, any, any>>>
+
+export interface ServeOptions {
+  /** After each reply, keep reading the port synchronously for this long (ms); 0 turns it off. */
+  readonly spinMillis: number
+  /** Called after a Shutdown request has been handled by `onShutdown`. */
+  readonly onShutdown: (() => Promise<void>) | undefined
+}
+
+/** A served channel: stop it to refuse further requests. */
+export interface Served {
+  close(): void
+}
+
+export const serve = (
+  reactor: Reactor.Reactor<any>,
+  operations: Operations,
+  port: MessagePort,
+  state: Int32Array,
+  options: ServeOptions
+): Served => {
+  const running = new Map<number, EventualResult.EventualResult<unknown, unknown>>()
+  let closed = false
+
+  const reply = (id: number, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown): void => {
+    if (closed) return
+    try {
+      port.postMessage([id, status, payload])
+    } catch (error) {
+      port.postMessage([id, Protocol.Failure, encodeFailure(notCloneableResult(error, id))])
+    }
+    Protocol.wake(state)
+  }
+
+  const names = new Map<number, string>()
+  const notCloneableResult = (error: unknown, id: number) =>
+    new NotCloneable({
+      operation: names.get(id) ?? "?",
+      argument: "result",
+      message: `The result of ${names.get(id) ?? "the operation"}() cannot be sent back to the calling thread: ` +
+        `${(error as Error)?.message ?? error}. Return plain data (objects, arrays, strings, numbers, Maps, ` +
+        "typed arrays); this call failed, the reactor goes on serving."
+    })
+
+  const fail = (id: number, error: unknown) => reply(id, Protocol.Failure, encodeFailure(error))
+
+  /** Handles one request; true if it was answered synchronously. */
+  const handle = (request: Protocol.Request): boolean => {
+    switch (request[0]) {
+      case Protocol.Call: {
+        const [, id, name, args] = request
+        const operation = Object.hasOwn(operations, name) ? operations[name] : undefined
+        if (operation === undefined) {
+          fail(id, new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(operations).join(", ")}.`))
+          return true
+        }
+        let result: EventualResult.EventualResult<unknown, unknown>
+        try {
+          const effect = operation(...args)
+          if (!Effect.isEffect(effect)) {
+            throw new InvalidArgument(`The operation ${name}() must return an Effect; it returned ${typeof effect}.`)
+          }
+          result = reactor.runInReactor(effect)
+        } catch (error) {
+          fail(id, error)
+          return true
+        }
+        const exit = result.poll()
+        if (exit !== undefined && exit._tag === "Success") {
+          names.set(id, name)
+          reply(id, Protocol.Success, exit.value)
+          names.delete(id)
+          return true
+        }
+        names.set(id, name)
+        running.set(id, result)
+        result.wait().then(
+          (value) => {
+            running.delete(id)
+            reply(id, Protocol.Success, value)
+            names.delete(id)
+          },
+          (error) => {
+            running.delete(id)
+            fail(id, error)
+            names.delete(id)
+          }
+        )
+        return false
+      }
+      case Protocol.Cancel: {
+        running.get(request[1])?.cancel()
+        return true
+      }
+      case Protocol.Shutdown: {
+        const done = options.onShutdown?.() ?? Promise.resolve()
+        void done.finally(() => {
+          close()
+          Protocol.setState(state, Protocol.Stopped)
+          port.close()
+        })
+        return false
+      }
+    }
+  }
+
+  const spin = options.spinMillis
+  const onMessage = (request: Protocol.Request) => {
+    if (closed) return
+    let synchronous = handle(request)
+    if (spin <= 0 || !synchronous) return
+    // Low-latency mode: answer back-to-back calls without going back to the event loop.
+    let until = performance.now() + spin
+    while (!closed) {
+      const next = receiveMessageOnPort(port)
+      if (next !== undefined) {
+        synchronous = handle(next.message as Protocol.Request)
+        if (!synchronous) return
+        until = performance.now() + spin
+      } else if (performance.now() >= until) {
+        return
+      }
+    }
+  }
+
+  port.on("message", onMessage)
+
+  const close = () => {
+    closed = true
+    port.off("message", onMessage)
+  }
+  return { close }
+}
+
+export { encodeValue }

@@ -1,0 +1,54 @@
+/**
+ * The supervisor thread: starts the reactor thread and watches it. A caller
+ * blocked in `Atomics.wait` cannot see a Worker's `exit` event (its event loop
+ * is parked), and a dying thread (uncaught error, `process.exit`, out of
+ * memory) may run no code of its own; its parent thread always sees it. So
+ * the parent is this small thread with an idle event loop: when the reactor
+ * thread dies it records why, marks the shared state `Dead` and wakes every
+ * blocked caller. It imports nothing but `node:worker_threads`.
+ */
+import { type MessagePort, Worker, workerData } from "node:worker_threads"
+import * as Protocol from "./protocol.ts"
+
+interface SupervisorData {
+  readonly buffer: SharedArrayBuffer
+  readonly control: MessagePort
+  readonly reactor: Record<string, unknown> & { readonly port: MessagePort }
+  readonly resourceLimits: Record<string, number> | undefined
+  readonly execArgv: ReadonlyArray<string> | undefined
+}
+
+const data = workerData as SupervisorData
+const state = new Int32Array(data.buffer)
+
+const reactor = new Worker(new URL("./reactorWorker.ts", import.meta.url), {
+  workerData: data.reactor,
+  transferList: [data.reactor.port],
+  ...(data.resourceLimits !== undefined ? { resourceLimits: data.resourceLimits } : {}),
+  ...(data.execArgv !== undefined ? { execArgv: [...data.execArgv] } : {})
+})
+
+let failure: unknown
+reactor.on("error", (error) => {
+  failure = error
+})
+reactor.on("exit", (code) => {
+  const status = Atomics.load(state, Protocol.STATE)
+  if (status !== Protocol.Stopped && status !== Protocol.StartFailed) {
+    const error = failure as { readonly code?: string; readonly name?: string; readonly message?: string } | undefined
+    const reason = error !== undefined
+      ? `${error.code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory: " : "uncaught "}` +
+        `${error.name ?? "Error"}: ${error.message ?? String(error)}`
+      : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`
+    const died: Protocol.DiedInfo = { type: "died", reason }
+    data.control.postMessage(died)
+    Protocol.setState(state, Protocol.Dead)
+  }
+  data.control.close()
+})
+
+// The caller may ask for the reactor thread to be stopped by force (a shutdown that overran).
+data.control.on("message", (message: { readonly type?: string }) => {
+  if (message.type === "terminate") void reactor.terminate()
+})
+data.control.unref()
