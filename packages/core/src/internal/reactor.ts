@@ -94,7 +94,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   waitFor(effectOrFn: unknown, options?: EventualResult.WaitOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
-      return wrap(effectOrFn, (effect) => this.waitForEffect(effect, decoded, effectOrFn.name), true)
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, effectOrFn.name, wrapper), true)
     }
     let decoded
     try {
@@ -102,13 +102,14 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, undefined)
+    return this.waitForEffect(effectOrFn, decoded, undefined, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
     effect: unknown,
     options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
-    name: string | undefined
+    name: string | undefined,
+    entry: Function
   ): Promise<unknown> {
     if (this.status !== "running") return Promise.reject(ReactorStopped.refused())
     if (!Effect.isEffect(effect)) {
@@ -121,7 +122,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (exit !== undefined) {
       return exit._tag === "Success"
         ? Promise.resolve(exit.value)
-        : Promise.reject(addCallerFrames(outsideError(exit.cause), this.waitForEffect))
+        : Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
     }
     const run = new Run(fiber, this)
     if (timeout !== undefined) run.interruptAfter(timeout, this.clockContext)
@@ -151,7 +152,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   waitForMethod(options?: EventualResult.WaitOptions): any {
     const decoded = decodeWaitOptions(options, "waitForMethod")
     return (method: Function, context: ClassMethodDecoratorContext) =>
-      wrap(method, (effect) => this.waitForEffect(effect, decoded, String(context.name)), true)
+      wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, String(context.name), wrapper), true)
   }
 
   runInReactorMethod(): any {
@@ -325,7 +326,7 @@ const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
  * Wraps a function returning an Effect (Crochet's `@wait_for`/`@run_in_reactor`):
  * same `name` and `length`, the original under `wrapped`, `this` passed on.
  */
-const wrap = (fn: Function, call: (effect: unknown) => unknown, rejects: boolean) => {
+const wrap = (fn: Function, call: (effect: unknown, wrapper: Function) => unknown, rejects: boolean) => {
   const wrapper = function(this: unknown, ...args: Array<unknown>) {
     let effect: unknown
     try {
@@ -334,7 +335,7 @@ const wrap = (fn: Function, call: (effect: unknown) => unknown, rejects: boolean
       if (rejects) return Promise.reject(error)
       throw error
     }
-    return call(effect)
+    return call(effect, wrapper)
   }
   Object.defineProperty(wrapper, "name", { value: fn.name })
   Object.defineProperty(wrapper, "length", { value: fn.length })
