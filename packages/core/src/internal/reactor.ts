@@ -225,28 +225,33 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       if (drain !== undefined && self.running.size > 0) {
         yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       }
-      if (self.building !== undefined && self.context === undefined) {
-        interruptFor(self.building, { _tag: "Stop", detail: "" })
-      }
       if (self.running.size === 0) return
       const stop = { _tag: "Stop", detail: "" } as const
       for (const run of [...self.running]) interruptFor(run.fiber, stop)
-      if (self.running.size === 0) return
-      yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
-      if (self.running.size === 0) return
-      const stuck = [...self.running]
-      const released = stopCause({
-        _tag: "Stop",
-        detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
-      })
-      for (const run of stuck) run.settle(Exit.failCause(released))
-      yield* Effect.logError(
-        `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +
-          `(${Duration.format(shutdownTimeout)}). Their callers were released with ReactorStopped; the fibers go on ` +
-          "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
-      )
+      // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
+      if (self.building !== undefined && self.context === undefined) interruptFor(self.building, stop)
+      if (self.running.size > 0) yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
+      if (self.running.size > 0) self.releaseStuck(shutdownTimeout)
+      // Let the released callers' own code run before the services' finalizers do.
+      yield* nextMacrotask
     })
   }
+
+  /** Gives up on fibers whose finalizers outlived the deadline: their callers get ReactorStopped now. */
+  private releaseStuck(shutdownTimeout: Duration.Duration): void {
+    const stuck = [...this.running]
+    const released = stopCause({
+      _tag: "Stop",
+      detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
+    })
+    for (const run of stuck) run.settle(Exit.failCause(released))
+    this.logError(
+      `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +
+        `(${Duration.format(shutdownTimeout)}). Their callers were released with ReactorStopped; the fibers go on ` +
+        "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
+    )
+  }
+
 
   /** Completes when no run is in flight. */
   private readonly idle: Effect.Effect<void> = Effect.callback((resume) => {
@@ -270,6 +275,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (scope === undefined) return Effect.void
     this.layerScope = undefined
     const timeout = this.settings.shutdownTimeout
+    const self = this
     return Effect.gen(function*() {
       const closing = Effect.runFork(Scope.close(scope, Exit.void))
       const done = yield* Effect.raceFirst(
@@ -279,7 +285,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         Effect.as(Effect.sleep(timeout), false)
       )
       if (!done) {
-        yield* Effect.logError(
+        self.logError(
           `Reactor shutdown: the layer's finalizers did not finish within shutdownTimeout (${Duration.format(timeout)}); ` +
             "shutdown() returns anyway and they go on in the background. Look for a release step that never ends."
         )
@@ -311,9 +317,20 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   }
 
   logUnhandled(cause: Cause.Cause<unknown>, note: string): void {
-    Effect.runForkWith(this.clockContext)(Effect.logError(`Unhandled error in EventualResult (${note})`, cause))
+    this.logError(`Unhandled error in EventualResult (${note})`, cause)
+  }
+
+  /** Logs through the reactor's own logger settings, whichever fiber is running the shutdown. */
+  private logError(message: string, cause?: Cause.Cause<unknown>): void {
+    Effect.runForkWith(this.clockContext)(cause === undefined ? Effect.logError(message) : Effect.logError(message, cause))
   }
 }
+
+/** Lets every pending Promise callback run (callers released by a shutdown see it before the finalizers run). */
+const nextMacrotask = Effect.callback<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
 
 /** Waits for a run that did not finish at once; in `catch` the async stack lists the outside callers. */
 const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
