@@ -94,7 +94,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   waitFor(effectOrFn: unknown, options?: EventualResult.WaitOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
-      return wrap(effectOrFn, (effect) => this.waitForEffect(effect, decoded, effectOrFn.name), true)
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, effectOrFn.name, wrapper), true)
     }
     let decoded
     try {
@@ -102,13 +102,14 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, undefined)
+    return this.waitForEffect(effectOrFn, decoded, undefined, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
     effect: unknown,
     options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
-    name: string | undefined
+    name: string | undefined,
+    entry: Function
   ): Promise<unknown> {
     if (this.status !== "running") return Promise.reject(ReactorStopped.refused())
     if (!Effect.isEffect(effect)) {
@@ -121,7 +122,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (exit !== undefined) {
       return exit._tag === "Success"
         ? Promise.resolve(exit.value)
-        : Promise.reject(addCallerFrames(outsideError(exit.cause), this.waitForEffect))
+        : Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
     }
     const run = new Run(fiber, this)
     if (timeout !== undefined) run.interruptAfter(timeout, this.clockContext)
@@ -151,7 +152,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   waitForMethod(options?: EventualResult.WaitOptions): any {
     const decoded = decodeWaitOptions(options, "waitForMethod")
     return (method: Function, context: ClassMethodDecoratorContext) =>
-      wrap(method, (effect) => this.waitForEffect(effect, decoded, String(context.name)), true)
+      wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, String(context.name), wrapper), true)
   }
 
   runInReactorMethod(): any {
@@ -224,28 +225,33 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       if (drain !== undefined && self.running.size > 0) {
         yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       }
-      if (self.building !== undefined && self.context === undefined) {
-        interruptFor(self.building, { _tag: "Stop", detail: "" })
-      }
       if (self.running.size === 0) return
       const stop = { _tag: "Stop", detail: "" } as const
       for (const run of [...self.running]) interruptFor(run.fiber, stop)
-      if (self.running.size === 0) return
-      yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
-      if (self.running.size === 0) return
-      const stuck = [...self.running]
-      const released = stopCause({
-        _tag: "Stop",
-        detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
-      })
-      for (const run of stuck) run.settle(Exit.failCause(released))
-      yield* Effect.logError(
-        `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +
-          `(${Duration.format(shutdownTimeout)}). Their callers were released with ReactorStopped; the fibers go on ` +
-          "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
-      )
+      // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
+      if (self.building !== undefined && self.context === undefined) interruptFor(self.building, stop)
+      if (self.running.size > 0) yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
+      if (self.running.size > 0) self.releaseStuck(shutdownTimeout)
+      // Let the released callers' own code run before the services' finalizers do.
+      yield* nextMacrotask
     })
   }
+
+  /** Gives up on fibers whose finalizers outlived the deadline: their callers get ReactorStopped now. */
+  private releaseStuck(shutdownTimeout: Duration.Duration): void {
+    const stuck = [...this.running]
+    const released = stopCause({
+      _tag: "Stop",
+      detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
+    })
+    for (const run of stuck) run.settle(Exit.failCause(released))
+    this.logError(
+      `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +
+        `(${Duration.format(shutdownTimeout)}). Their callers were released with ReactorStopped; the fibers go on ` +
+        "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
+    )
+  }
+
 
   /** Completes when no run is in flight. */
   private readonly idle: Effect.Effect<void> = Effect.callback((resume) => {
@@ -269,6 +275,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (scope === undefined) return Effect.void
     this.layerScope = undefined
     const timeout = this.settings.shutdownTimeout
+    const self = this
     return Effect.gen(function*() {
       const closing = Effect.runFork(Scope.close(scope, Exit.void))
       const done = yield* Effect.raceFirst(
@@ -278,7 +285,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         Effect.as(Effect.sleep(timeout), false)
       )
       if (!done) {
-        yield* Effect.logError(
+        self.logError(
           `Reactor shutdown: the layer's finalizers did not finish within shutdownTimeout (${Duration.format(timeout)}); ` +
             "shutdown() returns anyway and they go on in the background. Look for a release step that never ends."
         )
@@ -310,9 +317,20 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   }
 
   logUnhandled(cause: Cause.Cause<unknown>, note: string): void {
-    Effect.runForkWith(this.clockContext)(Effect.logError(`Unhandled error in EventualResult (${note})`, cause))
+    this.logError(`Unhandled error in EventualResult (${note})`, cause)
+  }
+
+  /** Logs through the reactor's own logger settings, whichever fiber is running the shutdown. */
+  private logError(message: string, cause?: Cause.Cause<unknown>): void {
+    Effect.runForkWith(this.clockContext)(cause === undefined ? Effect.logError(message) : Effect.logError(message, cause))
   }
 }
+
+/** Lets every pending Promise callback run (callers released by a shutdown see it before the finalizers run). */
+const nextMacrotask = Effect.callback<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
 
 /** Waits for a run that did not finish at once; in `catch` the async stack lists the outside callers. */
 const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
@@ -325,7 +343,7 @@ const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
  * Wraps a function returning an Effect (Crochet's `@wait_for`/`@run_in_reactor`):
  * same `name` and `length`, the original under `wrapped`, `this` passed on.
  */
-const wrap = (fn: Function, call: (effect: unknown) => unknown, rejects: boolean) => {
+const wrap = (fn: Function, call: (effect: unknown, wrapper: Function) => unknown, rejects: boolean) => {
   const wrapper = function(this: unknown, ...args: Array<unknown>) {
     let effect: unknown
     try {
@@ -334,7 +352,7 @@ const wrap = (fn: Function, call: (effect: unknown) => unknown, rejects: boolean
       if (rejects) return Promise.reject(error)
       throw error
     }
-    return call(effect)
+    return call(effect, wrapper)
   }
   Object.defineProperty(wrapper, "name", { value: fn.name })
   Object.defineProperty(wrapper, "length", { value: fn.length })

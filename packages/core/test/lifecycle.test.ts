@@ -1,0 +1,216 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { Reactor, ReactorStartFailed, ReactorStopped, TimeoutError } from "../src/index.ts"
+
+class Db extends Context.Service<Db, { readonly query: (sql: string) => Effect.Effect<string> }>()("Db") {}
+
+const rejection = async (promise: Promise<unknown>): Promise<any> => {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error("expected a rejection")
+}
+
+/** A Db layer that records its life in `events`; queries fail once it is closed. */
+const dbLayer = (events: Array<string>) =>
+  Layer.effect(
+    Db,
+    Effect.gen(function*() {
+      let open = true
+      events.push("db open")
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          open = false
+          events.push("db closed")
+        })
+      )
+      return Db.of({
+        query: (sql) => open ? Effect.succeed(`rows for ${sql}`) : Effect.die(new Error("db already closed"))
+      })
+    })
+  )
+
+describe("Reactor.make", () => {
+  it.effect("closing the scope releases waiters with ReactorStopped before the services close", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(dbLayer(events), scope)
+      const reactor = yield* Reactor.make<Db>().pipe(Effect.provideContext(Context.add(context, Scope.Scope, scope)))
+      const cleanup = Effect.gen(function*() {
+        const db = yield* Db
+        const rows = yield* db.query("cleanup")
+        events.push(`interrupted, then ${rows}`)
+      })
+      const pending = reactor.waitFor(Effect.never.pipe(Effect.onInterrupt(() => cleanup))).then(
+        () => undefined,
+        (error) => {
+          events.push("waiter released")
+          return error
+        }
+      )
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.promise(() => pending)
+      expect(error).toBeInstanceOf(ReactorStopped)
+      expect(Cause.hasInterrupts(error.cause)).toBe(true)
+      expect(reactor.status).toBe("stopped")
+      expect(events).toEqual(["db open", "interrupted, then rows for cleanup", "waiter released", "db closed"])
+    }))
+
+  it.effect("drain lets in-flight work finish, then interrupts what is left", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const reactor = yield* Reactor.make({ drain: "5 seconds" }).pipe(Scope.provide(scope))
+      const quick = reactor.waitFor(Effect.sleep("3 seconds").pipe(Effect.as("finished")))
+      const slow = reactor.waitFor(Effect.sleep("1 minute")).then(() => undefined, (error) => error)
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* Effect.yieldNow
+      expect(reactor.status).toBe("draining")
+      expect(yield* Effect.promise(() => rejection(reactor.waitFor(Effect.void)))).toBeInstanceOf(ReactorStopped)
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* Effect.promise(() => quick)).toBe("finished")
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Effect.promise(() => slow)).toBeInstanceOf(ReactorStopped)
+      yield* Fiber.join(closing)
+      expect(reactor.status).toBe("stopped")
+    }))
+
+  it.effect("a finalizer that never ends cannot stall shutdown past shutdownTimeout", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make<unknown, void>(({ message }) => lines.push(String(message)))
+      const scope = yield* Scope.make()
+      const reactor = yield* Reactor.make({ shutdownTimeout: "30 seconds", logger }).pipe(Scope.provide(scope))
+      const stuck = reactor.waitFor(Effect.never.pipe(Effect.ensuring(Effect.never))).then(
+        () => undefined,
+        (error) => error
+      )
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("30 seconds")
+      const error = yield* Effect.promise(() => stuck)
+      expect(error).toBeInstanceOf(ReactorStopped)
+      expect(error.message).toContain("did not finish within the shutdown timeout (30s)")
+      yield* Fiber.join(closing)
+      expect(lines.some((line) => line.includes("1 fiber(s) did not finish their finalizers"))).toBe(true)
+    }))
+})
+
+describe("Reactor.setup", () => {
+  it("builds the layer on first use, shares it per layer, and can be set up again after shutdown", async () => {
+    const events: Array<string> = []
+    const layer = dbLayer(events)
+    const reactor = Reactor.setup(layer)
+    expect(events).toEqual([])
+    expect(Reactor.setup(layer)).toBe(reactor)
+    const query = reactor.waitFor((sql: string) => Effect.flatMap(Effect.service(Db), (db) => db.query(sql)))
+    expect(await Promise.all([query("a"), query("b")])).toEqual(["rows for a", "rows for b"])
+    expect(events).toEqual(["db open"])
+    await reactor.shutdown()
+    expect(events).toEqual(["db open", "db closed"])
+    const again = Reactor.setup(layer)
+    expect(again).not.toBe(reactor)
+    expect(await again.waitFor(Effect.flatMap(Effect.service(Db), (db) => db.query("c")))).toBe("rows for c")
+    await again.shutdown()
+    expect(events).toEqual(["db open", "db closed", "db open", "db closed"])
+  })
+
+  it("reports a layer that fails to build to every caller, and builds again on the next call", async () => {
+    class ConnectionRefused extends Data.TaggedError("ConnectionRefused")<{ readonly port: number }> {}
+    let attempts = 0
+    const layer = Layer.effect(
+      Db,
+      Effect.suspend(() => {
+        attempts++
+        return attempts === 1
+          ? Effect.sleep(1).pipe(Effect.andThen(Effect.fail(new ConnectionRefused({ port: 5432 }))))
+          : Effect.succeed(Db.of({ query: () => Effect.succeed("ok") }))
+      })
+    )
+    const reactor = Reactor.setup(layer)
+    const query = Effect.flatMap(Effect.service(Db), (db) => db.query("x"))
+    const [a, b] = await Promise.all([rejection(reactor.waitFor(query)), rejection(reactor.waitFor(query))])
+    for (const error of [a, b]) {
+      expect(error).toBeInstanceOf(ReactorStartFailed)
+      expect(error.message).toContain("ConnectionRefused")
+      expect(Cause.squash(error.cause)).toEqual(new ConnectionRefused({ port: 5432 }))
+    }
+    expect(attempts).toBe(1)
+    expect(await reactor.waitFor(query)).toBe("ok")
+    expect(attempts).toBe(2)
+    await reactor.shutdown()
+  })
+
+  it("a layer that hangs while building: the call times out cleanly and shutdown still works", async () => {
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.never), { shutdownTimeout: "1 second" })
+    expect(await rejection(reactor.waitFor(Effect.void, { timeout: 20 }))).toBeInstanceOf(TimeoutError)
+    const pending = rejection(reactor.waitFor(Effect.void))
+    await reactor.shutdown()
+    expect(await pending).toBeInstanceOf(ReactorStopped)
+    expect(reactor.status).toBe("stopped")
+  })
+
+  it("a layer finalizer that never ends: shutdown returns after shutdownTimeout and says why", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => lines.push(String(message)))
+    const layer = Layer.effectDiscard(Effect.addFinalizer(() => Effect.never))
+    const reactor = Reactor.setup(layer, { shutdownTimeout: 30, logger })
+    await reactor.waitFor(Effect.void)
+    await reactor.shutdown()
+    expect(reactor.status).toBe("stopped")
+    expect(lines.some((line) => line.includes("the layer's finalizers did not finish within shutdownTimeout"))).toBe(
+      true
+    )
+  })
+
+  it("shutdown is idempotent and safe to call from many callers at once", async () => {
+    let closed = 0
+    const layer = Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => closed++)))
+    const reactor = Reactor.setup(layer)
+    await reactor.waitFor(Effect.void)
+    await Promise.all(Array.from({ length: 100 }, () => reactor.shutdown()))
+    await reactor.shutdown()
+    expect(closed).toBe(1)
+  })
+
+  it("releases thousands of pending waits and results with ReactorStopped", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const waits = Array.from({ length: 5000 }, () => rejection(reactor.waitFor(Effect.never)))
+    const results = Array.from({ length: 5000 }, () => reactor.runInReactor(Effect.never))
+    await reactor.shutdown()
+    for (const error of await Promise.all(waits)) expect(error).toBeInstanceOf(ReactorStopped)
+    for (const result of results) expect(await rejection(result.wait())).toBeInstanceOf(ReactorStopped)
+  })
+
+  it("shutdownAll stops every reactor made by setup", async () => {
+    const a = Reactor.setup(Layer.empty)
+    const b = Reactor.setup(Layer.succeed(Db, Db.of({ query: () => Effect.succeed("") })))
+    await Reactor.shutdownAll()
+    expect([a.status, b.status]).toEqual(["stopped", "stopped"])
+  })
+})
+
+describe("logging", () => {
+  it("routes the effects' logs to options.logger, filtered by options.logLevel", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ logLevel, message }) => lines.push(`${logLevel}: ${message}`))
+    const reactor = Reactor.setup(Layer.empty, { logger, logLevel: "Error" })
+    await reactor.waitFor(Effect.logInfo("chatty"))
+    await reactor.waitFor(Effect.logError("important"))
+    expect(lines).toEqual(["Error: important"])
+    await reactor.shutdown()
+  })
+})
+
+describe("Deferred interop", () => {
+  it("work waiting on a Deferred completed from outside resolves its caller", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const gate = Deferred.makeUnsafe<string>()
+    const pending = reactor.waitFor(Deferred.await(gate))
+    Deferred.doneUnsafe(gate, Exit.succeed("opened"))
+    expect(await pending).toBe("opened")
+    await reactor.shutdown()
+  })
+})
