@@ -1,0 +1,245 @@
+import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } from "@crochet/core"
+import { NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
+import * as Cause from "effect/Cause"
+import { threadId } from "node:worker_threads"
+import { afterAll, describe, expect, it } from "vitest"
+import { LookupError } from "./fixtures/errors.ts"
+
+type Demo = typeof import("./fixtures/demo.reactor.ts")
+const demoUrl = new URL("./fixtures/demo.reactor.ts", import.meta.url)
+
+const demo = ReactorThread.connect<Demo>(demoUrl, { errors: [LookupError] })
+const untyped = ReactorThread.connect<Demo>(demoUrl)
+
+afterAll(() => {
+  demo.shutdown()
+  untyped.shutdown()
+})
+
+/** Runs `f` and returns what it threw (fails the test if it did not throw). */
+const thrown = (f: () => unknown): any => {
+  try {
+    f()
+  } catch (error) {
+    return error
+  }
+  throw new Error("expected the call to throw")
+}
+
+describe("ReactorThread: calls", () => {
+  it("returns results synchronously, typed from the reactor module", () => {
+    const sum: number = demo.call.add(2, 3)
+    expect(sum).toBe(5)
+    expect(demo.call.lookup("example.com")).toBe("example.com is 127.0.0.1")
+    expect(demo.call.echo({ n: 1, list: [1, 2], map: new Map([["a", 1]]) })).toEqual({
+      n: 1,
+      list: [1, 2],
+      map: new Map([["a", 1]])
+    })
+  })
+
+  it("types calls from the module's definition", () => {
+    const typeOnly = () => {
+      // @ts-expect-error add takes numbers
+      demo.call.add("2", 3)
+      // @ts-expect-error lookup returns a string
+      const wrong: number = demo.call.lookup("x")
+      // @ts-expect-error no such operation
+      demo.call.lokup("x")
+      return wrong
+    }
+    expect(typeof typeOnly).toBe("function")
+  })
+
+  it("runs the operations in another thread", () => {
+    expect(demo.call.threadId()).not.toBe(threadId)
+  })
+
+  it("a typed failure keeps its class, _tag, fields, span trace and the caller's frames", function callerFunction() {
+    const error = thrown(() => demo.call.lookup("missing"))
+    expect(error).toBeInstanceOf(LookupError)
+    expect(error._tag).toBe("LookupError")
+    expect(error.host).toBe("missing")
+    expect(error.attempts).toBe(3)
+    expect(error.message).toBe("no address for missing")
+    // the reactor-side stack with Effect's span trace
+    expect(error.stack).toContain("at lookup (definition)")
+    expect(error.stack).toContain("demo.reactor.ts")
+    // the caller's own frames
+    expect(error.stack).toContain("(in the reactor thread) called from")
+    expect(error.stack).toContain("ReactorThread.test.ts")
+    // the whole Cause, rebuilt on this side
+    const cause = causeOf(error)!
+    expect(Cause.isCause(cause)).toBe(true)
+    expect(Cause.squash(cause)).toBe(error)
+    expect(error.reactorCause).toContain("no address for missing")
+  })
+
+  it("without registered classes, a failure is an Error with the same name, _tag and fields", () => {
+    const error = thrown(() => untyped.call.lookup("missing"))
+    expect(error).toBeInstanceOf(Error)
+    expect(error).not.toBeInstanceOf(LookupError)
+    expect(error.name).toBe("LookupError")
+    expect(error._tag).toBe("LookupError")
+    expect(error.host).toBe("missing")
+    expect(error.attempts).toBe(3)
+  })
+
+  it("a defect keeps its name, message and stack", () => {
+    const error = thrown(() => demo.call.die("out of range"))
+    expect(error.name).toBe("RangeError")
+    expect(error.message).toBe("out of range")
+    expect(error.stack).toContain("demo.reactor.ts")
+    expect(Cause.hasDies(causeOf(error)!)).toBe(true)
+  })
+
+  it("a timeout interrupts the work in the reactor thread, and the reactor keeps serving", () => {
+    const error = thrown(() => demo.with({ timeout: "100 millis" }).hang())
+    expect(error).toBeInstanceOf(TimeoutError)
+    expect(error.message).toContain("hang() on the reactor thread demo.reactor.ts timed out after 100ms")
+    expect(error.stack).toContain("ReactorThread.test.ts")
+    // The finalizer of the interrupted fiber ran in the reactor thread:
+    expect(demo.call.finalizedCount()).toBeGreaterThanOrEqual(1)
+    expect(demo.call.add(1, 1)).toBe(2)
+  })
+
+  it("uses the operation's default timeout, below a call's own", () => {
+    // slowLookup has a 5 second default; a call-level timeout wins
+    expect(thrown(() => demo.with({ timeout: "50 millis" }).slowLookup("a", 2_000))).toBeInstanceOf(TimeoutError)
+    expect(demo.call.slowLookup("a", 1)).toBe("a is 127.0.0.1")
+  })
+
+  it("bad timeouts are InvalidArgument at the call", () => {
+    expect(thrown(() => demo.with({ timeout: "soon" as any }))).toBeInstanceOf(InvalidArgument)
+    expect(() => ReactorThread.connect(demoUrl, { timeout: -1 })).toThrow(InvalidArgument)
+  })
+
+  it("a non-cloneable argument is a NotCloneable naming the operation and the argument; nothing is sent", () => {
+    const error = thrown(() => demo.call.echo(() => 1))
+    expect(error).toBeInstanceOf(NotCloneable)
+    expect(error.operation).toBe("echo")
+    expect(error.argument).toBe(0)
+    expect(error.message).toContain("echo(): argument 0 (a function)")
+    expect(demo.call.add(1, 2)).toBe(3)
+  })
+
+  it("a non-cloneable result fails that call only", () => {
+    const error = thrown(() => demo.call.returnsFunction())
+    expect(error._tag).toBe("NotCloneable")
+    expect(error.argument).toBe("result")
+    expect(demo.call.add(1, 2)).toBe(3)
+  })
+
+  it("an unknown operation is an UnknownOperation listing the known ones", () => {
+    const error = thrown(() => (demo.call as any).lokup("x"))
+    expect(error).toBeInstanceOf(UnknownOperation)
+    expect(error.operation).toBe("lokup")
+    expect(error.known).toContain("lookup")
+  })
+
+  it("a blocking call from inside the reactor thread throws at once instead of deadlocking", () => {
+    const error = thrown(() => demo.call.waitInside())
+    expect(error.name).toBe("WrongThread")
+    expect(error.message).toContain("wait() must not be run in the reactor thread")
+  })
+})
+
+describe("ReactorThread: handles", () => {
+  it("start returns at once; wait blocks for the value; poll reads it", () => {
+    const pending = demo.start.slowLookup("example.com", 200)
+    expect(pending.poll()).toBeUndefined()
+    expect(pending.wait()).toBe("example.com is 127.0.0.1")
+    expect(pending.poll()?._tag).toBe("Success")
+    expect(pending.wait()).toBe("example.com is 127.0.0.1")
+  })
+
+  it("a wait that times out leaves the work running; a later wait gets the result", () => {
+    const pending = demo.start.slowLookup("later.com", 300)
+    expect(thrown(() => pending.wait({ timeout: "10 millis" }))).toBeInstanceOf(TimeoutError)
+    expect(pending.wait({ timeout: "10 seconds" })).toBe("later.com is 127.0.0.1")
+  })
+
+  it("cancel interrupts the work; waits then throw Cancelled", () => {
+    const pending = demo.start.hang()
+    pending.cancel()
+    const error = thrown(() => pending.wait({ timeout: "10 seconds" }))
+    expect(error).toBeInstanceOf(Cancelled)
+    expect(pending.poll()?._tag).toBe("Failure")
+    expect(demo.call.finalizedCount()).toBeGreaterThanOrEqual(1)
+  })
+
+  it("originalFailure gives the whole Cause of a failure", () => {
+    const pending = demo.start.lookup("missing")
+    expect(thrown(() => pending.wait())).toBeInstanceOf(LookupError)
+    const cause = pending.originalFailure()!
+    expect(Cause.squash(cause)).toBeInstanceOf(LookupError)
+  })
+})
+
+describe("ReactorThread: thread death and startup", () => {
+  it("a crash releases the blocked caller with ReactorStopped naming the reason; the next call restarts", () => {
+    const client = ReactorThread.connect<Demo>(demoUrl)
+    const first = client.call.threadId()
+    const error = thrown(() => client.call.crash())
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toContain("the reactor thread blew up")
+    expect(error.message).toContain("The next call starts a new reactor thread")
+    expect(client.call.add(1, 1)).toBe(2)
+    expect(client.call.threadId()).not.toBe(first)
+    client.shutdown()
+  })
+
+  it("process.exit inside the reactor thread releases every waiter: blocked call and pending handles", () => {
+    const client = ReactorThread.connect<Demo>(demoUrl)
+    const pending = client.start.hang()
+    const error = thrown(() => client.call.exit(7))
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toContain("exit code 7")
+    expect(thrown(() => pending.wait())).toBeInstanceOf(ReactorStopped)
+    expect(client.call.add(2, 2)).toBe(4)
+    client.shutdown()
+  })
+
+  it("out of memory in the reactor thread releases the caller", () => {
+    const client = ReactorThread.connect<Demo>(demoUrl, { resourceLimits: { maxOldGenerationSizeMb: 64 } })
+    const error = thrown(() => client.call.oom())
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toMatch(/out of memory|ERR_WORKER_OUT_OF_MEMORY/)
+    client.shutdown()
+  })
+
+  it("a missing module is a clear ReactorThreadStartFailed", () => {
+    const client = ReactorThread.connect<Demo>(new URL("./fixtures/no-such.reactor.ts", import.meta.url))
+    const error = thrown(() => client.call.add(1, 2))
+    expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+    expect(error.message).toContain("could not import")
+    expect(error.message).toContain("no-such.reactor.ts")
+    // the next call tries again, and fails the same way
+    expect(thrown(() => client.call.add(1, 2))).toBeInstanceOf(ReactorThreadStartFailed)
+  })
+
+  it("a module without a definition is a clear ReactorThreadStartFailed", () => {
+    const client = ReactorThread.connect<Demo>(new URL("./fixtures/no-definition.reactor.ts", import.meta.url))
+    const error = thrown(() => client.ready())
+    expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+    expect(error.message).toContain("ReactorThread.define")
+  })
+
+  it("a failing layer is a ReactorThreadStartFailed carrying the layer's error", () => {
+    const client = ReactorThread.connect<typeof import("./fixtures/failing-layer.reactor.ts")>(new URL("./fixtures/failing-layer.reactor.ts", import.meta.url))
+    const error = thrown(() => client.call.ping())
+    expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+    expect(error.message).toContain("database unreachable")
+    expect(error.error.message).toContain("database unreachable")
+  })
+
+  it("after shutdown, calls fail fast with ReactorStopped", () => {
+    const client = ReactorThread.connect<Demo>(demoUrl)
+    expect(client.call.add(1, 1)).toBe(2)
+    client.shutdown()
+    client.shutdown()
+    const error = thrown(() => client.call.add(1, 1))
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toContain("shutdown")
+  })
+})
