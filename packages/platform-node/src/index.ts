@@ -13,3 +13,6 @@ export * as BlockingClient from "./BlockingClient.ts"
 
 /** @since 0.1.0 */
 export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "./Errors.ts"
+
+/** @since 0.1.0 */
+export * as MainThreadBridge from "./MainThreadBridge.ts"

@@ -1,0 +1,231 @@
+/**
+ * Worker threads calling the main thread's reactor (Crochet's `no_setup()`
+ * plus a thread pool): an Effect application that owns its reactor on the
+ * main thread serves some operations; synchronous code in a worker thread
+ * calls them and blocks until the answer.
+ *
+ * @since 0.1.0
+ */
+import { InvalidArgument, ReactorStopped, type Reactor } from "@crochet/core"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import { MessageChannel, type MessagePort, threadId } from "node:worker_threads"
+import type { Client, Operations } from "./BlockingClient.ts"
+import { WrongThread } from "./Errors.ts"
+import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
+import { errorClassMap } from "./internal/codec.ts"
+import { toMillis } from "./internal/options.ts"
+import * as Protocol from "./internal/protocol.ts"
+import { type Served, serve as serveChannel } from "./internal/server.ts"
+
+const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
+
+/**
+ * What one worker thread needs to call the main thread's reactor: plain data
+ * plus a `MessagePort`. Send it in `workerData` and list `endpoint.port` in
+ * the `transferList`. One endpoint serves one worker.
+ *
+ * @example
+ * ```ts
+ * const endpoint = bridge.endpoint()
+ * new Worker(new URL("./worker.ts", import.meta.url), { workerData: { endpoint }, transferList: [endpoint.port] })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Endpoint<Ops extends Operations = Operations> {
+  readonly port: MessagePort
+  readonly buffer: SharedArrayBuffer
+  readonly operations: ReadonlyArray<string>
+  readonly timeouts: Readonly<Record<string, number>>
+  /** The thread whose reactor serves this endpoint: blocking on it from there would deadlock. */
+  readonly servingThread: number
+  /** Carries the operations' type to `connect`; never set. */
+  readonly [EndpointTypeId]?: Ops | undefined
+}
+
+/**
+ * The main thread's side of a bridge.
+ *
+ * @example
+ * ```ts
+ * const bridge = MainThreadBridge.serve(reactor, { lookup: (name: string) => Dns.lookup(name) })
+ * const endpoint = bridge.endpoint() // one per worker
+ * // ...
+ * bridge.close() // every worker still blocked gets ReactorStopped
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Bridge<Ops extends Operations> {
+  /** A new endpoint for one worker thread. Throws `ReactorStopped` once the bridge is closed. */
+  endpoint(): Endpoint<Ops>
+  /** Stops serving: every blocked worker is released with `ReactorStopped`, later calls throw it. Idempotent. */
+  close(): void
+}
+
+/**
+ * Serves `operations` from `reactor` (made with core's `Reactor.make` or
+ * `Reactor.setup` in THIS thread) to worker threads. Calls run in the
+ * reactor like `runInReactor`; when the reactor shuts down, workers blocked
+ * on a call are released with `ReactorStopped` (core interrupts the work) and
+ * later calls fail with it at once. The bridge does not keep the process
+ * alive. Bad timeouts throw `InvalidArgument` here.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ * import { MainThreadBridge } from "@crochet/platform-node"
+ *
+ * export const operations = { add: (a: number, b: number) => Effect.succeed(a + b) }
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const bridge = MainThreadBridge.serve(reactor, operations, { timeouts: { add: "1 second" } })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const serve = <R, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
+  reactor: Reactor.Reactor<R>,
+  operations: Ops,
+  options?: {
+    /** Default timeout of each operation (a call's own timeout wins). */
+    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
+    /** Low-latency mode: after each answer, keep reading the worker's port for this long. Default: off. */
+    readonly spin?: Duration.Input | undefined
+  }
+): Bridge<Ops> => {
+  if (typeof reactor?.runInReactor !== "function") {
+    throw new InvalidArgument("MainThreadBridge.serve expects a reactor from Reactor.make or Reactor.setup.")
+  }
+  const timeouts: Record<string, number> = {}
+  for (const [name, timeout] of Object.entries(options?.timeouts ?? {})) {
+    const millis = toMillis(timeout, `MainThreadBridge.serve: timeouts.${name}`)
+    if (millis !== undefined) timeouts[name] = millis
+  }
+  const spinMillis = toMillis(options?.spin, "MainThreadBridge.serve: options.spin") ?? 0
+  const served = new Set<{ readonly served: Served; readonly state: Int32Array; readonly port: MessagePort }>()
+  let closed = false
+  const names = Object.keys(operations)
+  return {
+    endpoint() {
+      if (closed) throw new ReactorStopped({ message: "This MainThreadBridge is closed; serve a new one." })
+      const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
+      const state = new Int32Array(buffer)
+      Atomics.store(state, Protocol.STATE, Protocol.Ready)
+      const { port1, port2 } = new MessageChannel()
+      const entry = {
+        state,
+        port: port1,
+        served: serveChannel(reactor, operations, port1, state, { spinMillis, onShutdown: undefined })
+      }
+      served.add(entry)
+      port1.on("close", () => {
+        entry.served.close()
+        served.delete(entry)
+      })
+      port1.unref()
+      return { port: port2, buffer, operations: names, timeouts, servingThread: threadId }
+    },
+    close() {
+      if (closed) return
+      closed = true
+      for (const entry of served) {
+        entry.served.close()
+        Protocol.setState(entry.state, Protocol.Stopped)
+        entry.port.close()
+      }
+      served.clear()
+    }
+  }
+}
+
+/**
+ * Connects a worker thread to the main thread's reactor through an
+ * endpoint from `bridge.endpoint()`. The client's calls block this worker
+ * until the answer, a failure or a timeout (which interrupts the work in the
+ * main reactor). Calling it from the serving thread itself throws
+ * `WrongThread` (it would deadlock).
+ *
+ * @example
+ * ```ts
+ * // worker.ts
+ * import { workerData } from "node:worker_threads"
+ * import { MainThreadBridge } from "@crochet/platform-node"
+ * import type { operations } from "./main.ts"
+ *
+ * const main = MainThreadBridge.connect<typeof operations>(workerData.endpoint, { timeout: "5 seconds" })
+ * main.call.add(1, 2) // => 3, computed in the main thread's reactor
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const connect = <Ops extends Operations = Operations>(
+  endpoint: Endpoint<Ops>,
+  options?: {
+    /** Default timeout of every call, below the operation's own default. */
+    readonly timeout?: Duration.Input | undefined
+    /** Error classes to rebuild failures as, matched by `_tag` (see `ReactorThread.ConnectOptions`). */
+    readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
+    /** Spin for this long before parking in `Atomics.wait` (low-latency mode). Default: off. */
+    readonly spin?: Duration.Input | undefined
+  }
+): Client<Ops> => {
+  if (
+    typeof endpoint !== "object" || endpoint === null || !(endpoint.buffer instanceof SharedArrayBuffer) ||
+    typeof endpoint.port?.postMessage !== "function"
+  ) {
+    throw new InvalidArgument(
+      "MainThreadBridge.connect expects an endpoint from bridge.endpoint(), sent in workerData with its port in the transferList."
+    )
+  }
+  if (endpoint.servingThread === threadId) {
+    throw new WrongThread({
+      message: "MainThreadBridge.connect was called in the thread that serves the bridge: a blocking call there would " +
+        "deadlock (wait() must not be run in the reactor thread). Call the reactor directly here (reactor.waitFor)."
+    })
+  }
+  const connection = new EndpointConnection(endpoint)
+  return makeClient(connection, {
+    timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
+    spinMillis: toMillis(options?.spin, "MainThreadBridge.connect: options.spin") ?? 0,
+    errors: errorClassMap(options?.errors)
+  }) as Client<Ops>
+}
+
+class EndpointConnection implements Connection {
+  readonly label = "main thread's reactor"
+  private readonly channel: Channel
+  private closed = false
+
+  constructor(endpoint: Endpoint<any>) {
+    this.channel = new Channel(new Int32Array(endpoint.buffer), endpoint.port, undefined)
+    this.channel.info = { type: "ready", operations: endpoint.operations, timeouts: endpoint.timeouts }
+    endpoint.port.unref()
+  }
+
+  acquire(): Channel {
+    if (!this.closed && this.channel.status === Protocol.Ready) return this.channel
+    throw this.goneError()
+  }
+
+  checkThread(): void {
+    checkNotReactorThread()
+  }
+
+  goneError(_channel?: Channel, operation?: string): Error {
+    return new ReactorStopped({
+      message: this.closed
+        ? "This client was shut down with client.shutdown()."
+        : `The main thread's bridge was closed${operation ? ` while ${operation}() was waiting` : ""}; ` +
+          "its work was interrupted. Ask the main thread for a new endpoint."
+    })
+  }
+
+  shutdown(): void {
+    if (this.closed) return
+    this.closed = true
+    this.channel.port.close()
+  }
+}

@@ -1,0 +1,147 @@
+import { Reactor } from "@crochet/core"
+import { MainThreadBridge, WrongThread } from "@crochet/platform-node"
+import * as Layer from "effect/Layer"
+import { threadId, Worker } from "node:worker_threads"
+import { afterEach, describe, expect, it } from "vitest"
+import { log, operations } from "./fixtures/bridge-operations.ts"
+
+interface Outcome {
+  readonly ok: boolean
+  readonly value?: unknown
+  readonly millis: number
+  readonly error?: {
+    readonly name: string
+    readonly _tag?: string
+    readonly message: string
+    readonly stack: string
+    readonly instanceOfLookupError: boolean
+    readonly fields: Record<string, unknown>
+  }
+}
+
+const workers: Array<Worker> = []
+
+/** A worker thread blocked on the main reactor's bridge, driven by messages. */
+const startWorker = (bridge: MainThreadBridge.Bridge<typeof operations>) => {
+  const endpoint = bridge.endpoint()
+  const worker = new Worker(new URL("./fixtures/bridge-worker.ts", import.meta.url), {
+    workerData: { endpoint },
+    transferList: [endpoint.port]
+  })
+  workers.push(worker)
+  const call = (op: string, args: Array<unknown> = [], extra: { timeout?: string; fn?: boolean } = {}) =>
+    new Promise<Outcome>((resolve, reject) => {
+      worker.once("message", resolve)
+      worker.once("error", reject)
+      worker.postMessage({ op, args, ...extra })
+    })
+  return { worker, call }
+}
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.terminate()))
+})
+
+const layer = () => Layer.empty
+
+describe("MainThreadBridge", () => {
+  it("a worker's blocking call runs in the main thread's reactor", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    expect(await call("add", [1, 2])).toMatchObject({ ok: true, value: 3 })
+    expect(await call("threadId")).toMatchObject({ ok: true, value: threadId })
+    await reactor.shutdown()
+  })
+
+  it("several workers block on the main reactor at once", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const results = await Promise.all([1, 2, 3].map((n) => startWorker(bridge).call("add", [n, n])))
+    expect(results.map((result) => result.value)).toEqual([2, 4, 6])
+    await reactor.shutdown()
+  })
+
+  it("a typed failure keeps its class, _tag, fields, span trace and the worker's frames", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const outcome = await startWorker(bridge).call("lookup", ["missing"])
+    expect(outcome.ok).toBe(false)
+    expect(outcome.error).toMatchObject({
+      name: "LookupError",
+      _tag: "LookupError",
+      message: "no address for missing",
+      instanceOfLookupError: true,
+      fields: { host: "missing", attempts: 2 }
+    })
+    expect(outcome.error!.stack).toContain("at lookup (definition)")
+    expect(outcome.error!.stack).toContain("bridge-worker.ts")
+    await reactor.shutdown()
+  })
+
+  it("a timeout interrupts the work in the main reactor; the bridge keeps serving", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    const outcome = await call("hang", ["timeout"], { timeout: "100 millis" })
+    expect(outcome.error?.name).toBe("TimeoutError")
+    expect(outcome.millis).toBeGreaterThanOrEqual(99)
+    await expect.poll(() => log.includes("finalized timeout")).toBe(true)
+    expect(await call("add", [2, 2])).toMatchObject({ ok: true, value: 4 })
+    await reactor.shutdown()
+  })
+
+  it("shutting the main reactor down releases every blocked worker with ReactorStopped", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const a = startWorker(bridge)
+    const b = startWorker(bridge)
+    expect(await a.call("add", [0, 0])).toMatchObject({ ok: true })
+    expect(await b.call("add", [0, 0])).toMatchObject({ ok: true })
+    const blocked = [a.call("hang", ["a"]), b.call("hang", ["b"])]
+    await expect.poll(() => log.includes("started a") && log.includes("started b")).toBe(true)
+    await reactor.shutdown()
+    const outcomes = await Promise.all(blocked)
+    for (const outcome of outcomes) {
+      expect(outcome.error?._tag).toBe("ReactorStopped")
+    }
+    expect(log).toContain("finalized a")
+    expect(log).toContain("finalized b")
+    // later calls fail fast
+    expect((await a.call("add", [1, 1])).error?._tag).toBe("ReactorStopped")
+  })
+
+  it("closing the bridge releases a blocked worker; later calls fail fast", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    expect(await call("add", [0, 0])).toMatchObject({ ok: true })
+    const blocked = call("hang", ["closed"])
+    await expect.poll(() => log.includes("started closed")).toBe(true)
+    bridge.close()
+    expect((await blocked).error?._tag).toBe("ReactorStopped")
+    expect((await call("add", [1, 1])).error?._tag).toBe("ReactorStopped")
+    await reactor.shutdown()
+  })
+
+  it("bad input: a non-cloneable argument and an unknown operation are typed errors in the worker", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    const notCloneable = await call("echo", [], { fn: true })
+    expect(notCloneable.error).toMatchObject({ _tag: "NotCloneable", fields: { operation: "echo", argument: 0 } })
+    const unknown = await call("nope")
+    expect(unknown.error?._tag).toBe("UnknownOperation")
+    expect(await call("add", [1, 1])).toMatchObject({ ok: true, value: 2 })
+    await reactor.shutdown()
+  })
+
+  it("connecting from the serving thread itself throws WrongThread instead of deadlocking", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const endpoint = bridge.endpoint()
+    expect(() => MainThreadBridge.connect(endpoint)).toThrow(WrongThread)
+    endpoint.port.close()
+    await reactor.shutdown()
+  })
+})
