@@ -16,3 +16,6 @@ export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread }
 
 /** @since 0.1.0 */
 export * as MainThreadBridge from "./MainThreadBridge.ts"
+
+/** @since 0.1.0 */
+export * as NodeReactor from "./NodeReactor.ts"

@@ -143,6 +143,9 @@ export const serve = (
   const close = () => {
     closed = true
     port.off("message", onMessage)
+    // Nobody waits for these any more: interrupt them.
+    for (const result of running.values()) result.cancel()
+    running.clear()
   }
   return { close }
 }

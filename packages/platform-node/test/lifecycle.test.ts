@@ -1,0 +1,179 @@
+import { Reactor } from "@crochet/core"
+import { NodeReactor } from "@crochet/platform-node"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { type ChildProcess, fork, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { MessageChannel, Worker } from "node:worker_threads"
+import { describe, expect, it } from "vitest"
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/lifecycle/${name}`, import.meta.url))
+
+/** A child process with its stdout as lines, a wait for a given line, and its exit. */
+const run = (script: string, args: Array<string>, env: Record<string, string> = {}) => {
+  const child = spawn(process.execPath, [fixture(script), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env }
+  })
+  const lines: Array<string> = []
+  let stderr = ""
+  const waiters: Array<() => void> = []
+  let buffered = ""
+  child.stdout!.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString()
+    const parts = buffered.split("\n")
+    buffered = parts.pop()!
+    lines.push(...parts)
+    for (const waiter of waiters.splice(0)) waiter()
+  })
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal }))
+  )
+  const line = (prefix: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = lines.find((l) => l.startsWith(prefix))
+        if (found !== undefined) return resolve(found)
+        waiters.push(check)
+      }
+      void exited.then(() => {
+        const found = lines.find((l) => l.startsWith(prefix))
+        found !== undefined ? resolve(found) : reject(new Error(`exited without "${prefix}"; stdout: ${lines.join(" | ")}; stderr: ${stderr}`))
+      })
+      check()
+    })
+  return { child, lines, line, exited, stderr: () => stderr }
+}
+
+const within = <A>(promise: Promise<A>, millis: number, what: string): Promise<A> =>
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took more than ${millis} ms`)), millis))
+  ])
+
+describe("NodeReactor: signals (in a child process)", () => {
+  it("SIGTERM shuts the reactor down (callers released, finalizers run), then exits with 143", async () => {
+    const app = run("app.ts", ["wait-for-signal"])
+    expect(await app.line("ready")).toBe("ready 1")
+    app.child.kill("SIGTERM")
+    const exit = await within(app.exited, 15_000, "the shutdown")
+    expect(exit.code).toBe(143)
+    expect(app.lines).toContain("call released: ReactorStopped")
+    expect(app.lines).toContain("layer finalized")
+  })
+
+  it("SIGINT exits with 130; a second signal exits at once even with a stuck finalizer", async () => {
+    const app = run("app.ts", ["stuck-finalizer"])
+    await app.line("ready")
+    app.child.kill("SIGINT")
+    await app.line("finalizing")
+    const sent = performance.now()
+    app.child.kill("SIGINT")
+    const exit = await within(app.exited, 15_000, "the second signal")
+    expect(exit.code).toBe(130)
+    // the finalizer would have had 60 seconds
+    expect(performance.now() - sent).toBeLessThan(15_000)
+    expect(app.lines).not.toContain("layer finalized")
+  })
+
+  it("with signals: false it installs no handlers (for NodeRuntime.runMain); the default signal behaviour stays", async () => {
+    const app = run("app.ts", ["no-signals"])
+    expect(await app.line("ready")).toBe("ready 0")
+    app.child.kill("SIGTERM")
+    const exit = await within(app.exited, 15_000, "the exit")
+    expect(exit.signal).toBe("SIGTERM")
+    expect(app.lines).not.toContain("layer finalized")
+  })
+})
+
+describe("NodeReactor: normal completion (in a child process)", () => {
+  it("a finished program with a repeating background fiber ends by itself, after the layer's finalizers; an awaiting caller kept it alive", async () => {
+    const app = run("app.ts", ["finish"])
+    const exit = await within(app.exited, 15_000, "the program's end")
+    expect(exit.code).toBe(0)
+    expect(app.lines).toEqual(["result 42", "ticks many", "layer finalized"])
+  })
+
+  it("a reactor thread does not keep a finished program alive, and is shut down (finalizers run) at exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "crochet-"))
+    const marker = join(dir, "marker.txt")
+    try {
+      const app = run("thread-app.ts", [], { CROCHET_TEST_MARKER: marker })
+      const exit = await within(app.exited, 15_000, "the program's end")
+      expect(exit.code, app.stderr()).toBe(0)
+      expect(app.lines).toEqual(["result hello child"])
+      expect(readFileSync(marker, "utf8")).toBe("thread layer finalized\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("NodeReactor: processes and threads", () => {
+  it("a forked child sets up its own reactor", async () => {
+    const child: ChildProcess = fork(fixture("forked.ts"), [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const messages: Array<any> = []
+    const next = () =>
+      new Promise<any>((resolve) => {
+        child.once("message", (message) => {
+          messages.push(message)
+          resolve(message)
+        })
+      })
+    const ready = await within(next(), 15_000, "the child's start")
+    expect(ready.ready).toBe(child.pid)
+    child.send({ n: 7 })
+    expect(await next()).toEqual({ square: 49, pid: child.pid })
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const finalized = next()
+    child.send({ bye: true })
+    expect(await finalized).toEqual({ finalized: child.pid })
+    expect(await within(exited, 15_000, "the child's exit")).toBe(0)
+    // The parent's reactors are its own:
+    const mine = NodeReactor.setup(Layer.empty, { signals: false })
+    expect(await mine.waitFor(Effect.sync(() => process.pid))).toBe(process.pid)
+    await mine.shutdown()
+  })
+
+  it("passing a reactor to another thread fails at once with an error pointing to MainThreadBridge", async () => {
+    const reactor = NodeReactor.setup(Layer.empty, { signals: false })
+    const { port1 } = new MessageChannel()
+    expect(() => port1.postMessage({ reactor })).toThrow(/cannot be passed to another thread; use MainThreadBridge/)
+    expect(() => new Worker("0", { eval: true, workerData: { reactor } })).toThrow(/docs\/threads\.md, section 2/)
+    // ...while staying an ordinary object in its own thread
+    expect({ ...reactor }.status).toBe("running")
+    port1.close()
+    await reactor.shutdown()
+  })
+
+  it("installs its signal handlers once, and removes them when every reactor has shut down", async () => {
+    const before = process.listenerCount("SIGTERM")
+    const a = NodeReactor.setup(Layer.effectDiscard(Effect.void))
+    const b = NodeReactor.setup(Layer.effectDiscard(Effect.void))
+    expect(process.listenerCount("SIGTERM")).toBe(before + 1)
+    await a.shutdown()
+    expect(process.listenerCount("SIGTERM")).toBe(before + 1)
+    await b.shutdown()
+    expect(process.listenerCount("SIGTERM")).toBe(before)
+    const quiet = NodeReactor.setup(Layer.effectDiscard(Effect.void), { signals: false })
+    expect(process.listenerCount("SIGTERM")).toBe(before)
+    await quiet.shutdown()
+  })
+
+  it("is core's Reactor.setup underneath: same layer, same running reactor; works again after shutdown", async () => {
+    const layer = Layer.effectDiscard(Effect.void)
+    const first = NodeReactor.setup(layer, { signals: false })
+    expect(NodeReactor.setup(layer, { signals: false })).toBe(first)
+    expect(await first.waitFor(Effect.succeed(1))).toBe(1)
+    await first.shutdown()
+    const second = NodeReactor.setup(layer, { signals: false })
+    expect(second).not.toBe(first)
+    expect(await second.runInReactor(Effect.succeed(2)).wait()).toBe(2)
+    await Reactor.shutdownAll()
+    expect(second.status).toBe("stopped")
+  })
+})
