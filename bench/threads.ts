@@ -1,0 +1,154 @@
+/**
+ * Blocking calls into another thread, side by side: `node bench/threads.ts`
+ * (or `npm run bench`). Each mode echoes a small payload ({ n }) and a 64 KiB
+ * string back-to-back; modes are run in interleaved rounds and the median
+ * round is reported.
+ *   floor        hand-written: MessagePort wake-up + SharedArrayBuffer/Atomics.wait + receiveMessageOnPort
+ *   synckit      synckit's createSyncFn (dev dependency, for comparison only)
+ *   crochet      ReactorThread.connect(...).call.echo(x), default mode
+ *   low-latency  the same with { lowLatency: true } (reactor spins 1 ms after each answer, caller 100 µs)
+ */
+import { ReactorThread } from "@crochet/platform-node"
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
+import { fileURLToPath } from "node:url"
+import { createSyncFn } from "synckit"
+
+const calls = Number(process.env.BENCH_CALLS ?? 5_000)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+
+type Echo = (value: unknown) => unknown
+
+const floor = (): { readonly echo: Echo; readonly close: () => Promise<number> } => {
+  const buffer = new SharedArrayBuffer(4)
+  const state = new Int32Array(buffer)
+  const { port1, port2 } = new MessageChannel()
+  const worker = new Worker(new URL("./floor-worker.ts", import.meta.url), {
+    workerData: { buffer, port: port2 },
+    transferList: [port2]
+  })
+  return {
+    echo(value) {
+      const seen = Atomics.load(state, 0)
+      port1.postMessage(value)
+      Atomics.wait(state, 0, seen)
+      return receiveMessageOnPort(port1)!.message
+    },
+    close: () => worker.terminate()
+  }
+}
+
+const synckit = (): Echo =>
+  createSyncFn(fileURLToPath(new URL("./synckit-worker.ts", import.meta.url)), { tsRunner: "node" }) as Echo
+
+type Bench = typeof import("./echo.reactor.ts")
+const reactorUrl = new URL("./echo.reactor.ts", import.meta.url)
+const crochet = ReactorThread.connect<Bench>(reactorUrl)
+const lowLatency = ReactorThread.connect<Bench>(reactorUrl, { lowLatency: true })
+
+const payloads: ReadonlyArray<readonly [string, (i: number) => unknown]> = [
+  ["{ n }", (n) => ({ n })],
+  ["64 KiB string", () => big]
+]
+const big = "x".repeat(64 * 1024)
+
+const hand = floor()
+const modes: ReadonlyArray<readonly [string, Echo]> = [
+  ["floor", hand.echo],
+  ["synckit", synckit()],
+  ["crochet (default)", (value) => crochet.call.echo(value)],
+  ["crochet (low-latency)", (value) => lowLatency.call.echo(value)]
+]
+
+interface Sample {
+  /** Median µs per call. */
+  readonly micros: number
+  /** CPU µs per call burnt by every thread but this one (the serving thread, spinning included). */
+  readonly serverCpu: number
+}
+
+/**
+ * Times `calls` calls one by one. With `gapMicros > 0` the caller does that
+ * much other work (a busy loop) between calls, so an idle serving thread has
+ * gone to sleep and each call pays its wake-up, unless the mode keeps it
+ * spinning; with 0 the calls are back-to-back.
+ */
+const measure = (echo: Echo, payload: (i: number) => unknown, gapMicros: number): Sample => {
+  const times = new Float64Array(calls)
+  const process0 = process.cpuUsage()
+  const thread0 = process.threadCpuUsage()
+  for (let i = 0; i < calls; i++) {
+    if (gapMicros > 0) {
+      const until = performance.now() + gapMicros / 1000
+      while (performance.now() < until) {
+        // the caller's own work between calls
+      }
+    }
+    const value = payload(i)
+    const start = performance.now()
+    echo(value)
+    times[i] = performance.now() - start
+  }
+  const all = process.cpuUsage(process0)
+  const own = process.threadCpuUsage(thread0)
+  times.sort()
+  return {
+    micros: times[Math.floor(calls / 2)]! * 1000,
+    serverCpu: (all.user + all.system - own.user - own.system) / calls
+  }
+}
+
+// Warm every mode up (thread start, JIT) before measuring.
+for (const [, echo] of modes) for (const [, payload] of payloads) for (let i = 0; i < 2_000; i++) echo(payload(i))
+
+const median = (values: Array<number>): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+const scenario = (gapMicros: number) => {
+  const rows: Array<{ readonly mode: string; readonly payload: string } & Sample> = []
+  for (const [payloadName, payload] of payloads) {
+    const samples = new Map<string, Array<Sample>>()
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, echo] of modes) {
+        samples.set(name, [...(samples.get(name) ?? []), measure(echo, payload, gapMicros)])
+      }
+    }
+    for (const [name] of modes) {
+      const list = samples.get(name)!
+      rows.push({
+        mode: name,
+        payload: payloadName,
+        micros: median(list.map((sample) => sample.micros)),
+        serverCpu: median(list.map((sample) => sample.serverCpu))
+      })
+    }
+  }
+  return rows.map((row) => {
+    const floorRow = rows.find((other) => other.mode === "floor" && other.payload === row.payload)!
+    return {
+      mode: row.mode,
+      payload: row.payload,
+      "µs/call": row.micros.toFixed(1),
+      "calls/s": Math.round(1e6 / row.micros).toLocaleString("en-US"),
+      "vs floor": `${(row.micros / floorRow.micros).toFixed(2)}×`,
+      "serving-thread CPU µs/call": row.serverCpu.toFixed(1)
+    }
+  })
+}
+
+const gap = Number(process.env.BENCH_GAP_MICROS ?? 100)
+console.log(
+  `Blocking calls into another thread, Node ${process.version}: median µs per call over ${calls} calls, ` +
+    `median of ${rounds} interleaved rounds.`
+)
+console.log(`\nA. ${gap} µs of other work between calls (the serving thread goes idle; the targets are measured here):`)
+console.table(scenario(gap))
+console.log("\nB. back-to-back calls (the serving thread may not sleep between calls; bimodal on 2 cores):")
+console.table(scenario(0))
+console.log(
+  "\nserving-thread CPU = process CPU minus this thread's CPU. The low-latency mode spins in the reactor thread " +
+    "for up to 1 ms after each answer (lowLatency.reactorSpin), so between calls it burns up to the gap (or 1 ms) of CPU."
+)
+
+crochet.shutdown()
+lowLatency.shutdown()
+await hand.close()
+process.exit(0)
