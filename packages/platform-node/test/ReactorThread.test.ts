@@ -93,6 +93,22 @@ describe("ReactorThread: calls", () => {
     expect(Cause.hasDies(causeOf(error)!)).toBe(true)
   })
 
+  it("every failure of a parallel Cause crosses the thread, not only the first", () => {
+    const error = thrown(() => demo.call.failAndDie())
+    expect(error).toBeInstanceOf(LookupError)
+    const cause = causeOf(error)!
+    expect(cause.reasons.map((reason) => reason._tag).sort()).toEqual(["Die", "Fail"])
+    const defect = cause.reasons.find((reason) => reason._tag === "Die") as Cause.Die
+    expect((defect.defect as Error).name).toBe("TypeError")
+    expect((defect.defect as Error).message).toBe("and a defect")
+    expect(error.reactorCause).toContain("and a defect")
+  })
+
+  it("starts the thread once, on the first call", () => {
+    const first = demo.call.threadId()
+    for (let i = 0; i < 5; i++) expect(demo.call.threadId()).toBe(first)
+  })
+
   it("a timeout interrupts the work in the reactor thread, and the reactor keeps serving", () => {
     const error = thrown(() => demo.with({ timeout: "100 millis" }).hang())
     expect(error).toBeInstanceOf(TimeoutError)
@@ -141,6 +157,28 @@ describe("ReactorThread: calls", () => {
     const error = thrown(() => demo.call.waitInside())
     expect(error.name).toBe("WrongThread")
     expect(error.message).toContain("wait() must not be run in the reactor thread")
+  })
+})
+
+describe("ReactorThread: low-latency mode", () => {
+  const fast = ReactorThread.connect<Demo>(demoUrl, {
+    errors: [LookupError],
+    lowLatency: { reactorSpin: "2 millis", callerSpin: "200 micros" }
+  })
+  afterAll(() => fast.shutdown())
+
+  it("answers quick calls, async calls, failures and timeouts like the default mode", () => {
+    for (let i = 0; i < 1_000; i++) expect(fast.call.add(i, 1)).toBe(i + 1)
+    expect(fast.call.slowLookup("a", 20)).toBe("a is 127.0.0.1")
+    expect(thrown(() => fast.call.lookup("missing"))).toBeInstanceOf(LookupError)
+    expect(thrown(() => fast.with({ timeout: "50 millis" }).hang())).toBeInstanceOf(TimeoutError)
+    expect(fast.call.finalizedCount()).toBeGreaterThanOrEqual(1)
+    const pending = fast.start.slowLookup("b", 20)
+    expect(pending.wait()).toBe("b is 127.0.0.1")
+  })
+
+  it("bad spin bounds are InvalidArgument", () => {
+    expect(() => ReactorThread.connect(demoUrl, { lowLatency: { reactorSpin: "fast" as any } })).toThrow(InvalidArgument)
   })
 })
 
