@@ -270,9 +270,12 @@ class ThreadConnection implements Connection {
     if (generation !== undefined && generation.channel.status === Protocol.Ready) return generation.channel
     if (this.stopped) throw this.stoppedError()
     checkNotReactorThread()
-    const current = generation === undefined || generation.channel.status !== Protocol.Starting
-      ? this.spawn()
-      : generation
+    let current = generation
+    if (current === undefined || current.channel.status !== Protocol.Starting) {
+      // None yet, or the last one died: start a (new) thread. The dead one's
+      // port stays open so that handles can still read replies sent before the end.
+      current = this.spawn()
+    }
     const channel = current.channel
     channel.awaitStart(performance.now() + this.settings.startTimeout)
     switch (channel.status) {
