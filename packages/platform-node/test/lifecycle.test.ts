@@ -114,6 +114,21 @@ describe("NodeReactor: normal completion (in a child process)", () => {
 })
 
 describe("NodeReactor: processes and threads", () => {
+  it("on SIGTERM, reactor threads are shut down too (their finalizers run)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "crochet-"))
+    const marker = join(dir, "marker.txt")
+    try {
+      const app = run("thread-app.ts", ["signal"], { CROCHET_TEST_MARKER: marker })
+      await app.line("ready")
+      app.child.kill("SIGTERM")
+      const exit = await within(app.exited, 15_000, "the shutdown")
+      expect(exit.code, app.stderr()).toBe(143)
+      expect(readFileSync(marker, "utf8")).toBe("thread layer finalized\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("a forked child sets up its own reactor", async () => {
     const child: ChildProcess = fork(fixture("forked.ts"), [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] })
     const messages: Array<any> = []
