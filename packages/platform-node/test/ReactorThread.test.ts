@@ -1,6 +1,7 @@
 import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } from "@crochet/core"
 import { NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
 import * as Cause from "effect/Cause"
+import { Socket } from "node:net"
 import { threadId } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
 import { LookupError } from "./fixtures/errors.ts"
@@ -136,6 +137,12 @@ describe("ReactorThread: calls", () => {
     expect(error.operation).toBe("echo")
     expect(error.argument).toBe(0)
     expect(error.message).toContain("echo(): argument 0 (a function)")
+    const socket = new Socket()
+    const second = thrown(() => demo.call.add(1, socket as any))
+    expect(second).toBeInstanceOf(NotCloneable)
+    expect(second.argument).toBe(1)
+    expect(second.message).toContain("add(): argument 1 (a Socket)")
+    socket.destroy()
     expect(demo.call.add(1, 2)).toBe(3)
   })
 
@@ -184,17 +191,20 @@ describe("ReactorThread: low-latency mode", () => {
 
 describe("ReactorThread: handles", () => {
   it("start returns at once; wait blocks for the value; poll reads it", () => {
-    const pending = demo.start.slowLookup("example.com", 200)
+    const pending = demo.start.gated("first")
     expect(pending.poll()).toBeUndefined()
-    expect(pending.wait()).toBe("example.com is 127.0.0.1")
+    demo.call.release("first")
+    expect(pending.wait()).toBe("opened first")
     expect(pending.poll()?._tag).toBe("Success")
-    expect(pending.wait()).toBe("example.com is 127.0.0.1")
+    expect(pending.wait()).toBe("opened first")
   })
 
   it("a wait that times out leaves the work running; a later wait gets the result", () => {
-    const pending = demo.start.slowLookup("later.com", 300)
+    const pending = demo.start.gated("second")
     expect(thrown(() => pending.wait({ timeout: "10 millis" }))).toBeInstanceOf(TimeoutError)
-    expect(pending.wait({ timeout: "10 seconds" })).toBe("later.com is 127.0.0.1")
+    expect(pending.poll()).toBeUndefined()
+    demo.call.release("second")
+    expect(pending.wait({ timeout: "10 seconds" })).toBe("opened second")
   })
 
   it("cancel interrupts the work; waits then throw Cancelled", () => {

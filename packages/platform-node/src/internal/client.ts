@@ -269,7 +269,9 @@ export class ClientImpl {
     return (...args: Array<unknown>) => {
       const channel = this.acquire(name)
       const id = channel.send(name, args)
-      return new ThreadResultImpl(this, channel, id, name)
+      const result = new ThreadResultImpl(this, channel, id, name)
+      abandoned.register(result, { channel, id })
+      return result
     }
   }
 
@@ -330,6 +332,11 @@ const timedOut = (label: string, name: string, timeout: number, below: Function)
     ),
     below
   )
+
+/** A handle dropped without being read: its reply, if it ever comes, is not kept. */
+const abandoned = new FinalizationRegistry<{ readonly channel: Channel; readonly id: number }>(({ channel, id }) =>
+  channel.forget(id)
+)
 
 class ThreadResultImpl implements ThreadResult<unknown, unknown> {
   private readonly client: ClientImpl
