@@ -118,20 +118,21 @@ const unrefClock: Clock.Clock = {
 
 const unrefClockLayer = Layer.succeed(Clock.Clock, unrefClock)
 
-/** Ref'd while an outside caller awaits a result: the one thing that keeps the process alive for the reactor. */
+/**
+ * One interval timer, ref'd while an outside caller awaits a result (the one
+ * thing that keeps the process alive for the reactors) and unref'd otherwise.
+ */
 let awaiting = 0
 let keepAliveTimer: ReturnType<typeof setInterval> | undefined
 
 const hold = <A>(promise: Promise<A>): Promise<A> => {
-  if (awaiting++ === 0) keepAliveTimer = setInterval(() => {}, MAX_TIMER_MILLIS)
-  const release = () => {
-    if (--awaiting === 0) {
-      clearInterval(keepAliveTimer)
-      keepAliveTimer = undefined
-    }
-  }
+  if (awaiting++ === 0) (keepAliveTimer ??= setInterval(() => {}, MAX_TIMER_MILLIS)).ref()
   promise.then(release, release)
   return promise
+}
+
+const release = () => {
+  if (--awaiting === 0) keepAliveTimer?.unref()
 }
 
 const holdResult = <A, E>(result: EventualResult.EventualResult<A, E>): EventualResult.EventualResult<A, E> => {

@@ -120,10 +120,22 @@ describe("ReactorThread: calls", () => {
     expect(demo.call.add(1, 1)).toBe(2)
   })
 
-  it("uses the operation's default timeout, below a call's own", () => {
-    // slowLookup has a 5 second default; a call-level timeout wins
-    expect(thrown(() => demo.with({ timeout: "50 millis" }).slowLookup("a", 2_000))).toBeInstanceOf(TimeoutError)
-    expect(demo.call.slowLookup("a", 1)).toBe("a is 127.0.0.1")
+  it("timeouts: a call's own beats the operation's default, which beats the client's", () => {
+    const patient = ReactorThread.connect<Demo>(demoUrl, { timeout: "10 seconds" })
+    const impatient = ReactorThread.connect<Demo>(demoUrl, { timeout: "100 millis" })
+    try {
+      // gated has a 200 ms default in the module: it wins over the client's 10 seconds
+      expect(thrown(() => patient.call.gated("never")).message).toContain("timed out after 200ms")
+      // the client's default applies to operations without their own
+      expect(thrown(() => impatient.call.hang()).message).toContain("timed out after 100ms")
+      // a call's own timeout wins over both
+      expect(thrown(() => patient.with({ timeout: "50 millis" }).slowLookup("a", 2_000)).message)
+        .toContain("timed out after 50ms")
+      expect(patient.with({ timeout: Infinity }).slowLookup("a", 1)).toBe("a is 127.0.0.1")
+    } finally {
+      patient.shutdown()
+      impatient.shutdown()
+    }
   })
 
   it("bad timeouts are InvalidArgument at the call", () => {
