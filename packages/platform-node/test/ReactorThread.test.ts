@@ -86,6 +86,13 @@ describe("ReactorThread: calls", () => {
     expect(error.attempts).toBe(3)
   })
 
+  it("a failure that is not an Error crosses as core's NonErrorFailure with the value", () => {
+    const error = thrown(() => demo.call.failWith({ code: 42 }))
+    expect(error._tag).toBe("NonErrorFailure")
+    expect(error.value).toEqual({ code: 42 })
+    expect(Cause.squash(causeOf(error)!)).toEqual({ code: 42 })
+  })
+
   it("a defect keeps its name, message and stack", () => {
     const error = thrown(() => demo.call.die("out of range"))
     expect(error.name).toBe("RangeError")

@@ -59,16 +59,22 @@ export const encodeFailure = (error: unknown): EncodedFailure => {
     : error instanceof TimeoutError
     ? "TimeoutError"
     : undefined
+  // The primary error is encoded once and shared: structured clone keeps that
+  // identity, so the caller can put the very error it throws into the Cause.
+  const primary = encodeValue(error)
   const reasons: Array<{ readonly kind: "Fail" | "Die"; readonly value: EncodedValue }> = []
   if (cause !== undefined) {
     for (const reason of cause.reasons) {
-      if (reason._tag === "Fail") reasons.push({ kind: "Fail", value: reason.error === error ? encodeValue(error) : encodeValue(reason.error) })
-      else if (reason._tag === "Die") reasons.push({ kind: "Die", value: encodeValue(reason.defect) })
+      if (reason._tag === "Fail") {
+        reasons.push({ kind: "Fail", value: reason.error === error ? primary : encodeValue(reason.error) })
+      } else if (reason._tag === "Die") {
+        reasons.push({ kind: "Die", value: reason.defect === error ? primary : encodeValue(reason.defect) })
+      }
     }
   }
   return {
     stop,
-    error: encodeValue(error),
+    error: primary,
     reasons,
     pretty: cause !== undefined ? safePretty(cause) : String((error as Error | undefined)?.stack ?? error)
   }
@@ -152,18 +158,10 @@ export const decodeFailure = (
     default:
       error = remote instanceof Error ? remote : new Error(message)
   }
-  const reasons = encoded.reasons.map((reason) =>
-    reason.kind === "Fail"
-      ? Cause.makeFailReason(reason.value === encoded.error ? error : decodeValue(reason.value, classes))
-      : Cause.makeDieReason(decodeValue(reason.value, classes))
-  )
-  if (encoded.reasons.length > 0 && encoded.stop === undefined) {
-    // The primary failure is the error itself, not a copy of it.
-    const first = encoded.reasons.findIndex((reason) => reason.kind === "Fail")
-    const index = first >= 0 ? first : 0
-    const kind = encoded.reasons[index]!.kind
-    reasons[index] = kind === "Fail" ? Cause.makeFailReason(error) : Cause.makeDieReason(error)
-  }
+  const reasons = encoded.reasons.map((reason) => {
+    const value = reason.value === encoded.error ? error : decodeValue(reason.value, classes)
+    return reason.kind === "Fail" ? Cause.makeFailReason(value) : Cause.makeDieReason(value)
+  })
   const cause = reasons.length > 0 ? Cause.fromReasons(reasons) : Cause.interrupt()
   define(error, causeKey, cause)
   if (encoded.stop !== undefined) define(error, "cause", cause)

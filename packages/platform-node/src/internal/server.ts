@@ -8,7 +8,7 @@ import type { EventualResult, Reactor } from "@crochet/core"
 import { InvalidArgument } from "@crochet/core"
 import * as Effect from "effect/Effect"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
-import { encodeFailure, encodeValue } from "./codec.ts"
+import { encodeFailure } from "./codec.ts"
 import { NotCloneable } from "../Errors.ts"
 import * as Protocol from "./protocol.ts"
 
@@ -18,7 +18,7 @@ export type Operations = Readonly<Record<string, (...args: Array<any>) => Effect
 export interface ServeOptions {
   /** After each reply, keep reading the port synchronously for this long (ms); 0 turns it off. */
   readonly spinMillis: number
-  /** Called after a Shutdown request has been handled by `onShutdown`. */
+  /** Shuts the reactor down when a caller sends Shutdown (reactor threads); undefined: just stop serving. */
   readonly onShutdown: (() => Promise<void>) | undefined
 }
 
@@ -37,27 +37,18 @@ export const serve = (
   const running = new Map<number, EventualResult.EventualResult<unknown, unknown>>()
   let closed = false
 
-  const reply = (id: number, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown): void => {
+  /** Sends a reply and wakes the caller; a result that cannot be cloned fails that call only. */
+  const reply = (id: number, name: string, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown) => {
     if (closed) return
     try {
       port.postMessage([id, status, payload])
     } catch (error) {
-      port.postMessage([id, Protocol.Failure, encodeFailure(notCloneableResult(error, id))])
+      port.postMessage([id, Protocol.Failure, encodeFailure(notCloneableResult(name, error))])
     }
     Protocol.wake(state)
   }
 
-  const names = new Map<number, string>()
-  const notCloneableResult = (error: unknown, id: number) =>
-    new NotCloneable({
-      operation: names.get(id) ?? "?",
-      argument: "result",
-      message: `The result of ${names.get(id) ?? "the operation"}() cannot be sent back to the calling thread: ` +
-        `${(error as Error)?.message ?? error}. Return plain data (objects, arrays, strings, numbers, Maps, ` +
-        "typed arrays); this call failed, the reactor goes on serving."
-    })
-
-  const fail = (id: number, error: unknown) => reply(id, Protocol.Failure, encodeFailure(error))
+  const fail = (id: number, name: string, error: unknown) => reply(id, name, Protocol.Failure, encodeFailure(error))
 
   /** Handles one request; true if it was answered synchronously. */
   const handle = (request: Protocol.Request): boolean => {
@@ -66,7 +57,7 @@ export const serve = (
         const [, id, name, args] = request
         const operation = Object.hasOwn(operations, name) ? operations[name] : undefined
         if (operation === undefined) {
-          fail(id, new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(operations).join(", ")}.`))
+          fail(id, name, new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(operations).join(", ")}.`))
           return true
         }
         let result: EventualResult.EventualResult<unknown, unknown>
@@ -77,28 +68,23 @@ export const serve = (
           }
           result = reactor.runInReactor(effect)
         } catch (error) {
-          fail(id, error)
+          fail(id, name, error)
           return true
         }
         const exit = result.poll()
         if (exit !== undefined && exit._tag === "Success") {
-          names.set(id, name)
-          reply(id, Protocol.Success, exit.value)
-          names.delete(id)
+          reply(id, name, Protocol.Success, exit.value)
           return true
         }
-        names.set(id, name)
         running.set(id, result)
         result.wait().then(
           (value) => {
             running.delete(id)
-            reply(id, Protocol.Success, value)
-            names.delete(id)
+            reply(id, name, Protocol.Success, value)
           },
           (error) => {
             running.delete(id)
-            fail(id, error)
-            names.delete(id)
+            fail(id, name, error)
           }
         )
         return false
@@ -150,4 +136,10 @@ export const serve = (
   return { close }
 }
 
-export { encodeValue }
+const notCloneableResult = (name: string, error: unknown) =>
+  new NotCloneable({
+    operation: name,
+    argument: "result",
+    message: `The result of ${name}() cannot be sent back to the calling thread: ${(error as Error)?.message ?? error}. ` +
+      "Return plain data (objects, arrays, strings, numbers, Maps, typed arrays); this call failed, the reactor goes on serving."
+  })
