@@ -199,6 +199,12 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
   const label = `reactor thread ${url.pathname.split("/").pop()}`
   const spin = decodeLowLatency(options?.lowLatency)
+  for (const [key, value] of Object.entries(options?.resourceLimits ?? {})) {
+    // Node does not check these, and a bad one can abort the whole process when the thread starts.
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new InvalidArgument(`ReactorThread.connect: options.resourceLimits.${key} must be a positive number; got ${String(value)}.`)
+    }
+  }
   const connection = new ThreadConnection(url, label, {
     exportName: options?.exportName ?? "default",
     startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,

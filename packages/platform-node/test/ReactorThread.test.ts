@@ -148,6 +148,8 @@ describe("ReactorThread: calls", () => {
   it("bad timeouts are InvalidArgument at the call", () => {
     expect(thrown(() => demo.with({ timeout: "soon" as any }))).toBeInstanceOf(InvalidArgument)
     expect(() => ReactorThread.connect(demoUrl, { timeout: -1 })).toThrow(InvalidArgument)
+    expect(() => ReactorThread.connect(demoUrl, { resourceLimits: { maxOldGenerationSizeMb: "lots" as any } }))
+      .toThrow(InvalidArgument)
   })
 
   it("a non-cloneable argument is a NotCloneable naming the operation and the argument; nothing is sent", () => {

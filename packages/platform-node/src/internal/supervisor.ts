@@ -21,34 +21,46 @@ interface SupervisorData {
 const data = workerData as SupervisorData
 const state = new Int32Array(data.buffer)
 
-const reactor = new Worker(new URL("./reactorWorker.ts", import.meta.url), {
-  workerData: data.reactor,
-  transferList: [data.reactor.port],
-  ...(data.resourceLimits !== undefined ? { resourceLimits: data.resourceLimits } : {}),
-  ...(data.execArgv !== undefined ? { execArgv: [...data.execArgv] } : {})
-})
+const died = (reason: string) => {
+  const info: Protocol.DiedInfo = { type: "died", reason }
+  data.control.postMessage(info)
+  Protocol.setState(state, Protocol.Dead)
+  data.control.close()
+}
+
+let reactor: Worker | undefined
+try {
+  reactor = new Worker(new URL("./reactorWorker.ts", import.meta.url), {
+    workerData: data.reactor,
+    transferList: [data.reactor.port],
+    ...(data.resourceLimits !== undefined ? { resourceLimits: data.resourceLimits } : {}),
+    ...(data.execArgv !== undefined ? { execArgv: [...data.execArgv] } : {})
+  })
+} catch (error) {
+  died(`the reactor thread could not be created: ${(error as Error)?.message ?? error}`)
+}
 
 let failure: unknown
-reactor.on("error", (error) => {
+reactor?.on("error", (error) => {
   failure = error
 })
-reactor.on("exit", (code) => {
+reactor?.on("exit", (code) => {
   const status = Atomics.load(state, Protocol.STATE)
-  if (status !== Protocol.Stopped && status !== Protocol.StartFailed) {
-    const error = failure as { readonly code?: string; readonly name?: string; readonly message?: string } | undefined
-    const reason = error !== undefined
+  if (status === Protocol.Stopped || status === Protocol.StartFailed) {
+    data.control.close()
+    return
+  }
+  const error = failure as { readonly code?: string; readonly name?: string; readonly message?: string } | undefined
+  died(
+    error !== undefined
       ? `${error.code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory: " : "uncaught "}` +
         `${error.name ?? "Error"}: ${error.message ?? String(error)}`
       : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`
-    const died: Protocol.DiedInfo = { type: "died", reason }
-    data.control.postMessage(died)
-    Protocol.setState(state, Protocol.Dead)
-  }
-  data.control.close()
+  )
 })
 
 // The caller may ask for the reactor thread to be stopped by force (a shutdown that overran).
 data.control.on("message", (message: { readonly type?: string }) => {
-  if (message.type === "terminate") void reactor.terminate()
+  if (message.type === "terminate") void reactor?.terminate()
 })
 data.control.unref()
