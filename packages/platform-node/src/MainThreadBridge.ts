@@ -6,9 +6,10 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, ReactorStopped, type Reactor } from "@crochet/core"
+import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { MessageChannel, type MessagePort, threadId } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
@@ -140,6 +141,57 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     }
   }
 }
+
+/**
+ * The services the operations need, from their Effects' types.
+ *
+ * @example
+ * ```ts
+ * type Needs = MainThreadBridge.ServicesOf<typeof operations> // Templates | Database
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Effect.Services<ReturnType<Ops[K]>> }[keyof Ops]
+
+/**
+ * For an Effect application: makes a reactor (core's `Reactor.make`) over the
+ * services of the enclosing context and serves `operations` from it. When the
+ * scope closes, the bridge closes first (blocked workers get
+ * `ReactorStopped`), then the reactor shuts down, then the services'
+ * finalizers run.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { NodeRuntime } from "@effect/platform-node/NodeRuntime"
+ * import { MainThreadBridge } from "@crochet/platform-node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bridge = yield* MainThreadBridge.make(operations, { timeouts: { render: "1 second" } })
+ *   const endpoint = bridge.endpoint()
+ *   const worker = new Worker(new URL("./worker.ts", import.meta.url), { workerData: { endpoint }, transferList: [endpoint.port] })
+ *   yield* Effect.never
+ * })
+ * NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(Templates.layer)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = <const Ops extends Operations>(
+  operations: Ops,
+  options?: {
+    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
+    readonly spin?: Duration.Input | undefined
+    /** Options of the reactor (drain, shutdownTimeout, logLevel, ...). */
+    readonly reactor?: Reactor.ReactorOptions | undefined
+  }
+): Effect.Effect<Bridge<Ops>, never, Scope.Scope | ServicesOf<Ops>> =>
+  Effect.flatMap(Reactor.make<ServicesOf<Ops>>(options?.reactor), (reactor) =>
+    Effect.acquireRelease(
+      Effect.sync(() => serve(reactor, operations, options)),
+      (bridge) => Effect.sync(() => bridge.close())
+    ))
 
 /**
  * Connects a worker thread to the main thread's reactor through an

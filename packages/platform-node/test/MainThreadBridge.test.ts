@@ -1,5 +1,7 @@
 import { Reactor } from "@crochet/core"
 import { MainThreadBridge, WrongThread } from "@crochet/platform-node"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { threadId, Worker } from "node:worker_threads"
 import { afterEach, describe, expect, it } from "vitest"
@@ -22,7 +24,7 @@ interface Outcome {
 const workers: Array<Worker> = []
 
 /** A worker thread blocked on the main reactor's bridge, driven by messages. */
-const startWorker = (bridge: MainThreadBridge.Bridge<typeof operations>) => {
+const startWorker = (bridge: MainThreadBridge.Bridge<any>) => {
   const endpoint = bridge.endpoint()
   const worker = new Worker(new URL("./fixtures/bridge-worker.ts", import.meta.url), {
     workerData: { endpoint },
@@ -143,5 +145,41 @@ describe("MainThreadBridge", () => {
     expect(() => MainThreadBridge.connect(endpoint)).toThrow(WrongThread)
     endpoint.port.close()
     await reactor.shutdown()
+  })
+
+  it("make: an Effect app serves its own services; closing the scope releases blocked workers, then finalizers run", async () => {
+    class Greeter extends Context.Service<Greeter, { readonly greet: (name: string) => string }>()("test/Greeter") {}
+    const events: Array<string> = []
+    const GreeterLive = Layer.effect(
+      Greeter,
+      Effect.acquireRelease(
+        Effect.succeed({ greet: (name: string) => `hello ${name}` }),
+        () => Effect.sync(() => events.push("greeter released"))
+      )
+    )
+    const served = {
+      greet: (name: string) =>
+        Effect.gen(function*() {
+          const greeter = yield* Greeter
+          return greeter.greet(name)
+        }),
+      hang: () =>
+        Effect.sync(() => events.push("hang started")).pipe(
+          Effect.andThen(Effect.never),
+          Effect.ensuring(Effect.sync(() => events.push("hang finalized")))
+        )
+    }
+    let blocked: Promise<Outcome> | undefined
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const bridge = yield* MainThreadBridge.make(served)
+        const { call } = startWorker(bridge)
+        expect(yield* Effect.promise(() => call("greet", ["worker"]))).toMatchObject({ ok: true, value: "hello worker" })
+        blocked = call("hang")
+        yield* Effect.promise(() => expect.poll(() => events.includes("hang started")).toBe(true))
+      }).pipe(Effect.scoped, Effect.provide(GreeterLive))
+    )
+    expect((await blocked!).error?._tag).toBe("ReactorStopped")
+    expect(events).toEqual(["hang started", "hang finalized", "greeter released"])
   })
 })
