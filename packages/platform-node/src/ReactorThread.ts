@@ -138,6 +138,12 @@ export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
 export interface ConnectOptions {
   /** Default timeout of every call, below the operation's own default. No limit when absent. */
   readonly timeout?: Duration.Input | undefined
+  /**
+   * Start the thread now, in the background, instead of on the first call:
+   * loading `effect` and building the layer then overlap with the caller's own
+   * start-up. `connect` does not block; the first call waits for what is left.
+   */
+  readonly eager?: boolean | undefined
   /** The most the first call waits for the thread to start (module loaded, layer built). Default: 30 seconds. */
   readonly startTimeout?: Duration.Input | undefined
   /** The most `shutdown()` (and process exit) waits for the reactor's finalizers. Default: 15 seconds. */
@@ -212,11 +218,13 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     reactorSpin: spin.reactor,
     resourceLimits: options?.resourceLimits
   })
-  return makeClient(connection, {
+  const client = makeClient(connection, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: spin.caller,
     errors: errorClassMap(options?.errors)
   }) as Client<OperationsOf<M>>
+  if (options?.eager === true) connection.startInBackground()
+  return client
 }
 
 const decodeLowLatency = (option: ConnectOptions["lowLatency"]): { readonly reactor: number; readonly caller: number } => {
@@ -248,6 +256,14 @@ const installExitHook = () => {
   })
 }
 
+/** Whether a thread is starting, or failed to start and nobody has been told yet (an eager start). */
+const startPending = (channel: Channel): boolean => {
+  channel.drain()
+  const status = channel.status
+  return status === Protocol.Starting || status === Protocol.StartFailed ||
+    (status === Protocol.Dead && channel.info === undefined)
+}
+
 /** One generation of a reactor thread: replaced after it dies. */
 interface Generation {
   readonly channel: Channel
@@ -277,7 +293,7 @@ class ThreadConnection implements Connection {
     if (this.stopped) throw this.stoppedError()
     checkNotReactorThread()
     let current = generation
-    if (current === undefined || current.channel.status !== Protocol.Starting) {
+    if (current === undefined || !startPending(current.channel)) {
       // None yet, or the last one died: start a (new) thread. The dead one's
       // port stays open so that handles can still read replies sent before the end.
       current = this.spawn()
@@ -305,6 +321,11 @@ class ThreadConnection implements Connection {
         this.discard(current, false)
         throw this.startFailed(`died while starting (${channel.death ?? "no reason given"})`, undefined)
     }
+  }
+
+  /** Spawns the thread without waiting for it (the `eager` option). */
+  startInBackground(): void {
+    if (this.generation === undefined) this.spawn()
   }
 
   private startFailed(why: string, error: unknown): ReactorThreadStartFailed {

@@ -112,6 +112,16 @@ describe("ReactorThread: calls", () => {
     expect(error.reactorCause).toContain("and a defect")
   })
 
+  it("eager: connect starts the thread in the background without blocking", () => {
+    const eager = ReactorThread.connect<Demo>(demoUrl, { eager: true })
+    eager.ready()
+    expect(eager.call.add(1, 2)).toBe(3)
+    eager.shutdown()
+    // an eager start that fails is reported to the first call
+    const broken = ReactorThread.connect<Demo>(new URL("./fixtures/no-such.reactor.ts", import.meta.url), { eager: true })
+    expect(thrown(() => broken.call.add(1, 2)).message).toContain("could not import")
+  })
+
   it("starts the thread once, on the first call", () => {
     const first = demo.call.threadId()
     for (let i = 0; i < 5; i++) expect(demo.call.threadId()).toBe(first)
