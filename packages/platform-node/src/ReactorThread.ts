@@ -158,10 +158,13 @@ export interface ConnectOptions {
   readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
   /**
    * For bursts of back-to-back calls whose operations finish without waiting
-   * on I/O: after each answer the reactor thread keeps reading its port for
-   * `reactorSpin` (default 1 ms) instead of going back to its event loop, and
-   * the caller spins for `callerSpin` (default 100 µs) before parking. Both
-   * burn CPU while spinning: see docs/threads.md.
+   * on I/O: after each answer the reactor thread stays out of its event loop
+   * for up to `reactorSpin` (default 1 ms) and answers the next calls
+   * synchronously — polling its port busily for the first 0.2 ms, then asleep
+   * in `Atomics.wait` on the shared buffer (so it leaves its core to others)
+   * — and the caller spins for `callerSpin` (default 50 µs) before parking.
+   * Spinning burns CPU and the reactor's event loop waits meanwhile: see
+   * docs/threads.md.
    */
   readonly lowLatency?:
     | boolean
@@ -229,10 +232,10 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
 
 const decodeLowLatency = (option: ConnectOptions["lowLatency"]): { readonly reactor: number; readonly caller: number } => {
   if (option === undefined || option === false) return { reactor: 0, caller: 0 }
-  if (option === true) return { reactor: 1, caller: 0.1 }
+  if (option === true) return { reactor: 1, caller: 0.05 }
   return {
     reactor: toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ?? 1,
-    caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? 0.1
+    caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? 0.05
   }
 }
 
@@ -379,10 +382,9 @@ class ThreadConnection implements Connection {
     supervisor.unref()
     data.port1.unref()
     control.port1.unref()
-    const generation: Generation = {
-      channel: new Channel(new Int32Array(buffer), data.port1, control.port1),
-      supervisor
-    }
+    const channel = new Channel(new Int32Array(buffer), data.port1, control.port1)
+    channel.notifyRequests = this.settings.reactorSpin > 0
+    const generation: Generation = { channel, supervisor }
     this.generation = generation
     live.add(this)
     installExitHook()

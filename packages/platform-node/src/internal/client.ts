@@ -21,6 +21,8 @@ export class Channel {
   readonly port: MessagePort
   readonly control: MessagePort | undefined
   info: Protocol.ReadyInfo | undefined
+  /** Low-latency mode: bump and notify the request counter after each request (see `Protocol.REQ`). */
+  notifyRequests = false
   startFailure: Protocol.StartFailedInfo | undefined
   death: string | undefined
   private nextId = 1
@@ -44,6 +46,10 @@ export class Channel {
       this.port.postMessage([Protocol.Call, id, operation, args])
     } catch (error) {
       throw notCloneable(operation, args, error)
+    }
+    if (this.notifyRequests) {
+      Atomics.add(this.state, Protocol.REQ, 1)
+      Atomics.notify(this.state, Protocol.REQ)
     }
     this.replies.set(id, undefined)
     return id

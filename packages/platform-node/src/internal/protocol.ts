@@ -17,6 +17,12 @@
 export const SEQ = 0
 /** Index of the server state. */
 export const STATE = 1
+/**
+ * Index of the request counter: in low-latency mode a caller bumps it and
+ * `Atomics.notify`s it after each request, so that a reactor thread waiting
+ * for the next request of a burst (`Atomics.wait`, no event loop) wakes.
+ */
+export const REQ = 2
 /** Number of Int32 slots in the shared buffer. */
 export const slots = 4
 

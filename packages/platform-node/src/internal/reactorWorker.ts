@@ -67,6 +67,7 @@ const main = async (): Promise<void> => {
   port.postMessage(ready)
   serve(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
+    watchRequests: true,
     onShutdown: () => reactor.shutdown()
   })
   Protocol.setState(state, Protocol.Ready)

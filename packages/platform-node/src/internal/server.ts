@@ -18,6 +18,12 @@ export type Operations = Readonly<Record<string, (...args: Array<any>) => Effect
 export interface ServeOptions {
   /** After each reply, keep reading the port synchronously for this long (ms); 0 turns it off. */
   readonly spinMillis: number
+  /**
+   * While doing so, sleep in `Atomics.wait` on the request counter (callers
+   * bump it) after a short busy poll, instead of busy-polling all along: the
+   * thread then leaves its core to others, which matters when cores are scarce.
+   */
+  readonly watchRequests: boolean
   /** Shuts the reactor down when a caller sends Shutdown (reactor threads); undefined: just stop serving. */
   readonly onShutdown: (() => Promise<void>) | undefined
 }
@@ -106,21 +112,28 @@ export const serve = (
   }
 
   const spin = options.spinMillis
+  const busy = options.watchRequests ? Math.min(spin, busyPollMillis) : spin
   const onMessage = (request: Protocol.Request) => {
     if (closed) return
     let synchronous = handle(request)
     if (spin <= 0 || !synchronous) return
-    // Low-latency mode: answer back-to-back calls without going back to the event loop.
+    // Low-latency mode: answer the next calls of a burst without going back to the event loop.
     let until = performance.now() + spin
+    let busyUntil = performance.now() + busy
     while (!closed) {
+      const seen = Atomics.load(state, Protocol.REQ)
       const next = receiveMessageOnPort(port)
       if (next !== undefined) {
         synchronous = handle(next.message as Protocol.Request)
         if (!synchronous) return
-        until = performance.now() + spin
-      } else if (performance.now() >= until) {
-        return
+        const now = performance.now()
+        until = now + spin
+        busyUntil = now + busy
+        continue
       }
+      const now = performance.now()
+      if (now >= until) return
+      if (now >= busyUntil) Atomics.wait(state, Protocol.REQ, seen, until - now)
     }
   }
 
@@ -135,6 +148,9 @@ export const serve = (
   }
   return { close }
 }
+
+/** How long a reactor thread busy-polls before it sleeps on the request counter. */
+const busyPollMillis = 0.2
 
 const notCloneableResult = (name: string, error: unknown) =>
   new NotCloneable({
