@@ -31,7 +31,7 @@ const startWorker = (bridge: MainThreadBridge.Bridge<any>) => {
     transferList: [endpoint.port]
   })
   workers.push(worker)
-  const call = (op: string, args: Array<unknown> = [], extra: { timeout?: string; fn?: boolean } = {}) =>
+  const call = (op: string, args: Array<unknown> = [], extra: { timeout?: string; fn?: boolean; handle?: string } = {}) =>
     new Promise<Outcome>((resolve, reject) => {
       worker.once("message", resolve)
       worker.once("error", reject)
@@ -135,6 +135,23 @@ describe("MainThreadBridge", () => {
     const unknown = await call("nope")
     expect(unknown.error?._tag).toBe("UnknownOperation")
     expect(await call("add", [1, 1])).toMatchObject({ ok: true, value: 2 })
+    await reactor.shutdown()
+  })
+
+  it("a worker's ThreadResult handles: poll, wait with a timeout that does not cancel, cancel", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    expect(await call("start:add", [20, 22], { handle: "sum" })).toMatchObject({ ok: true })
+    expect(await call("wait", [], { handle: "sum" })).toMatchObject({ ok: true, value: 42 })
+    expect(await call("start:hang", ["handle"], { handle: "h" })).toMatchObject({ ok: true })
+    await expect.poll(() => log.includes("started handle")).toBe(true)
+    expect(await call("poll", [], { handle: "h" })).toMatchObject({ value: "running" })
+    expect((await call("wait", [], { handle: "h", timeout: "20 millis" })).error?.name).toBe("TimeoutError")
+    expect(log).not.toContain("finalized handle")
+    await call("cancel", [], { handle: "h" })
+    expect((await call("wait", [], { handle: "h", timeout: "10 seconds" })).error?._tag).toBe("Cancelled")
+    expect(log).toContain("finalized handle")
     await reactor.shutdown()
   })
 

@@ -2,7 +2,8 @@ import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } fro
 import { NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
 import * as Cause from "effect/Cause"
 import { Socket } from "node:net"
-import { threadId } from "node:worker_threads"
+import { once } from "node:events"
+import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
 import { LookupError } from "./fixtures/errors.ts"
 
@@ -50,6 +51,15 @@ describe("ReactorThread: calls", () => {
       return wrong
     }
     expect(typeof typeOnly).toBe("function")
+  })
+
+  it("works from any thread: a worker thread gets its own reactor thread", async () => {
+    const worker = new Worker(new URL("./fixtures/thread-from-worker.ts", import.meta.url))
+    const [result] = await once(worker, "message")
+    expect(result.sum).toBe(42)
+    expect(result.failure).toBe("LookupError")
+    expect(result.reactorThread).not.toBe(result.callerThread)
+    await once(worker, "exit")
   })
 
   it("runs the operations in another thread", () => {
