@@ -62,6 +62,10 @@ describe("ReactorThread: calls", () => {
     await once(worker, "exit")
   })
 
+  it("a client cannot be passed to another thread: the clone fails at once, saying so", () => {
+    expect(() => structuredClone({ demo })).toThrow(/blocking client cannot be passed to another thread/)
+  })
+
   it("runs the operations in another thread", () => {
     expect(demo.call.threadId()).not.toBe(threadId)
   })

@@ -420,10 +420,16 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
   }
 }
 
+const clientThreadGuard = Symbol(
+  "A blocking client cannot be passed to another thread; connect in that thread (see docs/threads.md)"
+)
+
 /** Assembles the public client object. */
 export const makeClient = (connection: Connection, settings: ClientSettings): Client<any> => {
   const impl = new ClientImpl(connection, settings)
-  const client: Client<any> = {
+  const client: Client<any> & { readonly threadGuard: symbol } = {
+    // Structured clone refuses symbols, quoting their description first.
+    threadGuard: clientThreadGuard,
     call: impl.call,
     start: impl.start,
     with: (options) => impl.with(options),
