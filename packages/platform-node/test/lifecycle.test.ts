@@ -113,6 +113,22 @@ describe("NodeReactor: normal completion (in a child process)", () => {
   })
 })
 
+describe("ReactorThread at exit (in a child process)", () => {
+  it("work still running in a reactor thread when the program ends is interrupted and its finalizers run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "crochet-"))
+    const marker = join(dir, "marker.txt")
+    try {
+      const app = run("thread-app.ts", ["pending"], { CROCHET_TEST_MARKER: marker })
+      const exit = await within(app.exited, 15_000, "the program's end")
+      expect(exit.code, app.stderr()).toBe(0)
+      expect(app.lines).toEqual(["result hello child", "started"])
+      expect(readFileSync(marker, "utf8")).toBe("hang finalized\nthread layer finalized\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("NodeReactor: processes and threads", () => {
   it("on SIGTERM, reactor threads are shut down too (their finalizers run)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "crochet-"))
