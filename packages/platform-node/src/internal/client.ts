@@ -388,8 +388,8 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       else {
         const status = this.channel.status
         if (status !== Protocol.Ready && status !== Protocol.Starting) {
-          this.channel.drain()
-          this.settle(Gone, this.poll)
+          // A reply sent just before the end still counts.
+          this.settle(this.channel.take(this.id) ?? Gone, this.poll)
         }
       }
     }
