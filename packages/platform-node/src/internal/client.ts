@@ -68,23 +68,31 @@ export class Channel {
     this.replies.delete(id)
   }
 
-  /** Reads every message that has arrived. */
+  /** Reads every message that has arrived, replies and control messages. */
   drain(): void {
-    for (;;) {
-      const next = receiveMessageOnPort(this.port)
-      if (next === undefined) break
-      const message = next.message as unknown
-      if (Array.isArray(message)) {
-        const reply = message as unknown as Protocol.Reply
-        if (this.replies.has(reply[0])) this.replies.set(reply[0], reply)
-      } else this.onControl(message as Protocol.Control)
-    }
+    this.readPort(undefined)
     if (this.control !== undefined) {
       for (;;) {
         const next = receiveMessageOnPort(this.control)
         if (next === undefined) break
         this.onControl(next.message as Protocol.Control)
       }
+    }
+  }
+
+  /** Reads replies until the one for `id` (then stops: the hot path reads one message), or until none is left. */
+  private readPort(id: number | undefined): Protocol.Reply | undefined {
+    for (;;) {
+      const next = receiveMessageOnPort(this.port)
+      if (next === undefined) return undefined
+      const message = next.message as unknown
+      if (!Array.isArray(message)) {
+        this.onControl(message as Protocol.Control)
+        continue
+      }
+      const reply = message as unknown as Protocol.Reply
+      if (reply[0] === id) return reply
+      if (this.replies.has(reply[0])) this.replies.set(reply[0], reply)
     }
   }
 
@@ -104,8 +112,8 @@ export class Channel {
 
   /** The reply if it has come (reading what arrived), undefined if not yet. */
   take(id: number): Protocol.Reply | undefined {
-    this.drain()
-    const reply = this.replies.get(id)
+    let reply = this.replies.get(id)
+    if (reply === undefined) reply = this.readPort(id)
     if (reply !== undefined) this.replies.delete(id)
     return reply
   }
