@@ -119,7 +119,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       const entry = {
         state,
         port: port1,
-        served: serveChannel(reactor, operations, port1, state, { spinMillis, watchRequests: false, onShutdown: undefined })
+        served: serveChannel(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
       }
       served.add(entry)
       port1.on("close", () => {

@@ -158,17 +158,23 @@ export interface ConnectOptions {
   readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
   /**
    * For bursts of back-to-back calls whose operations finish without waiting
-   * on I/O: after each answer the reactor thread stays out of its event loop
+   * on I/O. After each answer the reactor thread stays out of its event loop
    * for up to `reactorSpin` (default 1 ms) and answers the next calls
-   * synchronously — polling its port busily for the first 0.2 ms, then asleep
-   * in `Atomics.wait` on the shared buffer (so it leaves its core to others)
-   * — and the caller spins for `callerSpin` (default 50 µs) before parking.
-   * Spinning burns CPU and the reactor's event loop waits meanwhile: see
-   * docs/threads.md.
+   * synchronously: it busy-polls its port for the first `busyPoll` (default
+   * 0.2 ms), then sleeps in `Atomics.wait` on the shared buffer. The caller
+   * spins for `callerSpin` (default 50 µs) before parking. Spinning is
+   * adaptive: a side whose spins stop catching anything (a pause in the burst,
+   * or no free core) spins less and less often, so the mode cannot fall far
+   * below the default one. Spinning burns CPU and the reactor's event loop
+   * waits meanwhile: see docs/threads.md.
    */
   readonly lowLatency?:
     | boolean
-    | { readonly reactorSpin?: Duration.Input | undefined; readonly callerSpin?: Duration.Input | undefined }
+    | {
+      readonly reactorSpin?: Duration.Input | undefined
+      readonly busyPoll?: Duration.Input | undefined
+      readonly callerSpin?: Duration.Input | undefined
+    }
     | undefined
   /** Resource limits of the reactor thread (`Worker` `resourceLimits`), e.g. `{ maxOldGenerationSizeMb: 256 }`. */
   readonly resourceLimits?: { readonly [key: string]: number } | undefined
@@ -219,6 +225,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,
     shutdownTimeout: toMillis(options?.shutdownTimeout, "ReactorThread.connect: options.shutdownTimeout") ?? 15_000,
     reactorSpin: spin.reactor,
+    reactorBusy: spin.busy,
     resourceLimits: options?.resourceLimits
   })
   const client = makeClient(connection, {
@@ -230,20 +237,32 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   return client
 }
 
-const decodeLowLatency = (option: ConnectOptions["lowLatency"]): { readonly reactor: number; readonly caller: number } => {
-  if (option === undefined || option === false) return { reactor: 0, caller: 0 }
-  if (option === true) return { reactor: 1, caller: 0.05 }
+const decodeLowLatency = (
+  option: ConnectOptions["lowLatency"]
+): { readonly reactor: number; readonly busy: number; readonly caller: number } => {
+  if (option === undefined || option === false) return { reactor: 0, busy: 0, caller: 0 }
+  if (option === true) return lowLatencyDefaults
+  const reactor = toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ??
+    lowLatencyDefaults.reactor
   return {
-    reactor: toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ?? 1,
-    caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? 0.05
+    reactor,
+    busy: Math.min(
+      reactor,
+      toMillis(option.busyPoll, "ReactorThread.connect: options.lowLatency.busyPoll") ?? lowLatencyDefaults.busy
+    ),
+    caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? lowLatencyDefaults.caller
   }
 }
+
+/** `lowLatency: true`: a 1 ms window, busy-polled for its first 0.2 ms; the caller spins 50 µs. */
+const lowLatencyDefaults = { reactor: 1, busy: 0.2, caller: 0.05 }
 
 interface ThreadSettings {
   readonly exportName: string
   readonly startTimeout: number
   readonly shutdownTimeout: number
   readonly reactorSpin: number
+  readonly reactorBusy: number
   readonly resourceLimits: { readonly [key: string]: number } | undefined
 }
 
@@ -371,7 +390,8 @@ class ThreadConnection implements Connection {
           exportName: this.settings.exportName,
           port: data.port2,
           buffer,
-          spinMillis: this.settings.reactorSpin
+          spinMillis: this.settings.reactorSpin,
+          busyMillis: this.settings.reactorBusy
         }
       },
       transferList: [control.port2, data.port2]

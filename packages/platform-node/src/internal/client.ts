@@ -21,6 +21,8 @@ export class Channel {
   readonly port: MessagePort
   readonly control: MessagePort | undefined
   info: Protocol.ReadyInfo | undefined
+  /** Low-latency mode: whether spinning before parking pays (see `Protocol.SpinBudget`). */
+  private readonly spinBudget = new Protocol.SpinBudget()
   /** Low-latency mode: bump and notify the request counter after each request (see `Protocol.REQ`). */
   notifyRequests = false
   startFailure: Protocol.StartFailedInfo | undefined
@@ -147,12 +149,16 @@ export class Channel {
       check = true
       const remaining = deadline === undefined ? Infinity : deadline - performance.now()
       if (remaining <= 0) return TimedOut
-      if (spinMillis > 0) {
+      if (spinMillis > 0 && this.spinBudget.shouldSpin()) {
         const until = performance.now() + Math.min(spinMillis, remaining)
         while (Atomics.load(this.state, Protocol.SEQ) === seen && performance.now() < until) {
           // spin: the answer of a quick operation comes within microseconds
         }
-        if (Atomics.load(this.state, Protocol.SEQ) !== seen) continue
+        if (Atomics.load(this.state, Protocol.SEQ) !== seen) {
+          this.spinBudget.paid()
+          continue
+        }
+        this.spinBudget.wasted()
       }
       Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
     }

@@ -110,5 +110,32 @@ export const setState = (state: Int32Array, value: number): void => {
   wake(state)
 }
 
+/**
+ * Adaptive spinning. Spinning (busy-polling instead of sleeping) only pays
+ * when the other thread answers within the spin and has a core of its own to
+ * do it on; when cores are scarce the two spinning threads take turns on one
+ * core and every call gets slower than without spinning. So: spin while it
+ * pays; after a spin that caught nothing, skip the next 1, 2, 4 … 64 spins.
+ */
+export class SpinBudget {
+  private skip = 0
+  private backoff = 1
+  /** Whether to spin this time. */
+  shouldSpin(): boolean {
+    if (this.skip === 0) return true
+    this.skip--
+    return false
+  }
+  /** The spin caught what it waited for. */
+  paid(): void {
+    this.backoff = 1
+  }
+  /** The spin ran out without catching anything. */
+  wasted(): void {
+    this.skip = this.backoff
+    this.backoff = Math.min(this.backoff * 2, 64)
+  }
+}
+
 /** A global mark on threads that run a reactor: a blocking wait there would deadlock it. */
 export const reactorThreadMark: unique symbol = Symbol.for("@crochet/platform-node/reactorThread") as never

@@ -18,6 +18,7 @@ interface ReactorData {
   readonly port: MessagePort
   readonly buffer: SharedArrayBuffer
   readonly spinMillis: number
+  readonly busyMillis: number
 }
 
 ;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
@@ -68,6 +69,7 @@ const main = async (): Promise<void> => {
   serve(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
     watchRequests: true,
+    busyMillis: data.busyMillis,
     onShutdown: () => reactor.shutdown()
   })
   Protocol.setState(state, Protocol.Ready)

@@ -24,6 +24,8 @@ export interface ServeOptions {
    * thread then leaves its core to others, which matters when cores are scarce.
    */
   readonly watchRequests: boolean
+  /** With `watchRequests`: how long to busy-poll before sleeping on the request counter (ms). */
+  readonly busyMillis: number
   /** Shuts the reactor down when a caller sends Shutdown (reactor threads); undefined: just stop serving. */
   readonly onShutdown: (() => Promise<void>) | undefined
 }
@@ -112,28 +114,42 @@ export const serve = (
   }
 
   const spin = options.spinMillis
-  const busy = options.watchRequests ? Math.min(spin, busyPollMillis) : spin
+  const watch = options.watchRequests
+  const busy = watch ? Math.min(spin, options.busyMillis) : spin
+  const budget = new Protocol.SpinBudget()
   const onMessage = (request: Protocol.Request) => {
     if (closed) return
     let synchronous = handle(request)
     if (spin <= 0 || !synchronous) return
-    // Low-latency mode: answer the next calls of a burst without going back to the event loop.
-    let until = performance.now() + spin
-    let busyUntil = performance.now() + busy
+    // Low-latency mode: answer the next calls of a burst without going back to
+    // the event loop — busy-polling the port while that pays, then (reactor
+    // threads) asleep on the request counter until the window ends.
+    let now = performance.now()
+    let until = now + spin
+    let spinning = budget.shouldSpin()
+    if (!spinning && !watch) return
+    let busyUntil = spinning ? now + busy : now
     while (!closed) {
       const seen = Atomics.load(state, Protocol.REQ)
       const next = receiveMessageOnPort(port)
       if (next !== undefined) {
+        if (spinning) budget.paid()
         synchronous = handle(next.message as Protocol.Request)
         if (!synchronous) return
-        const now = performance.now()
+        now = performance.now()
         until = now + spin
-        busyUntil = now + busy
+        spinning = budget.shouldSpin()
+        if (!spinning && !watch) return
+        busyUntil = spinning ? now + busy : now
         continue
       }
-      const now = performance.now()
+      now = performance.now()
+      if (spinning && now >= busyUntil) {
+        budget.wasted()
+        spinning = false
+      }
       if (now >= until) return
-      if (now >= busyUntil) Atomics.wait(state, Protocol.REQ, seen, until - now)
+      if (!spinning) Atomics.wait(state, Protocol.REQ, seen, until - now)
     }
   }
 
@@ -148,9 +164,6 @@ export const serve = (
   }
   return { close }
 }
-
-/** How long a reactor thread busy-polls before it sleeps on the request counter. */
-const busyPollMillis = 0.2
 
 const notCloneableResult = (name: string, error: unknown) =>
   new NotCloneable({
