@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import { Aborted, Cancelled, InvalidArgument, ReactorStopped, TimeoutError } from "./Errors.ts"
+import type { Deadlines } from "./internal/deadlines.ts"
 import { decodeWaitOptions } from "./internal/options.ts"
 import { interruptFor, outsideError, type Run, stopReasonOf } from "./internal/run.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceback.ts"
@@ -96,8 +96,8 @@ export const isEventualResult = (value: unknown): value is EventualResult<unknow
  * @internal
  */
 export interface Host {
-  /** The context timers run in, so that they follow the reactor's Clock (a TestClock in tests). */
-  readonly clockContext: Context.Context<never>
+  /** The reactor's timeouts, on its Clock (a TestClock in tests). */
+  readonly deadlines: Deadlines
   stash(result: EventualResult<unknown, unknown>): string
   logUnhandled(cause: Cause.Cause<unknown>, note: string): void
   runInReactor<A, E>(effect: Effect.Effect<A, E>): EventualResult<A, E>
@@ -149,6 +149,7 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
     }
     const exit = this.run.exit
     if (exit !== undefined) return exit._tag === "Success" ? Promise.resolve(exit.value) : Promise.reject(this.failure(exit))
+    if (signal?.aborted) return Promise.reject(waitAborted(signal.reason))
     return awaitResult(this, timeout, signal)
   }
 
@@ -175,8 +176,9 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
 
   asEffect(): Effect.Effect<A, E | Cancelled | ReactorStopped> {
     return Effect.callback((resume) => {
-      const unsubscribe = this.run.onExit((exit) => resume(this.forEffect(exit)))
-      return Effect.sync(unsubscribe)
+      const listener = (exit: Exit.Exit<A, E>) => resume(this.forEffect(exit))
+      this.run.onExit(listener)
+      return Effect.sync(() => this.run.removeListener(listener))
     })
   }
 
@@ -194,37 +196,35 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
   }
 }
 
-const awaitResult = async <A, E>(
+/** Waits for the result, a timeout or an abort; errors are made in `then` so they list the callers (see awaitRun). */
+const awaitResult = <A, E>(
   result: EventualResultImpl<A, E>,
   timeout: Duration.Duration | undefined,
   signal: AbortSignal | undefined
-): Promise<A> => {
-  const outcome = await new Promise<Exit.Exit<A, E> | Error>((resolve) => {
-    const cleanups = [result.run.onExit(resolve)]
-    const stopWaiting = (error: Error) => {
+): Promise<A> =>
+  new Promise<Exit.Exit<A, E> | Error>((resolve) => {
+    const cleanups: Array<() => void> = []
+    const settle = (outcome: Exit.Exit<A, E> | Error) => {
       for (const cleanup of cleanups) cleanup()
-      resolve(error)
+      resolve(outcome)
     }
+    result.run.onExit(settle)
+    cleanups.push(() => result.run.removeListener(settle))
     if (timeout !== undefined) {
-      const timer = Effect.runForkWith(result.watch.host.clockContext)(Effect.sleep(timeout))
-      timer.addObserver((exit) => {
-        if (exit._tag === "Success") stopWaiting(waitTimedOut(timeout))
-      })
-      cleanups.push(() => timer.interruptUnsafe())
-      result.run.onExit(() => timer.interruptUnsafe())
+      const deadline = result.watch.host.deadlines.add(timeout, () => settle(waitTimedOut(timeout)))
+      cleanups.push(() => deadline.cancel())
     }
     if (signal !== undefined) {
-      const abort = () => stopWaiting(waitAborted(signal.reason))
-      if (signal.aborted) return abort()
+      const abort = () => settle(waitAborted(signal.reason))
       signal.addEventListener("abort", abort, { once: true })
       cleanups.push(() => signal.removeEventListener("abort", abort))
-      result.run.onExit(() => signal.removeEventListener("abort", abort))
     }
+  }).then(function valueOrThrow(outcome): A {
+    if (outcome instanceof Error) throw addCallerFrames(outcome, valueOrThrow)
+    if (outcome._tag === "Success") return outcome.value
+    const error = result.failure(outcome)
+    throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
   })
-  if (outcome instanceof Error) throw addCallerFrames(outcome, awaitResult)
-  if (outcome._tag === "Success") return outcome.value
-  throw addCallerFrames(result.failure(outcome), awaitResult)
-}
 
 const waitTimedOut = (timeout: Duration.Duration): Error =>
   withoutStack(() =>

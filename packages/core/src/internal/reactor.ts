@@ -13,8 +13,9 @@ import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "..
 import * as EventualResult from "../EventualResult.ts"
 import type { Reactor, ReactorOptions, Status } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
+import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
-import { interruptFor, outsideError, Run, stopCause, type Tracker } from "./run.ts"
+import { interruptFor, outsideError, Run, stopAnnotation, stopCause, type Tracker } from "./run.ts"
 import { addCallerFrames, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
@@ -66,6 +67,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private building: Fiber.Fiber<Context.Context<R>, unknown> | undefined
   private layerScope: Scope.Closeable | undefined
   private readonly store: ResultStore.ResultStore
+  private currentDeadlines: Deadlines | undefined
   private readonly settings: Settings
   private readonly layer: Layer.Layer<R, unknown> | undefined
 
@@ -125,7 +127,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         : Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
     }
     const run = new Run(fiber, this)
-    if (timeout !== undefined) run.interruptAfter(timeout, this.clockContext)
+    if (timeout !== undefined) run.interruptAfter(timeout, this.deadlines)
     if (signal !== undefined) run.interruptOnAbort(signal)
     return awaitRun(run)
   }
@@ -173,10 +175,10 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private awaitServices(): Effect.Effect<Context.Context<R>, ReactorStartFailed> {
     const build = this.building ?? this.startBuild()
     return Effect.callback((resume) => {
-      const unsubscribe = build.addObserver((exit) =>
+      const stopObserving = build.addObserver((exit) =>
         resume(exit._tag === "Success" ? Effect.succeed(exit.value) : Effect.fail(new ReactorStartFailed(exit.cause)))
       )
-      return Effect.sync(unsubscribe)
+      return Effect.sync(stopObserving)
     })
   }
 
@@ -226,7 +228,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       }
       if (self.running.size === 0) return
-      const stop = { _tag: "Stop", detail: "" } as const
+      const stop = stopAnnotation({ _tag: "Stop", detail: "" })
       for (const run of [...self.running]) interruptFor(run.fiber, stop)
       // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
       if (self.building !== undefined && self.context === undefined) interruptFor(self.building, stop)
@@ -307,8 +309,15 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     }
   }
 
-  get clockContext(): Context.Context<never> {
+  /** The context timers and logs run in: the services' once built, so a TestClock in them drives timeouts. */
+  private get clockContext(): Context.Context<never> {
     return (this.context ?? this.base) as Context.Context<never>
+  }
+
+  get deadlines(): Deadlines {
+    const context = this.clockContext
+    if (this.currentDeadlines?.context !== context) this.currentDeadlines = new Deadlines(context)
+    return this.currentDeadlines
   }
 
   stash(result: EventualResult.EventualResult<unknown, unknown>): string {
@@ -332,11 +341,21 @@ const nextMacrotask = Effect.callback<void>((resume) => {
   return Effect.sync(() => clearTimeout(timer))
 })
 
-/** Waits for a run that did not finish at once; in `catch` the async stack lists the outside callers. */
-const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
-  const exit = await new Promise<Exit.Exit<unknown, unknown>>((resolve) => run.onExit(resolve))
+/**
+ * Waits for a run that did not finish at once. The error is made in a `then`
+ * callback, where V8's async stack traces list the outside callers that await
+ * this promise (`at async handleRequest`): caller frames at no cost on the
+ * success path, and without an async function's frame held per pending call.
+ */
+const awaitRun = (run: Run<unknown, unknown>): Promise<unknown> =>
+  new Promise<Exit.Exit<unknown, unknown>>((resolve) => run.onExit(resolve)).then(valueOrThrow)
+
+const valueOrThrow = (exit: Exit.Exit<unknown, unknown>): unknown => {
   if (exit._tag === "Success") return exit.value
-  throw addCallerFrames(outsideError(exit.cause), awaitRun)
+  const error = outsideError(exit.cause)
+  // A shutdown can release 100,000 callers at once: capturing each one's frames would cost
+  // more than the rest of the shutdown together, and the message already says what happened.
+  throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
 }
 
 /**

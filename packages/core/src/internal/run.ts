@@ -1,10 +1,10 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
+import type { Deadlines } from "./deadlines.ts"
 import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
 
 /**
@@ -20,13 +20,19 @@ export type StopReason =
 
 const StopReasonKey = Context.Service<StopReason>("@crochet/core/StopReason")
 
+/** The annotation that records why a fiber was interrupted; make it once to interrupt many fibers. */
+export const stopAnnotation = (reason: StopReason): Context.Context<never> =>
+  Context.make(StopReasonKey, reason) as Context.Context<never>
+
 /** Interrupts a fiber, recording why. */
-export const interruptFor = (fiber: Fiber.Fiber<unknown, unknown>, reason: StopReason): void =>
-  fiber.interruptUnsafe(undefined, Context.make(StopReasonKey, reason))
+export const interruptFor = (
+  fiber: Fiber.Fiber<unknown, unknown>,
+  reason: StopReason | Context.Context<never>
+): void => fiber.interruptUnsafe(undefined, Context.isContext(reason) ? reason : stopAnnotation(reason))
 
 /** An interrupted Cause that says why, for runs released without their fiber's own Exit. */
 export const stopCause = (reason: StopReason): Cause.Cause<never> =>
-  Cause.fromReasons([Cause.interrupt().reasons[0]!.annotate(Context.make(StopReasonKey, reason))])
+  Cause.fromReasons([Cause.interrupt().reasons[0]!.annotate(stopAnnotation(reason))])
 
 /** The reason the reactor recorded for interrupting this Cause's fiber, if any. */
 export const stopReasonOf = (cause: Cause.Cause<unknown>): StopReason | undefined => {
@@ -96,12 +102,15 @@ export interface Tracker {
  * One fiber started by a reactor on behalf of outside callers. It settles
  * once: with its fiber's Exit, or earlier with a made-up interrupted Exit when
  * a shutdown deadline gives up on a fiber whose finalizers never end.
+ * Kept small: one of these lives for every pending call.
  */
 export class Run<A, E> {
   readonly fiber: Fiber.Fiber<A, E>
   exit: Exit.Exit<A, E> | undefined
+  /** A timeout or abort listener to drop when the run settles. */
+  private cleanup: (() => void) | undefined
   private readonly tracker: Tracker
-  private listeners: Array<(exit: Exit.Exit<A, E>) => void> | undefined
+  private listeners: ((exit: Exit.Exit<A, E>) => void) | Array<(exit: Exit.Exit<A, E>) => void> | undefined
   constructor(fiber: Fiber.Fiber<A, E>, tracker: Tracker) {
     this.fiber = fiber
     this.tracker = tracker
@@ -116,39 +125,50 @@ export class Run<A, E> {
     if (this.exit !== undefined) return
     this.exit = exit
     this.tracker.untrack(this)
+    this.cleanup?.()
     const listeners = this.listeners
     this.listeners = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener(exit)
+    if (typeof listeners === "function") listeners(exit)
+    else if (listeners !== undefined) for (const listener of listeners) listener(exit)
   }
 
-  /** Calls `listener` with the Exit (now, if settled); returns a function that unsubscribes. */
-  onExit(listener: (exit: Exit.Exit<A, E>) => void): () => void {
-    if (this.exit !== undefined) {
-      listener(this.exit)
-      return noop
+  /** Calls `listener` with the Exit: now if settled, else when it settles. */
+  onExit(listener: (exit: Exit.Exit<A, E>) => void): void {
+    if (this.exit !== undefined) return listener(this.exit)
+    const listeners = this.listeners
+    if (listeners === undefined) this.listeners = listener
+    else if (typeof listeners === "function") this.listeners = [listeners, listener]
+    else listeners.push(listener)
+  }
+
+  /** Forgets a listener added with `onExit` (a wait that gave up). */
+  removeListener(listener: (exit: Exit.Exit<A, E>) => void): void {
+    const listeners = this.listeners
+    if (listeners === listener) this.listeners = undefined
+    else if (Array.isArray(listeners)) {
+      const index = listeners.indexOf(listener)
+      if (index >= 0) listeners.splice(index, 1)
     }
-    ;(this.listeners ??= []).push(listener)
-    return () => {
-      const index = this.listeners?.indexOf(listener) ?? -1
-      if (index >= 0) this.listeners!.splice(index, 1)
-    }
   }
 
-  /** Interrupts the fiber for `reason` when `timeout` passes on the reactor's Clock. */
-  interruptAfter(timeout: Duration.Duration, context: Context.Context<never>): void {
-    const timer = Effect.runForkWith(context)(Effect.sleep(timeout))
-    timer.addObserver((exit) => {
-      if (exit._tag === "Success") interruptFor(this.fiber, { _tag: "Timeout", timeout })
-    })
-    this.onExit(() => timer.interruptUnsafe())
+  /** Interrupts the fiber as timed out when `timeout` passes on the reactor's Clock. */
+  interruptAfter(timeout: Duration.Duration, deadlines: Deadlines): void {
+    const deadline = deadlines.add(timeout, () => interruptFor(this.fiber, { _tag: "Timeout", timeout }))
+    this.addCleanup(() => deadline.cancel())
   }
 
-  /** Interrupts the fiber when `signal` aborts. */
+  /** Interrupts the fiber as aborted when `signal` aborts. */
   interruptOnAbort(signal: AbortSignal): void {
     const abort = () => interruptFor(this.fiber, { _tag: "Abort", reason: signal.reason })
     signal.addEventListener("abort", abort, { once: true })
-    this.onExit(() => signal.removeEventListener("abort", abort))
+    this.addCleanup(() => signal.removeEventListener("abort", abort))
+  }
+
+  private addCleanup(cleanup: () => void): void {
+    const previous = this.cleanup
+    this.cleanup = previous === undefined ? cleanup : () => {
+      previous()
+      cleanup()
+    }
   }
 }
-
-const noop = () => {}
