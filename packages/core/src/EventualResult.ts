@@ -211,7 +211,7 @@ const awaitResult = <A, E>(
     result.run.onExit(settle)
     cleanups.push(() => result.run.removeListener(settle))
     if (timeout !== undefined) {
-      const deadline = result.watch.host.deadlines.add(timeout, () => settle(waitTimedOut(timeout)))
+      const deadline = result.watch.host.deadlines.add(timeout, { expire: () => settle(waitTimedOut(timeout)) })
       cleanups.push(() => deadline.cancel())
     }
     if (signal !== undefined) {

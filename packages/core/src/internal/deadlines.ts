@@ -12,9 +12,14 @@ export interface Deadline {
   cancel(): void
 }
 
+/** What a deadline calls when it passes (an object, not a closure: one less allocation per call). */
+export interface Expirable {
+  expire(timeout: Duration.Duration): void
+}
+
 interface Entry extends Deadline {
   readonly at: number
-  readonly onExpire: () => void
+  readonly target: Expirable
   readonly list: Entries
   previous: Entry | undefined
   next: Entry | undefined
@@ -22,6 +27,7 @@ interface Entry extends Deadline {
 
 /** The deadlines of one timeout length, oldest first: later calls expire later. */
 interface Entries {
+  readonly timeout: Duration.Duration
   first: Entry | undefined
   last: Entry | undefined
 }
@@ -48,15 +54,15 @@ export class Deadlines {
     this.clock = Context.get(context, Clock.Clock)
   }
 
-  /** Calls `onExpire` once `timeout` has passed on the Clock, unless cancelled first. */
-  add(timeout: Duration.Duration, onExpire: () => void): Deadline {
+  /** Calls `target.expire(timeout)` once `timeout` has passed on the Clock, unless cancelled first. */
+  add(timeout: Duration.Duration, target: Expirable): Deadline {
     const millis = Duration.toMillis(timeout)
     let list = this.lists.get(millis)
     if (list === undefined) {
-      list = { first: undefined, last: undefined }
+      list = { timeout, first: undefined, last: undefined }
       this.lists.set(millis, list)
     }
-    const entry = new EntryImpl(this.clock.currentTimeMillisUnsafe() + millis, onExpire, list, this)
+    const entry = new EntryImpl(this.clock.currentTimeMillisUnsafe() + millis, target, list, this)
     entry.previous = list.last
     if (list.last === undefined) list.first = entry
     else list.last.next = entry
@@ -98,7 +104,7 @@ export class Deadlines {
       while (list.first !== undefined && list.first.at <= now) {
         const entry = list.first
         entry.cancel()
-        entry.onExpire()
+        entry.target.expire(list.timeout)
       }
       if (list.first !== undefined && list.first.at < next) next = list.first.at
     }
@@ -126,15 +132,15 @@ export class Deadlines {
 
 class EntryImpl implements Entry {
   readonly at: number
-  readonly onExpire: () => void
+  readonly target: Expirable
   readonly list: Entries
   previous: Entry | undefined = undefined
   next: Entry | undefined = undefined
   private readonly owner: Deadlines
   private done = false
-  constructor(at: number, onExpire: () => void, list: Entries, owner: Deadlines) {
+  constructor(at: number, target: Expirable, list: Entries, owner: Deadlines) {
     this.at = at
-    this.onExpire = onExpire
+    this.target = target
     this.list = list
     this.owner = owner
   }

@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
-import type { Deadlines } from "./deadlines.ts"
+import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
 import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
 
 /**
@@ -104,10 +104,11 @@ export interface Tracker {
  * a shutdown deadline gives up on a fiber whose finalizers never end.
  * Kept small: one of these lives for every pending call.
  */
-export class Run<A, E> {
+export class Run<A, E> implements Expirable {
   readonly fiber: Fiber.Fiber<A, E>
   exit: Exit.Exit<A, E> | undefined
-  /** A timeout or abort listener to drop when the run settles. */
+  private deadline: Deadline | undefined
+  /** An abort listener to drop when the run settles. */
   private cleanup: (() => void) | undefined
   private readonly tracker: Tracker
   private listeners: ((exit: Exit.Exit<A, E>) => void) | Array<(exit: Exit.Exit<A, E>) => void> | undefined
@@ -125,6 +126,7 @@ export class Run<A, E> {
     if (this.exit !== undefined) return
     this.exit = exit
     this.tracker.untrack(this)
+    this.deadline?.cancel()
     this.cleanup?.()
     const listeners = this.listeners
     this.listeners = undefined
@@ -153,22 +155,17 @@ export class Run<A, E> {
 
   /** Interrupts the fiber as timed out when `timeout` passes on the reactor's Clock. */
   interruptAfter(timeout: Duration.Duration, deadlines: Deadlines): void {
-    const deadline = deadlines.add(timeout, () => interruptFor(this.fiber, { _tag: "Timeout", timeout }))
-    this.addCleanup(() => deadline.cancel())
+    this.deadline = deadlines.add(timeout, this)
+  }
+
+  expire(timeout: Duration.Duration): void {
+    interruptFor(this.fiber, { _tag: "Timeout", timeout })
   }
 
   /** Interrupts the fiber as aborted when `signal` aborts. */
   interruptOnAbort(signal: AbortSignal): void {
     const abort = () => interruptFor(this.fiber, { _tag: "Abort", reason: signal.reason })
     signal.addEventListener("abort", abort, { once: true })
-    this.addCleanup(() => signal.removeEventListener("abort", abort))
-  }
-
-  private addCleanup(cleanup: () => void): void {
-    const previous = this.cleanup
-    this.cleanup = previous === undefined ? cleanup : () => {
-      previous()
-      cleanup()
-    }
+    this.cleanup = () => signal.removeEventListener("abort", abort)
   }
 }
