@@ -25,7 +25,7 @@ export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unk
     const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
     const frames = pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? ""
     const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length
-    return `${error.name}: ${error.message}${frames}` +
+    return `${headline(error)}${frames}` +
       (others > 0 ? `\n    [and ${others} more failure(s) in the same Cause: use causeOf(error) to see them]` : "")
   })
   return error
@@ -94,6 +94,13 @@ export const withoutStack = <A>(make: () => A): A => {
   } finally {
     Error.stackTraceLimit = limit
   }
+}
+
+/** `Name: message`, or `Name: {fields}` for a tagged error made without a message. */
+const headline = (error: Error): string => {
+  if (error.message !== "") return `${error.name}: ${error.message}`
+  const fields = Object.entries(error).filter(([key]) => key !== "_tag")
+  return fields.length === 0 ? error.name : `${error.name}: ${format(Object.fromEntries(fields))}`
 }
 
 const nonErrorFailure = (value: unknown): NonErrorFailure =>
