@@ -21,7 +21,9 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceb
  *
  * @example
  * ```ts
- * const options: WaitOptions = { timeout: "5 seconds", signal: AbortSignal.timeout(10_000) }
+ * import type { EventualResult } from "@crochet/core"
+ *
+ * const options: EventualResult.WaitOptions = { timeout: "5 seconds", signal: AbortSignal.timeout(10_000) }
  * ```
  *
  * @since 0.1.0
@@ -71,7 +73,14 @@ export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Cance
 }
 
 /**
- * Brand of `EventualResult` values.
+ * Brand of `EventualResult` values; prefer {@link isEventualResult}.
+ *
+ * @example
+ * ```ts
+ * import { EventualResult } from "@crochet/core"
+ *
+ * typeof EventualResult.TypeId // => "symbol"
+ * ```
  *
  * @since 0.1.0
  */
@@ -82,7 +91,10 @@ export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") 
  *
  * @example
  * ```ts
- * isEventualResult(reactor.runInReactor(Effect.void)) // => true
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * EventualResult.isEventualResult(Reactor.setup(Layer.empty).runInReactor(Effect.void)) // => true
  * ```
  *
  * @since 0.1.0
@@ -257,8 +269,12 @@ export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => 
  *
  * @example
  * ```ts
- * const both = EventualResult.all([reactor.runInReactor(a), reactor.runInReactor(b)])
- * const [x, y] = await both.wait({ timeout: "5 seconds" })
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const both = EventualResult.all([reactor.runInReactor(Effect.succeed(1)), reactor.runInReactor(Effect.succeed("b"))])
+ * await both.wait({ timeout: "5 seconds" }) // => [1, "b"]
  * ```
  *
  * @since 0.1.0
@@ -279,8 +295,13 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
  *
  * @example
  * ```ts
- * const fastest = EventualResult.race([reactor.runInReactor(primary), reactor.runInReactor(mirror)])
- * await fastest.wait({ timeout: "5 seconds" })
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const primary = reactor.runInReactor(Effect.sleep("1 second").pipe(Effect.as("primary")))
+ * const mirror = reactor.runInReactor(Effect.succeed("mirror"))
+ * await EventualResult.race([primary, mirror]).wait() // => "mirror" (and primary is cancelled)
  * ```
  *
  * @since 0.1.0

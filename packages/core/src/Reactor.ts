@@ -19,6 +19,14 @@ import * as ResultStore from "./ResultStore.ts"
  * `"running"` admits calls; `"draining"` refuses new calls while in-flight
  * work finishes or is interrupted; `"stopped"` is final.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const status: Reactor.Status = Reactor.setup(Layer.empty).status // => "running"
+ * ```
+ *
  * @since 0.1.0
  */
 export type Status = "running" | "draining" | "stopped"
@@ -30,7 +38,9 @@ export type Status = "running" | "draining" | "stopped"
  *
  * @example
  * ```ts
- * const options: ReactorOptions = { drain: "5 seconds", shutdownTimeout: "30 seconds", logLevel: "Error" }
+ * import { Reactor } from "@crochet/core"
+ *
+ * const options: Reactor.ReactorOptions = { drain: "5 seconds", shutdownTimeout: "30 seconds", logLevel: "Error" }
  * ```
  *
  * @since 0.1.0
@@ -56,6 +66,16 @@ export interface ReactorOptions {
  * A function wrapped by `reactor.waitFor(fn)`: same name and length, returns a
  * Promise, and keeps the original under `wrapped` for unit tests.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const double = Reactor.setup(Layer.empty).waitFor((n: number) => Effect.succeed(n * 2))
+ * await double(21) // => 42
+ * await Effect.runPromise(double.wrapped(21)) // => 42, without the reactor
+ * ```
+ *
  * @since 0.1.0
  */
 export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
@@ -66,6 +86,15 @@ export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
 /**
  * A function wrapped by `reactor.runInReactor(fn)`: same name and length,
  * returns an `EventualResult`, keeps the original under `wrapped`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const start = Reactor.setup(Layer.empty).runInReactor((url: string) => Effect.succeed(`page of ${url}`))
+ * await start("https://example.org").wait() // => "page of https://example.org"
+ * ```
  *
  * @since 0.1.0
  */
@@ -147,15 +176,19 @@ export interface Reactor<R> {
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
+ * import { createServer } from "node:http"
+ * import { Effect } from "effect"
  * import { Reactor } from "@crochet/core"
  *
  * const program = Effect.gen(function*() {
- *   const reactor = yield* Reactor.make<Database>({ drain: "5 seconds" })
- *   startHttpServer((request) => reactor.waitFor(handle(request), { timeout: "2 seconds" }))
+ *   const reactor = yield* Reactor.make({ drain: "5 seconds" })
+ *   createServer((request, response) => {
+ *     reactor.waitFor(Effect.succeed(`you asked for ${request.url}`), { timeout: "2 seconds" })
+ *       .then((body) => response.end(body), () => response.writeHead(503).end())
+ *   }).listen(8080)
  *   yield* Effect.never
  * })
- * Effect.runFork(program.pipe(Effect.scoped, Effect.provide(Database.layer)))
+ * Effect.runFork(Effect.scoped(program))
  * ```
  *
  * @since 0.1.0
@@ -202,6 +235,8 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOp
  *
  * @example
  * ```ts
+ * import { Reactor } from "@crochet/core"
+ *
  * process.once("SIGTERM", () => Reactor.shutdownAll().then(() => process.exit(143)))
  * ```
  *

@@ -17,8 +17,11 @@ import type { EventualResult } from "./EventualResult.ts"
  *
  * @example
  * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ *
  * const store = ResultStore.memory()
- * const id = store.stash(reactor.runInReactor(Effect.succeed(1)))
+ * const id = store.stash(Reactor.setup(Layer.empty).runInReactor(Effect.succeed(1)))
  * await store.retrieve(id).wait() // => 1
  * ```
  *
@@ -39,7 +42,10 @@ export interface ResultStore {
  *
  * @example
  * ```ts
- * const program = Reactor.make().pipe(Effect.provide(ResultStore.layerMemory))
+ * import { Effect } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ *
+ * const program = Reactor.make<ResultStore.ResultStore>().pipe(Effect.provide(ResultStore.layerMemory))
  * ```
  *
  * @since 0.1.0
@@ -53,6 +59,9 @@ export const ResultStore: Context.Service<ResultStore, ResultStore> = Context.Se
  *
  * @example
  * ```ts
+ * import { Layer } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ *
  * const reactor = Reactor.setup(Layer.empty, { resultStore: ResultStore.memory() })
  * ```
  *
@@ -85,7 +94,10 @@ export const memory = (): ResultStore => {
  *
  * @example
  * ```ts
- * Reactor.make().pipe(Effect.provide(ResultStore.layerMemory))
+ * import { Effect } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ *
+ * Reactor.make<ResultStore.ResultStore>().pipe(Effect.scoped, Effect.provide(ResultStore.layerMemory))
  * ```
  *
  * @since 0.1.0
