@@ -184,6 +184,21 @@ describe("Reactor.setup", () => {
     for (const result of results) expect(await rejection(result.wait())).toBeInstanceOf(ReactorStopped)
   })
 
+  it("keeps a failure that happened while shutdown interrupted the work", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const plain = rejection(reactor.waitFor(Effect.never))
+    const failingCleanup = rejection(
+      reactor.waitFor(Effect.never.pipe(Effect.ensuring(Effect.die(new Error("cleanup failed")))))
+    )
+    await reactor.shutdown()
+    const [quiet, noisy] = await Promise.all([plain, failingCleanup])
+    expect(quiet).toBeInstanceOf(ReactorStopped)
+    expect(noisy).toBeInstanceOf(ReactorStopped)
+    expect(Cause.hasInterrupts(noisy.cause)).toBe(true)
+    expect(Cause.squash(noisy.cause)).toEqual(new Error("cleanup failed"))
+    expect(Cause.hasDies(quiet.cause)).toBe(false)
+  })
+
   it("shutdownAll stops every reactor made by setup", async () => {
     const a = Reactor.setup(Layer.empty)
     const b = Reactor.setup(Layer.succeed(Db, Db.of({ query: () => Effect.succeed("") })))

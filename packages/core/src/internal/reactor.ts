@@ -15,7 +15,7 @@ import type { Reactor, ReactorOptions, Status } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
-import { interruptFor, outsideError, Run, stopAnnotation, stopCause, type Tracker } from "./run.ts"
+import { outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
 import { addCallerFrames, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
@@ -68,6 +68,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private layerScope: Scope.Closeable | undefined
   private readonly store: ResultStore.ResultStore
   private currentDeadlines: Deadlines | undefined
+  stopping: Stopping | undefined
   private readonly settings: Settings
   private readonly layer: Layer.Layer<R, unknown> | undefined
 
@@ -228,10 +229,10 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       }
       if (self.running.size === 0) return
-      const stop = stopAnnotation({ _tag: "Stop", detail: "" })
-      for (const run of [...self.running]) interruptFor(run.fiber, stop)
+      self.stopping = new Stopping({ _tag: "Stop", detail: "" })
+      for (const run of [...self.running]) run.fiber.interruptUnsafe()
       // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
-      if (self.building !== undefined && self.context === undefined) interruptFor(self.building, stop)
+      if (self.building !== undefined && self.context === undefined) self.building.interruptUnsafe()
       if (self.running.size > 0) yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
       if (self.running.size > 0) self.releaseStuck(shutdownTimeout)
       // Let the released callers' own code run before the services' finalizers do.

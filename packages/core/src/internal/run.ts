@@ -1,7 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
 import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
@@ -16,23 +16,22 @@ export type StopReason =
   | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
   | { readonly _tag: "Abort"; readonly reason: unknown }
   | { readonly _tag: "Cancel" }
-  | { readonly _tag: "Stop"; readonly detail: string }
+  | {
+    readonly _tag: "Stop"
+    readonly detail: string
+    /** The one error shared by the callers whose work was only interrupted (a shutdown may release 100,000). */
+    interrupted?: ReactorStopped
+  }
 
 const StopReasonKey = Context.Service<StopReason>("@crochet/core/StopReason")
 
-/** The annotation that records why a fiber was interrupted; make it once to interrupt many fibers. */
-export const stopAnnotation = (reason: StopReason): Context.Context<never> =>
-  Context.make(StopReasonKey, reason) as Context.Context<never>
-
 /** Interrupts a fiber, recording why. */
-export const interruptFor = (
-  fiber: Fiber.Fiber<unknown, unknown>,
-  reason: StopReason | Context.Context<never>
-): void => fiber.interruptUnsafe(undefined, Context.isContext(reason) ? reason : stopAnnotation(reason))
+export const interruptFor = (fiber: Fiber.Fiber<unknown, unknown>, reason: StopReason): void =>
+  fiber.interruptUnsafe(undefined, Context.make(StopReasonKey, reason))
 
 /** An interrupted Cause that says why, for runs released without their fiber's own Exit. */
 export const stopCause = (reason: StopReason): Cause.Cause<never> =>
-  Cause.fromReasons([Cause.interrupt().reasons[0]!.annotate(stopAnnotation(reason))])
+  Cause.fromReasons([Cause.interrupt().reasons[0]!.annotate(Context.make(StopReasonKey, reason))])
 
 /** The reason the reactor recorded for interrupting this Cause's fiber, if any. */
 export const stopReasonOf = (cause: Cause.Cause<unknown>): StopReason | undefined => {
@@ -83,19 +82,49 @@ const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
         })
       case "Cancel":
         return new Cancelled({ cause, message: "The work was cancelled with EventualResult.cancel()." })
-      case "Stop":
-        return new ReactorStopped({
+      case "Stop": {
+        const onlyInterrupted = primaryFailure(cause) === undefined
+        if (onlyInterrupted && stop.interrupted !== undefined) return stop.interrupted
+        const error = new ReactorStopped({
           cause,
           message: `The reactor shut down while this work was running, so it was interrupted${stop.detail}. ` +
             "Give shutdown a longer drain to let in-flight work finish."
         })
+        if (onlyInterrupted) stop.interrupted = error
+        return error
+      }
     }
   })
 
-/** The handle of a reactor run that a caller may wait on; it is told once. */
+/** What a run needs from its reactor: bookkeeping, and whether a shutdown is interrupting it. */
 export interface Tracker {
   track(run: Run<any, any>): void
   untrack(run: Run<any, any>): void
+  /** Set while a shutdown interrupts the runs it could not drain. */
+  readonly stopping: Stopping | undefined
+}
+
+/**
+ * One shutdown's interruption, shared by every run it interrupts: the fibers
+ * are interrupted without annotations (annotating 100,000 Causes is most of
+ * the cost of a large shutdown), and their runs settle with this Exit instead.
+ */
+export class Stopping {
+  readonly cause: Cause.Cause<never>
+  readonly exit: Exit.Exit<never, never>
+  constructor(reason: StopReason) {
+    this.cause = stopCause(reason)
+    this.exit = Exit.failCause(this.cause)
+  }
+
+  /** The Exit a run settles with when this shutdown interrupted it. */
+  exitFor<A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> {
+    if (exit._tag === "Success" || !Cause.hasInterrupts(exit.cause) || stopReasonOf(exit.cause) !== undefined) {
+      return exit
+    }
+    // Only interrupted: the shared Exit. Interrupted and failed (a finalizer failed): keep that failure.
+    return primaryFailure(exit.cause) === undefined ? this.exit : Exit.failCause(Cause.combine(exit.cause, this.cause))
+  }
 }
 
 /**
@@ -122,8 +151,10 @@ export class Run<A, E> implements Expirable {
     }
   }
 
-  settle(exit: Exit.Exit<A, E>): void {
+  settle(fiberExit: Exit.Exit<A, E>): void {
     if (this.exit !== undefined) return
+    const stopping = this.tracker.stopping
+    const exit = stopping === undefined ? fiberExit : stopping.exitFor(fiberExit)
     this.exit = exit
     this.tracker.untrack(this)
     this.deadline?.cancel()
