@@ -68,6 +68,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private layerScope: Scope.Closeable | undefined
   private readonly store: ResultStore.ResultStore
   private currentDeadlines: Deadlines | undefined
+  /** Set when the shutdown starts interrupting what it could not drain. */
   stopping: Stopping | undefined
   private readonly settings: Settings
   private readonly layer: Layer.Layer<R, unknown> | undefined
@@ -164,7 +165,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   }
 
   /** Starts a fiber for a call: in the services' context, or behind the layer's build while that runs. */
-  private fork<A, E>(effect: Effect.Effect<A, E, R>): Fiber.Fiber<A, E | ReactorStartFailed> {
+  private fork<A, E>(effect: Effect.Effect<A, E, R>): Fiber.Fiber<A, E> {
     if (this.context !== undefined) return Effect.runForkWith(this.context)(effect)
     return Effect.runForkWith(this.base)(
       Effect.flatMap(this.awaitServices(), (context) => Effect.provideContext(effect, context))
@@ -173,11 +174,12 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
 
   // --- the layer of `setup` ------------------------------------------------
 
-  private awaitServices(): Effect.Effect<Context.Context<R>, ReactorStartFailed> {
+  /** The services once built. A failed build is a defect of the call (not one of its typed errors). */
+  private awaitServices(): Effect.Effect<Context.Context<R>> {
     const build = this.building ?? this.startBuild()
     return Effect.callback((resume) => {
       const stopObserving = build.addObserver((exit) =>
-        resume(exit._tag === "Success" ? Effect.succeed(exit.value) : Effect.fail(new ReactorStartFailed(exit.cause)))
+        resume(exit._tag === "Success" ? Effect.succeed(exit.value) : Effect.die(new ReactorStartFailed(exit.cause)))
       )
       return Effect.sync(stopObserving)
     })
@@ -254,7 +256,6 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
     )
   }
-
 
   /** Completes when no run is in flight. */
   private readonly idle: Effect.Effect<void> = Effect.callback((resume) => {
@@ -354,8 +355,8 @@ const awaitRun = (run: Run<unknown, unknown>): Promise<unknown> =>
 const valueOrThrow = (exit: Exit.Exit<unknown, unknown>): unknown => {
   if (exit._tag === "Success") return exit.value
   const error = outsideError(exit.cause)
-  // A shutdown can release 100,000 callers at once: capturing each one's frames would cost
-  // more than the rest of the shutdown together, and the message already says what happened.
+  // A shutdown can release 100,000 callers at once, and they share one ReactorStopped error:
+  // capturing each caller's frames would cost more than the rest of the shutdown together.
   throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
 }
 
