@@ -25,7 +25,7 @@ const download = (path: string) => `/download?${new URLSearchParams({ path })}`
 describe("examples/downloader.ts", () => {
   it("starts a download, shows it in progress (re-stashed), then the page", async () => {
     const get = browser()
-    const started = await get(download("/page?delay=400"))
+    const started = await get(download("/page?delay=1000"))
     expect(started.status).toBe(303)
     expect(started.location).toBe("/")
     expect(started.cookie).toMatch(/^download=[0-9a-f-]{36}$/)
@@ -37,8 +37,11 @@ describe("examples/downloader.ts", () => {
     expect(pending.cookie).toMatch(/^download=[0-9a-f-]{36}$/)
     expect(pending.cookie).not.toBe(started.cookie)
 
-    await new Promise((resolve) => setTimeout(resolve, 600))
-    const done = await get("/")
+    let done = await get("/")
+    for (let i = 0; done.status === 202 && i < 100; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      done = await get("/")
+    }
     expect(done.status).toBe(200)
     expect(done.body).toBe("Downloaded:\n<h1>Hello from the file server</h1>\n")
     expect(done.cookie).toBe("")
