@@ -65,10 +65,12 @@ describe("examples/downloader.ts", () => {
     expect(page.cookie).toBe("")
   })
 
-  it("answers 404 for an id it does not know, and forgets the cookie", async () => {
-    const response = await fetch(app + "/", { headers: { cookie: "download=not-an-id" } })
-    expect(response.status).toBe(404)
-    expect(response.headers.get("set-cookie")).toContain("Max-Age=0")
+  it("answers 404 for an id it does not know (or cannot decode), and forgets the cookie", async () => {
+    for (const cookie of ["download=not-an-id", "download=%zz"]) {
+      const response = await fetch(app + "/", { headers: { cookie } })
+      expect(response.status).toBe(404)
+      expect(response.headers.get("set-cookie")).toContain("Max-Age=0")
+    }
   })
   it("stop() interrupts downloads still running instead of waiting for them", async () => {
     const get = browser()

@@ -66,7 +66,10 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
   try {
     result = reactor!.retrieve(decodeURIComponent(id))
   } catch (error) {
-    if (error instanceof ResultNotFound) return send(404, "No such download (already shown, or from before a restart).\n", "")
+    // An id shown already, from before a restart, or a mangled cookie.
+    if (error instanceof ResultNotFound || error instanceof URIError) {
+      return send(404, "No such download (already shown, or from before a restart).\n", "")
+    }
     throw error
   }
   if (result.poll() === undefined) {

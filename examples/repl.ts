@@ -54,6 +54,7 @@ export async function start(
   const services = { kv: await run(Kv) }
   // useGlobal: the REPL shares this module's realm, so `new Error()` typed at the prompt is an `Error` here too.
   const server = repl.start({ prompt: "crochet> ", input, output, terminal: false, useColors: false, useGlobal: true })
+  // With useGlobal, server.context is globalThis: the helpers become globals of this process.
   Object.assign(server.context, { Effect, Option, reactor, run, services })
   server.on("exit", () => {
     void reactor.shutdown().then(() => output.write(`reactor ${reactor.status}, bye\n`))
