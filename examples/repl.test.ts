@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process"
+import { once } from "node:events"
+import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it, onTestFinished } from "vitest"
 
@@ -59,5 +61,41 @@ describe("examples/repl.ts", () => {
     const { code, output } = await repl.end()
     expect(output.trim()).toBe("reactor stopped, bye")
     expect(code).toBe(0)
+  })
+  it("serves sessions on 127.0.0.1 TCP, sharing the reactor; SIGTERM shuts it down", async () => {
+    const child = spawn(process.execPath, [script, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] })
+    onTestFinished(() => void child.kill())
+    let stdout = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    while (!/REPL on 127\.0\.0\.1:\d+/.test(stdout)) await once(child.stdout, "data")
+    const port = Number(/REPL on 127\.0\.0\.1:(\d+)/.exec(stdout)![1])
+
+    /** One TCP session: `send` types a line and resolves with the answer before the next prompt. */
+    const connect = async () => {
+      const socket = net.connect(port, "127.0.0.1")
+      socket.setEncoding("utf8")
+      let buffer = ""
+      socket.on("data", (chunk: string) => (buffer += chunk))
+      const prompt = async () => {
+        while (!buffer.includes("crochet> ")) await once(socket, "data")
+        const answer = buffer.slice(0, buffer.indexOf("crochet> "))
+        buffer = buffer.slice(answer.length + "crochet> ".length)
+        return answer.trim()
+      }
+      await prompt()
+      return { socket, send: (line: string) => (socket.write(`${line}\n`), prompt()) }
+    }
+
+    const first = await connect()
+    expect(await first.send(`await run(services.kv.set("from", "first"))`)).toBe("undefined")
+    first.socket.end(".exit\n")
+    const second = await connect()
+    expect(await second.send(`await run(services.kv.get("from"))`)).toBe("{ _id: 'Option', _tag: 'Some', value: 'first' }")
+    expect(await second.send(`reactor.status`)).toBe("'running'")
+
+    child.kill("SIGTERM")
+    expect(await exited).toBe(0)
+    expect(stdout).toContain("reactor stopped, bye")
   })
 })
