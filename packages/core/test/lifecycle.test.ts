@@ -229,3 +229,19 @@ describe("Deferred interop", () => {
     await reactor.shutdown()
   })
 })
+
+describe("work that shuts its own reactor down", () => {
+  it("is interrupted, not left running past the shutdown", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    let finished = false
+    const work = Effect.sync(() => void reactor.shutdown()).pipe(
+      Effect.andThen(Effect.sleep(5)),
+      Effect.andThen(Effect.sync(() => {
+        finished = true
+      }))
+    )
+    expect(await rejection(reactor.waitFor(work))).toBeInstanceOf(ReactorStopped)
+    await reactor.shutdown()
+    expect(finished).toBe(false)
+  })
+})

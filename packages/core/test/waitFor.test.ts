@@ -245,3 +245,13 @@ describe("Fiber interop", () => {
       expect(Exit.hasInterrupts(fiber!.pollUnsafe()!)).toBe(true)
     }))
 })
+
+describe("errors from another realm", () => {
+  it("are still passed through as errors, not wrapped", async () => {
+    const { runInNewContext } = await import("node:vm")
+    const foreign = runInNewContext(`new TypeError("from a vm context")`) as Error
+    await withReactor(async (reactor) => {
+      expect(await rejection(reactor.waitFor(Effect.fail(foreign)))).toBe(foreign)
+    })
+  })
+})

@@ -15,7 +15,7 @@ import type { Reactor, ReactorOptions, Status } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
-import { outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
+import { interruptFor, outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
 import { addCallerFrames, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
@@ -128,7 +128,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         ? Promise.resolve(exit.value)
         : Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
     }
-    const run = new Run(fiber, this)
+    const run = this.trackRun(fiber)
     if (timeout !== undefined) run.interruptAfter(timeout, this.deadlines)
     if (signal !== undefined) run.interruptOnAbort(signal)
     return awaitRun(run)
@@ -144,7 +144,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private runInReactorEffect(effect: unknown, call: string): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
-    return EventualResult.make(new Run(this.fork(effect as Effect.Effect<unknown, unknown, R>), this), this)
+    return EventualResult.make(this.trackRun(this.fork(effect as Effect.Effect<unknown, unknown, R>)), this)
   }
 
   retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
@@ -162,6 +162,17 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   runInReactorMethod(): any {
     return (method: Function, context: ClassMethodDecoratorContext) =>
       wrap(method, (effect) => this.runInReactorEffect(effect, `runInReactor(${String(context.name)})`), false)
+  }
+
+  /**
+   * Follows a started fiber. Its synchronous part ran inside `fork`; if that
+   * part shut the reactor down (the work called `shutdown()`), the shutdown
+   * could not see it, so it is interrupted here.
+   */
+  private trackRun<A, E>(fiber: Fiber.Fiber<A, E>): Run<A, E> {
+    const run = new Run(fiber, this)
+    if (this.status !== "running" && run.exit === undefined) interruptFor(fiber, { _tag: "Stop", detail: "" })
+    return run
   }
 
   /** Starts a fiber for a call: in the services' context, or behind the layer's build while that runs. */

@@ -13,7 +13,7 @@ const enrichedKey = Symbol.for("@crochet/core/enriched")
  */
 export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unknown> | Cause.Die): Error => {
   const value = reason._tag === "Fail" ? reason.error : reason.defect
-  const error = value instanceof Error ? value : nonErrorFailure(value)
+  const error = isError(value) ? value : nonErrorFailure(value)
   if (Object.prototype.hasOwnProperty.call(error, enrichedKey)) return error
   define(error, enrichedKey, true)
   define(error, CauseKey, cause)
@@ -30,6 +30,10 @@ export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unk
   })
   return error
 }
+
+/** Whether a value is an Error, also one from another realm (a `vm` context, the REPL). */
+const isError: (value: unknown) => value is Error = (Error as { isError?: (value: unknown) => value is Error })
+  .isError ?? ((value: unknown): value is Error => value instanceof Error)
 
 /** The first failure of a Cause (as `Cause.squash` picks it), or undefined when it holds only interruptions. */
 export const primaryFailure = (cause: Cause.Cause<unknown>): Cause.Fail<unknown> | Cause.Die | undefined => {
@@ -114,7 +118,7 @@ const nonErrorFailure = (value: unknown): NonErrorFailure =>
 
 const format = (value: unknown): string => {
   try {
-    return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value)
+    return JSON.stringify(value) ?? String(value)
   } catch {
     return String(value)
   }
