@@ -150,7 +150,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
-    return this.store.retrieve(id)
+    return this.store.retrieve(id, this)
   }
 
   waitForMethod(options?: EventualResult.WaitOptions): any {
@@ -335,7 +335,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
 
   stash(result: EventualResult.EventualResult<unknown, unknown>): string {
     if (this.status !== "running") throw ReactorStopped.refused()
-    return this.store.stash(result)
+    return this.store.stash(result, this)
   }
 
   logUnhandled(cause: Cause.Cause<unknown>, note: string): void {
