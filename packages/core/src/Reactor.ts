@@ -60,6 +60,60 @@ export interface ReactorOptions {
   readonly logger?: Logger.Logger<unknown, any> | undefined
   /** Where `stash()` keeps results. Default: a `ResultStore` service in the context (for `make`), else memory. */
   readonly resultStore?: ResultStore.ResultStore | undefined
+  /** Names this reactor in its metrics (`reactor` attribute) and spans (`crochet.reactor`). Default: `"reactor"`. */
+  readonly name?: string | undefined
+}
+
+/**
+ * Options of `waitFor`: those of a wait, plus the name of the call's span
+ * (default: the wrapped function's name, else `"Reactor.waitFor"`).
+ *
+ * @example
+ * ```ts
+ * import type { Reactor } from "@crochet/core"
+ *
+ * const options: Reactor.WaitForOptions = { timeout: "2 seconds", spanName: "GET /users" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface WaitForOptions extends WaitOptions {
+  readonly spanName?: string | undefined
+}
+
+/**
+ * A snapshot of what a reactor is doing, for plain code (the same numbers
+ * are exported as Effect metrics, see docs/observability.md).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * await reactor.waitFor(Effect.succeed(1))
+ * reactor.stats().calls.success // => 1
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly status: Status
+  /** Calls running now. */
+  readonly inFlight: number
+  /** Calls that ended, by outcome. */
+  readonly calls: {
+    readonly success: number
+    readonly failure: number
+    readonly timeout: number
+    readonly aborted: number
+    readonly cancelled: number
+    readonly stopped: number
+  }
+  /** Calls that did not finish at once: how many, and how long their callers waited. */
+  readonly waits: { readonly count: number; readonly totalSeconds: number; readonly maxSeconds: number }
+  /** The last shutdown: calls it had to interrupt, and the seconds it took to release them. */
+  readonly lastShutdown: { readonly pending: number; readonly releaseSeconds: number }
 }
 
 /**
@@ -128,14 +182,14 @@ export interface Reactor<R> {
    * A failure rejects with the effect's own error, its stack showing the
    * Effect span trace and the caller's frames.
    */
-  waitFor<A, E>(effect: Effect.Effect<A, E, R>, options?: WaitOptions): Promise<A>
+  waitFor<A, E>(effect: Effect.Effect<A, E, R>, options?: WaitForOptions): Promise<A>
   /**
    * Wraps a function returning an Effect (Crochet's `@wait_for`): each call
    * runs its Effect like `waitFor(effect, options)`. Bad options throw here.
    */
   waitFor<Args extends ReadonlyArray<any>, A, E>(
     fn: (...args: Args) => Effect.Effect<A, E, R>,
-    options?: WaitOptions
+    options?: WaitForOptions
   ): WaitForFunction<Args, A, E, R>
   /** Starts the effect and returns its handle at once (Crochet's `run_in_reactor`). */
   runInReactor<A, E>(effect: Effect.Effect<A, E, R>): EventualResult<A, E>
@@ -149,7 +203,7 @@ export interface Reactor<R> {
    * TypeScript does not let a decorator change a method's type (TS1270), so in
    * TypeScript prefer a field: `lookup = reactor.waitFor((name: string) => ...)`.
    */
-  waitForMethod(options?: WaitOptions): <This, Args extends ReadonlyArray<any>, A, E>(
+  waitForMethod(options?: WaitForOptions): <This, Args extends ReadonlyArray<any>, A, E>(
     method: (this: This, ...args: Args) => Effect.Effect<A, E, R>,
     context: ClassMethodDecoratorContext<This>
   ) => (this: This, ...args: Args) => Promise<A>
@@ -158,6 +212,8 @@ export interface Reactor<R> {
     method: (this: This, ...args: Args) => Effect.Effect<A, E, R>,
     context: ClassMethodDecoratorContext<This>
   ) => (this: This, ...args: Args) => EventualResult<A, E>
+  /** A snapshot of calls in flight, outcomes, wait times and the last shutdown. */
+  stats(): Stats
   /** The stashed result with this id; throws `ResultNotFound` if unknown or already retrieved. */
   retrieve(id: string): EventualResult<unknown, unknown>
   /**

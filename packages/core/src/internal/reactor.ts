@@ -9,16 +9,35 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
 import * as EventualResult from "../EventualResult.ts"
-import type { Reactor, ReactorOptions, Status } from "../Reactor.ts"
+import type { Reactor, ReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
 import { interruptFor, outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
-import { addCallerFrames, withoutStack } from "./traceback.ts"
+import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
+import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
+
+/** What a call's span is called and the timeout it records. */
+interface CallSpan {
+  readonly name: string
+  readonly timeout: Duration.Duration | undefined
+}
+
+/** The `_tag` (or name) of a failed call's error, for its span. */
+const errorTagOf = (cause: Cause.Cause<unknown>): { readonly "crochet.error_tag"?: string } => {
+  const failure = primaryFailure(cause)
+  if (failure === undefined) return {}
+  const error = failure._tag === "Fail" ? failure.error : failure.defect
+  const tag = typeof error === "object" && error !== null
+    ? (error as { _tag?: unknown })._tag ?? (error as { name?: unknown }).name
+    : undefined
+  return typeof tag === "string" ? { "crochet.error_tag": tag } : {}
+}
 
 /** Settings decoded once, when the reactor is made, so bad options fail at that call. */
 export interface Settings {
@@ -27,6 +46,7 @@ export interface Settings {
   readonly logLevel: ReactorOptions["logLevel"]
   readonly logger: ReactorOptions["logger"]
   readonly resultStore: ResultStore.ResultStore | undefined
+  readonly name: string
 }
 
 export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
@@ -39,7 +59,8 @@ export const decodeSettings = (options: ReactorOptions | undefined, call: string
       (options?.shutdownTimeout === undefined ? defaultShutdownTimeout : Duration.infinity),
     logLevel: options?.logLevel,
     logger: options?.logger,
-    resultStore: options?.resultStore
+    resultStore: options?.resultStore,
+    name: options?.name ?? "reactor"
   }
 }
 
@@ -72,6 +93,10 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   stopping: Stopping | undefined
   private readonly settings: Settings
   private readonly layer: Layer.Layer<R, unknown> | undefined
+  private readonly counters: Counters
+  private readonly registerMetrics: (context: Context.Context<never>) => void
+  /** Whether calls run in spans: only when a tracer other than Effect's built-in one is configured. */
+  private traced = false
 
   constructor(
     settings: Settings,
@@ -80,9 +105,12 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       | { readonly _tag: "Layer"; readonly layer: Layer.Layer<R, unknown> }
   ) {
     this.settings = settings
+    const { counters, register } = makeCounters(settings.name, () => this.running.size)
+    this.counters = counters
+    this.registerMetrics = register
     if (from._tag === "Context") {
       this.base = withLogSettings(from.context, settings) as Context.Context<never>
-      this.context = this.base as Context.Context<R>
+      this.useServices(this.base as Context.Context<R>)
       this.layer = undefined
     } else {
       this.base = withLogSettings(Context.empty(), settings)
@@ -95,10 +123,11 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
 
   // --- calls -------------------------------------------------------------
 
-  waitFor(effectOrFn: unknown, options?: EventualResult.WaitOptions): any {
+  waitFor(effectOrFn: unknown, options?: WaitForOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
-      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, effectOrFn.name, wrapper), true)
+      const name = options?.spanName ?? effectOrFn.name
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
     }
     let decoded
     try {
@@ -106,7 +135,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, undefined, ReactorImpl.prototype.waitFor)
+    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
@@ -121,12 +150,15 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>)
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout })
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
-      return exit._tag === "Success"
-        ? Promise.resolve(exit.value)
-        : Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
+      if (exit._tag === "Success") {
+        this.counters.calls.success++
+        return Promise.resolve(exit.value)
+      }
+      this.counters.calls[outcomeOf(exit, false)]++
+      return Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
     }
     const run = this.trackRun(fiber)
     if (timeout !== undefined) run.interruptAfter(timeout, this.deadlines)
@@ -136,15 +168,38 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
 
   runInReactor(effectOrFn: unknown): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      return wrap(effectOrFn, (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`), false)
+      return wrap(
+        effectOrFn,
+        (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`, effectOrFn.name),
+        false
+      )
     }
-    return this.runInReactorEffect(effectOrFn, "runInReactor")
+    return this.runInReactorEffect(effectOrFn, "runInReactor", undefined)
   }
 
-  private runInReactorEffect(effect: unknown, call: string): EventualResult.EventualResult<unknown, unknown> {
+  private runInReactorEffect(
+    effect: unknown,
+    call: string,
+    name: string | undefined
+  ): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
-    return EventualResult.make(this.trackRun(this.fork(effect as Effect.Effect<unknown, unknown, R>)), this)
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, {
+      name: name || "Reactor.runInReactor",
+      timeout: undefined
+    })
+    return EventualResult.make(this.trackRun(fiber), this)
+  }
+
+  stats(): Stats {
+    const { calls, pendingAtShutdown, shutdownReleaseSeconds, waitSecondsMax, waitSecondsTotal, waits } = this.counters
+    return {
+      status: this.status,
+      inFlight: this.running.size,
+      calls: { ...calls },
+      waits: { count: waits, totalSeconds: waitSecondsTotal, maxSeconds: waitSecondsMax },
+      lastShutdown: { pending: pendingAtShutdown, releaseSeconds: shutdownReleaseSeconds }
+    }
   }
 
   retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
@@ -153,15 +208,21 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     return this.store.retrieve(id, this)
   }
 
-  waitForMethod(options?: EventualResult.WaitOptions): any {
+  waitForMethod(options?: WaitForOptions): any {
     const decoded = decodeWaitOptions(options, "waitForMethod")
-    return (method: Function, context: ClassMethodDecoratorContext) =>
-      wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, String(context.name), wrapper), true)
+    return (method: Function, context: ClassMethodDecoratorContext) => {
+      const name = options?.spanName ?? String(context.name)
+      return wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
+    }
   }
 
   runInReactorMethod(): any {
     return (method: Function, context: ClassMethodDecoratorContext) =>
-      wrap(method, (effect) => this.runInReactorEffect(effect, `runInReactor(${String(context.name)})`), false)
+      wrap(
+        method,
+        (effect) => this.runInReactorEffect(effect, `runInReactor(${String(context.name)})`, String(context.name)),
+        false
+      )
   }
 
   /**
@@ -171,16 +232,54 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
    */
   private trackRun<A, E>(fiber: Fiber.Fiber<A, E>): Run<A, E> {
     const run = new Run(fiber, this)
-    if (this.status !== "running" && run.exit === undefined) interruptFor(fiber, { _tag: "Stop", detail: "" })
+    if (run.exit !== undefined) this.counters.calls[outcomeOf(run.exit, false)]++
+    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop", detail: "" })
     return run
   }
 
   /** Starts a fiber for a call: in the services' context, or behind the layer's build while that runs. */
-  private fork<A, E>(effect: Effect.Effect<A, E, R>): Fiber.Fiber<A, E> {
-    if (this.context !== undefined) return Effect.runForkWith(this.context)(effect)
+  private fork<A, E>(effect: Effect.Effect<A, E, R>, span: CallSpan): Fiber.Fiber<A, E> {
+    if (this.context !== undefined) {
+      return Effect.runForkWith(this.context)(this.traced ? this.inSpan(effect, span) : effect)
+    }
     return Effect.runForkWith(this.base)(
-      Effect.flatMap(this.awaitServices(), (context) => Effect.provideContext(effect, context))
+      Effect.flatMap(
+        this.awaitServices(),
+        (context) => Effect.provideContext(this.traced ? this.inSpan(effect, span) : effect, context)
+      )
     )
+  }
+
+  /**
+   * Runs a call in its own span, a child of the outside caller's active
+   * OpenTelemetry span when there is one (the fiber starts in the caller's
+   * async context), with its timeout, outcome and duration as attributes.
+   */
+  private inSpan<A, E>(effect: Effect.Effect<A, E, R>, span: CallSpan): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      const start = performance.now()
+      return Effect.onExit(effect, (exit) =>
+        Effect.annotateCurrentSpan({
+          "crochet.outcome": outcomeOf(exit, this.stopping !== undefined),
+          "crochet.duration_ms": performance.now() - start,
+          ...(exit._tag === "Failure" ? errorTagOf(exit.cause) : {})
+        }))
+    }).pipe(
+      Effect.withSpan(span.name, {
+        attributes: span.timeout === undefined
+          ? { "crochet.reactor": this.settings.name }
+          : { "crochet.reactor": this.settings.name, "crochet.timeout_ms": Duration.toMillis(span.timeout) }
+      })
+    )
+  }
+
+  /** Starts serving calls with these services: tracing if a tracer is configured, metrics in their registry. */
+  private useServices(context: Context.Context<R>): void {
+    this.context = context
+    const services = context as Context.Context<never>
+    this.traced = Context.get(services, Tracer.Tracer) !== Tracer.nativeTracer &&
+      Context.get(services, References.TracerEnabled)
+    this.registerMetrics(services)
   }
 
   // --- the layer of `setup` ------------------------------------------------
@@ -203,7 +302,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     build.addObserver((exit) => {
       if (exit._tag === "Success") {
         this.layerScope = scope
-        this.context = Context.merge(this.base, exit.value)
+        this.useServices(Context.merge(this.base, exit.value))
       } else {
         // Release what was built before the failure; the next call builds again.
         this.building = undefined
@@ -243,11 +342,14 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       }
       if (self.running.size === 0) return
       self.stopping = new Stopping({ _tag: "Stop", detail: "" })
+      const releaseStart = performance.now()
+      self.counters.pendingAtShutdown = self.running.size
       for (const run of [...self.running]) run.fiber.interruptUnsafe()
       // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
       if (self.building !== undefined && self.context === undefined) self.building.interruptUnsafe()
       if (self.running.size > 0) yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
       if (self.running.size > 0) self.releaseStuck(shutdownTimeout)
+      self.counters.shutdownReleaseSeconds = (performance.now() - releaseStart) / 1000
       // Let the released callers' own code run before the services' finalizers do.
       yield* nextMacrotask
     })
@@ -314,8 +416,10 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     this.running.add(run)
   }
 
-  untrack(run: Run<any, any>): void {
+  untrack(run: Run<any, any>, exit: Exit.Exit<unknown, unknown>): void {
     this.running.delete(run)
+    this.counters.calls[outcomeOf(exit, this.stopping !== undefined)]++
+    this.counters.recordWait((performance.now() - run.startedAt) / 1000)
     if (this.idleListeners !== undefined && this.running.size === 0) {
       for (const listener of this.idleListeners) listener()
       this.idleListeners.clear()

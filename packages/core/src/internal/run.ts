@@ -99,7 +99,7 @@ const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
 /** What a run needs from its reactor: bookkeeping, and whether a shutdown is interrupting it. */
 export interface Tracker {
   track(run: Run<any, any>): void
-  untrack(run: Run<any, any>): void
+  untrack(run: Run<any, any>, exit: Exit.Exit<unknown, unknown>): void
   /** Set while a shutdown interrupts the runs it could not drain. */
   readonly stopping: Stopping | undefined
 }
@@ -136,6 +136,8 @@ export class Stopping {
 export class Run<A, E> implements Expirable {
   readonly fiber: Fiber.Fiber<A, E>
   exit: Exit.Exit<A, E> | undefined
+  /** When the run started waiting (`performance.now()`), for the wait-time metric. */
+  readonly startedAt: number
   private deadline: Deadline | undefined
   /** An abort listener to drop when the run settles. */
   private cleanup: (() => void) | undefined
@@ -145,6 +147,7 @@ export class Run<A, E> implements Expirable {
     this.fiber = fiber
     this.tracker = tracker
     this.exit = fiber.pollUnsafe()
+    this.startedAt = this.exit === undefined ? performance.now() : 0
     if (this.exit === undefined) {
       tracker.track(this)
       fiber.addObserver((exit) => this.settle(exit))
@@ -156,7 +159,7 @@ export class Run<A, E> implements Expirable {
     const stopping = this.tracker.stopping
     const exit = stopping === undefined ? fiberExit : stopping.exitFor(fiberExit)
     this.exit = exit
-    this.tracker.untrack(this)
+    this.tracker.untrack(this, exit)
     this.deadline?.cancel()
     this.cleanup?.()
     const listeners = this.listeners
