@@ -3,7 +3,9 @@
  * side by side in one process, plus the cost of many pending waits and of
  * releasing them at shutdown. Run with `node --expose-gc bench/core.ts`.
  */
-import { Data, Effect, Exit, FiberSet, Layer, ManagedRuntime, Scope } from "effect"
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Data, Effect, Exit, FiberSet, Layer, ManagedRuntime, References, Scope } from "effect"
 import { Reactor } from "../packages/core/src/index.ts"
 
 const rounds = 5
@@ -68,6 +70,28 @@ for (const { effect, label } of workloads) {
   ]
   print(`${label}, 5 s timeout (baseline: the peer; target ≥ 2×)`, timedRows, peer)
 }
+
+// Tracing: a reactor makes spans only when a tracer other than Effect's built-in one is
+// configured, so "no tracer" must cost the same as tracing switched off (target: within 5%).
+const yieldOnce = Effect.yieldNow.pipe(Effect.as(1))
+const tracingOff = Reactor.setup(Layer.succeed(References.TracerEnabled, false))
+const exporter = new InMemorySpanExporter()
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+const traced = Reactor.setup(OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider))))
+await tracingOff.waitFor(Effect.void)
+await traced.waitFor(Effect.void)
+const off = await measure("tracing switched off (References.TracerEnabled = false)", () => tracingOff.waitFor(yieldOnce))
+const tracingRows = [
+  off,
+  await measure("no tracer configured", () => reactor.waitFor(yieldOnce)),
+  await measure("OpenTelemetry tracer, in-memory exporter (a span per call)", () => {
+    exporter.reset()
+    return traced.waitFor(yieldOnce)
+  }, 50_000)
+]
+print("Tracing cost, an effect that yields once (baseline: tracing off; target for no tracer: ≥ 0.95×)", tracingRows, off)
+await tracingOff.shutdown()
+await traced.shutdown()
 
 // Failures: the reactor rewrites the stack (span trace + caller frames) where runPromise
 // rejects with the raw error. Caller frames come from V8's async stack traces: free on success.
