@@ -1,4 +1,7 @@
+import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import * as Resource from "@effect/opentelemetry/Resource"
+import { InMemoryMetricExporter, AggregationTemporality, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import { trace } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
@@ -109,5 +112,27 @@ describe("stats and metrics", () => {
     expect(find("crochet_reactor_in_flight")?.state).toEqual({ value: 0 })
     expect(find("crochet_reactor_shutdown_pending")?.state).toEqual({ value: 2 })
     expect(find("crochet_reactor_wait_seconds")?.state).toMatchObject({ count: 7 })
+  })
+})
+
+describe("metrics through OpenTelemetry", () => {
+  it("exports the reactor's metrics with the app's OpenTelemetry metrics layer", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 })
+    const metrics = OtelMetrics.layer(() => reader).pipe(Layer.provide(Resource.layerEmpty))
+    const reactor = Reactor.setup(metrics, { name: "otel-metrics" })
+    await reactor.waitFor(Effect.succeed(1))
+    await reactor.waitFor(Effect.sleep(1))
+    await reader.forceFlush()
+    const exported = exporter.getMetrics().flatMap((batch) => batch.scopeMetrics.flatMap((scope) => scope.metrics))
+    const calls = exported.find((metric) => metric.descriptor.name === "crochet_reactor_calls_total")
+    const success = calls?.dataPoints.find((point) =>
+      point.attributes["reactor"] === "otel-metrics" && point.attributes["outcome"] === "success"
+    )
+    expect(success?.value).toBe(2)
+    expect(exported.map((metric) => metric.descriptor.name)).toEqual(
+      expect.arrayContaining(["crochet_reactor_in_flight", "crochet_reactor_wait_seconds"])
+    )
+    await reactor.shutdown()
   })
 })
