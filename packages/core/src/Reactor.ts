@@ -280,7 +280,13 @@ const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOptions): Reactor<R> => {
   const existing = setups.get(layer)
   if (existing !== undefined && existing.status === "running") return existing
-  const reactor = new ReactorImpl<R>(decodeSettings(options, "Reactor.setup"), { _tag: "Layer", layer })
+  const reactor: ReactorImpl<R> = new ReactorImpl<R>(decodeSettings(options, "Reactor.setup"), {
+    _tag: "Layer",
+    layer,
+    onStopped: () => {
+      if (setups.get(layer) === reactor) setups.delete(layer)
+    }
+  })
   setups.set(layer, reactor)
   return reactor
 }

@@ -165,6 +165,29 @@ describe("Reactor.setup", () => {
     )
   })
 
+  it("a layer finalizer that throws: the other finalizers run, shutdown completes, the failure is logged", async () => {
+    const events: Array<string> = []
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ cause, message }) => lines.push(`${message} ${Cause.pretty(cause)}`))
+    const layer = Layer.mergeAll(
+      Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => events.push("first closed")))),
+      Layer.effectDiscard(Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          throw new Error("close failed")
+        })
+      )),
+      Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => events.push("third closed"))))
+    )
+    const reactor = Reactor.setup(layer, { logger })
+    await reactor.waitFor(Effect.void)
+    await reactor.shutdown()
+    expect(reactor.status).toBe("stopped")
+    expect(events.sort()).toEqual(["first closed", "third closed"])
+    expect(lines.some((line) => line.includes("a finalizer of the layer failed") && line.includes("close failed"))).toBe(
+      true
+    )
+  })
+
   it("shutdown is idempotent and safe to call from many callers at once", async () => {
     let closed = 0
     const layer = Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => closed++)))

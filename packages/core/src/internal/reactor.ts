@@ -93,6 +93,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   stopping: Stopping | undefined
   private readonly settings: Settings
   private readonly layer: Layer.Layer<R, unknown> | undefined
+  private readonly onStopped: (() => void) | undefined
   private readonly counters: Counters
   private readonly registerMetrics: (context: Context.Context<never>) => void
   /** Whether calls run in spans: only when a tracer other than Effect's built-in one is configured. */
@@ -102,7 +103,12 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     settings: Settings,
     from:
       | { readonly _tag: "Context"; readonly context: Context.Context<R> }
-      | { readonly _tag: "Layer"; readonly layer: Layer.Layer<R, unknown> }
+      | {
+        readonly _tag: "Layer"
+        readonly layer: Layer.Layer<R, unknown>
+        /** Called once the shutdown is complete (setup forgets the reactor then). */
+        readonly onStopped: () => void
+      }
   ) {
     this.settings = settings
     const { counters, register } = makeCounters(settings.name, () => this.running.size)
@@ -112,9 +118,11 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       this.base = withLogSettings(from.context, settings) as Context.Context<never>
       this.useServices(this.base as Context.Context<R>)
       this.layer = undefined
+      this.onStopped = undefined
     } else {
       this.base = withLogSettings(Context.empty(), settings)
       this.layer = from.layer
+      this.onStopped = from.onStopped
     }
     this.store = settings.resultStore ??
       (this.context && Context.getOrUndefined(this.context as Context.Context<unknown>, ResultStore.ResultStore)) ??
@@ -328,6 +336,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       Effect.andThen(this.closeLayer()),
       Effect.ensuring(Effect.suspend(() => {
         this.status = "stopped"
+        this.onStopped?.()
         return Deferred.done(stopped, Exit.void)
       }))
     )
@@ -397,7 +406,12 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       const closing = Effect.runFork(Scope.close(scope, Exit.void))
       const done = yield* Effect.raceFirst(
         Effect.callback<boolean>((resume) => {
-          closing.addObserver(() => resume(Effect.succeed(true)))
+          closing.addObserver((exit) => {
+            if (exit._tag === "Failure") {
+              self.logError("Reactor shutdown: a finalizer of the layer failed; the others still ran.", exit.cause)
+            }
+            resume(Effect.succeed(true))
+          })
         }),
         Effect.as(Effect.sleep(timeout), false)
       )
