@@ -10,17 +10,9 @@ import {
   ResultNotFound,
   TimeoutError
 } from "../src/index.ts"
+import { rejection } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly code: number }> {}
-
-const rejection = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a rejection")
-}
 
 /** A logger that keeps every line, to assert on what the reactor logs. */
 const recordingLogger = () => {

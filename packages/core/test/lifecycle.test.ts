@@ -2,17 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Reactor, ReactorStartFailed, ReactorStopped, TimeoutError } from "../src/index.ts"
+import { rejection } from "./helpers.ts"
 
 class Db extends Context.Service<Db, { readonly query: (sql: string) => Effect.Effect<string> }>()("Db") {}
-
-const rejection = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a rejection")
-}
 
 /** A Db layer that records its life in `events`; queries fail once it is closed. */
 const dbLayer = (events: Array<string>) =>
