@@ -256,6 +256,16 @@ const waitAborted = (reason: unknown): Error =>
 
 
 /**
+ * A retrieved result is someone's to look at again: if it is dropped with a
+ * failure nobody looked at, log it (stashing had marked it as taken care of).
+ *
+ * @internal
+ */
+export const retrieved = (result: EventualResult<unknown, unknown>): void => {
+  if (result instanceof EventualResultImpl) result.watch.observed = false
+}
+
+/**
  * Makes the handle for a run. Used by the reactor.
  *
  * @internal

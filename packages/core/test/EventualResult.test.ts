@@ -171,6 +171,21 @@ describe("unobserved failures", () => {
     expect(failures).toEqual([new Boom({ code: 4 })])
     await reactor.shutdown()
   })
+
+  it("also logs a failed result that was stashed, retrieved, then dropped unobserved", async () => {
+    const { failures, logger } = recordingLogger()
+    const reactor = Reactor.setup(Layer.empty, { logger })
+    const id = reactor.runInReactor(Effect.fail(new Boom({ code: 8 }))).stash()
+    ;(() => {
+      reactor.retrieve(id)
+    })()
+    for (let attempt = 0; attempt < 50 && failures.length === 0; attempt++) {
+      ;(globalThis as { gc?: () => void }).gc!()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(failures).toEqual([new Boom({ code: 8 })])
+    await reactor.shutdown()
+  })
 })
 
 describe("EventualResult.all and race", () => {

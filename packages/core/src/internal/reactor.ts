@@ -213,7 +213,9 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
-    return this.store.retrieve(id, this)
+    const result = this.store.retrieve(id, this)
+    EventualResult.retrieved(result)
+    return result
   }
 
   waitForMethod(options?: WaitForOptions): any {
