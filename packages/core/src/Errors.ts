@@ -16,7 +16,7 @@ import * as Data from "effect/Data"
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Layer } from "effect"
  * import { Reactor, TimeoutError } from "@crochet/core"
  *
  * const reactor = Reactor.setup(Layer.empty)
@@ -58,6 +58,13 @@ export class ReactorStopped extends Data.TaggedError("ReactorStopped")<{
   readonly cause?: Cause.Cause<unknown> | undefined
 }> {
   /**
+   * The error for a call made after shutdown began.
+   *
+   * @example
+   * ```ts
+   * ReactorStopped.refused().message // => "The reactor is shut down (or shutting down) ..."
+   * ```
+   *
    * @since 0.1.0
    */
   static refused(): ReactorStopped {
@@ -75,7 +82,10 @@ export class ReactorStopped extends Data.TaggedError("ReactorStopped")<{
  *
  * @example
  * ```ts
- * const result = reactor.runInReactor(Effect.never)
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const result = Reactor.setup(Layer.empty).runInReactor(Effect.never)
  * result.cancel()
  * await result.wait().catch((error) => error._tag) // => "Cancelled"
  * ```
@@ -94,8 +104,11 @@ export class Cancelled extends Data.TaggedError("Cancelled")<{
  *
  * @example
  * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
  * const controller = new AbortController()
- * const pending = reactor.waitFor(Effect.never, { signal: controller.signal })
+ * const pending = Reactor.setup(Layer.empty).waitFor(Effect.never, { signal: controller.signal })
  * controller.abort()
  * await pending.catch((error) => error._tag) // => "Aborted"
  * ```
@@ -114,8 +127,11 @@ export class Aborted extends Data.TaggedError("Aborted")<{
  *
  * @example
  * ```ts
+ * import { Layer } from "effect"
+ * import { Reactor, ResultNotFound } from "@crochet/core"
+ *
  * try {
- *   reactor.retrieve("no-such-id")
+ *   Reactor.setup(Layer.empty).retrieve("no-such-id")
  * } catch (error) {
  *   error instanceof ResultNotFound // => true
  * }
@@ -143,6 +159,9 @@ export class ResultNotFound extends Data.TaggedError("ResultNotFound")<{
  *
  * @example
  * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
  * const reactor = Reactor.setup(Layer.effectDiscard(Effect.fail("no database")))
  * await reactor.waitFor(Effect.void).catch((error) => error._tag) // => "ReactorStartFailed"
  * ```
@@ -170,7 +189,10 @@ export class ReactorStartFailed extends Data.TaggedError("ReactorStartFailed")<{
  *
  * @example
  * ```ts
- * await reactor.waitFor(Effect.void, { timeout: "soon" as any })
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * await Reactor.setup(Layer.empty).waitFor(Effect.void, { timeout: "soon" as any })
  *   .catch((error) => error._tag) // => "InvalidArgument"
  * ```
  *
@@ -191,7 +213,10 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
  *
  * @example
  * ```ts
- * await reactor.waitFor(Effect.fail("boom"))
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * await Reactor.setup(Layer.empty).waitFor(Effect.fail("boom"))
  *   .catch((error) => error.value) // => "boom"
  * ```
  *
@@ -209,10 +234,11 @@ export class NonErrorFailure extends Data.TaggedError("NonErrorFailure")<{
  *
  * @example
  * ```ts
- * import { Cause } from "effect"
+ * import { Cause, Effect, Layer } from "effect"
+ * import { causeOf, Reactor } from "@crochet/core"
  *
  * try {
- *   await reactor.waitFor(Effect.all([Effect.fail("a"), Effect.die("b")], { concurrency: 2 }))
+ *   await Reactor.setup(Layer.empty).waitFor(Effect.failCause(Cause.combine(Cause.fail("a"), Cause.die("b"))))
  * } catch (error) {
  *   console.log(Cause.pretty(causeOf(error)!))
  * }
@@ -228,7 +254,11 @@ export const causeOf = (error: unknown): Cause.Cause<unknown> | undefined => {
   return Cause.isCause(standard) ? standard : undefined
 }
 
-/** @internal */
+/**
+ * Where a rejected error keeps its Cause (read it with {@link causeOf}).
+ *
+ * @internal
+ */
 export const CauseKey: unique symbol = Symbol.for("@crochet/core/Cause") as never
 
 const indent = (text: string): string => text.split("\n").map((line) => `  ${line}`).join("\n")

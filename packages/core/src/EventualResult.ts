@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import { Aborted, Cancelled, InvalidArgument, ReactorStopped, TimeoutError } from "./Errors.ts"
+import type { Deadlines } from "./internal/deadlines.ts"
 import { decodeWaitOptions } from "./internal/options.ts"
 import { interruptFor, outsideError, type Run, stopReasonOf } from "./internal/run.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceback.ts"
@@ -21,7 +21,9 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceb
  *
  * @example
  * ```ts
- * const options: WaitOptions = { timeout: "5 seconds", signal: AbortSignal.timeout(10_000) }
+ * import type { EventualResult } from "@crochet/core"
+ *
+ * const options: EventualResult.WaitOptions = { timeout: "5 seconds", signal: AbortSignal.timeout(10_000) }
  * ```
  *
  * @since 0.1.0
@@ -71,7 +73,14 @@ export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Cance
 }
 
 /**
- * Brand of `EventualResult` values.
+ * Brand of `EventualResult` values; prefer {@link isEventualResult}.
+ *
+ * @example
+ * ```ts
+ * import { EventualResult } from "@crochet/core"
+ *
+ * typeof EventualResult.TypeId // => "symbol"
+ * ```
  *
  * @since 0.1.0
  */
@@ -82,7 +91,10 @@ export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") 
  *
  * @example
  * ```ts
- * isEventualResult(reactor.runInReactor(Effect.void)) // => true
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * EventualResult.isEventualResult(Reactor.setup(Layer.empty).runInReactor(Effect.void)) // => true
  * ```
  *
  * @since 0.1.0
@@ -96,8 +108,8 @@ export const isEventualResult = (value: unknown): value is EventualResult<unknow
  * @internal
  */
 export interface Host {
-  /** The context timers run in, so that they follow the reactor's Clock (a TestClock in tests). */
-  readonly clockContext: Context.Context<never>
+  /** The reactor's timeouts, on its Clock (a TestClock in tests). */
+  readonly deadlines: Deadlines
   stash(result: EventualResult<unknown, unknown>): string
   logUnhandled(cause: Cause.Cause<unknown>, note: string): void
   runInReactor<A, E>(effect: Effect.Effect<A, E>): EventualResult<A, E>
@@ -149,6 +161,7 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
     }
     const exit = this.run.exit
     if (exit !== undefined) return exit._tag === "Success" ? Promise.resolve(exit.value) : Promise.reject(this.failure(exit))
+    if (signal?.aborted) return Promise.reject(waitAborted(signal.reason))
     return awaitResult(this, timeout, signal)
   }
 
@@ -175,8 +188,9 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
 
   asEffect(): Effect.Effect<A, E | Cancelled | ReactorStopped> {
     return Effect.callback((resume) => {
-      const unsubscribe = this.run.onExit((exit) => resume(this.forEffect(exit)))
-      return Effect.sync(unsubscribe)
+      const listener = (exit: Exit.Exit<A, E>) => resume(this.forEffect(exit))
+      this.run.onExit(listener)
+      return Effect.sync(() => this.run.removeListener(listener))
     })
   }
 
@@ -194,37 +208,35 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
   }
 }
 
-const awaitResult = async <A, E>(
+/** Waits for the result, a timeout or an abort; errors are made in `then` so they list the callers (see awaitRun). */
+const awaitResult = <A, E>(
   result: EventualResultImpl<A, E>,
   timeout: Duration.Duration | undefined,
   signal: AbortSignal | undefined
-): Promise<A> => {
-  const outcome = await new Promise<Exit.Exit<A, E> | Error>((resolve) => {
-    const cleanups = [result.run.onExit(resolve)]
-    const stopWaiting = (error: Error) => {
+): Promise<A> =>
+  new Promise<Exit.Exit<A, E> | Error>((resolve) => {
+    const cleanups: Array<() => void> = []
+    const settle = (outcome: Exit.Exit<A, E> | Error) => {
       for (const cleanup of cleanups) cleanup()
-      resolve(error)
+      resolve(outcome)
     }
+    result.run.onExit(settle)
+    cleanups.push(() => result.run.removeListener(settle))
     if (timeout !== undefined) {
-      const timer = Effect.runForkWith(result.watch.host.clockContext)(Effect.sleep(timeout))
-      timer.addObserver((exit) => {
-        if (exit._tag === "Success") stopWaiting(waitTimedOut(timeout))
-      })
-      cleanups.push(() => timer.interruptUnsafe())
-      result.run.onExit(() => timer.interruptUnsafe())
+      const deadline = result.watch.host.deadlines.add(timeout, { expire: () => settle(waitTimedOut(timeout)) })
+      cleanups.push(() => deadline.cancel())
     }
     if (signal !== undefined) {
-      const abort = () => stopWaiting(waitAborted(signal.reason))
-      if (signal.aborted) return abort()
+      const abort = () => settle(waitAborted(signal.reason))
       signal.addEventListener("abort", abort, { once: true })
       cleanups.push(() => signal.removeEventListener("abort", abort))
-      result.run.onExit(() => signal.removeEventListener("abort", abort))
     }
+  }).then(function valueOrThrow(outcome): A {
+    if (outcome instanceof Error) throw addCallerFrames(outcome, valueOrThrow)
+    if (outcome._tag === "Success") return outcome.value
+    const error = result.failure(outcome)
+    throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
   })
-  if (outcome instanceof Error) throw addCallerFrames(outcome, awaitResult)
-  if (outcome._tag === "Success") return outcome.value
-  throw addCallerFrames(result.failure(outcome), awaitResult)
-}
 
 const waitTimedOut = (timeout: Duration.Duration): Error =>
   withoutStack(() =>
@@ -244,6 +256,16 @@ const waitAborted = (reason: unknown): Error =>
 
 
 /**
+ * A retrieved result is someone's to look at again: if it is dropped with a
+ * failure nobody looked at, log it (stashing had marked it as taken care of).
+ *
+ * @internal
+ */
+export const retrieved = (result: EventualResult<unknown, unknown>): void => {
+  if (result instanceof EventualResultImpl) result.watch.observed = false
+}
+
+/**
  * Makes the handle for a run. Used by the reactor.
  *
  * @internal
@@ -257,8 +279,12 @@ export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => 
  *
  * @example
  * ```ts
- * const both = EventualResult.all([reactor.runInReactor(a), reactor.runInReactor(b)])
- * const [x, y] = await both.wait({ timeout: "5 seconds" })
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const both = EventualResult.all([reactor.runInReactor(Effect.succeed(1)), reactor.runInReactor(Effect.succeed("b"))])
+ * await both.wait({ timeout: "5 seconds" }) // => [1, "b"]
  * ```
  *
  * @since 0.1.0
@@ -279,8 +305,13 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
  *
  * @example
  * ```ts
- * const fastest = EventualResult.race([reactor.runInReactor(primary), reactor.runInReactor(mirror)])
- * await fastest.wait({ timeout: "5 seconds" })
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const primary = reactor.runInReactor(Effect.sleep("1 second").pipe(Effect.as("primary")))
+ * const mirror = reactor.runInReactor(Effect.succeed("mirror"))
+ * await EventualResult.race([primary, mirror]).wait() // => "mirror" (and primary is cancelled)
  * ```
  *
  * @since 0.1.0

@@ -19,6 +19,14 @@ import * as ResultStore from "./ResultStore.ts"
  * `"running"` admits calls; `"draining"` refuses new calls while in-flight
  * work finishes or is interrupted; `"stopped"` is final.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const status: Reactor.Status = Reactor.setup(Layer.empty).status // => "running"
+ * ```
+ *
  * @since 0.1.0
  */
 export type Status = "running" | "draining" | "stopped"
@@ -30,7 +38,9 @@ export type Status = "running" | "draining" | "stopped"
  *
  * @example
  * ```ts
- * const options: ReactorOptions = { drain: "5 seconds", shutdownTimeout: "30 seconds", logLevel: "Error" }
+ * import { Reactor } from "@crochet/core"
+ *
+ * const options: Reactor.ReactorOptions = { drain: "5 seconds", shutdownTimeout: "30 seconds", logLevel: "Error" }
  * ```
  *
  * @since 0.1.0
@@ -50,11 +60,75 @@ export interface ReactorOptions {
   readonly logger?: Logger.Logger<unknown, any> | undefined
   /** Where `stash()` keeps results. Default: a `ResultStore` service in the context (for `make`), else memory. */
   readonly resultStore?: ResultStore.ResultStore | undefined
+  /** Names this reactor in its metrics (`reactor` attribute) and spans (`crochet.reactor`). Default: `"reactor"`. */
+  readonly name?: string | undefined
+}
+
+/**
+ * Options of `waitFor`: those of a wait, plus the name of the call's span
+ * (default: the wrapped function's name, else `"Reactor.waitFor"`).
+ *
+ * @example
+ * ```ts
+ * import type { Reactor } from "@crochet/core"
+ *
+ * const options: Reactor.WaitForOptions = { timeout: "2 seconds", spanName: "GET /users" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface WaitForOptions extends WaitOptions {
+  readonly spanName?: string | undefined
+}
+
+/**
+ * A snapshot of what a reactor is doing, for plain code (the same numbers
+ * are exported as Effect metrics, see docs/observability.md).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * await reactor.waitFor(Effect.succeed(1))
+ * reactor.stats().calls.success // => 1
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly status: Status
+  /** Calls running now. */
+  readonly inFlight: number
+  /** Calls that ended, by outcome. */
+  readonly calls: {
+    readonly success: number
+    readonly failure: number
+    readonly timeout: number
+    readonly aborted: number
+    readonly cancelled: number
+    readonly stopped: number
+  }
+  /** Calls that did not finish at once: how many, and how long their callers waited. */
+  readonly waits: { readonly count: number; readonly totalSeconds: number; readonly maxSeconds: number }
+  /** The last shutdown: calls it had to interrupt, and the seconds it took to release them. */
+  readonly lastShutdown: { readonly pending: number; readonly releaseSeconds: number }
 }
 
 /**
  * A function wrapped by `reactor.waitFor(fn)`: same name and length, returns a
  * Promise, and keeps the original under `wrapped` for unit tests.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const double = Reactor.setup(Layer.empty).waitFor((n: number) => Effect.succeed(n * 2))
+ * await double(21) // => 42
+ * await Effect.runPromise(double.wrapped(21)) // => 42, without the reactor
+ * ```
  *
  * @since 0.1.0
  */
@@ -66,6 +140,15 @@ export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
 /**
  * A function wrapped by `reactor.runInReactor(fn)`: same name and length,
  * returns an `EventualResult`, keeps the original under `wrapped`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const start = Reactor.setup(Layer.empty).runInReactor((url: string) => Effect.succeed(`page of ${url}`))
+ * await start("https://example.org").wait() // => "page of https://example.org"
+ * ```
  *
  * @since 0.1.0
  */
@@ -99,14 +182,14 @@ export interface Reactor<R> {
    * A failure rejects with the effect's own error, its stack showing the
    * Effect span trace and the caller's frames.
    */
-  waitFor<A, E>(effect: Effect.Effect<A, E, R>, options?: WaitOptions): Promise<A>
+  waitFor<A, E>(effect: Effect.Effect<A, E, R>, options?: WaitForOptions): Promise<A>
   /**
    * Wraps a function returning an Effect (Crochet's `@wait_for`): each call
    * runs its Effect like `waitFor(effect, options)`. Bad options throw here.
    */
   waitFor<Args extends ReadonlyArray<any>, A, E>(
     fn: (...args: Args) => Effect.Effect<A, E, R>,
-    options?: WaitOptions
+    options?: WaitForOptions
   ): WaitForFunction<Args, A, E, R>
   /** Starts the effect and returns its handle at once (Crochet's `run_in_reactor`). */
   runInReactor<A, E>(effect: Effect.Effect<A, E, R>): EventualResult<A, E>
@@ -120,7 +203,7 @@ export interface Reactor<R> {
    * TypeScript does not let a decorator change a method's type (TS1270), so in
    * TypeScript prefer a field: `lookup = reactor.waitFor((name: string) => ...)`.
    */
-  waitForMethod(options?: WaitOptions): <This, Args extends ReadonlyArray<any>, A, E>(
+  waitForMethod(options?: WaitForOptions): <This, Args extends ReadonlyArray<any>, A, E>(
     method: (this: This, ...args: Args) => Effect.Effect<A, E, R>,
     context: ClassMethodDecoratorContext<This>
   ) => (this: This, ...args: Args) => Promise<A>
@@ -129,6 +212,8 @@ export interface Reactor<R> {
     method: (this: This, ...args: Args) => Effect.Effect<A, E, R>,
     context: ClassMethodDecoratorContext<This>
   ) => (this: This, ...args: Args) => EventualResult<A, E>
+  /** A snapshot of calls in flight, outcomes, wait times and the last shutdown. */
+  stats(): Stats
   /** The stashed result with this id; throws `ResultNotFound` if unknown or already retrieved. */
   retrieve(id: string): EventualResult<unknown, unknown>
   /**
@@ -147,15 +232,19 @@ export interface Reactor<R> {
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
+ * import { createServer } from "node:http"
+ * import { Effect } from "effect"
  * import { Reactor } from "@crochet/core"
  *
  * const program = Effect.gen(function*() {
- *   const reactor = yield* Reactor.make<Database>({ drain: "5 seconds" })
- *   startHttpServer((request) => reactor.waitFor(handle(request), { timeout: "2 seconds" }))
+ *   const reactor = yield* Reactor.make({ drain: "5 seconds" })
+ *   createServer((request, response) => {
+ *     reactor.waitFor(Effect.succeed(`you asked for ${request.url}`), { timeout: "2 seconds" })
+ *       .then((body) => response.end(body), () => response.writeHead(503).end())
+ *   }).listen(8080)
  *   yield* Effect.never
  * })
- * Effect.runFork(program.pipe(Effect.scoped, Effect.provide(Database.layer)))
+ * Effect.runFork(Effect.scoped(program))
  * ```
  *
  * @since 0.1.0
@@ -191,7 +280,13 @@ const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOptions): Reactor<R> => {
   const existing = setups.get(layer)
   if (existing !== undefined && existing.status === "running") return existing
-  const reactor = new ReactorImpl<R>(decodeSettings(options, "Reactor.setup"), { _tag: "Layer", layer })
+  const reactor: ReactorImpl<R> = new ReactorImpl<R>(decodeSettings(options, "Reactor.setup"), {
+    _tag: "Layer",
+    layer,
+    onStopped: () => {
+      if (setups.get(layer) === reactor) setups.delete(layer)
+    }
+  })
   setups.set(layer, reactor)
   return reactor
 }
@@ -202,6 +297,8 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOp
  *
  * @example
  * ```ts
+ * import { Reactor } from "@crochet/core"
+ *
  * process.once("SIGTERM", () => Reactor.shutdownAll().then(() => process.exit(143)))
  * ```
  *

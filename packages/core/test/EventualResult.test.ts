@@ -10,17 +10,9 @@ import {
   ResultNotFound,
   TimeoutError
 } from "../src/index.ts"
+import { rejection } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly code: number }> {}
-
-const rejection = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a rejection")
-}
 
 /** A logger that keeps every line, to assert on what the reactor logs. */
 const recordingLogger = () => {
@@ -177,6 +169,21 @@ describe("unobserved failures", () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toContain("Unhandled error in EventualResult")
     expect(failures).toEqual([new Boom({ code: 4 })])
+    await reactor.shutdown()
+  })
+
+  it("also logs a failed result that was stashed, retrieved, then dropped unobserved", async () => {
+    const { failures, logger } = recordingLogger()
+    const reactor = Reactor.setup(Layer.empty, { logger })
+    const id = reactor.runInReactor(Effect.fail(new Boom({ code: 8 }))).stash()
+    ;(() => {
+      reactor.retrieve(id)
+    })()
+    for (let attempt = 0; attempt < 50 && failures.length === 0; attempt++) {
+      ;(globalThis as { gc?: () => void }).gc!()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(failures).toEqual([new Boom({ code: 8 })])
     await reactor.shutdown()
   })
 })

@@ -2,17 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Data, Deferred, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Reactor, ReactorStartFailed, ReactorStopped, TimeoutError } from "../src/index.ts"
+import { rejection } from "./helpers.ts"
 
 class Db extends Context.Service<Db, { readonly query: (sql: string) => Effect.Effect<string> }>()("Db") {}
-
-const rejection = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a rejection")
-}
 
 /** A Db layer that records its life in `events`; queries fail once it is closed. */
 const dbLayer = (events: Array<string>) =>
@@ -165,6 +157,29 @@ describe("Reactor.setup", () => {
     )
   })
 
+  it("a layer finalizer that throws: the other finalizers run, shutdown completes, the failure is logged", async () => {
+    const events: Array<string> = []
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ cause, message }) => lines.push(`${message} ${Cause.pretty(cause)}`))
+    const layer = Layer.mergeAll(
+      Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => events.push("first closed")))),
+      Layer.effectDiscard(Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          throw new Error("close failed")
+        })
+      )),
+      Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => events.push("third closed"))))
+    )
+    const reactor = Reactor.setup(layer, { logger })
+    await reactor.waitFor(Effect.void)
+    await reactor.shutdown()
+    expect(reactor.status).toBe("stopped")
+    expect(events.sort()).toEqual(["first closed", "third closed"])
+    expect(lines.some((line) => line.includes("a finalizer of the layer failed") && line.includes("close failed"))).toBe(
+      true
+    )
+  })
+
   it("shutdown is idempotent and safe to call from many callers at once", async () => {
     let closed = 0
     const layer = Layer.effectDiscard(Effect.addFinalizer(() => Effect.sync(() => closed++)))
@@ -182,6 +197,21 @@ describe("Reactor.setup", () => {
     await reactor.shutdown()
     for (const error of await Promise.all(waits)) expect(error).toBeInstanceOf(ReactorStopped)
     for (const result of results) expect(await rejection(result.wait())).toBeInstanceOf(ReactorStopped)
+  })
+
+  it("keeps a failure that happened while shutdown interrupted the work", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const plain = rejection(reactor.waitFor(Effect.never))
+    const failingCleanup = rejection(
+      reactor.waitFor(Effect.never.pipe(Effect.ensuring(Effect.die(new Error("cleanup failed")))))
+    )
+    await reactor.shutdown()
+    const [quiet, noisy] = await Promise.all([plain, failingCleanup])
+    expect(quiet).toBeInstanceOf(ReactorStopped)
+    expect(noisy).toBeInstanceOf(ReactorStopped)
+    expect(Cause.hasInterrupts(noisy.cause)).toBe(true)
+    expect(Cause.squash(noisy.cause)).toEqual(new Error("cleanup failed"))
+    expect(Cause.hasDies(quiet.cause)).toBe(false)
   })
 
   it("shutdownAll stops every reactor made by setup", async () => {
@@ -212,5 +242,21 @@ describe("Deferred interop", () => {
     Deferred.doneUnsafe(gate, Exit.succeed("opened"))
     expect(await pending).toBe("opened")
     await reactor.shutdown()
+  })
+})
+
+describe("work that shuts its own reactor down", () => {
+  it("is interrupted, not left running past the shutdown", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    let finished = false
+    const work = Effect.sync(() => void reactor.shutdown()).pipe(
+      Effect.andThen(Effect.sleep(5)),
+      Effect.andThen(Effect.sync(() => {
+        finished = true
+      }))
+    )
+    expect(await rejection(reactor.waitFor(work))).toBeInstanceOf(ReactorStopped)
+    await reactor.shutdown()
+    expect(finished).toBe(false)
   })
 })

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Aborted, causeOf, InvalidArgument, NonErrorFailure, Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
+import { rejection } from "./helpers.ts"
 
 class NotFound extends Data.TaggedError("NotFound")<{ readonly host: string }> {}
 
@@ -13,24 +14,14 @@ const handler = Effect.fn("handler")(function*(name: string) {
   return yield* lookup(name)
 })
 
-/** A reactor on an empty layer, shut down after the test. */
+/** A fresh reactor (its own layer object, so setup does not share one), shut down after the test. */
 const withReactor = async <A>(body: (reactor: Reactor.Reactor<never>) => Promise<A>): Promise<A> => {
-  const reactor = Reactor.setup(Layer.empty.pipe(Layer.provideMerge(Layer.empty)))
+  const reactor = Reactor.setup(Layer.effectDiscard(Effect.void))
   try {
     return await body(reactor)
   } finally {
     await reactor.shutdown()
   }
-}
-
-/** Awaits a rejection and returns the error. */
-const rejection = async (promise: Promise<unknown>): Promise<any> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a rejection")
 }
 
 describe("waitFor", () => {
@@ -244,4 +235,14 @@ describe("Fiber interop", () => {
       expect(error).toBeInstanceOf(TimeoutError)
       expect(Exit.hasInterrupts(fiber!.pollUnsafe()!)).toBe(true)
     }))
+})
+
+describe("errors from another realm", () => {
+  it("are still passed through as errors, not wrapped", async () => {
+    const { runInNewContext } = await import("node:vm")
+    const foreign = runInNewContext(`new TypeError("from a vm context")`) as Error
+    await withReactor(async (reactor) => {
+      expect(await rejection(reactor.waitFor(Effect.fail(foreign)))).toBe(foreign)
+    })
+  })
 })

@@ -185,6 +185,7 @@ const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean): React
       const decorate = reactor.runInReactorMethod()
       return (method: any, context: any) => wrapFunction(decorate(method, context), awaitResult)
     }) as Reactor.Reactor<R>["runInReactorMethod"],
+    stats: () => reactor.stats(),
     retrieve: (id) => awaitResult(reactor.retrieve(id)),
     shutdown: () =>
       hold(reactor.shutdown()).finally(() => {

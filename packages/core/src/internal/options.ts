@@ -8,11 +8,29 @@ import { InvalidArgument } from "../Errors.ts"
  */
 export const decodeDuration = (input: unknown, what: string): Duration.Duration | undefined => {
   if (input === undefined) return undefined
-  const invalid = (why: string) =>
-    new InvalidArgument(
-      `${what} must be a Duration.Input such as "5 seconds", 5000 (milliseconds) or Duration.seconds(5); ` +
-        `got ${describe(input)} (${why}).`
-    )
+  if (Duration.isDuration(input)) return checked(input, input, what)
+  // Most calls pass the same few literals ("5 seconds", 5000): decode each once.
+  if (typeof input === "string" || typeof input === "number") {
+    const known = decoded.get(input)
+    if (known !== undefined) return known === infinite ? undefined : known
+    const duration = decodeInput(input, what)
+    if (decoded.size < 256) decoded.set(input, duration ?? infinite)
+    return duration
+  }
+  return decodeInput(input, what)
+}
+
+const decoded = new Map<string | number, Duration.Duration>()
+const infinite = Duration.infinity
+
+const invalidDuration = (input: unknown, what: string, why: string): InvalidArgument =>
+  new InvalidArgument(
+    `${what} must be a Duration.Input such as "5 seconds", 5000 (milliseconds) or Duration.seconds(5); ` +
+      `got ${describe(input)} (${why}).`
+  )
+
+const decodeInput = (input: unknown, what: string): Duration.Duration | undefined => {
+  const invalid = (why: string) => invalidDuration(input, what, why)
   if (typeof input === "number" && Number.isNaN(input)) throw invalid("NaN")
   if (typeof input === "object" && input !== null && !Duration.isDuration(input)) {
     for (const value of Object.values(input)) {
@@ -25,7 +43,12 @@ export const decodeDuration = (input: unknown, what: string): Duration.Duration 
   } catch {
     throw invalid("not a duration")
   }
-  if (Duration.isNegative(duration)) throw invalid("it is negative")
+  return checked(duration, input, what)
+}
+
+/** Refuses a negative duration; `Infinity` means no limit (`undefined`). */
+const checked = (duration: Duration.Duration, input: unknown, what: string): Duration.Duration | undefined => {
+  if (Duration.isNegative(duration)) throw invalidDuration(input, what, "it is negative")
   return Duration.isFinite(duration) ? duration : undefined
 }
 

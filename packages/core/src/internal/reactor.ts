@@ -9,15 +9,35 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
 import * as EventualResult from "../EventualResult.ts"
-import type { Reactor, ReactorOptions, Status } from "../Reactor.ts"
+import type { Reactor, ReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
+import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
-import { interruptFor, outsideError, Run, stopCause, type Tracker } from "./run.ts"
-import { addCallerFrames, withoutStack } from "./traceback.ts"
+import { interruptFor, outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
+import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
+import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
+
+/** What a call's span is called and the timeout it records. */
+interface CallSpan {
+  readonly name: string
+  readonly timeout: Duration.Duration | undefined
+}
+
+/** The `_tag` (or name) of a failed call's error, for its span. */
+const errorTagOf = (cause: Cause.Cause<unknown>): { readonly "crochet.error_tag"?: string } => {
+  const failure = primaryFailure(cause)
+  if (failure === undefined) return {}
+  const error = failure._tag === "Fail" ? failure.error : failure.defect
+  const tag = typeof error === "object" && error !== null
+    ? (error as { _tag?: unknown })._tag ?? (error as { name?: unknown }).name
+    : undefined
+  return typeof tag === "string" ? { "crochet.error_tag": tag } : {}
+}
 
 /** Settings decoded once, when the reactor is made, so bad options fail at that call. */
 export interface Settings {
@@ -26,6 +46,7 @@ export interface Settings {
   readonly logLevel: ReactorOptions["logLevel"]
   readonly logger: ReactorOptions["logger"]
   readonly resultStore: ResultStore.ResultStore | undefined
+  readonly name: string
 }
 
 export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
@@ -38,7 +59,8 @@ export const decodeSettings = (options: ReactorOptions | undefined, call: string
       (options?.shutdownTimeout === undefined ? defaultShutdownTimeout : Duration.infinity),
     logLevel: options?.logLevel,
     logger: options?.logger,
-    resultStore: options?.resultStore
+    resultStore: options?.resultStore,
+    name: options?.name ?? "reactor"
   }
 }
 
@@ -66,23 +88,41 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private building: Fiber.Fiber<Context.Context<R>, unknown> | undefined
   private layerScope: Scope.Closeable | undefined
   private readonly store: ResultStore.ResultStore
+  private currentDeadlines: Deadlines | undefined
+  /** Set when the shutdown starts interrupting what it could not drain. */
+  stopping: Stopping | undefined
   private readonly settings: Settings
   private readonly layer: Layer.Layer<R, unknown> | undefined
+  private readonly onStopped: (() => void) | undefined
+  private readonly counters: Counters
+  private readonly registerMetrics: (context: Context.Context<never>) => void
+  /** Whether calls run in spans: only when a tracer other than Effect's built-in one is configured. */
+  private traced = false
 
   constructor(
     settings: Settings,
     from:
       | { readonly _tag: "Context"; readonly context: Context.Context<R> }
-      | { readonly _tag: "Layer"; readonly layer: Layer.Layer<R, unknown> }
+      | {
+        readonly _tag: "Layer"
+        readonly layer: Layer.Layer<R, unknown>
+        /** Called once the shutdown is complete (setup forgets the reactor then). */
+        readonly onStopped: () => void
+      }
   ) {
     this.settings = settings
+    const { counters, register } = makeCounters(settings.name, () => this.running.size)
+    this.counters = counters
+    this.registerMetrics = register
     if (from._tag === "Context") {
       this.base = withLogSettings(from.context, settings) as Context.Context<never>
-      this.context = this.base as Context.Context<R>
+      this.useServices(this.base as Context.Context<R>)
       this.layer = undefined
+      this.onStopped = undefined
     } else {
       this.base = withLogSettings(Context.empty(), settings)
       this.layer = from.layer
+      this.onStopped = from.onStopped
     }
     this.store = settings.resultStore ??
       (this.context && Context.getOrUndefined(this.context as Context.Context<unknown>, ResultStore.ResultStore)) ??
@@ -91,10 +131,11 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
 
   // --- calls -------------------------------------------------------------
 
-  waitFor(effectOrFn: unknown, options?: EventualResult.WaitOptions): any {
+  waitFor(effectOrFn: unknown, options?: WaitForOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
-      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, effectOrFn.name, wrapper), true)
+      const name = options?.spanName ?? effectOrFn.name
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
     }
     let decoded
     try {
@@ -102,7 +143,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, undefined, ReactorImpl.prototype.waitFor)
+    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
@@ -117,66 +158,150 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>)
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout })
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
-      return exit._tag === "Success"
-        ? Promise.resolve(exit.value)
-        : Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
+      if (exit._tag === "Success") {
+        this.counters.calls.success++
+        return Promise.resolve(exit.value)
+      }
+      this.counters.calls[outcomeOf(exit, false)]++
+      return Promise.reject(addCallerFrames(outsideError(exit.cause), entry))
     }
-    const run = new Run(fiber, this)
-    if (timeout !== undefined) run.interruptAfter(timeout, this.clockContext)
+    const run = this.trackRun(fiber)
+    if (timeout !== undefined) run.interruptAfter(timeout, this.deadlines)
     if (signal !== undefined) run.interruptOnAbort(signal)
     return awaitRun(run)
   }
 
   runInReactor(effectOrFn: unknown): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      return wrap(effectOrFn, (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`), false)
+      return wrap(
+        effectOrFn,
+        (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`, effectOrFn.name),
+        false
+      )
     }
-    return this.runInReactorEffect(effectOrFn, "runInReactor")
+    return this.runInReactorEffect(effectOrFn, "runInReactor", undefined)
   }
 
-  private runInReactorEffect(effect: unknown, call: string): EventualResult.EventualResult<unknown, unknown> {
+  private runInReactorEffect(
+    effect: unknown,
+    call: string,
+    name: string | undefined
+  ): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
-    return EventualResult.make(new Run(this.fork(effect as Effect.Effect<unknown, unknown, R>), this), this)
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, {
+      name: name || "Reactor.runInReactor",
+      timeout: undefined
+    })
+    return EventualResult.make(this.trackRun(fiber), this)
+  }
+
+  stats(): Stats {
+    const { calls, pendingAtShutdown, shutdownReleaseSeconds, waitSecondsMax, waitSecondsTotal, waits } = this.counters
+    return {
+      status: this.status,
+      inFlight: this.running.size,
+      calls: { ...calls },
+      waits: { count: waits, totalSeconds: waitSecondsTotal, maxSeconds: waitSecondsMax },
+      lastShutdown: { pending: pendingAtShutdown, releaseSeconds: shutdownReleaseSeconds }
+    }
   }
 
   retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
-    return this.store.retrieve(id)
+    const result = this.store.retrieve(id, this)
+    EventualResult.retrieved(result)
+    return result
   }
 
-  waitForMethod(options?: EventualResult.WaitOptions): any {
+  waitForMethod(options?: WaitForOptions): any {
     const decoded = decodeWaitOptions(options, "waitForMethod")
-    return (method: Function, context: ClassMethodDecoratorContext) =>
-      wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, String(context.name), wrapper), true)
+    return (method: Function, context: ClassMethodDecoratorContext) => {
+      const name = options?.spanName ?? String(context.name)
+      return wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
+    }
   }
 
   runInReactorMethod(): any {
     return (method: Function, context: ClassMethodDecoratorContext) =>
-      wrap(method, (effect) => this.runInReactorEffect(effect, `runInReactor(${String(context.name)})`), false)
+      wrap(
+        method,
+        (effect) => this.runInReactorEffect(effect, `runInReactor(${String(context.name)})`, String(context.name)),
+        false
+      )
+  }
+
+  /**
+   * Follows a started fiber. Its synchronous part ran inside `fork`; if that
+   * part shut the reactor down (the work called `shutdown()`), the shutdown
+   * could not see it, so it is interrupted here.
+   */
+  private trackRun<A, E>(fiber: Fiber.Fiber<A, E>): Run<A, E> {
+    const run = new Run(fiber, this)
+    if (run.exit !== undefined) this.counters.calls[outcomeOf(run.exit, false)]++
+    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop", detail: "" })
+    return run
   }
 
   /** Starts a fiber for a call: in the services' context, or behind the layer's build while that runs. */
-  private fork<A, E>(effect: Effect.Effect<A, E, R>): Fiber.Fiber<A, E | ReactorStartFailed> {
-    if (this.context !== undefined) return Effect.runForkWith(this.context)(effect)
+  private fork<A, E>(effect: Effect.Effect<A, E, R>, span: CallSpan): Fiber.Fiber<A, E> {
+    if (this.context !== undefined) {
+      return Effect.runForkWith(this.context)(this.traced ? this.inSpan(effect, span) : effect)
+    }
     return Effect.runForkWith(this.base)(
-      Effect.flatMap(this.awaitServices(), (context) => Effect.provideContext(effect, context))
+      Effect.flatMap(
+        this.awaitServices(),
+        (context) => Effect.provideContext(this.traced ? this.inSpan(effect, span) : effect, context)
+      )
     )
+  }
+
+  /**
+   * Runs a call in its own span, a child of the outside caller's active
+   * OpenTelemetry span when there is one (the fiber starts in the caller's
+   * async context), with its timeout, outcome and duration as attributes.
+   */
+  private inSpan<A, E>(effect: Effect.Effect<A, E, R>, span: CallSpan): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      const start = performance.now()
+      return Effect.onExit(effect, (exit) =>
+        Effect.annotateCurrentSpan({
+          "crochet.outcome": outcomeOf(exit, this.stopping !== undefined),
+          "crochet.duration_ms": performance.now() - start,
+          ...(exit._tag === "Failure" ? errorTagOf(exit.cause) : {})
+        }))
+    }).pipe(
+      Effect.withSpan(span.name, {
+        attributes: span.timeout === undefined
+          ? { "crochet.reactor": this.settings.name }
+          : { "crochet.reactor": this.settings.name, "crochet.timeout_ms": Duration.toMillis(span.timeout) }
+      })
+    )
+  }
+
+  /** Starts serving calls with these services: tracing if a tracer is configured, metrics in their registry. */
+  private useServices(context: Context.Context<R>): void {
+    this.context = context
+    const services = context as Context.Context<never>
+    this.traced = Context.get(services, Tracer.Tracer) !== Tracer.nativeTracer &&
+      Context.get(services, References.TracerEnabled)
+    this.registerMetrics(services)
   }
 
   // --- the layer of `setup` ------------------------------------------------
 
-  private awaitServices(): Effect.Effect<Context.Context<R>, ReactorStartFailed> {
+  /** The services once built. A failed build is a defect of the call (not one of its typed errors). */
+  private awaitServices(): Effect.Effect<Context.Context<R>> {
     const build = this.building ?? this.startBuild()
     return Effect.callback((resume) => {
-      const unsubscribe = build.addObserver((exit) =>
-        resume(exit._tag === "Success" ? Effect.succeed(exit.value) : Effect.fail(new ReactorStartFailed(exit.cause)))
+      const stopObserving = build.addObserver((exit) =>
+        resume(exit._tag === "Success" ? Effect.succeed(exit.value) : Effect.die(new ReactorStartFailed(exit.cause)))
       )
-      return Effect.sync(unsubscribe)
+      return Effect.sync(stopObserving)
     })
   }
 
@@ -187,7 +312,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     build.addObserver((exit) => {
       if (exit._tag === "Success") {
         this.layerScope = scope
-        this.context = Context.merge(this.base, exit.value)
+        this.useServices(Context.merge(this.base, exit.value))
       } else {
         // Release what was built before the failure; the next call builds again.
         this.building = undefined
@@ -213,6 +338,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       Effect.andThen(this.closeLayer()),
       Effect.ensuring(Effect.suspend(() => {
         this.status = "stopped"
+        this.onStopped?.()
         return Deferred.done(stopped, Exit.void)
       }))
     )
@@ -226,12 +352,15 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       }
       if (self.running.size === 0) return
-      const stop = { _tag: "Stop", detail: "" } as const
-      for (const run of [...self.running]) interruptFor(run.fiber, stop)
+      self.stopping = new Stopping({ _tag: "Stop", detail: "" })
+      const releaseStart = performance.now()
+      self.counters.pendingAtShutdown = self.running.size
+      for (const run of [...self.running]) run.fiber.interruptUnsafe()
       // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
-      if (self.building !== undefined && self.context === undefined) interruptFor(self.building, stop)
+      if (self.building !== undefined && self.context === undefined) self.building.interruptUnsafe()
       if (self.running.size > 0) yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
       if (self.running.size > 0) self.releaseStuck(shutdownTimeout)
+      self.counters.shutdownReleaseSeconds = (performance.now() - releaseStart) / 1000
       // Let the released callers' own code run before the services' finalizers do.
       yield* nextMacrotask
     })
@@ -251,7 +380,6 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         "in the background. Look for a finalizer (Effect.ensuring, acquireRelease) that never ends."
     )
   }
-
 
   /** Completes when no run is in flight. */
   private readonly idle: Effect.Effect<void> = Effect.callback((resume) => {
@@ -280,7 +408,12 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       const closing = Effect.runFork(Scope.close(scope, Exit.void))
       const done = yield* Effect.raceFirst(
         Effect.callback<boolean>((resume) => {
-          closing.addObserver(() => resume(Effect.succeed(true)))
+          closing.addObserver((exit) => {
+            if (exit._tag === "Failure") {
+              self.logError("Reactor shutdown: a finalizer of the layer failed; the others still ran.", exit.cause)
+            }
+            resume(Effect.succeed(true))
+          })
         }),
         Effect.as(Effect.sleep(timeout), false)
       )
@@ -299,21 +432,30 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     this.running.add(run)
   }
 
-  untrack(run: Run<any, any>): void {
+  untrack(run: Run<any, any>, exit: Exit.Exit<unknown, unknown>): void {
     this.running.delete(run)
+    this.counters.calls[outcomeOf(exit, this.stopping !== undefined)]++
+    this.counters.recordWait((performance.now() - run.startedAt) / 1000)
     if (this.idleListeners !== undefined && this.running.size === 0) {
       for (const listener of this.idleListeners) listener()
       this.idleListeners.clear()
     }
   }
 
-  get clockContext(): Context.Context<never> {
+  /** The context timers and logs run in: the services' once built, so a TestClock in them drives timeouts. */
+  private get clockContext(): Context.Context<never> {
     return (this.context ?? this.base) as Context.Context<never>
+  }
+
+  get deadlines(): Deadlines {
+    const context = this.clockContext
+    if (this.currentDeadlines?.context !== context) this.currentDeadlines = new Deadlines(context)
+    return this.currentDeadlines
   }
 
   stash(result: EventualResult.EventualResult<unknown, unknown>): string {
     if (this.status !== "running") throw ReactorStopped.refused()
-    return this.store.stash(result)
+    return this.store.stash(result, this)
   }
 
   logUnhandled(cause: Cause.Cause<unknown>, note: string): void {
@@ -332,11 +474,21 @@ const nextMacrotask = Effect.callback<void>((resume) => {
   return Effect.sync(() => clearTimeout(timer))
 })
 
-/** Waits for a run that did not finish at once; in `catch` the async stack lists the outside callers. */
-const awaitRun = async (run: Run<unknown, unknown>): Promise<unknown> => {
-  const exit = await new Promise<Exit.Exit<unknown, unknown>>((resolve) => run.onExit(resolve))
+/**
+ * Waits for a run that did not finish at once. The error is made in a `then`
+ * callback, where V8's async stack traces list the outside callers that await
+ * this promise (`at async handleRequest`): caller frames at no cost on the
+ * success path, and without an async function's frame held per pending call.
+ */
+const awaitRun = (run: Run<unknown, unknown>): Promise<unknown> =>
+  new Promise<Exit.Exit<unknown, unknown>>((resolve) => run.onExit(resolve)).then(valueOrThrow)
+
+const valueOrThrow = (exit: Exit.Exit<unknown, unknown>): unknown => {
   if (exit._tag === "Success") return exit.value
-  throw addCallerFrames(outsideError(exit.cause), awaitRun)
+  const error = outsideError(exit.cause)
+  // A shutdown can release 100,000 callers at once, and they share one ReactorStopped error:
+  // capturing each caller's frames would cost more than the rest of the shutdown together.
+  throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
 }
 
 /**

@@ -1,10 +1,10 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
+import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
 import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
 
 /**
@@ -16,7 +16,12 @@ export type StopReason =
   | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
   | { readonly _tag: "Abort"; readonly reason: unknown }
   | { readonly _tag: "Cancel" }
-  | { readonly _tag: "Stop"; readonly detail: string }
+  | {
+    readonly _tag: "Stop"
+    readonly detail: string
+    /** The one error shared by the callers whose work was only interrupted (a shutdown may release 100,000). */
+    interrupted?: ReactorStopped
+  }
 
 const StopReasonKey = Context.Service<StopReason>("@crochet/core/StopReason")
 
@@ -77,78 +82,124 @@ const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
         })
       case "Cancel":
         return new Cancelled({ cause, message: "The work was cancelled with EventualResult.cancel()." })
-      case "Stop":
-        return new ReactorStopped({
+      case "Stop": {
+        const onlyInterrupted = primaryFailure(cause) === undefined
+        if (onlyInterrupted && stop.interrupted !== undefined) return stop.interrupted
+        const error = new ReactorStopped({
           cause,
           message: `The reactor shut down while this work was running, so it was interrupted${stop.detail}. ` +
             "Give shutdown a longer drain to let in-flight work finish."
         })
+        if (onlyInterrupted) stop.interrupted = error
+        return error
+      }
     }
   })
 
-/** The handle of a reactor run that a caller may wait on; it is told once. */
+/** What a run needs from its reactor: bookkeeping, and whether a shutdown is interrupting it. */
 export interface Tracker {
   track(run: Run<any, any>): void
-  untrack(run: Run<any, any>): void
+  untrack(run: Run<any, any>, exit: Exit.Exit<unknown, unknown>): void
+  /** Set while a shutdown interrupts the runs it could not drain. */
+  readonly stopping: Stopping | undefined
+}
+
+/**
+ * One shutdown's interruption, shared by every run it interrupts: the fibers
+ * are interrupted without annotations (annotating 100,000 Causes is most of
+ * the cost of a large shutdown), and their runs settle with this Exit instead.
+ */
+export class Stopping {
+  readonly cause: Cause.Cause<never>
+  readonly exit: Exit.Exit<never, never>
+  constructor(reason: StopReason) {
+    this.cause = stopCause(reason)
+    this.exit = Exit.failCause(this.cause)
+  }
+
+  /** The Exit a run settles with when this shutdown interrupted it. */
+  exitFor<A, E>(exit: Exit.Exit<A, E>): Exit.Exit<A, E> {
+    if (exit._tag === "Success" || !Cause.hasInterrupts(exit.cause) || stopReasonOf(exit.cause) !== undefined) {
+      return exit
+    }
+    // Only interrupted: the shared Exit. Interrupted and failed (a finalizer failed): keep that failure.
+    return primaryFailure(exit.cause) === undefined ? this.exit : Exit.failCause(Cause.combine(exit.cause, this.cause))
+  }
 }
 
 /**
  * One fiber started by a reactor on behalf of outside callers. It settles
  * once: with its fiber's Exit, or earlier with a made-up interrupted Exit when
  * a shutdown deadline gives up on a fiber whose finalizers never end.
+ * Kept small: one of these lives for every pending call.
  */
-export class Run<A, E> {
+export class Run<A, E> implements Expirable {
   readonly fiber: Fiber.Fiber<A, E>
   exit: Exit.Exit<A, E> | undefined
+  /** When the run started waiting (`performance.now()`), for the wait-time metric. */
+  readonly startedAt: number
+  private deadline: Deadline | undefined
+  /** An abort listener to drop when the run settles. */
+  private cleanup: (() => void) | undefined
   private readonly tracker: Tracker
-  private listeners: Array<(exit: Exit.Exit<A, E>) => void> | undefined
+  private listeners: ((exit: Exit.Exit<A, E>) => void) | Array<(exit: Exit.Exit<A, E>) => void> | undefined
   constructor(fiber: Fiber.Fiber<A, E>, tracker: Tracker) {
     this.fiber = fiber
     this.tracker = tracker
     this.exit = fiber.pollUnsafe()
+    this.startedAt = this.exit === undefined ? performance.now() : 0
     if (this.exit === undefined) {
       tracker.track(this)
       fiber.addObserver((exit) => this.settle(exit))
     }
   }
 
-  settle(exit: Exit.Exit<A, E>): void {
+  settle(fiberExit: Exit.Exit<A, E>): void {
     if (this.exit !== undefined) return
+    const stopping = this.tracker.stopping
+    const exit = stopping === undefined ? fiberExit : stopping.exitFor(fiberExit)
     this.exit = exit
-    this.tracker.untrack(this)
+    this.tracker.untrack(this, exit)
+    this.deadline?.cancel()
+    this.cleanup?.()
     const listeners = this.listeners
     this.listeners = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener(exit)
+    if (typeof listeners === "function") listeners(exit)
+    else if (listeners !== undefined) for (const listener of listeners) listener(exit)
   }
 
-  /** Calls `listener` with the Exit (now, if settled); returns a function that unsubscribes. */
-  onExit(listener: (exit: Exit.Exit<A, E>) => void): () => void {
-    if (this.exit !== undefined) {
-      listener(this.exit)
-      return noop
+  /** Calls `listener` with the Exit: now if settled, else when it settles. */
+  onExit(listener: (exit: Exit.Exit<A, E>) => void): void {
+    if (this.exit !== undefined) return listener(this.exit)
+    const listeners = this.listeners
+    if (listeners === undefined) this.listeners = listener
+    else if (typeof listeners === "function") this.listeners = [listeners, listener]
+    else listeners.push(listener)
+  }
+
+  /** Forgets a listener added with `onExit` (a wait that gave up). */
+  removeListener(listener: (exit: Exit.Exit<A, E>) => void): void {
+    const listeners = this.listeners
+    if (listeners === listener) this.listeners = undefined
+    else if (Array.isArray(listeners)) {
+      const index = listeners.indexOf(listener)
+      if (index >= 0) listeners.splice(index, 1)
     }
-    ;(this.listeners ??= []).push(listener)
-    return () => {
-      const index = this.listeners?.indexOf(listener) ?? -1
-      if (index >= 0) this.listeners!.splice(index, 1)
-    }
   }
 
-  /** Interrupts the fiber for `reason` when `timeout` passes on the reactor's Clock. */
-  interruptAfter(timeout: Duration.Duration, context: Context.Context<never>): void {
-    const timer = Effect.runForkWith(context)(Effect.sleep(timeout))
-    timer.addObserver((exit) => {
-      if (exit._tag === "Success") interruptFor(this.fiber, { _tag: "Timeout", timeout })
-    })
-    this.onExit(() => timer.interruptUnsafe())
+  /** Interrupts the fiber as timed out when `timeout` passes on the reactor's Clock. */
+  interruptAfter(timeout: Duration.Duration, deadlines: Deadlines): void {
+    this.deadline = deadlines.add(timeout, this)
   }
 
-  /** Interrupts the fiber when `signal` aborts. */
+  expire(timeout: Duration.Duration): void {
+    interruptFor(this.fiber, { _tag: "Timeout", timeout })
+  }
+
+  /** Interrupts the fiber as aborted when `signal` aborts. */
   interruptOnAbort(signal: AbortSignal): void {
     const abort = () => interruptFor(this.fiber, { _tag: "Abort", reason: signal.reason })
     signal.addEventListener("abort", abort, { once: true })
-    this.onExit(() => signal.removeEventListener("abort", abort))
+    this.cleanup = () => signal.removeEventListener("abort", abort)
   }
 }
-
-const noop = () => {}

@@ -6,24 +6,34 @@ const enrichedKey = Symbol.for("@crochet/core/enriched")
 /**
  * The error an outside caller sees for a Cause that holds a failure or a
  * defect: the original error object (a non-Error value is wrapped in
- * `NonErrorFailure`), its `stack` replaced by Effect's rendering with the span
+ * `NonErrorFailure`), its `stack` showing Effect's rendering with the span
  * trace, and the whole Cause reachable through `causeOf(error)`.
- * An error object is rewritten once; later calls return it as it is.
+ * The stack text is made when first read: code that only checks `_tag` pays
+ * nothing for it. An error object is rewritten once; later calls return it.
  */
 export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unknown> | Cause.Die): Error => {
   const value = reason._tag === "Fail" ? reason.error : reason.defect
-  const error = value instanceof Error ? value : nonErrorFailure(value)
+  const error = isError(value) ? value : nonErrorFailure(value)
   if (Object.prototype.hasOwnProperty.call(error, enrichedKey)) return error
-  const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
-  const frames = pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? ""
-  let stack = `${error.name}: ${error.message}${frames}`
-  const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length
-  if (others > 0) stack += `\n    [and ${others} more failure(s) in the same Cause: use causeOf(error) to see them]`
-  define(error, "stack", stack)
   define(error, enrichedKey, true)
   define(error, CauseKey, cause)
+  const original = Object.getOwnPropertyDescriptor(error, "stack")
+  defineLazyStack(error, () => {
+    // Effect's renderer reads the error's own stack: let it see the original.
+    if (original === undefined) delete (error as { stack?: string }).stack
+    else Object.defineProperty(error, "stack", original)
+    const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
+    const frames = pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? ""
+    const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length
+    return `${headline(error)}${frames}` +
+      (others > 0 ? `\n    [and ${others} more failure(s) in the same Cause: use causeOf(error) to see them]` : "")
+  })
   return error
 }
+
+/** Whether a value is an Error, also one from another realm (a `vm` context, the REPL). */
+const isError: (value: unknown) => value is Error = (Error as { isError?: (value: unknown) => value is Error })
+  .isError ?? ((value: unknown): value is Error => value instanceof Error)
 
 /** The first failure of a Cause (as `Cause.squash` picks it), or undefined when it holds only interruptions. */
 export const primaryFailure = (cause: Cause.Cause<unknown>): Cause.Fail<unknown> | Cause.Die | undefined => {
@@ -39,16 +49,42 @@ export const primaryFailure = (cause: Cause.Cause<unknown>): Cause.Fail<unknown>
  * Appends the frames of the outside caller to `error.stack`. Called in the
  * `catch` of an async function that awaited the reactor, so V8's async stack
  * traces list the callers' awaiting functions (`at async handleRequest`) at
- * no cost on the success path. Only the first caller's frames are added.
+ * no cost on the success path. The frames are captured now but turned into
+ * text only when someone reads `stack`, so releasing many callers at once
+ * (a shutdown) stays cheap. Only the first caller's frames are added.
  */
 export const addCallerFrames = (error: Error, below: Function): Error => {
-  if (Object.prototype.hasOwnProperty.call(error, callerKey)) return error
-  const holder: { stack?: string } = {}
-  Error.captureStackTrace?.(holder, below)
-  const frames = holder.stack?.slice(holder.stack.indexOf("\n") + 1)
+  if (Object.prototype.hasOwnProperty.call(error, callerKey) || Error.captureStackTrace === undefined) return error
   define(error, callerKey, true)
-  if (frames && frames.includes("    at ")) define(error, "stack", `${error.stack}\n${frames}`)
+  const holder: { stack?: string } = {}
+  Error.captureStackTrace(holder, below)
+  const previous = Object.getOwnPropertyDescriptor(error, "stack")
+  defineLazyStack(error, () => {
+    const own = previous === undefined ? "" : previous.get ? previous.get.call(error) : previous.value
+    const frames = holder.stack?.slice(holder.stack.indexOf("\n") + 1)
+    return frames && frames.includes("    at ") ? `${own}\n${frames}` : own
+  })
   return error
+}
+
+/** Makes `error.stack` a value computed on first read (and assignable as usual). */
+const defineLazyStack = (error: Error, compute: () => string): void => {
+  try {
+    Object.defineProperty(error, "stack", {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const stack = compute()
+        define(error, "stack", stack)
+        return stack
+      },
+      set(stack: unknown) {
+        define(error, "stack", stack)
+      }
+    })
+  } catch {
+    // A frozen error keeps its own stack.
+  }
 }
 
 const callerKey = Symbol.for("@crochet/core/callerFrames")
@@ -64,6 +100,13 @@ export const withoutStack = <A>(make: () => A): A => {
   }
 }
 
+/** `Name: message`, or `Name: {fields}` for a tagged error made without a message. */
+const headline = (error: Error): string => {
+  if (error.message !== "") return `${error.name}: ${error.message}`
+  const fields = Object.entries(error).filter(([key]) => key !== "_tag")
+  return fields.length === 0 ? error.name : `${error.name}: ${format(Object.fromEntries(fields))}`
+}
+
 const nonErrorFailure = (value: unknown): NonErrorFailure =>
   withoutStack(() =>
     new NonErrorFailure({
@@ -75,7 +118,7 @@ const nonErrorFailure = (value: unknown): NonErrorFailure =>
 
 const format = (value: unknown): string => {
   try {
-    return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value)
+    return JSON.stringify(value) ?? String(value)
   } catch {
     return String(value)
   }

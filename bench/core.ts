@@ -1,0 +1,134 @@
+/**
+ * `npm run bench` (core part): the cost of calling into Effect from a Promise,
+ * side by side in one process, plus the cost of many pending waits and of
+ * releasing them at shutdown. Run with `node --expose-gc bench/core.ts`.
+ */
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { Data, Effect, Exit, FiberSet, Layer, ManagedRuntime, References, Scope } from "effect"
+import { Reactor } from "../packages/core/src/index.ts"
+
+const rounds = 5
+const callsPerRound = 200_000
+
+interface Row {
+  readonly name: string
+  readonly callsPerSecond: number
+}
+
+/** Best of `rounds` runs of `calls` sequential awaited calls (the best run has the least noise from GC and JIT). */
+const measure = async (name: string, call: () => Promise<unknown>, calls = callsPerRound): Promise<Row> => {
+  let best = 0
+  for (let round = 0; round < rounds; round++) {
+    const start = performance.now()
+    for (let i = 0; i < calls; i++) await call()
+    const seconds = (performance.now() - start) / 1000
+    best = Math.max(best, calls / seconds)
+  }
+  return { name, callsPerSecond: best }
+}
+
+const print = (title: string, rows: ReadonlyArray<Row>, baseline: Row) => {
+  console.log(`\n${title}`)
+  console.log("| call | calls/s | µs/call | vs baseline |")
+  console.log("|---|---:|---:|---:|")
+  for (const row of rows) {
+    console.log(
+      `| ${row.name} | ${Math.round(row.callsPerSecond).toLocaleString("en")} | ${
+        (1e6 / row.callsPerSecond).toFixed(2)
+      } | ${(row.callsPerSecond / baseline.callsPerSecond).toFixed(2)}× |`
+    )
+  }
+}
+
+const runtime = ManagedRuntime.make(Layer.empty)
+const reactor = Reactor.setup(Layer.empty)
+const scope = Effect.runSync(Scope.make())
+const runInFiberSet = await Effect.runPromise(FiberSet.makeRuntimePromise().pipe(Scope.provide(scope)))
+await reactor.waitFor(Effect.void) // build the (empty) layer before measuring
+
+const workloads = [
+  { label: "Effect.succeed(1)", effect: Effect.succeed(1) },
+  { label: "an effect that yields once", effect: Effect.yieldNow.pipe(Effect.as(1)) }
+] as const
+
+for (const { effect, label } of workloads) {
+  const managed = await measure("ManagedRuntime.runPromise", () => runtime.runPromise(effect))
+  const rows = [
+    managed,
+    await measure("FiberSet.makeRuntimePromise", () => runInFiberSet(effect)),
+    await measure("reactor.waitFor", () => reactor.waitFor(effect))
+  ]
+  print(`${label}, no timeout (baseline: ManagedRuntime.runPromise; target ≥ 1.0×)`, rows, managed)
+
+  const timed = effect.pipe(Effect.timeout("5 seconds"))
+  const peer = await measure("ManagedRuntime.runPromise(Effect.timeout(…, 5 s))", () => runtime.runPromise(timed))
+  const timedRows = [
+    peer,
+    await measure("FiberSet runtime (Effect.timeout(…, 5 s))", () => runInFiberSet(timed)),
+    await measure("reactor.waitFor(…, { timeout: 5 s })", () => reactor.waitFor(effect, { timeout: "5 seconds" }))
+  ]
+  print(`${label}, 5 s timeout (baseline: the peer; target ≥ 2×)`, timedRows, peer)
+}
+
+// Tracing: a reactor makes spans only when a tracer other than Effect's built-in one is
+// configured, so "no tracer" must cost the same as tracing switched off (target: within 5%).
+const yieldOnce = Effect.yieldNow.pipe(Effect.as(1))
+const tracingOff = Reactor.setup(Layer.succeed(References.TracerEnabled, false))
+const exporter = new InMemorySpanExporter()
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+const traced = Reactor.setup(OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider))))
+await tracingOff.waitFor(Effect.void)
+await traced.waitFor(Effect.void)
+const off = await measure("tracing switched off (References.TracerEnabled = false)", () => tracingOff.waitFor(yieldOnce))
+const tracingRows = [
+  off,
+  await measure("no tracer configured", () => reactor.waitFor(yieldOnce)),
+  await measure("OpenTelemetry tracer, in-memory exporter (a span per call)", () => {
+    exporter.reset()
+    return traced.waitFor(yieldOnce)
+  }, 50_000)
+]
+print("Tracing cost, an effect that yields once (baseline: tracing off; target for no tracer: ≥ 0.95×)", tracingRows, off)
+await tracingOff.shutdown()
+await traced.shutdown()
+
+// Failures: the reactor rewrites the stack (span trace + caller frames) where runPromise
+// rejects with the raw error. Caller frames come from V8's async stack traces: free on success.
+class Failed extends Data.TaggedError("Failed")<{}> {}
+const failing = Effect.yieldNow.pipe(Effect.andThen(Effect.fail(new Failed())))
+const failingFresh = Effect.yieldNow.pipe(Effect.andThen(Effect.suspend(() => Effect.fail(new Failed()))))
+const swallow = (promise: Promise<unknown>) => promise.catch(() => undefined)
+const failureRows = [
+  await measure("ManagedRuntime.runPromise, new error", () => swallow(runtime.runPromise(failingFresh)), 50_000),
+  await measure("reactor.waitFor, new error (trace + caller frames)", () => swallow(reactor.waitFor(failingFresh)), 50_000),
+  await measure("reactor.waitFor, the same error again (already rewritten)", () => swallow(reactor.waitFor(failing)), 50_000)
+]
+print("A failing effect that yields once (baseline: ManagedRuntime.runPromise)", failureRows, failureRows[0]!)
+
+// Pending waits: memory per wait, and the time for shutdown() to release them all.
+const gc = (globalThis as { gc?: () => void }).gc
+const pendingCount = 100_000
+const pendingReactor = Reactor.setup(Layer.effectDiscard(Effect.void)) // its own layer, so its own reactor
+await pendingReactor.waitFor(Effect.void)
+gc?.()
+const heapBefore = process.memoryUsage().heapUsed
+const pending: Array<Promise<unknown>> = []
+for (let i = 0; i < pendingCount; i++) pending.push(pendingReactor.waitFor(Effect.never, { timeout: "1 hour" }))
+gc?.()
+const bytesPerWait = (process.memoryUsage().heapUsed - heapBefore) / pendingCount
+let released = 0
+for (const promise of pending) promise.catch(() => released++)
+const shutdownStart = performance.now()
+await pendingReactor.shutdown()
+const shutdownMs = performance.now() - shutdownStart
+console.log(`\n${pendingCount.toLocaleString("en")} pending waitFor calls (each with a 1 hour timeout armed)`)
+console.log(`| memory per pending wait | shutdown() until all ${pendingCount.toLocaleString("en")} rejected | rejected |`)
+console.log("|---:|---:|---:|")
+console.log(
+  `| ${gc ? `${Math.round(bytesPerWait)} B` : "run with --expose-gc"} | ${shutdownMs.toFixed(0)} ms | ${released.toLocaleString("en")} |`
+)
+
+await reactor.shutdown()
+await runtime.dispose()
+await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -1,0 +1,69 @@
+/**
+ * Keeps the guides in docs/ honest: every ```ts snippet type-checks, and every
+ * snippet not marked `ts no-run` runs to completion with exit code 0.
+ * Snippets are written to .vitest/doc-snippets/ (git-ignored), as if they sat
+ * in docs/, so `../examples/...` imports resolve as they do for a reader.
+ */
+import { execFile } from "node:child_process"
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { describe, expect, it } from "vitest"
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL("..", import.meta.url))
+const docs = `${root}docs/`
+const out = `${root}.vitest/doc-snippets/`
+const examples = `${root}examples/`
+
+interface Snippet {
+  readonly file: string
+  readonly runs: boolean
+}
+
+const extract = (): Array<Snippet> => {
+  rmSync(out, { recursive: true, force: true })
+  mkdirSync(out, { recursive: true })
+  const snippets: Array<Snippet> = []
+  for (const doc of readdirSync(docs).filter((name) => name.endsWith(".md")).sort()) {
+    const text = readFileSync(docs + doc, "utf8")
+    let n = 0
+    for (const match of text.matchAll(/```ts( no-run)?\n([\s\S]*?)```/g)) {
+      const file = `${out}${doc.replace(/\.md$/, "")}-${++n}.ts`
+      // `export {}` makes each snippet a module (top-level await, no shared globals).
+      writeFileSync(file, match[2]!.replaceAll("../examples/", examples) + "\nexport {}\n")
+      snippets.push({ file, runs: match[1] === undefined })
+    }
+  }
+  return snippets
+}
+
+const snippets = extract()
+
+describe("docs/*.md snippets", () => {
+  it("there are snippets to check", () => {
+    expect(snippets.length).toBeGreaterThan(10)
+  })
+
+  it("type-check", async () => {
+    writeFileSync(`${out}tsconfig.json`, JSON.stringify({
+      extends: `${root}tsconfig.base.json`,
+      compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
+      files: snippets.map((snippet) => snippet.file)
+    }))
+    const tsc = `${root}node_modules/typescript/bin/tsc`
+    const result = await run(process.execPath, [tsc, "-p", `${out}tsconfig.json`]).then(
+      () => "",
+      (error: { stdout: string; stderr: string }) => error.stdout + error.stderr
+    )
+    expect(result).toBe("")
+  }, 60_000)
+
+  for (const snippet of snippets.filter((snippet) => snippet.runs)) {
+    const name = snippet.file.slice(out.length)
+    it(`${name} runs and exits 0`, async () => {
+      // Rejects (failing the test) on a non-zero exit code or after 20 s.
+      await run(process.execPath, [snippet.file], { timeout: 20_000 })
+    }, 30_000)
+  }
+})
