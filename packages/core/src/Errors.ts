@@ -255,6 +255,27 @@ export const causeOf = (error: unknown): Cause.Cause<unknown> | undefined => {
 }
 
 /**
+ * Attaches a Cause to an error so that {@link causeOf} finds it: for bridges
+ * that rebuild a failure somewhere else (another thread, another process) and
+ * hand it to outside code. Returns the error.
+ *
+ * @example
+ * ```ts
+ * import { Cause } from "effect"
+ * import { attachCause, causeOf } from "@crochet/core"
+ *
+ * const error = attachCause(new Error("rebuilt"), Cause.fail("original"))
+ * Cause.squash(causeOf(error)!) // => "original"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const attachCause = <E extends Error>(error: E, cause: Cause.Cause<unknown>): E => {
+  Object.defineProperty(error, CauseKey, { value: cause, configurable: true, writable: true, enumerable: false })
+  return error
+}
+
+/**
  * Where a rejected error keeps its Cause (read it with {@link causeOf}).
  *
  * @internal

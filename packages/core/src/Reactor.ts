@@ -263,8 +263,9 @@ const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
  * A reactor for plain programs and libraries (Crochet's `setup()`): the layer
  * is built on first use, not now; if it fails, every waiting call rejects with
  * `ReactorStartFailed` and the next call tries again. Calling `setup` again
- * with the same layer object returns the same running reactor (so several
- * libraries can share one); after `shutdown()` it sets up a new one.
+ * with the same layer object returns the same running reactor, with the
+ * options of the first call (so several libraries can share one); after
+ * `shutdown()` it sets up a new one.
  *
  * @example
  * ```ts

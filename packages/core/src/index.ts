@@ -16,6 +16,7 @@ export * as ResultStore from "./ResultStore.ts"
 /** @since 0.1.0 */
 export {
   Aborted,
+  attachCause,
   Cancelled,
   causeOf,
   InvalidArgument,

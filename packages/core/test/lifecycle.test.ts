@@ -260,3 +260,11 @@ describe("work that shuts its own reactor down", () => {
     expect(finished).toBe(false)
   })
 })
+
+describe("threads", () => {
+  it("passing a reactor to another thread fails at once, saying what to use instead", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    expect(() => structuredClone(reactor)).toThrow(/cannot be passed to another thread; use MainThreadBridge/)
+    await reactor.shutdown()
+  })
+})

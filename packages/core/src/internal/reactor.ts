@@ -22,6 +22,11 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
 
+// Kept short: V8 cuts long descriptions out of the DataCloneError message.
+const crossThreadGuard = Symbol(
+  "A reactor cannot be passed to another thread; use MainThreadBridge (docs/threads.md, section 2)"
+)
+
 /** What a call's span is called and the timeout it records. */
 interface CallSpan {
   readonly name: string
@@ -78,6 +83,11 @@ const withLogSettings = <R>(context: Context.Context<R>, settings: Settings): Co
  * within a deadline, then lets the services' finalizers run.
  */
 export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host {
+  /**
+   * First own property, and a symbol: structured clone refuses it and quotes
+   * its description, so passing a reactor to another thread fails saying why.
+   */
+  readonly threadGuard = crossThreadGuard
   status: Status = "running"
   /** The services, once built (at once for `make`, on first use for `setup`). */
   private context: Context.Context<R> | undefined

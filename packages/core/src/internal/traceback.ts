@@ -1,5 +1,5 @@
 import * as Cause from "effect/Cause"
-import { CauseKey, NonErrorFailure } from "../Errors.ts"
+import { attachCause, NonErrorFailure } from "../Errors.ts"
 
 const enrichedKey = Symbol.for("@crochet/core/enriched")
 
@@ -16,7 +16,7 @@ export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unk
   const error = isError(value) ? value : nonErrorFailure(value)
   if (Object.prototype.hasOwnProperty.call(error, enrichedKey)) return error
   define(error, enrichedKey, true)
-  define(error, CauseKey, cause)
+  attachCause(error, cause)
   const original = Object.getOwnPropertyDescriptor(error, "stack")
   defineLazyStack(error, () => {
     // Effect's renderer reads the error's own stack: let it see the original.

@@ -7,7 +7,7 @@
  * when the caller registered it (`errors: [NotFound]`), otherwise as an
  * `Error` with the same name, message, `_tag`, fields and stack.
  */
-import { Cancelled, causeOf, ReactorStopped, TimeoutError } from "@crochet/core"
+import { attachCause, Cancelled, causeOf, ReactorStopped, TimeoutError } from "@crochet/core"
 import * as Cause from "effect/Cause"
 import type { EncodedFailure, EncodedValue } from "./protocol.ts"
 
@@ -130,8 +130,6 @@ export const decodeValue = (encoded: EncodedValue, classes: ErrorClasses): unkno
   return error
 }
 
-const causeKey = Symbol.for("@crochet/core/Cause")
-
 /**
  * Rebuilds the error a caller throws for a failed call, with the whole Cause
  * reachable through core's `causeOf(error)`, the reactor-side `Cause.pretty`
@@ -163,7 +161,7 @@ export const decodeFailure = (
     return reason.kind === "Fail" ? Cause.makeFailReason(value) : Cause.makeDieReason(value)
   })
   const cause = reasons.length > 0 ? Cause.fromReasons(reasons) : Cause.interrupt()
-  define(error, causeKey, cause)
+  attachCause(error, cause)
   if (encoded.stop !== undefined) define(error, "cause", cause)
   define(error, "reactorCause", encoded.pretty)
   const remoteStack = encoded.error.type === "error" && encoded.error.stack !== undefined
