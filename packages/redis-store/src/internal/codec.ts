@@ -1,0 +1,176 @@
+/**
+ * How a result crosses Redis: its Exit through `Schema.Exit`, the value as
+ * JSON (`Schema.Json`, strict), failures and defects through a lenient codec
+ * that keeps `_tag`, `name`, `message`, JSON fields and the owner's rendering
+ * of the trace (span frames are not serialisable, so the text is rendered on
+ * the sending side).
+ */
+import { Cancelled, ReactorStopped, ResultNotFound } from "@crochet/core"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import { OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "../Errors.ts"
+
+/** A failure or defect with its trace rendered on the owner's side. */
+class Carried {
+  readonly value: unknown
+  readonly stack: string | undefined
+  constructor(value: unknown, stack: string | undefined) {
+    this.value = value
+    this.stack = stack
+  }
+}
+
+type Json = Schema.Json
+
+const isError = (value: unknown): value is Error =>
+  value instanceof Error || (typeof value === "object" && value !== null && typeof (value as Error).message === "string" &&
+    typeof (value as Error).name === "string" && Object.prototype.toString.call(value) === "[object Error]")
+
+/** A JSON copy of a value, or undefined when it has none. */
+const toJson = (value: unknown): Json | undefined => {
+  if (value === undefined || typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+    return undefined
+  }
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? undefined : JSON.parse(text) as Json
+  } catch {
+    return undefined
+  }
+}
+
+const reserved = new Set(["_tag", "name", "message", "stack", "cause"])
+
+const encodeFailure = (input: unknown): Json => {
+  const { stack, value } = input instanceof Carried ? input : new Carried(input, undefined)
+  if (!isError(value)) {
+    const json = toJson(value)
+    return json === undefined ? { text: String(value) } : { value: json }
+  }
+  const fields: Record<string, Json> = {}
+  for (const [key, field] of Object.entries(value)) {
+    if (reserved.has(key)) continue
+    const json = toJson(field)
+    fields[key] = json === undefined ? String(field) : json
+  }
+  const tag = (value as { readonly _tag?: unknown })._tag
+  return {
+    error: {
+      ...(typeof tag === "string" ? { _tag: tag } : {}),
+      name: value.name,
+      message: value.message,
+      ...(stack ?? value.stack) !== undefined ? { stack: (stack ?? value.stack)! } : {},
+      fields
+    }
+  }
+}
+
+/** Our own errors and core's come back as real instances; anything else as a RemoteError. */
+const rebuild = (error: {
+  readonly _tag?: string
+  readonly name: string
+  readonly message: string
+  readonly stack?: string
+  readonly fields: Record<string, unknown>
+}): Error => {
+  const message = error.message
+  const fields = error.fields
+  let rebuilt: Error
+  switch (error._tag) {
+    case "StoreUnavailable":
+      rebuilt = new StoreUnavailable({ message })
+      break
+    case "OwnerLost":
+      rebuilt = new OwnerLost({ message, id: String(fields["id"]) })
+      break
+    case "UnencodableResult":
+      rebuilt = new UnencodableResult({ message })
+      break
+    case "ResultNotFound":
+      rebuilt = new ResultNotFound(String(fields["id"]))
+      break
+    case "Cancelled":
+      rebuilt = new Cancelled({ message, cause: Cause.empty })
+      break
+    case "ReactorStopped":
+      rebuilt = new ReactorStopped({ message })
+      break
+    default:
+      return new RemoteError(error)
+  }
+  if (error.stack !== undefined) {
+    Object.defineProperty(rebuilt, "stack", { value: error.stack, configurable: true, writable: true, enumerable: false })
+  }
+  return rebuilt
+}
+
+const decodeFailure = (json: Json): unknown => {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return json
+  const object = json as Readonly<Record<string, Json>>
+  if ("value" in object) return object["value"]
+  if ("text" in object) return object["text"]
+  const error = object["error"] as Record<string, Json> | undefined
+  if (typeof error !== "object" || error === null) return json
+  return rebuild({
+    ...(typeof error["_tag"] === "string" ? { _tag: error["_tag"] } : {}),
+    name: String(error["name"]),
+    message: String(error["message"]),
+    ...(typeof error["stack"] === "string" ? { stack: error["stack"] } : {}),
+    fields: (error["fields"] ?? {}) as Record<string, unknown>
+  })
+}
+
+/** Any failure or defect, to and from JSON. Never fails to encode. */
+const Failure = Schema.Json.pipe(
+  Schema.decodeTo(
+    Schema.Unknown,
+    SchemaTransformation.transform({ decode: decodeFailure, encode: encodeFailure })
+  )
+)
+
+const ExitJson = Schema.toCodecJson(Schema.Exit(Schema.Json, Failure, Failure))
+const encodeExitJson = Schema.encodeUnknownExit(ExitJson)
+const decodeExitJson = Schema.decodeUnknownExit(ExitJson)
+
+/** What the owner stores when its work ended by interruption only: how the retriever should report it. */
+export type StopKind = "Cancelled" | "ReactorStopped"
+
+/** Replaces every failure and defect by itself plus the owner's rendering of its trace. */
+const carryTraces = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
+  Cause.fromReasons(cause.reasons.map((reason) => {
+    if (reason._tag === "Interrupt") return reason
+    const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
+    const value = reason._tag === "Fail" ? reason.error : reason.defect
+    const carried = new Carried(value, isError(value) ? pretty?.stack : undefined)
+    return reason._tag === "Fail" ? Cause.makeFailReason(carried) : Cause.makeDieReason(carried)
+  }))
+
+/**
+ * The JSON text of an Exit, or an `UnencodableResult` saying why there is none.
+ */
+export const encodeExit = (exit: Exit.Exit<unknown, unknown>, id: string): string | UnencodableResult => {
+  const prepared = exit._tag === "Success" ? exit : Exit.failCause(carryTraces(exit.cause))
+  const encoded = encodeExitJson(prepared)
+  if (encoded._tag === "Success") return JSON.stringify(encoded.value)
+  const why = Cause.squash(encoded.cause)
+  return new UnencodableResult({
+    message: `The result stashed as ${id} cannot be stored in Redis: its value must be JSON ` +
+      `(no functions, bigints, Dates, class instances or undefined fields). ` +
+      `${why instanceof Error ? why.message : String(why)}`.trim()
+  })
+}
+
+/** The Exit back from its JSON text; a corrupt record is a defect. */
+export const decodeExit = (text: string): Exit.Exit<unknown, unknown> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return Exit.die(new Error(`A stored result is not JSON: ${String(error)}`))
+  }
+  const decoded = decodeExitJson(json)
+  if (decoded._tag === "Success") return decoded.value
+  return Exit.die(new Error(`A stored result could not be decoded: ${Cause.pretty(decoded.cause)}`))
+}

@@ -1,0 +1,198 @@
+/**
+ * One lazily built `NodeRedis` layer per store, in its own scope: built on
+ * first use, built again after it failed or its client gave up, closed by
+ * `close()`. The client's socket is unref'd so an idle store does not keep
+ * the process alive.
+ */
+import { NodeRedis, layer as nodeRedisLayer } from "@effect/platform-node/NodeRedis"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import type * as LogLevel from "effect/LogLevel"
+import type * as Redis from "effect/persistence/Redis"
+import { Redis as RedisKey } from "effect/persistence/Redis"
+import * as References from "effect/References"
+import * as Scope from "effect/Scope"
+import { StoreUnavailable } from "../Errors.ts"
+
+type Client = NodeRedis["Service"]["client"]
+type Services = Context.Context<Redis.Redis | NodeRedis>
+
+interface Current {
+  readonly build: Fiber.Fiber<Services, Redis.RedisError>
+  readonly scope: Scope.Closeable
+  client: Client | undefined
+  redis: Redis.Redis["Service"] | undefined
+}
+
+export interface ConnectionSettings {
+  /** Shown in error messages; no password. */
+  readonly where: string
+  readonly clientOptions: Parameters<typeof nodeRedisLayer>[0]
+  readonly commandTimeout: Duration.Duration
+  readonly logLevel: LogLevel.LogLevel | undefined
+}
+
+export class Connection {
+  private current: Current | undefined
+  private lastFailure: StoreUnavailable | undefined
+  private closed = false
+  private readonly settings: ConnectionSettings
+
+  constructor(settings: ConnectionSettings) {
+    this.settings = settings
+  }
+
+  /** Why a new stash should be refused right now, when that is already known (no I/O). */
+  knownDown(): StoreUnavailable | undefined {
+    if (this.closed) return this.closedError()
+    const current = this.current
+    if (current === undefined) {
+      const failure = this.lastFailure
+      // Try again in the background, so that the next stash can succeed once Redis is back.
+      if (failure !== undefined) this.start()
+      return failure
+    }
+    if (current.client !== undefined && !current.client.isReady) {
+      return this.unavailable("the connection is down (the client is reconnecting)", undefined)
+    }
+    return undefined
+  }
+
+  /** Runs a Redis command (or script), bounded by `commandTimeout`; every failure is a `StoreUnavailable`. */
+  use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      const current = this.current ?? this.start()
+      const timeout = this.settings.commandTimeout
+      const run = current.redis !== undefined
+        ? f(current.redis)
+        : Effect.flatMap(awaitFiber(current.build), (services) => f(Context.get(services, RedisKey)))
+      return run.pipe(
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () =>
+            Effect.fail(this.unavailable(`Redis did not answer within commandTimeout (${Duration.format(timeout)})`, undefined))
+        }),
+        Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          const error = Cause.squash(cause)
+          if (error instanceof StoreUnavailable) return Effect.fail(error)
+          if (current.client !== undefined && !current.client.isOpen) this.invalidate(current)
+          return Effect.fail(this.unavailable(describeError(error), error))
+        })
+      )
+    })
+  }
+
+  /** Closes the connection; later calls fail with `StoreUnavailable`. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true
+    const current = this.current
+    this.current = undefined
+    if (current !== undefined) await closeCurrent(current, this.settings.commandTimeout)
+  }
+
+  private start(): Current {
+    const scope = Scope.makeUnsafe()
+    let build = Layer.buildWithScope(nodeRedisLayer(this.settings.clientOptions), scope)
+    // The client's background fibers (the idle-connection pool) must not keep the process alive.
+    build = Effect.provideService(build, Clock.Clock, unrefClock)
+    if (this.settings.logLevel !== undefined) {
+      build = Effect.provideService(build, References.MinimumLogLevel, this.settings.logLevel)
+    }
+    const current: Current = { build: Effect.runFork(build), scope, client: undefined, redis: undefined }
+    this.current = current
+    current.build.addObserver((exit) => {
+      if (exit._tag === "Success") {
+        current.client = Context.get(exit.value, NodeRedis).client
+        current.redis = Context.get(exit.value, RedisKey)
+        // An idle store must not keep the process alive; pending waits hold their own timers.
+        current.client.unref()
+        this.lastFailure = undefined
+        if (this.closed) void closeCurrent(current, this.settings.commandTimeout)
+      } else {
+        if (this.current === current) this.current = undefined
+        const error = Cause.squash(exit.cause)
+        this.lastFailure = this.unavailable(`could not connect: ${describeError(error)}`, error)
+        Effect.runFork(Scope.close(scope, exit))
+      }
+    })
+    return current
+  }
+
+  /** Drops a client that gave up reconnecting; the next call builds a new one. */
+  private invalidate(current: Current): void {
+    if (this.current !== current) return
+    this.current = undefined
+    void closeCurrent(current, this.settings.commandTimeout)
+  }
+
+  private unavailable(why: string, cause: unknown): StoreUnavailable {
+    return new StoreUnavailable({
+      cause,
+      message: `The Redis result store at ${this.settings.where} is unavailable: ${why}. ` +
+        "Stashed results cannot be shared until Redis is back; work that does not stash or retrieve is not affected."
+    })
+  }
+
+  private closedError(): StoreUnavailable {
+    return new StoreUnavailable({
+      message: `The Redis result store at ${this.settings.where} was closed (store.close()); make a new one to stash or retrieve.`
+    })
+  }
+}
+
+const systemClock: Clock.Clock = Effect.runSync(Clock.clockWith(Effect.succeed))
+
+/** The system clock, but its sleeps do not keep the process alive. */
+const unrefClock: Clock.Clock = {
+  currentTimeMillisUnsafe: () => systemClock.currentTimeMillisUnsafe(),
+  currentTimeMillis: systemClock.currentTimeMillis,
+  currentTimeNanosUnsafe: () => systemClock.currentTimeNanosUnsafe(),
+  currentTimeNanos: systemClock.currentTimeNanos,
+  monotonicTimeNanosUnsafe: () => systemClock.monotonicTimeNanosUnsafe(),
+  monotonicTimeNanos: systemClock.monotonicTimeNanos,
+  sleep: (duration) => {
+    const millis = Duration.toMillis(duration)
+    if (!Number.isFinite(millis)) return Effect.never
+    return Effect.callback<void>((resume) => {
+      const timer = setTimeout(() => resume(Effect.void), Math.min(Math.max(0, millis), 2 ** 31 - 1))
+      timer.unref()
+      return Effect.sync(() => clearTimeout(timer))
+    })
+  }
+}
+
+const awaitFiber = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<A, E> =>
+  Effect.callback((resume) => {
+    const remove = fiber.addObserver((exit) => resume(exit))
+    return Effect.sync(remove)
+  })
+
+/** Closes gracefully (in-flight replies arrive), or destroys the client when that takes longer than `timeout`. */
+const closeCurrent = async (current: Current, timeout: Duration.Duration): Promise<void> => {
+  if (current.client === undefined) current.build.interruptUnsafe()
+  const closing = Effect.runPromise(Scope.close(current.scope, Exit.void))
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), Duration.toMillis(timeout))
+  })
+  const outcome = await Promise.race([closing, late])
+  clearTimeout(timer)
+  if (outcome === "late" && current.client?.isOpen) current.client.destroy()
+}
+
+const describeError = (error: unknown): string => {
+  if (error instanceof Error) {
+    const inner = (error as { readonly cause?: unknown }).cause
+    const detail = inner instanceof Error ? inner.message || inner.name : inner === undefined ? "" : String(inner)
+    return detail !== "" && !error.message.includes(detail) ? `${error.message || error.name} (${detail})` : error.message || error.name
+  }
+  return String(error)
+}

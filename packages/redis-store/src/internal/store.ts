@@ -1,0 +1,268 @@
+/**
+ * The Redis result store. Per id, three keys under the prefix:
+ *
+ * - `<prefix>r:<id>`: a hash, the record: `state` ("pending" | "done"),
+ *   `exit` (the Exit as JSON), `kind`/`message` (how an interrupted run ended),
+ *   `owner` (host:pid), `cancel` ("1" once a retriever asked to cancel).
+ * - `<prefix>a:<id>`: the owner's heartbeat, refreshed every `ownerHeartbeat`
+ *   with a time-to-live of `ownerLostAfter` while the work runs.
+ * - `<prefix>c:<id>`: the claim, set once (`SET NX`) by the one retriever.
+ *
+ * Ids start with the stash time, so a retriever that finds no record yet (the
+ * owner's first write is still on its way) waits for it at most
+ * `ownerLostAfter`, and an unknown or expired id fails after that.
+ */
+import { Cancelled, ReactorStopped, ResultNotFound, type EventualResult, type ResultStore } from "@crochet/core"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redis from "effect/persistence/Redis"
+import { hostname } from "node:os"
+import { OwnerLost, StoreUnavailable, UnencodableResult } from "../Errors.ts"
+import { decodeExit, encodeExit } from "./codec.ts"
+import type { Connection } from "./connection.ts"
+
+export interface StoreSettings {
+  readonly prefix: string
+  readonly ttl: Duration.Duration
+  readonly ownerHeartbeat: Duration.Duration
+  readonly ownerLostAfter: Duration.Duration
+  readonly pollInterval: Duration.Duration
+}
+
+/** Sets the claim once; 1 when the record exists, 0 when it does not (yet), -1 when already claimed. */
+const claimScript = Redis.script(
+  (record: string, claim: string, ttl: number) => [record, claim, ttl],
+  {
+    numberOfKeys: 2,
+    lua: `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+return redis.call('EXISTS', KEYS[1])`
+  }
+).withReturnType<number>()
+
+/** The record and whether the owner is alive, read at once. */
+const peekScript = Redis.script(
+  (record: string, alive: string) => [record, alive],
+  {
+    numberOfKeys: 2,
+    lua: `
+local fields = redis.call('HMGET', KEYS[1], 'state', 'exit', 'kind', 'message', 'owner')
+return { fields[1], fields[2], fields[3], fields[4], fields[5], redis.call('EXISTS', KEYS[2]) }`
+  }
+).withReturnType<[string | null, string | null, string | null, string | null, string | null, number]>()
+
+/** The owner starts: a pending record and its first heartbeat. */
+const startScript = Redis.script(
+  (record: string, alive: string, ttl: number, lostAfter: number, owner: string) => [record, alive, ttl, lostAfter, owner],
+  {
+    numberOfKeys: 2,
+    lua: `
+redis.call('HSET', KEYS[1], 'state', 'pending', 'owner', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return 1`
+  }
+).withReturnType<number>()
+
+/** The owner is done: the Exit, once (a later publish, say at shutdown, does not overwrite it). */
+const publishScript = Redis.script(
+  (record: string, alive: string, ttl: number, exit: string, kind: string, message: string, owner: string) => [
+    record,
+    alive,
+    ttl,
+    exit,
+    kind,
+    message,
+    owner
+  ],
+  {
+    numberOfKeys: 2,
+    lua: `
+if redis.call('HGET', KEYS[1], 'state') == 'done' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done', 'exit', ARGV[2], 'kind', ARGV[3], 'message', ARGV[4], 'owner', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1`
+  }
+).withReturnType<number>()
+
+/** A retriever asks the owner to cancel (only while a record exists: no stray keys without a TTL). */
+const cancelScript = Redis.script(
+  (record: string) => [record],
+  {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'cancel', '1')
+return 1`
+  }
+).withReturnType<number>()
+
+const idPattern = /^([0-9a-z]{1,11})\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+const ownerName = `${hostname()}:${process.pid}`
+
+export class Store implements ResultStore.ResultStore {
+  private readonly connection: Connection
+  private readonly settings: StoreSettings
+
+  constructor(connection: Connection, settings: StoreSettings) {
+    this.connection = connection
+    this.settings = settings
+  }
+
+  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: ResultStore.Runner): string {
+    const down = this.connection.knownDown()
+    if (down !== undefined) throw down
+    const id = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
+    const exit = result.poll()
+    if (exit !== undefined) {
+      const encoded = encodeExit(exit, id)
+      if (encoded instanceof UnencodableResult) throw encoded
+      runner.runInReactor(this.logFailure(id, this.publish(id, encoded, "", "")))
+    } else {
+      runner.runInReactor(this.logFailure(id, this.own(id, result)))
+    }
+    return id
+  }
+
+  retrieve(id: string, runner: ResultStore.Runner): EventualResult.EventualResult<unknown, unknown> {
+    return runner.runInReactor(this.awaitRemote(id))
+  }
+
+  /** Results stashed here may be retrieved by other processes until they expire: none is reported as lost. */
+  takeUnretrieved(): ReadonlyArray<readonly [string, EventualResult.EventualResult<unknown, unknown>]> {
+    return []
+  }
+
+  // --- the owner's side --------------------------------------------------------
+
+  /** Publishes a pending result: heartbeat and cancel requests while it runs, its Exit when done. */
+  private own(id: string, result: EventualResult.EventualResult<unknown, unknown>): Effect.Effect<void, StoreUnavailable> {
+    const { ownerHeartbeat, ownerLostAfter, pollInterval, ttl } = this.settings
+    const keys = this.keys(id)
+    const connection = this.connection
+    const beat = connection.use((redis) => redis.send("SET", keys.alive, "1", "PX", String(millis(ownerLostAfter))))
+    const heartbeat = Effect.forever(Effect.andThen(Effect.sleep(ownerHeartbeat), Effect.ignore(beat)))
+    const watchCancel = Effect.forever(Effect.andThen(
+      Effect.sleep(pollInterval),
+      connection.use((redis) => redis.send<string | null>("HGET", keys.record, "cancel")).pipe(
+        Effect.tap((cancel) => cancel === "1" ? Effect.sync(() => result.cancel()) : Effect.void),
+        Effect.ignore
+      )
+    ))
+    // The error a waiter of this result gets: it tells a shutdown from a cancel.
+    const settled = Effect.promise(() => result.wait().then(() => undefined, (error: unknown) => error))
+    const self = this
+    return Effect.gen(function*() {
+      yield* connection.use((redis) =>
+        redis.eval(startScript)(keys.record, keys.alive, millis(ttl), millis(ownerLostAfter), ownerName)
+      )
+      const error = yield* Effect.raceFirst(settled, Effect.all([heartbeat, watchCancel], { concurrency: 2 }))
+      const exit = result.poll()!
+      yield* Effect.uninterruptible(self.publishExit(id, exit, error))
+    }).pipe(
+      // Our reactor is shutting down (the work is being interrupted too): say so, rather than go silent.
+      Effect.onInterrupt(() =>
+        this.publish(
+          id,
+          encodeStop(id),
+          "ReactorStopped",
+          `The reactor of the process that stashed ${id} (${ownerName}) shut down before the result was ready, ` +
+            "so the work was interrupted."
+        ).pipe(Effect.ignore)
+      )
+    )
+  }
+
+  private publishExit(id: string, exit: Exit.Exit<unknown, unknown>, error: unknown): Effect.Effect<void, StoreUnavailable> {
+    const encoded = encodeExit(exit, id)
+    if (encoded instanceof UnencodableResult) {
+      return this.publish(id, encodeExit(Exit.fail(encoded), id) as string, "", "")
+    }
+    const onlyInterrupted = exit._tag === "Failure" && !exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")
+    if (onlyInterrupted && (error instanceof ReactorStopped || error instanceof Cancelled)) {
+      return this.publish(id, encoded, error._tag, `${error.message} (in ${ownerName}, which stashed ${id})`)
+    }
+    return this.publish(id, encoded, "", "")
+  }
+
+  private publish(id: string, exit: string, kind: string, message: string): Effect.Effect<void, StoreUnavailable> {
+    const keys = this.keys(id)
+    return Effect.asVoid(this.connection.use((redis) =>
+      redis.eval(publishScript)(keys.record, keys.alive, millis(this.settings.ttl), exit, kind, message, ownerName)
+    ))
+  }
+
+  /** The owner's side runs unobserved: a failure to publish is logged, not lost. */
+  private logFailure(id: string, effect: Effect.Effect<void, StoreUnavailable>): Effect.Effect<void> {
+    return Effect.catch(effect, (error) =>
+      Effect.logWarning(
+        `Redis result store: the result stashed as ${id} could not be published, so retrieving it elsewhere will fail. ` +
+          error.message
+      ))
+  }
+
+  // --- the retriever's side ------------------------------------------------------
+
+  /** Claims the id (once, across processes), then waits for the owner's Exit. Interrupting it asks the owner to cancel. */
+  private awaitRemote(id: string): Effect.Effect<unknown, unknown> {
+    const match = idPattern.exec(id)
+    if (match === null) return Effect.fail(new ResultNotFound(id))
+    const stashedAt = Number.parseInt(match[1]!, 36)
+    const { ownerLostAfter, pollInterval, ttl } = this.settings
+    const keys = this.keys(id)
+    const connection = this.connection
+    let claimed = false
+    return Effect.gen(function*() {
+      const claim = yield* connection.use((redis) => redis.eval(claimScript)(keys.record, keys.claim, millis(ttl)))
+      if (claim === -1) return yield* Effect.fail(new ResultNotFound(id))
+      claimed = true
+      while (true) {
+        const [state, exit, kind, message, owner, alive] = yield* connection.use((redis) =>
+          redis.eval(peekScript)(keys.record, keys.alive)
+        )
+        if (state === "done" && exit !== null) return yield* finish(exit, kind ?? "", message ?? "")
+        if (state === null) {
+          // No record: its first write may still be on the way, for at most ownerLostAfter after the stash.
+          if (Math.abs(Date.now() - stashedAt) > millis(ownerLostAfter)) return yield* Effect.fail(new ResultNotFound(id))
+        } else if (alive === 0) {
+          return yield* Effect.fail(
+            new OwnerLost({
+              id,
+              message: `The process that stashed ${id} (${owner ?? "unknown"}) stopped refreshing its heartbeat for ` +
+                `${Duration.format(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
+                "The work is lost; start it again."
+            })
+          )
+        }
+        yield* Effect.sleep(pollInterval)
+      }
+    }).pipe(
+      Effect.onInterrupt(() =>
+        claimed
+          ? Effect.ignore(connection.use((redis) => redis.eval(cancelScript)(keys.record)))
+          : Effect.void
+      )
+    )
+  }
+
+  private keys(id: string) {
+    const prefix = this.settings.prefix
+    return { record: `${prefix}r:${id}`, alive: `${prefix}a:${id}`, claim: `${prefix}c:${id}` }
+  }
+}
+
+/** The owner's Exit on the retriever's side: its Cause, or core's error for a run the owner interrupted. */
+const finish = (text: string, kind: string, message: string): Effect.Effect<unknown, unknown> => {
+  const exit = decodeExit(text)
+  if (exit._tag === "Success" || kind === "") return exit
+  const cause = exit.cause
+  return Effect.fail(kind === "Cancelled" ? new Cancelled({ message, cause }) : new ReactorStopped({ message, cause }))
+}
+
+const encodeStop = (id: string): string => encodeExit(Exit.failCause(Cause.interrupt()), id) as string
+
+const millis = (duration: Duration.Duration): number => Math.max(1, Math.ceil(Duration.toMillis(duration)))
