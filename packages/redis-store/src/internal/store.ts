@@ -33,11 +33,11 @@ export interface StoreSettings {
 
 /** Sets the claim once; 1 when the record exists, 0 when it does not (yet), -1 when already claimed. */
 const claimScript = Redis.script(
-  (record: string, claim: string, ttl: number) => [record, claim, ttl],
+  (record: string, claim: string, token: string, ttl: number) => [record, claim, token, ttl],
   {
     numberOfKeys: 2,
     lua: `
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
 return redis.call('EXISTS', KEYS[1])`
   }
 ).withReturnType<number>()
@@ -88,14 +88,26 @@ return 1`
   }
 ).withReturnType<number>()
 
-/** A retriever asks the owner to cancel (only while a record exists: no stray keys without a TTL). */
+/**
+ * A retriever asks the owner to cancel, if the claim is its own (or, when it
+ * was interrupted before its claim landed, nobody's: then it claims now).
+ * The record may not exist yet (the owner's first write is on its way): the
+ * request then waits in it, with the store's time-to-live.
+ */
 const cancelScript = Redis.script(
-  (record: string) => [record],
+  (record: string, claim: string, token: string, ttl: number) => [record, claim, token, ttl],
   {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `
-if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if not holder then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  holder = ARGV[1]
+end
+if holder ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'state') == 'done' then return 0 end
 redis.call('HSET', KEYS[1], 'cancel', '1')
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`
   }
 ).withReturnType<number>()
@@ -215,11 +227,14 @@ export class Store implements ResultStore.ResultStore {
     const { ownerLostAfter, pollInterval, ttl } = this.settings
     const keys = this.keys(id)
     const connection = this.connection
-    let claimed = false
+    const token = globalThis.crypto.randomUUID()
+    let lost = false
     return Effect.gen(function*() {
-      const claim = yield* connection.use((redis) => redis.eval(claimScript)(keys.record, keys.claim, millis(ttl)))
-      if (claim === -1) return yield* Effect.fail(new ResultNotFound(id))
-      claimed = true
+      const claim = yield* connection.use((redis) => redis.eval(claimScript)(keys.record, keys.claim, token, millis(ttl)))
+      if (claim === -1) {
+        lost = true
+        return yield* Effect.fail(new ResultNotFound(id))
+      }
       while (true) {
         const [state, exit, kind, message, owner, alive] = yield* connection.use((redis) =>
           redis.eval(peekScript)(keys.record, keys.alive)
@@ -242,9 +257,9 @@ export class Store implements ResultStore.ResultStore {
       }
     }).pipe(
       Effect.onInterrupt(() =>
-        claimed
-          ? Effect.ignore(connection.use((redis) => redis.eval(cancelScript)(keys.record)))
-          : Effect.void
+        lost
+          ? Effect.void
+          : Effect.ignore(connection.use((redis) => redis.eval(cancelScript)(keys.record, keys.claim, token, millis(ttl))))
       )
     )
   }
