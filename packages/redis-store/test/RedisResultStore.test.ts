@@ -238,6 +238,8 @@ describe("when Redis is unavailable", () => {
     await server.stop()
     const stopped = Date.now()
     expect(await rejection(result.wait({ timeout: "10 seconds" }))).toBeInstanceOf(StoreUnavailable)
+    // An outage is tolerated for ownerLostAfter (600 ms here), then reported.
+    expect(Date.now() - stopped).toBeGreaterThanOrEqual(500)
     expect(Date.now() - stopped).toBeLessThan(5_000)
     await eventually(() => {
       try {
@@ -251,4 +253,35 @@ describe("when Redis is unavailable", () => {
     expect(await b.reactor.waitFor(Effect.succeed(2), { timeout: "1 second" })).toBe(2)
     expect(await b.reactor.runInReactor(Effect.succeed(3)).wait({ timeout: "1 second" })).toBe(3)
   }, 20_000)
+
+  it("comes back when Redis does: stash and retrieve work again", async () => {
+    const first = await startRedis()
+    const a = reactorWithStore(testOptions(first.url))
+    const b = reactorWithStore(testOptions(first.url))
+    const before = a.reactor.runInReactor(Effect.succeed("before")).stash()
+    expect(await b.reactor.retrieve(before).wait({ timeout: "5 seconds" })).toBe("before")
+    await first.stop()
+    await eventually(() => {
+      try {
+        a.reactor.runInReactor(Effect.succeed("x")).stash()
+        return false
+      } catch (error) {
+        return error instanceof StoreUnavailable
+      }
+    }, 5_000)
+    const second = await startRedis(first.port)
+    cleanups.push(() => second.stop())
+    // Each client reconnects by itself, with a backoff of at most about 2 seconds.
+    const stashes = (reactor: Reactor.Reactor<never>) => () => {
+      try {
+        return typeof reactor.runInReactor(Effect.succeed("probe")).stash() === "string"
+      } catch {
+        return false
+      }
+    }
+    await eventually(stashes(a.reactor), 10_000)
+    await eventually(stashes(b.reactor), 10_000)
+    const after = a.reactor.runInReactor(Effect.succeed("after")).stash()
+    expect(await b.reactor.retrieve(after).wait({ timeout: "10 seconds" })).toBe("after")
+  }, 30_000)
 })

@@ -34,9 +34,9 @@ const canConnect = (port: number): Promise<boolean> =>
     socket.connect(port, "127.0.0.1")
   })
 
-/** Starts `redis-server` with nothing saved to disk; rejects if it is not up within 10 s. */
-export const startRedis = async (): Promise<RedisServer> => {
-  const port = await freePort()
+/** Starts `redis-server` (on `port`, or a free one) with nothing saved to disk; rejects if it is not up within 10 s. */
+export const startRedis = async (port?: number): Promise<RedisServer> => {
+  port ??= await freePort()
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: ["ignore", "ignore", "pipe"]
   })
@@ -49,7 +49,10 @@ export const startRedis = async (): Promise<RedisServer> => {
   while (!(await canConnect(port))) {
     if (failure !== undefined) throw failure
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`)
-    if (Date.now() > deadline) throw new Error("redis-server did not accept connections within 10 s")
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL")
+      throw new Error("redis-server did not accept connections within 10 s")
+    }
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   return {

@@ -31,13 +31,19 @@ export interface StoreSettings {
   readonly pollInterval: Duration.Duration
 }
 
-/** Sets the claim once; 1 when the record exists, 0 when it does not (yet), -1 when already claimed. */
+/**
+ * Sets the claim once; 1 when the record exists, 0 when it does not (yet), -1
+ * when someone else claimed it. Claiming again with the same token (a retry
+ * whose first reply was lost) counts as the same claim.
+ */
 const claimScript = Redis.script(
   (record: string, claim: string, token: string, ttl: number) => [record, claim, token, ttl],
   {
     numberOfKeys: 2,
     lua: `
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] and not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return -1
+end
 return redis.call('EXISTS', KEYS[1])`
   }
 ).withReturnType<number>()
@@ -229,14 +235,30 @@ export class Store implements ResultStore.ResultStore {
     const connection = this.connection
     const token = globalThis.crypto.randomUUID()
     let lost = false
+    // A Redis outage is tolerated as long as a silent owner would be (ownerLostAfter), then it is the wait's error.
+    let failingSince: number | undefined
+    const use = <A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable> =>
+      connection.use(f).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            failingSince = undefined
+          })
+        ),
+        Effect.catch((error: StoreUnavailable): Effect.Effect<A, StoreUnavailable> => {
+          const now = Date.now()
+          failingSince ??= now
+          if (now - failingSince >= millis(ownerLostAfter)) return Effect.fail(error)
+          return Effect.andThen(Effect.sleep(pollInterval), use(f))
+        })
+      )
     return Effect.gen(function*() {
-      const claim = yield* connection.use((redis) => redis.eval(claimScript)(keys.record, keys.claim, token, millis(ttl)))
+      const claim = yield* use((redis) => redis.eval(claimScript)(keys.record, keys.claim, token, millis(ttl)))
       if (claim === -1) {
         lost = true
         return yield* Effect.fail(new ResultNotFound(id))
       }
       while (true) {
-        const [state, exit, kind, message, owner, alive] = yield* connection.use((redis) =>
+        const [state, exit, kind, message, owner, alive] = yield* use((redis) =>
           redis.eval(peekScript)(keys.record, keys.alive)
         )
         if (state === "done" && exit !== null) return yield* finish(exit, kind ?? "", message ?? "")
