@@ -163,6 +163,19 @@ describe("in one process, with two stores", () => {
     expect(() => reactor.runInReactor(Effect.succeed({ at: 1n })).stash()).toThrow(UnencodableResult)
   })
 
+  it("a failure already waited for before stash() carries its span frames once", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const check = Effect.fn("checkStock")(function*(item: string) {
+      return yield* Effect.fail(new Error(`out of ${item}`))
+    })
+    const result = a.reactor.runInReactor(check("tea"))
+    await rejection(result.wait())
+    const error = await rejection(b.reactor.retrieve(result.stash()).wait({ timeout: "5 seconds" }))
+    expect(error.message).toBe("out of tea")
+    expect(error.stack.match(/at checkStock \(definition\)/g)).toHaveLength(1)
+  })
+
   it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()

@@ -141,11 +141,24 @@ export type StopKind = "Cancelled" | "ReactorStopped"
 const carryTraces = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
   Cause.fromReasons(cause.reasons.map((reason) => {
     if (reason._tag === "Interrupt") return reason
-    const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
     const value = reason._tag === "Fail" ? reason.error : reason.defect
-    const carried = new Carried(value, isError(value) ? pretty?.stack : undefined)
+    const carried = new Carried(value, isError(value) ? renderStack(reason, value) : undefined)
     return reason._tag === "Fail" ? Cause.makeFailReason(carried) : Cause.makeDieReason(carried)
   }))
+
+/**
+ * The error's stack with its Effect span frames, rendered here because they
+ * are not serialisable. An error that was already rendered (core does that
+ * when a wait rejects with it) keeps its stack: rendering it again would
+ * repeat the span frames.
+ */
+const renderStack = (reason: Cause.Fail<unknown> | Cause.Die, error: Error): string | undefined => {
+  const own = typeof error.stack === "string" ? error.stack : undefined
+  const rendered = Cause.prettyErrors(Cause.fromReasons([reason]))[0]?.stack
+  if (own === undefined || rendered === undefined) return rendered ?? own
+  const ownLines = new Set(own.split("\n").slice(1).map((line) => line.trim()))
+  return rendered.split("\n").slice(1).some((line) => !ownLines.has(line.trim())) ? rendered : own
+}
 
 /**
  * The JSON text of an Exit, or an `UnencodableResult` saying why there is none.

@@ -171,8 +171,9 @@ export class Store implements ResultStore.ResultStore {
         Effect.ignore
       )
     ))
-    // The error a waiter of this result gets: it tells a shutdown from a cancel.
-    const settled = Effect.promise(() => result.wait().then(() => undefined, (error: unknown) => error))
+    // Yielding the handle gives core's ReactorStopped or Cancelled for a run the reactor interrupted
+    // (and, unlike wait(), leaves a failure's error object as it is, for the codec to render).
+    const settled = Effect.map(Effect.exit(result), (exit) => exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined)
     const self = this
     return Effect.gen(function*() {
       yield* connection.use((redis) =>
