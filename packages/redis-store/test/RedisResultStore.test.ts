@@ -176,6 +176,20 @@ describe("in one process, with two stores", () => {
     expect(error.stack.match(/at checkStock \(definition\)/g)).toHaveLength(1)
   })
 
+  it("the whole Cause arrives: a failure and a defect in parallel, and non-Error failures", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const both = Effect.failCause(Cause.combine(Cause.fail({ code: 42 }), Cause.die(new TypeError("bad input"))))
+    const result = b.reactor.retrieve(a.reactor.runInReactor(both).stash())
+    const error = await rejection(result.wait({ timeout: "5 seconds" }))
+    expect(error).toMatchObject({ _tag: "NonErrorFailure", value: { code: 42 } })
+    const reasons = result.originalFailure()!.reasons
+    expect(reasons.map((reason) => reason._tag)).toEqual(["Fail", "Die"])
+    expect(reasons[1]).toMatchObject({ defect: { _tag: "TypeError", name: "TypeError", message: "bad input" } })
+    const text = b.reactor.retrieve(a.reactor.runInReactor(Effect.fail("just text")).stash())
+    expect(await rejection(text.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "NonErrorFailure", value: "just text" })
+  })
+
   it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()
