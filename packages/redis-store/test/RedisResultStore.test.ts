@@ -217,6 +217,18 @@ describe("in one process, with two stores", () => {
     expect(await rejection(b.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
   })
 
+  it("work that outlives ttl is kept (and stays claimed) while its owner is alive", async () => {
+    const options = { ...testOptions(redis.url), ttl: "300 millis" } as const
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const c = reactorWithStore(options)
+    const id = a.reactor.runInReactor(Effect.sleep("900 millis").pipe(Effect.as("long"))).stash()
+    const result = b.reactor.retrieve(id)
+    await rejection(result.wait({ timeout: "600 millis" }))
+    expect(await rejection(c.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
+    expect(await result.wait({ timeout: "5 seconds" })).toBe("long")
+  })
+
   it("RedisResultStore.layer provides the store to Reactor.make", async () => {
     const program = Effect.gen(function*() {
       const reactor = yield* Reactor.make<ResultStore.ResultStore>({ logLevel: "None" })

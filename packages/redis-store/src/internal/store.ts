@@ -8,6 +8,9 @@
  *   with a time-to-live of `ownerLostAfter` while the work runs.
  * - `<prefix>c:<id>`: the claim, set once (`SET NX`) by the one retriever.
  *
+ * Record and claim live for `ttl`; the heartbeat extends both while the work
+ * runs, the publish restarts both. The retriever deletes the record once read.
+ *
  * Ids start with the stash time, so a retriever that finds no record yet (the
  * owner's first write is still on its way) waits for it at most
  * `ownerLostAfter`, and an unknown or expired id fails after that.
@@ -72,11 +75,29 @@ return 1`
   }
 ).withReturnType<number>()
 
+/**
+ * The owner is alive: its heartbeat, and the record and any claim kept alive
+ * with it (work may run longer than the store's time-to-live).
+ */
+const heartbeatScript = Redis.script(
+  (record: string, alive: string, claim: string, ttl: number, lostAfter: number) => [record, alive, claim, ttl, lostAfter],
+  {
+    numberOfKeys: 3,
+    lua: `
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1`
+  }
+).withReturnType<number>()
+
 /** The owner is done: the Exit, once (a later publish, say at shutdown, does not overwrite it). */
 const publishScript = Redis.script(
-  (record: string, alive: string, ttl: number, exit: string, kind: string, message: string, owner: string) => [
+  (record: string, alive: string, claim: string, ttl: number, exit: string, kind: string, message: string, owner: string) => [
     record,
     alive,
+    claim,
     ttl,
     exit,
     kind,
@@ -84,11 +105,12 @@ const publishScript = Redis.script(
     owner
   ],
   {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `
 if redis.call('HGET', KEYS[1], 'state') == 'done' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'done', 'exit', ARGV[2], 'kind', ARGV[3], 'message', ARGV[4], 'owner', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
 redis.call('DEL', KEYS[2])
 return 1`
   }
@@ -162,7 +184,9 @@ export class Store implements ResultStore.ResultStore {
     const { ownerHeartbeat, ownerLostAfter, pollInterval, ttl } = this.settings
     const keys = this.keys(id)
     const connection = this.connection
-    const beat = connection.use((redis) => redis.send("SET", keys.alive, "1", "PX", String(millis(ownerLostAfter))))
+    const beat = connection.use((redis) =>
+      redis.eval(heartbeatScript)(keys.record, keys.alive, keys.claim, millis(ttl), millis(ownerLostAfter))
+    )
     const heartbeat = Effect.forever(Effect.andThen(Effect.sleep(ownerHeartbeat), Effect.ignore(beat)))
     const watchCancel = Effect.forever(Effect.andThen(
       Effect.sleep(pollInterval),
@@ -211,7 +235,7 @@ export class Store implements ResultStore.ResultStore {
   private publish(id: string, exit: string, kind: string, message: string): Effect.Effect<void, StoreUnavailable> {
     const keys = this.keys(id)
     return Effect.asVoid(this.connection.use((redis) =>
-      redis.eval(publishScript)(keys.record, keys.alive, millis(this.settings.ttl), exit, kind, message, ownerName)
+      redis.eval(publishScript)(keys.record, keys.alive, keys.claim, millis(this.settings.ttl), exit, kind, message, ownerName)
     ))
   }
 
@@ -262,7 +286,11 @@ export class Store implements ResultStore.ResultStore {
         const [state, exit, kind, message, owner, alive] = yield* use((redis) =>
           redis.eval(peekScript)(keys.record, keys.alive)
         )
-        if (state === "done" && exit !== null) return yield* finish(exit, kind ?? "", message ?? "")
+        if (state === "done" && exit !== null) {
+          // Claimed and read: nobody can use the record any more (the claim stays, to refuse later retrieves).
+          yield* Effect.ignore(connection.use((redis) => redis.send("DEL", keys.record)))
+          return yield* finish(exit, kind ?? "", message ?? "")
+        }
         if (state === null) {
           // No record: its first write may still be on the way, for at most ownerLostAfter after the stash.
           if (Math.abs(Date.now() - stashedAt) > millis(ownerLostAfter)) return yield* Effect.fail(new ResultNotFound(id))
