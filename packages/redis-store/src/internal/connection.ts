@@ -1,6 +1,6 @@
 /**
  * One lazily built `NodeRedis` layer per store, in its own scope: built on
- * first use, built again after it failed or its client gave up, closed by
+ * first use, built again (at most once a second) after it failed or its client gave up, closed by
  * `close()`. The client's socket is unref'd so an idle store does not keep
  * the process alive.
  */
@@ -21,6 +21,8 @@ import * as Scope from "effect/Scope"
 import { StoreUnavailable } from "../Errors.ts"
 
 type Client = NodeRedis["Service"]["client"]
+
+const reconnectDelay = 1_000
 type Services = Context.Context<Redis.Redis | NodeRedis>
 
 interface Current {
@@ -41,6 +43,7 @@ export interface ConnectionSettings {
 export class Connection {
   private current: Current | undefined
   private lastFailure: StoreUnavailable | undefined
+  private failedAt = 0
   private closed = false
   private readonly settings: ConnectionSettings
 
@@ -55,7 +58,7 @@ export class Connection {
     if (current === undefined) {
       const failure = this.lastFailure
       // Try again in the background, so that the next stash can succeed once Redis is back.
-      if (failure !== undefined) this.start()
+      if (failure !== undefined && !this.failedRecently()) this.start()
       return failure
     }
     if (current.client !== undefined && !current.client.isReady) {
@@ -68,6 +71,9 @@ export class Connection {
   use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
+      if (this.current === undefined && this.lastFailure !== undefined && this.failedRecently()) {
+        return Effect.fail(this.lastFailure)
+      }
       const current = this.current ?? this.start()
       const timeout = this.settings.commandTimeout
       const run = current.redis !== undefined
@@ -98,6 +104,11 @@ export class Connection {
     if (current !== undefined) await closeCurrent(current, this.settings.commandTimeout)
   }
 
+  /** Connection attempts are at least `reconnectDelay` apart: callers in between get the last failure. */
+  private failedRecently(): boolean {
+    return Date.now() - this.failedAt < reconnectDelay
+  }
+
   private start(): Current {
     const scope = Scope.makeUnsafe()
     let build = Layer.buildWithScope(nodeRedisLayer(this.settings.clientOptions), scope)
@@ -120,6 +131,7 @@ export class Connection {
         if (this.current === current) this.current = undefined
         const error = Cause.squash(exit.cause)
         this.lastFailure = this.unavailable(`could not connect: ${describeError(error)}`, error)
+        this.failedAt = Date.now()
         Effect.runFork(Scope.close(scope, exit))
       }
     })
@@ -188,11 +200,13 @@ const closeCurrent = async (current: Current, timeout: Duration.Duration): Promi
   if (outcome === "late" && current.client?.isOpen) current.client.destroy()
 }
 
+/** What went wrong, in words: a RedisError's own cause (node-redis's or the socket's error) when it has one. */
 const describeError = (error: unknown): string => {
-  if (error instanceof Error) {
-    const inner = (error as { readonly cause?: unknown }).cause
-    const detail = inner instanceof Error ? inner.message || inner.name : inner === undefined ? "" : String(inner)
-    return detail !== "" && !error.message.includes(detail) ? `${error.message || error.name} (${detail})` : error.message || error.name
+  const inner = error instanceof Error && error.cause !== undefined ? error.cause : error
+  if (inner instanceof AggregateError && inner.errors.length > 0) return describeError(inner.errors[0])
+  if (inner instanceof Error) {
+    const name = inner.constructor?.name && inner.constructor.name !== "Error" ? inner.constructor.name : inner.name
+    return inner.message ? `${name}: ${inner.message}` : name
   }
-  return String(error)
+  return String(inner)
 }
