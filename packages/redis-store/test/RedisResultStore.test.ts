@@ -190,6 +190,17 @@ describe("in one process, with two stores", () => {
     expect(await rejection(text.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "NonErrorFailure", value: "just text" })
   })
 
+  it("a handle already cancelled when stashed arrives as Cancelled, with the owner's message", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const result = a.reactor.runInReactor(Effect.never)
+    result.cancel()
+    await rejection(result.wait())
+    const error = await rejection(b.reactor.retrieve(result.stash()).wait({ timeout: "5 seconds" }))
+    expect(error).toMatchObject({ _tag: "Cancelled" })
+    expect(error.message).toContain("cancelled with EventualResult.cancel()")
+  })
+
   it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()

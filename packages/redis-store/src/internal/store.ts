@@ -161,7 +161,7 @@ export class Store implements ResultStore.ResultStore {
     if (exit !== undefined) {
       const encoded = encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
-      runner.runInReactor(this.logFailure(id, this.publish(id, encoded, "", "")))
+      runner.runInReactor(this.logFailure(id, this.publishExit(id, exit, errorOfDone(result))))
     } else {
       runner.runInReactor(this.logFailure(id, this.own(id, result)))
     }
@@ -319,6 +319,15 @@ export class Store implements ResultStore.ResultStore {
     const prefix = this.settings.prefix
     return { record: `${prefix}r:${id}`, alive: `${prefix}a:${id}`, claim: `${prefix}c:${id}` }
   }
+}
+
+/**
+ * The error yielding a done handle gives: core's ReactorStopped or Cancelled
+ * for a run the reactor interrupted (the Exit alone no longer says which).
+ */
+const errorOfDone = (result: EventualResult.EventualResult<unknown, unknown>): unknown => {
+  const outcome = Effect.runSyncExit(result)
+  return outcome._tag === "Failure" ? Cause.squash(outcome.cause) : undefined
 }
 
 /** The owner's Exit on the retriever's side: its Cause, or core's error for a run the owner interrupted. */
