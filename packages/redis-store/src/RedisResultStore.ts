@@ -12,7 +12,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
+import type * as Schema from "effect/Schema"
 import type { createClient } from "redis"
+import { makeExitCodec } from "./internal/codec.ts"
 import { Connection } from "./internal/connection.ts"
 import { Store } from "./internal/store.ts"
 
@@ -56,6 +58,13 @@ export interface Options {
   readonly pollInterval?: Duration.Input | undefined
   /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */
   readonly commandTimeout?: Duration.Input | undefined
+  /**
+   * A schema of your own errors (say `Schema.Union([NotFound, Timeout])` of
+   * `Schema.TaggedError` classes): failures it can encode come back in the
+   * retrieving process as real instances of those classes (`instanceof`
+   * works). Others come back as `RemoteError`. Both processes need the same schema.
+   */
+  readonly errors?: Schema.Top | undefined
   /** Minimum level of the Redis client's own log lines (reconnect warnings). Default: Effect's default (Info). */
   readonly logLevel?: LogLevel.LogLevel | undefined
 }
@@ -149,7 +158,8 @@ export const make = (options?: Options): RedisResultStore => {
     commandTimeout,
     logLevel: options?.logLevel
   })
-  const store = new Store(connection, { prefix, ttl, ownerHeartbeat, ownerLostAfter, pollInterval })
+  const codec = makeExitCodec(options?.errors)
+  const store = new Store(connection, { prefix, ttl, ownerHeartbeat, ownerLostAfter, pollInterval, codec })
   const close = () => connection.close()
   return {
     stash: (result, runner) => store.stash(result, runner),

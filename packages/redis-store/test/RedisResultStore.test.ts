@@ -3,10 +3,11 @@
  * free 127.0.0.1 port), with real child processes as the other side.
  */
 import { causeOf, InvalidArgument, Reactor, ReactorStopped, ResultNotFound, ResultStore } from "@crochet/core"
-import { OwnerLost, RedisResultStore, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
+import { OwnerLost, RedisResultStore, RemoteError, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
@@ -199,6 +200,30 @@ describe("in one process, with two stores", () => {
     const error = await rejection(b.reactor.retrieve(result.stash()).wait({ timeout: "5 seconds" }))
     expect(error).toMatchObject({ _tag: "Cancelled" })
     expect(error.message).toContain("cancelled with EventualResult.cancel()")
+  })
+
+  it("with an errors schema, your Schema.TaggedError failures come back as instances of their class", async () => {
+    class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number, message: Schema.String }) {}
+    const options = { ...testOptions(redis.url), errors: NotFound }
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const plain = reactorWithStore()
+    const find = Effect.fn("findUser")(function*(user: number) {
+      return yield* new NotFound({ user, message: `no user ${user}` })
+    })
+    const error = await rejection(b.reactor.retrieve(a.reactor.runInReactor(find(7)).stash()).wait({ timeout: "5 seconds" }))
+    expect(error).toBeInstanceOf(NotFound)
+    expect(error).toMatchObject({ _tag: "NotFound", user: 7, message: "no user 7" })
+    expect(error.stack).toContain("at findUser")
+    // Not in the schema: generic.
+    const other = await rejection(b.reactor.retrieve(a.reactor.runInReactor(Effect.fail(new RangeError("too far"))).stash())
+      .wait({ timeout: "5 seconds" }))
+    expect(other).toBeInstanceOf(RemoteError)
+    expect(other).toMatchObject({ _tag: "RangeError", name: "RangeError", message: "too far" })
+    // A retriever without the schema still gets _tag and fields.
+    const generic = await rejection(plain.reactor.retrieve(a.reactor.runInReactor(find(8)).stash()).wait({ timeout: "5 seconds" }))
+    expect(generic).toBeInstanceOf(RemoteError)
+    expect(generic).toMatchObject({ _tag: "NotFound", user: 8, message: "no user 8" })
   })
 
   it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {

@@ -43,7 +43,13 @@ const toJson = (value: unknown): Json | undefined => {
 
 const reserved = new Set(["_tag", "name", "message", "stack", "cause"])
 
-const encodeFailure = (input: unknown): Json => {
+/** How failures are encoded: generically, plus through the application's own error schema when it has one. */
+interface ErrorCodec {
+  readonly encode: (value: unknown) => Json | undefined
+  readonly decode: (json: unknown) => Error | undefined
+}
+
+const makeEncodeFailure = (typed: ErrorCodec | undefined) => (input: unknown): Json => {
   const { stack, value } = input instanceof Carried ? input : new Carried(input, undefined)
   if (!isError(value)) {
     const json = toJson(value)
@@ -56,6 +62,7 @@ const encodeFailure = (input: unknown): Json => {
     fields[key] = json === undefined ? String(field) : json
   }
   const tag = (value as { readonly _tag?: unknown })._tag
+  const typedJson = typed?.encode(value)
   return {
     error: {
       ...(typeof tag === "string" ? { _tag: tag } : {}),
@@ -63,7 +70,8 @@ const encodeFailure = (input: unknown): Json => {
       message: value.message,
       ...(stack ?? value.stack) !== undefined ? { stack: (stack ?? value.stack)! } : {},
       fields
-    }
+    },
+    ...(typedJson === undefined ? {} : { typed: typedJson })
   }
 }
 
@@ -100,39 +108,35 @@ const rebuild = (error: {
     default:
       return new RemoteError(error)
   }
-  if (error.stack !== undefined) {
-    Object.defineProperty(rebuilt, "stack", { value: error.stack, configurable: true, writable: true, enumerable: false })
-  }
+  if (error.stack !== undefined) setStack(rebuilt, error.stack)
   return rebuilt
 }
 
-const decodeFailure = (json: Json): unknown => {
+const makeDecodeFailure = (typed: ErrorCodec | undefined) => (json: Json): unknown => {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return json
   const object = json as Readonly<Record<string, Json>>
   if ("value" in object) return object["value"]
   if ("text" in object) return object["text"]
   const error = object["error"] as Record<string, Json> | undefined
   if (typeof error !== "object" || error === null) return json
+  const stack = typeof error["stack"] === "string" ? error["stack"] : undefined
+  const instance = "typed" in object ? typed?.decode(object["typed"]) : undefined
+  if (instance !== undefined) {
+    if (stack !== undefined) setStack(instance, stack)
+    return instance
+  }
   return rebuild({
     ...(typeof error["_tag"] === "string" ? { _tag: error["_tag"] } : {}),
     name: String(error["name"]),
     message: String(error["message"]),
-    ...(typeof error["stack"] === "string" ? { stack: error["stack"] } : {}),
+    ...(stack === undefined ? {} : { stack }),
     fields: (error["fields"] ?? {}) as Record<string, unknown>
   })
 }
 
-/** Any failure or defect, to and from JSON. Never fails to encode. */
-const Failure = Schema.Json.pipe(
-  Schema.decodeTo(
-    Schema.Unknown,
-    SchemaTransformation.transform({ decode: decodeFailure, encode: encodeFailure })
-  )
-)
-
-const ExitJson = Schema.toCodecJson(Schema.Exit(Schema.Json, Failure, Failure))
-const encodeExitJson = Schema.encodeUnknownExit(ExitJson)
-const decodeExitJson = Schema.decodeUnknownExit(ExitJson)
+const setStack = (error: Error, stack: string): void => {
+  Object.defineProperty(error, "stack", { value: stack, configurable: true, writable: true, enumerable: false })
+}
 
 /** What the owner stores when its work ended by interruption only: how the retriever should report it. */
 export type StopKind = "Cancelled" | "ReactorStopped"
@@ -160,10 +164,58 @@ const renderStack = (reason: Cause.Fail<unknown> | Cause.Die, error: Error): str
   return rendered.split("\n").slice(1).some((line) => !ownLines.has(line.trim())) ? rendered : own
 }
 
+/** Encodes and decodes the Exits of one store. */
+export interface ExitCodec {
+  /** The JSON text of an Exit, or an `UnencodableResult` saying why there is none. */
+  readonly encodeExit: (exit: Exit.Exit<unknown, unknown>, id: string) => string | UnencodableResult
+  /** The Exit back from its JSON text; a corrupt record is a defect. */
+  readonly decodeExit: (text: string) => Exit.Exit<unknown, unknown>
+}
+
 /**
- * The JSON text of an Exit, or an `UnencodableResult` saying why there is none.
+ * A codec for Exits. With `errors` (a schema of the application's errors,
+ * such as a union of `Schema.TaggedError` classes), failures it can encode
+ * come back as instances of those classes; the rest come back generically.
  */
-export const encodeExit = (exit: Exit.Exit<unknown, unknown>, id: string): string | UnencodableResult => {
+export const makeExitCodec = (errors?: Schema.Top | undefined): ExitCodec => {
+  const typed = errors === undefined ? undefined : errorCodec(errors)
+  // Any failure or defect, to and from JSON. Never fails to encode.
+  const Failure = Schema.Json.pipe(
+    Schema.decodeTo(
+      Schema.Unknown,
+      SchemaTransformation.transform({ decode: makeDecodeFailure(typed), encode: makeEncodeFailure(typed) })
+    )
+  )
+  const ExitJson = Schema.toCodecJson(Schema.Exit(Schema.Json, Failure, Failure))
+  const encodeExitJson = Schema.encodeUnknownExit(ExitJson)
+  const decodeExitJson = Schema.decodeUnknownExit(ExitJson)
+  return {
+    encodeExit: (exit, id) => encodeExit(encodeExitJson, exit, id),
+    decodeExit: (text) => decodeExit(decodeExitJson, text)
+  }
+}
+
+const errorCodec = (errors: Schema.Top): ErrorCodec => {
+  const json = Schema.toCodecJson(errors as Schema.Codec<unknown, unknown>)
+  const encode = Schema.encodeUnknownExit(json as Schema.Codec<unknown, unknown>)
+  const decode = Schema.decodeUnknownExit(json as Schema.Codec<unknown, unknown>)
+  return {
+    encode: (value) => {
+      const exit = encode(value)
+      return exit._tag === "Success" ? exit.value as Json : undefined
+    },
+    decode: (value) => {
+      const exit = decode(value)
+      return exit._tag === "Success" && isError(exit.value) ? exit.value : undefined
+    }
+  }
+}
+
+const encodeExit = (
+  encodeExitJson: (exit: unknown) => Exit.Exit<unknown, unknown>,
+  exit: Exit.Exit<unknown, unknown>,
+  id: string
+): string | UnencodableResult => {
   const prepared = exit._tag === "Success" ? exit : Exit.failCause(carryTraces(exit.cause))
   const encoded = encodeExitJson(prepared)
   if (encoded._tag === "Success") return JSON.stringify(encoded.value)
@@ -175,8 +227,10 @@ export const encodeExit = (exit: Exit.Exit<unknown, unknown>, id: string): strin
   })
 }
 
-/** The Exit back from its JSON text; a corrupt record is a defect. */
-export const decodeExit = (text: string): Exit.Exit<unknown, unknown> => {
+const decodeExit = (
+  decodeExitJson: (json: unknown) => Exit.Exit<unknown, unknown>,
+  text: string
+): Exit.Exit<unknown, unknown> => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -184,6 +238,6 @@ export const decodeExit = (text: string): Exit.Exit<unknown, unknown> => {
     return Exit.die(new Error(`A stored result is not JSON: ${String(error)}`))
   }
   const decoded = decodeExitJson(json)
-  if (decoded._tag === "Success") return decoded.value
+  if (decoded._tag === "Success") return decoded.value as Exit.Exit<unknown, unknown>
   return Exit.die(new Error(`A stored result could not be decoded: ${Cause.pretty(decoded.cause)}`))
 }

@@ -23,7 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Redis from "effect/persistence/Redis"
 import { hostname } from "node:os"
 import { OwnerLost, StoreUnavailable, UnencodableResult } from "../Errors.ts"
-import { decodeExit, encodeExit } from "./codec.ts"
+import type { ExitCodec } from "./codec.ts"
 import type { Connection } from "./connection.ts"
 
 export interface StoreSettings {
@@ -32,6 +32,7 @@ export interface StoreSettings {
   readonly ownerHeartbeat: Duration.Duration
   readonly ownerLostAfter: Duration.Duration
   readonly pollInterval: Duration.Duration
+  readonly codec: ExitCodec
 }
 
 /**
@@ -159,7 +160,7 @@ export class Store implements ResultStore.ResultStore {
     const id = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
     const exit = result.poll()
     if (exit !== undefined) {
-      const encoded = encodeExit(exit, id)
+      const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
       runner.runInReactor(this.logFailure(id, this.publishExit(id, exit, errorOfDone(result))))
     } else {
@@ -211,7 +212,7 @@ export class Store implements ResultStore.ResultStore {
       Effect.onInterrupt(() =>
         this.publish(
           id,
-          encodeStop(id),
+          this.settings.codec.encodeExit(Exit.failCause(Cause.interrupt()), id) as string,
           "ReactorStopped",
           `The reactor of the process that stashed ${id} (${ownerName}) shut down before the result was ready, ` +
             "so the work was interrupted."
@@ -221,9 +222,9 @@ export class Store implements ResultStore.ResultStore {
   }
 
   private publishExit(id: string, exit: Exit.Exit<unknown, unknown>, error: unknown): Effect.Effect<void, StoreUnavailable> {
-    const encoded = encodeExit(exit, id)
+    const encoded = this.settings.codec.encodeExit(exit, id)
     if (encoded instanceof UnencodableResult) {
-      return this.publish(id, encodeExit(Exit.fail(encoded), id) as string, "", "")
+      return this.publish(id, this.settings.codec.encodeExit(Exit.fail(encoded), id) as string, "", "")
     }
     const onlyInterrupted = exit._tag === "Failure" && !exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")
     if (onlyInterrupted && (error instanceof ReactorStopped || error instanceof Cancelled)) {
@@ -255,7 +256,7 @@ export class Store implements ResultStore.ResultStore {
     const match = idPattern.exec(id)
     if (match === null) return Effect.fail(new ResultNotFound(id))
     const stashedAt = Number.parseInt(match[1]!, 36)
-    const { ownerLostAfter, pollInterval, ttl } = this.settings
+    const { codec, ownerLostAfter, pollInterval, ttl } = this.settings
     const keys = this.keys(id)
     const connection = this.connection
     const token = globalThis.crypto.randomUUID()
@@ -289,7 +290,7 @@ export class Store implements ResultStore.ResultStore {
         if (state === "done" && exit !== null) {
           // Claimed and read: nobody can use the record any more (the claim stays, to refuse later retrieves).
           yield* Effect.ignore(connection.use((redis) => redis.send("DEL", keys.record)))
-          return yield* finish(exit, kind ?? "", message ?? "")
+          return yield* finish(codec.decodeExit(exit), kind ?? "", message ?? "")
         }
         if (state === null) {
           // No record: its first write may still be on the way, for at most ownerLostAfter after the stash.
@@ -331,13 +332,10 @@ const errorOfDone = (result: EventualResult.EventualResult<unknown, unknown>): u
 }
 
 /** The owner's Exit on the retriever's side: its Cause, or core's error for a run the owner interrupted. */
-const finish = (text: string, kind: string, message: string): Effect.Effect<unknown, unknown> => {
-  const exit = decodeExit(text)
+const finish = (exit: Exit.Exit<unknown, unknown>, kind: string, message: string): Effect.Effect<unknown, unknown> => {
   if (exit._tag === "Success" || kind === "") return exit
   const cause = exit.cause
   return Effect.fail(kind === "Cancelled" ? new Cancelled({ message, cause }) : new ReactorStopped({ message, cause }))
 }
-
-const encodeStop = (id: string): string => encodeExit(Exit.failCause(Cause.interrupt()), id) as string
 
 const millis = (duration: Duration.Duration): number => Math.max(1, Math.ceil(Duration.toMillis(duration)))
