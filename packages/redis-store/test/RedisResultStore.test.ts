@@ -116,6 +116,16 @@ describe("across two processes", () => {
     expect(await a.process.next((message) => message.event === "interrupted", 5_000)).toEqual({ event: "interrupted" })
   }, 20_000)
 
+  it("the retrieving reactor shutting down while it waits asks A to cancel (nobody else can retrieve it)", async () => {
+    const a = await owner("never")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    await rejection(result.wait({ timeout: "200 millis" }))
+    await reactor.shutdown()
+    expect(await rejection(result.wait())).toBeInstanceOf(ReactorStopped)
+    expect(await a.process.next((message) => message.event === "interrupted", 5_000)).toEqual({ event: "interrupted" })
+  }, 20_000)
+
   it("A dies before finishing: the wait here ends with OwnerLost within ownerLostAfter", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
@@ -275,6 +285,17 @@ describe("in one process, with two stores", () => {
       program.pipe(Effect.scoped, Effect.provide(RedisResultStore.layer(testOptions(redis.url))))
     )
     expect(value).toBe("from an Effect app")
+  })
+
+  it("close() ends the store: stash throws and retrieve rejects with StoreUnavailable; it is idempotent", async () => {
+    const { reactor, store } = reactorWithStore()
+    const id = reactor.runInReactor(Effect.succeed(1)).stash()
+    expect(await reactor.retrieve(id).wait({ timeout: "5 seconds" })).toBe(1)
+    await store[Symbol.asyncDispose]()
+    await store.close()
+    expect(() => reactor.runInReactor(Effect.succeed(2)).stash()).toThrow(/was closed/)
+    expect(await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(StoreUnavailable)
+    expect(await reactor.waitFor(Effect.succeed(3))).toBe(3)
   })
 
   it("bad options throw InvalidArgument at make", () => {

@@ -44,7 +44,8 @@ export class Connection {
   private current: Current | undefined
   private lastFailure: StoreUnavailable | undefined
   private failedAt = 0
-  private closed = false
+  /** Set by close(): from then on every call fails at once. */
+  closed = false
   private readonly settings: ConnectionSettings
 
   constructor(settings: ConnectionSettings) {

@@ -273,7 +273,7 @@ export class Store implements ResultStore.ResultStore {
         Effect.catch((error: StoreUnavailable): Effect.Effect<A, StoreUnavailable> => {
           const now = Date.now()
           failingSince ??= now
-          if (now - failingSince >= millis(ownerLostAfter)) return Effect.fail(error)
+          if (connection.closed || now - failingSince >= millis(ownerLostAfter)) return Effect.fail(error)
           return Effect.andThen(Effect.sleep(pollInterval), use(f))
         })
       )
