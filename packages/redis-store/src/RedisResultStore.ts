@@ -12,10 +12,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
+import * as Redis from "effect/persistence/Redis"
 import type * as Schema from "effect/Schema"
 import type { createClient } from "redis"
 import { makeExitCodec } from "./internal/codec.ts"
-import { Connection } from "./internal/connection.ts"
+import { type Backend, Connection, ServiceBackend } from "./internal/connection.ts"
 import { Store } from "./internal/store.ts"
 
 /**
@@ -126,25 +127,10 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * @since 0.1.0
  */
 export const make = (options?: Options): RedisResultStore => {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new InvalidArgument(`RedisResultStore.make: options must be an object; got ${String(options)}.`)
-  }
+  const settings = decodeOptions(options, "RedisResultStore.make")
   const url = options?.url ?? options?.client?.url ?? "redis://127.0.0.1:6379"
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
     throw new InvalidArgument(`RedisResultStore.make: options.url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`)
-  }
-  const prefix = options?.prefix ?? "crochet:"
-  if (typeof prefix !== "string") throw new InvalidArgument("RedisResultStore.make: options.prefix must be a string.")
-  const ttl = duration(options?.ttl, "ttl", Duration.hours(1))
-  const ownerHeartbeat = duration(options?.ownerHeartbeat, "ownerHeartbeat", Duration.seconds(2))
-  const ownerLostAfter = duration(options?.ownerLostAfter, "ownerLostAfter", Duration.seconds(6))
-  const pollInterval = duration(options?.pollInterval, "pollInterval", Duration.millis(100))
-  const commandTimeout = duration(options?.commandTimeout, "commandTimeout", Duration.seconds(5))
-  if (!Duration.isGreaterThan(ownerLostAfter, ownerHeartbeat)) {
-    throw new InvalidArgument(
-      `RedisResultStore.make: ownerLostAfter (${Duration.format(ownerLostAfter)}) must be longer than ownerHeartbeat ` +
-        `(${Duration.format(ownerHeartbeat)}), or a live owner would look lost; make it 3 heartbeats or more.`
-    )
   }
   const connection = new Connection({
     where: withoutPassword(url),
@@ -153,14 +139,102 @@ export const make = (options?: Options): RedisResultStore => {
       url,
       // Fail commands at once while disconnected instead of queueing them until Redis is back.
       disableOfflineQueue: true,
-      socket: { connectTimeout: Duration.toMillis(commandTimeout), ...options?.client?.socket } as never
+      socket: { connectTimeout: Duration.toMillis(settings.commandTimeout), ...options?.client?.socket } as never
     },
-    commandTimeout,
+    commandTimeout: settings.commandTimeout,
     logLevel: options?.logLevel
   })
-  const codec = makeExitCodec(options?.errors)
-  const store = new Store(connection, { prefix, ttl, ownerHeartbeat, ownerLostAfter, pollInterval, codec })
-  const close = () => connection.close()
+  return storeOn(connection, settings)
+}
+
+/**
+ * The options of {@link layerRedis}: those of {@link make} but the
+ * connection's own (`url`, `client`, `logLevel`), which belong to the
+ * `Redis` layer you provide.
+ *
+ * @example
+ * ```ts
+ * import type { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const options: RedisResultStore.StoreOptions = { ttl: "10 minutes", ownerLostAfter: "10 seconds" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type StoreOptions = Omit<Options, "url" | "client" | "logLevel">
+
+/**
+ * Provides a Redis `ResultStore` built on the `Redis` service the application
+ * already has (`effect/persistence/Redis`, for instance from
+ * `@effect/platform-node`'s `NodeRedis.layer`): one connection for everything.
+ * That connection is the application's: the store neither opens nor closes it,
+ * and it does not fail commands at once while Redis is unreachable unless you
+ * give `NodeRedis.layer` `disableOfflineQueue: true` (each command still ends
+ * within `commandTimeout`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { layer as nodeRedis } from "@effect/platform-node/NodeRedis"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ * import { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const Store = RedisResultStore.layerRedis({ ttl: "1 hour" }).pipe(
+ *   Layer.provide(nodeRedis({ url: "redis://127.0.0.1:6379", disableOfflineQueue: true }))
+ * )
+ * const program = Effect.gen(function*() {
+ *   const reactor = yield* Reactor.make<ResultStore.ResultStore>()
+ *   return reactor.runInReactor(Effect.succeed(1)).stash()
+ * })
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Store)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, Redis.Redis> => {
+  const settings = decodeOptions(options, "RedisResultStore.layerRedis")
+  return Layer.effect(
+    ResultStore.ResultStore,
+    Effect.acquireRelease(
+      Effect.map(Effect.service(Redis.Redis), (redis) => storeOn(new ServiceBackend(redis, settings.commandTimeout), settings)),
+      (store) => Effect.promise(() => store.close())
+    )
+  )
+}
+
+interface Settings {
+  readonly prefix: string
+  readonly ttl: Duration.Duration
+  readonly ownerHeartbeat: Duration.Duration
+  readonly ownerLostAfter: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly commandTimeout: Duration.Duration
+  readonly errors: Schema.Top | undefined
+}
+
+const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new InvalidArgument(`${call}: options must be an object; got ${String(options)}.`)
+  }
+  const prefix = options?.prefix ?? "crochet:"
+  if (typeof prefix !== "string") throw new InvalidArgument(`${call}: options.prefix must be a string.`)
+  const ttl = duration(options?.ttl, call, "ttl", Duration.hours(1))
+  const ownerHeartbeat = duration(options?.ownerHeartbeat, call, "ownerHeartbeat", Duration.seconds(2))
+  const ownerLostAfter = duration(options?.ownerLostAfter, call, "ownerLostAfter", Duration.seconds(6))
+  const pollInterval = duration(options?.pollInterval, call, "pollInterval", Duration.millis(100))
+  const commandTimeout = duration(options?.commandTimeout, call, "commandTimeout", Duration.seconds(5))
+  if (!Duration.isGreaterThan(ownerLostAfter, ownerHeartbeat)) {
+    throw new InvalidArgument(
+      `${call}: ownerLostAfter (${Duration.format(ownerLostAfter)}) must be longer than ownerHeartbeat ` +
+        `(${Duration.format(ownerHeartbeat)}), or a live owner would look lost; make it 3 heartbeats or more.`
+    )
+  }
+  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, pollInterval, commandTimeout, errors: options?.errors }
+}
+
+const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
+  const store = new Store(backend, { ...settings, codec: makeExitCodec(settings.errors) })
+  const close = () => backend.close()
   return {
     stash: (result, runner) => store.stash(result, runner),
     retrieve: (id, runner) => store.retrieve(id, runner),
@@ -195,12 +269,12 @@ export const layer = (options?: Options): Layer.Layer<ResultStore.ResultStore> =
     Effect.acquireRelease(Effect.sync(() => make(options)), (store) => Effect.promise(() => store.close()))
   )
 
-const duration = (input: unknown, name: string, fallback: Duration.Duration): Duration.Duration => {
+const duration = (input: unknown, call: string, name: string, fallback: Duration.Duration): Duration.Duration => {
   if (input === undefined) return fallback
   const decoded = typeof input === "number" && Number.isNaN(input) ? undefined : Duration.fromInput(input as Duration.Input)
   if (decoded === undefined || decoded._tag === "None" || !Duration.isFinite(decoded.value) || !Duration.isGreaterThan(decoded.value, Duration.zero)) {
     throw new InvalidArgument(
-      `RedisResultStore.make: options.${name} must be a positive, finite Duration.Input such as "5 seconds", ` +
+      `${call}: options.${name} must be a positive, finite Duration.Input such as "5 seconds", ` +
         `5000 (milliseconds) or Duration.seconds(5); got ${JSON.stringify(input) ?? String(input)}.`
     )
   }

@@ -8,6 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
@@ -296,6 +297,21 @@ describe("in one process, with two stores", () => {
     expect(() => reactor.runInReactor(Effect.succeed(2)).stash()).toThrow(/was closed/)
     expect(await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(StoreUnavailable)
     expect(await reactor.waitFor(Effect.succeed(3))).toBe(3)
+  })
+
+  it("RedisResultStore.layerRedis shares the application's own NodeRedis connection", async () => {
+    const { url: _url, logLevel: _logLevel, ...storeOptions } = testOptions(redis.url)
+    const Store = RedisResultStore.layerRedis(storeOptions).pipe(
+      Layer.provide(NodeRedis.layer({ url: redis.url, disableOfflineQueue: true }))
+    )
+    const other = reactorWithStore()
+    const program = Effect.gen(function*() {
+      const app = yield* Reactor.make<ResultStore.ResultStore>({ logLevel: "None" })
+      const id = app.runInReactor(Effect.sleep("200 millis").pipe(Effect.as("shared connection"))).stash()
+      // Retrieved by another process's store while this application (and its connection) runs.
+      return yield* Effect.promise(() => other.reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+    })
+    expect(await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Store)))).toBe("shared connection")
   })
 
   it("bad options throw InvalidArgument at make", () => {

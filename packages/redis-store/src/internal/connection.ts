@@ -32,6 +32,17 @@ interface Current {
   redis: Redis.Redis["Service"] | undefined
 }
 
+/** What the store needs from a connection to Redis. */
+export interface Backend {
+  /** Set once closed: every call then fails at once. */
+  readonly closed: boolean
+  /** Why a new stash should be refused right now, when that is already known (no I/O). */
+  knownDown(): StoreUnavailable | undefined
+  /** Runs a Redis command (or script), bounded by `commandTimeout`; every failure is a `StoreUnavailable`. */
+  use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable>
+  close(): Promise<void>
+}
+
 export interface ConnectionSettings {
   /** Shown in error messages; no password. */
   readonly where: string
@@ -40,7 +51,7 @@ export interface ConnectionSettings {
   readonly logLevel: LogLevel.LogLevel | undefined
 }
 
-export class Connection {
+export class Connection implements Backend {
   private current: Current | undefined
   private lastFailure: StoreUnavailable | undefined
   private failedAt = 0
@@ -147,11 +158,7 @@ export class Connection {
   }
 
   private unavailable(why: string, cause: unknown): StoreUnavailable {
-    return new StoreUnavailable({
-      cause,
-      message: `The Redis result store at ${this.settings.where} is unavailable: ${why}. ` +
-        "Stashed results cannot be shared until Redis is back; work that does not stash or retrieve is not affected."
-    })
+    return unavailable(this.settings.where, why, cause)
   }
 
   private closedError(): StoreUnavailable {
@@ -160,6 +167,64 @@ export class Connection {
     })
   }
 }
+
+/**
+ * A `Redis` service the application already has (for instance from
+ * `NodeRedis.layer`): its connection is the application's to open and close.
+ */
+export class ServiceBackend implements Backend {
+  closed = false
+  private readonly redis: Redis.Redis["Service"]
+  private readonly commandTimeout: Duration.Duration
+  constructor(redis: Redis.Redis["Service"], commandTimeout: Duration.Duration) {
+    this.redis = redis
+    this.commandTimeout = commandTimeout
+  }
+
+  knownDown(): StoreUnavailable | undefined {
+    return this.closed ? unavailable("the Redis service", "its layer was released") : undefined
+  }
+
+  use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.knownDown()!)
+      const timeout = this.commandTimeout
+      return f(this.redis).pipe(
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () =>
+            Effect.fail(new StoreUnavailableTimeout(timeout))
+        }),
+        Effect.mapError((error) =>
+          unavailable(
+            "the Redis service",
+            error instanceof StoreUnavailableTimeout
+              ? `Redis did not answer within commandTimeout (${Duration.format(timeout)})`
+              : describeError(error),
+            error
+          )
+        )
+      )
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+}
+
+class StoreUnavailableTimeout extends Error {
+  constructor(timeout: Duration.Duration) {
+    super(`no answer within ${Duration.format(timeout)}`)
+  }
+}
+
+const unavailable = (where: string, why: string, cause?: unknown): StoreUnavailable =>
+  new StoreUnavailable({
+    cause,
+    message: `The Redis result store at ${where} is unavailable: ${why}. ` +
+      "Stashed results cannot be shared until Redis is back; work that does not stash or retrieve is not affected."
+  })
 
 const systemClock: Clock.Clock = Effect.runSync(Clock.clockWith(Effect.succeed))
 

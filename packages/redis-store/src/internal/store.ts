@@ -24,7 +24,7 @@ import * as Redis from "effect/persistence/Redis"
 import { hostname } from "node:os"
 import { OwnerLost, StoreUnavailable, UnencodableResult } from "../Errors.ts"
 import type { ExitCodec } from "./codec.ts"
-import type { Connection } from "./connection.ts"
+import type { Backend } from "./connection.ts"
 
 export interface StoreSettings {
   readonly prefix: string
@@ -146,10 +146,10 @@ const idPattern = /^([0-9a-z]{1,11})\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 const ownerName = `${hostname()}:${process.pid}`
 
 export class Store implements ResultStore.ResultStore {
-  private readonly connection: Connection
+  private readonly connection: Backend
   private readonly settings: StoreSettings
 
-  constructor(connection: Connection, settings: StoreSettings) {
+  constructor(connection: Backend, settings: StoreSettings) {
     this.connection = connection
     this.settings = settings
   }
