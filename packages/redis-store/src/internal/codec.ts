@@ -222,7 +222,7 @@ const encodeExit = (
   const why = Cause.squash(encoded.cause)
   return new UnencodableResult({
     message: `The result stashed as ${id} cannot be stored in Redis: its value must be JSON ` +
-      `(no functions, bigints, Dates, class instances or undefined fields). ` +
+      `(no functions, bigints, NaN or Infinity, Dates, Maps, class instances or undefined fields). ` +
       `${why instanceof Error ? why.message : String(why)}`.trim()
   })
 }
