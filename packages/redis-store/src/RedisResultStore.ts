@@ -139,7 +139,13 @@ export const make = (options?: Options): RedisResultStore => {
       url,
       // Fail commands at once while disconnected instead of queueing them until Redis is back.
       disableOfflineQueue: true,
-      socket: { connectTimeout: Duration.toMillis(settings.commandTimeout), ...options?.client?.socket } as never
+      // No reconnect loop of the client's own: its timers would keep an idle process alive while Redis is
+      // down. The store connects again (at most once a second) when it needs to.
+      socket: {
+        connectTimeout: Duration.toMillis(settings.commandTimeout),
+        reconnectStrategy: false,
+        ...options?.client?.socket
+      } as never
     },
     commandTimeout: settings.commandTimeout,
     logLevel: options?.logLevel

@@ -167,6 +167,20 @@ describe("across two processes", () => {
     expect(await program.next()).toEqual({ ok: "idle" })
     expect(await program.exited).toBe(0)
   }, 20_000)
+
+  it("an idle store does not keep a program alive after Redis went away either", async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const program = fixture("idle", [server.url, "linger"])
+    expect(await program.next()).toEqual({ ok: "idle" })
+    await server.stop()
+    const exited = await Promise.race([
+      program.exited,
+      new Promise((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000))
+    ])
+    program.child.kill("SIGKILL")
+    expect(exited).toBe(0)
+  }, 20_000)
 })
 
 describe("in one process, with two stores", () => {

@@ -1,8 +1,10 @@
 /**
  * One lazily built `NodeRedis` layer per store, in its own scope: built on
- * first use, built again (at most once a second) after it failed or its client gave up, closed by
- * `close()`. The client's socket is unref'd so an idle store does not keep
- * the process alive.
+ * first use, built again (at most once a second) after it failed or its
+ * connection was lost, closed by `close()`. The client does not reconnect by
+ * itself (node-redis' reconnect timers would keep an idle process alive while
+ * Redis is down): the store builds a new one when it needs it. The client's
+ * socket is unref'd, so an idle store does not keep the process alive.
  */
 import { NodeRedis, layer as nodeRedisLayer } from "@effect/platform-node/NodeRedis"
 import * as Cause from "effect/Cause"
@@ -67,6 +69,10 @@ export class Connection implements Backend {
   knownDown(): StoreUnavailable | undefined {
     if (this.closed) return this.closedError()
     const current = this.current
+    if (current?.client !== undefined && !current.client.isOpen) {
+      this.invalidate(current, "the connection was lost")
+      return this.knownDown()
+    }
     if (current === undefined) {
       const failure = this.lastFailure
       // Try again in the background, so that the next stash can succeed once Redis is back.
@@ -74,7 +80,7 @@ export class Connection implements Backend {
       return failure
     }
     if (current.client !== undefined && !current.client.isReady) {
-      return this.unavailable("the connection is down (the client is reconnecting)", undefined)
+      return this.unavailable("the connection is down", undefined)
     }
     return undefined
   }
@@ -101,7 +107,7 @@ export class Connection implements Backend {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
           const error = Cause.squash(cause)
           if (error instanceof StoreUnavailable) return Effect.fail(error)
-          if (current.client !== undefined && !current.client.isOpen) this.invalidate(current)
+          if (current.client !== undefined && !current.client.isOpen) this.invalidate(current, describeError(error))
           return Effect.fail(this.unavailable(describeError(error), error))
         })
       )
@@ -150,10 +156,12 @@ export class Connection implements Backend {
     return current
   }
 
-  /** Drops a client that gave up reconnecting; the next call builds a new one. */
-  private invalidate(current: Current): void {
+  /** Drops a client whose connection is gone; a call builds a new one (at most once a second). */
+  private invalidate(current: Current, why: string): void {
     if (this.current !== current) return
     this.current = undefined
+    this.lastFailure = this.unavailable(why, undefined)
+    this.failedAt = Date.now()
     void closeCurrent(current, this.settings.commandTimeout)
   }
 
