@@ -397,7 +397,7 @@ describe("when Redis is unavailable", () => {
     }, 5_000)
     const second = await startRedis(first.port)
     cleanups.push(() => second.stop())
-    // Each client reconnects by itself, with a backoff of at most about 2 seconds.
+    // Each store connects again when used, at most once a second.
     const stashes = (reactor: Reactor.Reactor<never>) => () => {
       try {
         return typeof reactor.runInReactor(Effect.succeed("probe")).stash() === "string"
