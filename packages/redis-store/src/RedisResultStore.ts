@@ -107,7 +107,9 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  *   or expired ids, get `ResultNotFound`), then waits for the owner's Exit.
  *   `cancel()` on it asks the owner to interrupt the work. If the owner dies,
  *   the wait fails with `OwnerLost` within `ownerLostAfter` + `pollInterval`.
- *   If Redis goes away, it fails with `StoreUnavailable`.
+ *   If the owner's reactor shuts down first, it fails with `ReactorStopped`.
+ *   If Redis goes away for longer than `ownerLostAfter`, it fails with
+ *   `StoreUnavailable`. Ordinary work of the reactor is never affected.
  *
  * @example
  * ```ts
