@@ -22,6 +22,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: "redis-store",
+          root: "packages/redis-store",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        test: {
           name: "examples",
           root: "examples",
           include: ["**/*.test.ts"]

@@ -9,8 +9,14 @@
  * slowly, `/missing` is a 404.
  *
  *   node examples/downloader.ts        # then open the printed URL
+ *   node examples/downloader.ts --redis redis://127.0.0.1:6379
+ *
+ * With `--redis`, results are stashed in Redis (`@crochet/redis-store`):
+ * run several copies behind a load balancer, and a later request may land on
+ * any of them.
  */
-import { Reactor, ResultNotFound } from "@crochet/core"
+import { Reactor, ResultNotFound, TimeoutError } from "@crochet/core"
+import { RedisResultStore } from "@crochet/redis-store"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -38,6 +44,7 @@ export const download = Effect.fn("download")(function*(url: string) {
 
 const layer = Layer.empty
 let reactor: Reactor.Reactor<never> | undefined
+let store: RedisResultStore.RedisResultStore | undefined
 let servers: Array<http.Server> = []
 let filesUrl = ""
 
@@ -72,15 +79,18 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
     }
     throw error
   }
-  if (result.poll() === undefined) {
-    // Still running: put it back, under a new id, for the next request.
-    return send(202, "Download in progress, refresh to see it.\n", result.stash())
-  }
   try {
-    const page = await result.wait()
+    // A short wait rather than poll(): a handle from a shared store needs a round trip to Redis.
+    const page = await result.wait({ timeout: "100 millis" })
     send(200, `Downloaded:\n${String(page)}`, "")
   } catch (error) {
-    // The effect's own error; its stack shows the span trace (`at download`).
+    if (error instanceof TimeoutError) {
+      // Still running: put it back, under a new id, for the next request.
+      return send(202, "Download in progress, refresh to see it.\n", result.stash())
+    }
+    // A shared store says "unknown id" through the handle.
+    if (error instanceof ResultNotFound) return send(404, "No such download (already shown, or expired).\n", "")
+    // The effect's own error; its stack shows the span trace (`at download`), even from another process.
     send(502, `Download failed: ${(error as Error).stack}\n`, "")
   }
 }
@@ -109,9 +119,13 @@ const listen = (server: http.Server): Promise<number> =>
     server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port))
   })
 
-/** Starts the file server, the reactor and the app, each on 127.0.0.1 and a free port. */
-export async function start(): Promise<{ readonly app: number; readonly files: number }> {
-  reactor = Reactor.setup(layer, { logLevel: "Error" })
+/**
+ * Starts the file server, the reactor and the app, each on 127.0.0.1 and a free port.
+ * With `redis` (a URL), stashed results go to Redis, shared with other copies.
+ */
+export async function start(options?: { readonly redis?: string | undefined }): Promise<{ readonly app: number; readonly files: number }> {
+  store = options?.redis === undefined ? undefined : RedisResultStore.make({ url: options.redis })
+  reactor = Reactor.setup(layer, { logLevel: "Error", resultStore: store })
   const files = fileServer()
   const app = http.createServer((request, response) => {
     handle(request, response).catch((error) => {
@@ -131,12 +145,14 @@ export async function stop(): Promise<void> {
   app?.closeAllConnections()
   await new Promise((resolve) => app ? app.close(resolve) : resolve(undefined))
   await reactor?.shutdown()
+  await store?.close()
   files?.closeAllConnections()
   await new Promise((resolve) => files ? files.close(resolve) : resolve(undefined))
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { app } = await start()
+  const flag = process.argv.indexOf("--redis")
+  const { app } = await start({ redis: flag < 0 ? undefined : process.argv[flag + 1] ?? "redis://127.0.0.1:6379" })
   console.log(`Downloader on http://127.0.0.1:${app}/download?path=/page%3Fdelay%3D3000 (Ctrl-C to stop)`)
   process.once("SIGINT", () => void stop())
 }

@@ -1,0 +1,116 @@
+/**
+ * The errors of the Redis result store, besides `@crochet/core`'s own
+ * (`ResultNotFound`, `ReactorStopped`, `Cancelled`). Each is a
+ * `Data.TaggedError` with a message that says what to do.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * Redis could not be reached (or did not answer within `commandTimeout`).
+ * `stash()` throws it when the store already knows Redis is down; otherwise
+ * the handle from `retrieve()` rejects with it. Ordinary reactor work
+ * (`waitFor`, `runInReactor`) is not affected.
+ *
+ * @example
+ * ```ts
+ * import { StoreUnavailable } from "@crochet/redis-store"
+ *
+ * const error = new StoreUnavailable({ message: "Redis at redis://127.0.0.1:1 is unavailable", cause: undefined })
+ * error._tag // => "StoreUnavailable"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * The process that stashed the result stopped refreshing its heartbeat (it
+ * died, or lost Redis) before the result was ready. A waiting `retrieve()`
+ * handle rejects with it at most `ownerLostAfter` (plus one `pollInterval`)
+ * after the last heartbeat.
+ *
+ * @example
+ * ```ts
+ * import { OwnerLost } from "@crochet/redis-store"
+ *
+ * const error = new OwnerLost({ id: "some-id", message: "The process that stashed some-id is gone" })
+ * error._tag // => "OwnerLost"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class OwnerLost extends Data.TaggedError("OwnerLost")<{
+  readonly message: string
+  readonly id: string
+}> {}
+
+/**
+ * A result could not be encoded for Redis (its value is not JSON: a function,
+ * a `bigint`, a `Date`, `undefined` inside an object). Thrown by `stash()`
+ * when the result is already complete; when it completes later, the store
+ * keeps this error instead, so the retrieving side's wait rejects with it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ * import { RedisResultStore, UnencodableResult } from "@crochet/redis-store"
+ *
+ * const store = RedisResultStore.make({ url: "redis://127.0.0.1:1" })
+ * const reactor = Reactor.setup(Layer.empty, { resultStore: store })
+ * try {
+ *   reactor.runInReactor(Effect.succeed(() => "a function")).stash()
+ * } catch (error) {
+ *   error instanceof UnencodableResult // => true
+ * }
+ * await store.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
+  readonly message: string
+}> {}
+
+/**
+ * A failure that happened in another process, rebuilt from Redis: it keeps
+ * the original `_tag`, `name`, `message`, JSON fields and, as its `stack`,
+ * the original process's rendering of the trace (Effect span frames
+ * included). Compare `_tag` (not `instanceof`) to tell your own errors apart.
+ *
+ * @example
+ * ```ts
+ * import { RemoteError } from "@crochet/redis-store"
+ *
+ * const error = new RemoteError({ _tag: "NotFound", name: "NotFound", message: "no user 7", fields: { user: 7 } })
+ * error._tag // => "NotFound"
+ * error.user // => 7
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class RemoteError extends Error {
+  readonly _tag: string
+  /** Any JSON field of the original error. */
+  readonly [field: string]: unknown
+  constructor(options: {
+    readonly _tag?: string | undefined
+    readonly name: string
+    readonly message: string
+    readonly stack?: string | undefined
+    readonly fields?: Readonly<Record<string, unknown>> | undefined
+  }) {
+    super(options.message)
+    Object.assign(this, options.fields)
+    this._tag = options._tag ?? options.name
+    Object.defineProperty(this, "name", { value: options.name, configurable: true, writable: true, enumerable: false })
+    if (options.stack !== undefined) {
+      Object.defineProperty(this, "stack", { value: options.stack, configurable: true, writable: true, enumerable: false })
+    }
+  }
+}

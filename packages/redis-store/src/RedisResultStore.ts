@@ -1,0 +1,300 @@
+/**
+ * A `ResultStore` on Redis, shared by every process that points at the same
+ * server: `result.stash()` in one process, `reactor.retrieve(id)` in another
+ * (behind a load balancer) gives a handle whose `wait`, `poll`, `cancel` and
+ * `originalFailure` work across processes. Built on Effect's own
+ * `effect/persistence/Redis` service and `@effect/platform-node`'s `NodeRedis`.
+ *
+ * @since 0.1.0
+ */
+import { InvalidArgument, ResultStore } from "@crochet/core"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as LogLevel from "effect/LogLevel"
+import * as Redis from "effect/persistence/Redis"
+import type * as Schema from "effect/Schema"
+import type { createClient } from "redis"
+import { makeExitCodec } from "./internal/codec.ts"
+import { type Backend, Connection, ServiceBackend } from "./internal/connection.ts"
+import { Store } from "./internal/store.ts"
+
+/**
+ * Options of {@link make}. Every duration is an Effect `Duration.Input`
+ * (`"5 seconds"`, `5000`, `Duration.seconds(5)`); a bad one throws core's
+ * `InvalidArgument` at `make`.
+ *
+ * @example
+ * ```ts
+ * import type { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const options: RedisResultStore.Options = {
+ *   url: "redis://127.0.0.1:6379",
+ *   ttl: "1 hour",
+ *   ownerHeartbeat: "2 seconds",
+ *   ownerLostAfter: "6 seconds"
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The Redis server, `redis://[[user]:password@]host[:port][/db]`. Default: `redis://127.0.0.1:6379`. */
+  readonly url?: string | undefined
+  /** More node-redis client options (`socket`, `username`, TLS...); `url` wins over `client.url`. */
+  readonly client?: Parameters<typeof createClient>[0] | undefined
+  /** Prefix of every key the store writes. Default: `"crochet:"`. */
+  readonly prefix?: string | undefined
+  /** How long a result (and its claim) is kept after it is done or retrieved. Default: 1 hour. */
+  readonly ttl?: Duration.Input | undefined
+  /** How often the owning process refreshes its heartbeat while the work runs. Default: 2 seconds. */
+  readonly ownerHeartbeat?: Duration.Input | undefined
+  /**
+   * A retriever whose owner has not refreshed its heartbeat for this long
+   * fails with `OwnerLost`. Also how long a retriever waits for the record of
+   * a freshly stashed id to appear. Must be longer than `ownerHeartbeat`. Default: 6 seconds.
+   */
+  readonly ownerLostAfter?: Duration.Input | undefined
+  /** How often a retriever looks for the result, and the owner for a cancel request. Default: 100 millis. */
+  readonly pollInterval?: Duration.Input | undefined
+  /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */
+  readonly commandTimeout?: Duration.Input | undefined
+  /**
+   * A schema of your own errors (say `Schema.Union([NotFound, Timeout])` of
+   * `Schema.TaggedError` classes): failures it can encode come back in the
+   * retrieving process as real instances of those classes (`instanceof`
+   * works). Others come back as `RemoteError`. Both processes need the same schema.
+   */
+  readonly errors?: Schema.Top | undefined
+  /** Minimum level of the Redis client's own log lines (reconnect warnings). Default: Effect's default (Info). */
+  readonly logLevel?: LogLevel.LogLevel | undefined
+}
+
+/**
+ * A Redis-backed `ResultStore` that can be closed. It connects on first use,
+ * reconnects after Redis comes back, and does not keep the process alive
+ * when idle.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ * import { RedisResultStore } from "@crochet/redis-store"
+ *
+ * await using store = RedisResultStore.make({ url: "redis://127.0.0.1:6379" })
+ * const reactor = Reactor.setup(Layer.empty, { resultStore: store })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposable {
+  /** Closes the connection (waiting up to `commandTimeout` for in-flight replies). Later calls fail with `StoreUnavailable`. Idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * Makes a Redis result store for `Reactor.setup(layer, { resultStore })` or
+ * `Reactor.make({ resultStore })`. Nothing connects until the first `stash`
+ * or `retrieve`.
+ *
+ * - `stash()` returns an id at once; the result is published in the
+ *   background. A result that is already done and cannot be encoded (its
+ *   value is not JSON) throws `UnencodableResult`; one that completes later
+ *   with such a value is stored as that error instead. When the store knows
+ *   Redis is down, `stash()` throws `StoreUnavailable`.
+ * - `reactor.retrieve(id)` in any process returns a handle at once; its
+ *   work claims the id (exactly one retriever wins; the others, and unknown
+ *   or expired ids, get `ResultNotFound`), then waits for the owner's Exit.
+ *   `cancel()` on it asks the owner to interrupt the work. If the owner dies,
+ *   the wait fails with `OwnerLost` within `ownerLostAfter` + `pollInterval`.
+ *   If the owner's reactor shuts down first, it fails with `ReactorStopped`.
+ *   If Redis goes away for longer than `ownerLostAfter`, it fails with
+ *   `StoreUnavailable`. Ordinary work of the reactor is never affected.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ * import { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const store = RedisResultStore.make({ url: "redis://127.0.0.1:6379", ttl: "1 hour" })
+ * const reactor = Reactor.setup(Layer.empty, { resultStore: store })
+ * const id = reactor.runInReactor(Effect.succeed({ pages: 3 })).stash()
+ * // ...later, in this process or any other using the same Redis:
+ * await reactor.retrieve(id).wait({ timeout: "5 seconds" }) // => { pages: 3 }
+ * await reactor.shutdown()
+ * await store.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: Options): RedisResultStore => {
+  const settings = decodeOptions(options, "RedisResultStore.make")
+  const url = options?.url ?? options?.client?.url ?? "redis://127.0.0.1:6379"
+  if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
+    throw new InvalidArgument(`RedisResultStore.make: options.url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`)
+  }
+  const connection = new Connection({
+    where: withoutPassword(url),
+    clientOptions: {
+      ...options?.client,
+      url,
+      // Fail commands at once while disconnected instead of queueing them until Redis is back.
+      disableOfflineQueue: true,
+      // No reconnect loop of the client's own: its timers would keep an idle process alive while Redis is
+      // down. The store connects again (at most once a second) when it needs to.
+      socket: {
+        connectTimeout: Duration.toMillis(settings.commandTimeout),
+        reconnectStrategy: false,
+        ...options?.client?.socket
+      } as never
+    },
+    commandTimeout: settings.commandTimeout,
+    logLevel: options?.logLevel
+  })
+  return storeOn(connection, settings)
+}
+
+/**
+ * The options of {@link layerRedis}: those of {@link make} but the
+ * connection's own (`url`, `client`, `logLevel`), which belong to the
+ * `Redis` layer you provide.
+ *
+ * @example
+ * ```ts
+ * import type { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const options: RedisResultStore.StoreOptions = { ttl: "10 minutes", ownerLostAfter: "10 seconds" }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type StoreOptions = Omit<Options, "url" | "client" | "logLevel">
+
+/**
+ * Provides a Redis `ResultStore` built on the `Redis` service the application
+ * already has (`effect/persistence/Redis`, for instance from
+ * `@effect/platform-node`'s `NodeRedis.layer`): one connection for everything.
+ * That connection is the application's: the store neither opens nor closes it,
+ * and it does not fail commands at once while Redis is unreachable unless you
+ * give `NodeRedis.layer` `disableOfflineQueue: true` (each command still ends
+ * within `commandTimeout`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { layer as nodeRedis } from "@effect/platform-node/NodeRedis"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ * import { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const Store = RedisResultStore.layerRedis({ ttl: "1 hour" }).pipe(
+ *   Layer.provide(nodeRedis({ url: "redis://127.0.0.1:6379", disableOfflineQueue: true }))
+ * )
+ * const program = Effect.gen(function*() {
+ *   const reactor = yield* Reactor.make<ResultStore.ResultStore>()
+ *   return reactor.runInReactor(Effect.succeed(1)).stash()
+ * })
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Store)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, Redis.Redis> => {
+  const settings = decodeOptions(options, "RedisResultStore.layerRedis")
+  return Layer.effect(
+    ResultStore.ResultStore,
+    Effect.acquireRelease(
+      Effect.map(Effect.service(Redis.Redis), (redis) => storeOn(new ServiceBackend(redis, settings.commandTimeout), settings)),
+      (store) => Effect.promise(() => store.close())
+    )
+  )
+}
+
+interface Settings {
+  readonly prefix: string
+  readonly ttl: Duration.Duration
+  readonly ownerHeartbeat: Duration.Duration
+  readonly ownerLostAfter: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly commandTimeout: Duration.Duration
+  readonly errors: Schema.Top | undefined
+}
+
+const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new InvalidArgument(`${call}: options must be an object; got ${String(options)}.`)
+  }
+  const prefix = options?.prefix ?? "crochet:"
+  if (typeof prefix !== "string") throw new InvalidArgument(`${call}: options.prefix must be a string.`)
+  const ttl = duration(options?.ttl, call, "ttl", Duration.hours(1))
+  const ownerHeartbeat = duration(options?.ownerHeartbeat, call, "ownerHeartbeat", Duration.seconds(2))
+  const ownerLostAfter = duration(options?.ownerLostAfter, call, "ownerLostAfter", Duration.seconds(6))
+  const pollInterval = duration(options?.pollInterval, call, "pollInterval", Duration.millis(100))
+  const commandTimeout = duration(options?.commandTimeout, call, "commandTimeout", Duration.seconds(5))
+  if (!Duration.isGreaterThan(ownerLostAfter, ownerHeartbeat)) {
+    throw new InvalidArgument(
+      `${call}: ownerLostAfter (${Duration.format(ownerLostAfter)}) must be longer than ownerHeartbeat ` +
+        `(${Duration.format(ownerHeartbeat)}), or a live owner would look lost; make it 3 heartbeats or more.`
+    )
+  }
+  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, pollInterval, commandTimeout, errors: options?.errors }
+}
+
+const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
+  const store = new Store(backend, { ...settings, codec: makeExitCodec(settings.errors) })
+  const close = () => backend.close()
+  return {
+    stash: (result, runner) => store.stash(result, runner),
+    retrieve: (id, runner) => store.retrieve(id, runner),
+    takeUnretrieved: () => store.takeUnretrieved(),
+    close,
+    [Symbol.asyncDispose]: close
+  }
+}
+
+/**
+ * Provides a Redis `ResultStore` to `Reactor.make` in an Effect application;
+ * the connection is closed with the layer's scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ * import { RedisResultStore } from "@crochet/redis-store"
+ *
+ * const program = Effect.gen(function*() {
+ *   const reactor = yield* Reactor.make<ResultStore.ResultStore>()
+ *   return reactor.runInReactor(Effect.succeed(1)).stash()
+ * })
+ * Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(RedisResultStore.layer({ url: "redis://127.0.0.1:6379" }))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<ResultStore.ResultStore> =>
+  Layer.effect(
+    ResultStore.ResultStore,
+    Effect.acquireRelease(Effect.sync(() => make(options)), (store) => Effect.promise(() => store.close()))
+  )
+
+const duration = (input: unknown, call: string, name: string, fallback: Duration.Duration): Duration.Duration => {
+  if (input === undefined) return fallback
+  const decoded = typeof input === "number" && Number.isNaN(input) ? undefined : Duration.fromInput(input as Duration.Input)
+  if (decoded === undefined || decoded._tag === "None" || !Duration.isFinite(decoded.value) || !Duration.isGreaterThan(decoded.value, Duration.zero)) {
+    throw new InvalidArgument(
+      `${call}: options.${name} must be a positive, finite Duration.Input such as "5 seconds", ` +
+        `5000 (milliseconds) or Duration.seconds(5); got ${JSON.stringify(input) ?? String(input)}.`
+    )
+  }
+  return decoded.value
+}
+
+const withoutPassword = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * The Redis result store against a real `redis-server` (started here on a
+ * free 127.0.0.1 port), with real child processes as the other side.
+ */
+import { causeOf, InvalidArgument, Reactor, ReactorStopped, ResultNotFound, ResultStore } from "@crochet/core"
+import { OwnerLost, RedisResultStore, RemoteError, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { createClient } from "redis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { testOptions } from "./fixtures/options.ts"
+import { eventually, fixture, type Fixture, type RedisServer, startRedis } from "./helpers.ts"
+
+let redis: RedisServer
+const cleanups: Array<() => Promise<unknown>> = []
+
+/** A reactor with its own store (its own connection), as a separate process would have. */
+const reactorWithStore = (options: RedisResultStore.Options = testOptions(redis.url)) => {
+  const store = RedisResultStore.make(options)
+  // A fresh layer object per reactor: `setup` shares reactors set up with the same layer.
+  const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+  cleanups.push(() => reactor.shutdown().then(() => store.close()))
+  return { reactor, store }
+}
+
+const owner = async (mode: string): Promise<{ readonly id: string; readonly process: Fixture }> => {
+  const process = fixture("owner", [redis.url, mode])
+  cleanups.push(async () => {
+    process.child.kill("SIGKILL")
+    await process.exited
+  })
+  const { id } = await process.next((message) => "id" in message)
+  return { id, process }
+}
+
+const rejection = (promise: Promise<unknown>): Promise<any> =>
+  promise.then((value) => {
+    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+  }, (error) => error)
+
+beforeAll(async () => {
+  redis = await startRedis()
+}, 20_000)
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+  await redis?.stop()
+}, 30_000)
+
+describe("across two processes", () => {
+  it("a value stashed in process A is retrieved and waited for here", async () => {
+    const a = await owner("success")
+    const { reactor } = reactorWithStore()
+    const value = await reactor.retrieve(a.id).wait({ timeout: "10 seconds" })
+    expect(value).toEqual({ from: "owner", pid: a.process.child.pid })
+  }, 20_000)
+
+  it("poll() is undefined while A works, then gives A's Exit; waits are repeatable", async () => {
+    const a = await owner("slow")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    expect(result.poll()).toBeUndefined()
+    expect(await result.wait({ timeout: "10 seconds" })).toBe("slow done")
+    expect(result.poll()).toMatchObject({ _tag: "Success", value: "slow done" })
+    expect(await result.wait()).toBe("slow done")
+    expect(result.originalFailure()).toBeUndefined()
+  }, 20_000)
+
+  it("a failure keeps its _tag, message, fields and A's span trace; originalFailure() has the Cause", async () => {
+    const a = await owner("fail")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    const error = await rejection(result.wait({ timeout: "10 seconds" }))
+    expect(error).toBeInstanceOf(Error)
+    expect(error._tag).toBe("LookupFailed")
+    expect(error.message).toBe("no user 7")
+    expect(error.user).toBe(7)
+    // The span frames of A's Effect.fn, rendered in A: they do not survive serialisation otherwise.
+    expect(error.stack).toContain("at lookupUser")
+    const cause = result.originalFailure()!
+    expect(Cause.isCause(cause)).toBe(true)
+    expect(cause.reasons).toHaveLength(1)
+    expect(cause.reasons[0]).toMatchObject({ _tag: "Fail", error: { _tag: "LookupFailed", user: 7 } })
+    expect(causeOf(error)).toBe(cause)
+  }, 20_000)
+
+  it("two processes racing to retrieve the same id: exactly one wins, the other gets ResultNotFound", async () => {
+    const a = await owner("success")
+    const racers = [fixture("retriever", [redis.url, a.id]), fixture("retriever", [redis.url, a.id])]
+    const outcomes = await Promise.all(racers.map((racer) => racer.next()))
+    expect(outcomes.filter((outcome) => "ok" in outcome)).toEqual([{ ok: { from: "owner", pid: a.process.child.pid } }])
+    expect(outcomes.filter((outcome) => "error" in outcome)).toEqual([{ error: "ResultNotFound" }])
+    expect(await Promise.all(racers.map((racer) => racer.exited))).toEqual([0, 0])
+    // And this process is a third loser.
+    const { reactor } = reactorWithStore()
+    expect(await rejection(reactor.retrieve(a.id).wait({ timeout: "10 seconds" }))).toBeInstanceOf(ResultNotFound)
+  }, 30_000)
+
+  it("cancel() here interrupts the fiber in process A", async () => {
+    const a = await owner("never")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    // Let the claim land, then cancel while A's work runs.
+    await rejection(result.wait({ timeout: "200 millis" }))
+    result.cancel()
+    expect(await rejection(result.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "Cancelled" })
+    expect(await a.process.next((message) => message.event === "interrupted", 5_000)).toEqual({ event: "interrupted" })
+  }, 20_000)
+
+  it("cancel() at once after retrieve() still reaches A", async () => {
+    const a = await owner("never")
+    const { reactor } = reactorWithStore()
+    reactor.retrieve(a.id).cancel()
+    expect(await a.process.next((message) => message.event === "interrupted", 5_000)).toEqual({ event: "interrupted" })
+  }, 20_000)
+
+  it("the retrieving reactor shutting down while it waits asks A to cancel (nobody else can retrieve it)", async () => {
+    const a = await owner("never")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    await rejection(result.wait({ timeout: "200 millis" }))
+    await reactor.shutdown()
+    expect(await rejection(result.wait())).toBeInstanceOf(ReactorStopped)
+    expect(await a.process.next((message) => message.event === "interrupted", 5_000)).toEqual({ event: "interrupted" })
+  }, 20_000)
+
+  it("A dies before finishing: the wait here ends with OwnerLost within ownerLostAfter", async () => {
+    const a = await owner("never")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    await rejection(result.wait({ timeout: "200 millis" }))
+    a.process.child.kill("SIGKILL")
+    await a.process.exited
+    const killed = Date.now()
+    const error = await rejection(result.wait({ timeout: "10 seconds" }))
+    expect(error).toBeInstanceOf(OwnerLost)
+    expect(error.message).toContain(a.id)
+    // ownerLostAfter is 600 ms, polls every 20 ms: generous bound, far below the wait's timeout.
+    expect(Date.now() - killed).toBeLessThan(3_000)
+  }, 20_000)
+
+  it("A's reactor shuts down before finishing: the wait here ends with ReactorStopped", async () => {
+    const a = await owner("never")
+    const { reactor } = reactorWithStore()
+    const result = reactor.retrieve(a.id)
+    await rejection(result.wait({ timeout: "200 millis" }))
+    a.process.send("shutdown")
+    const error = await rejection(result.wait({ timeout: "10 seconds" }))
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toContain("shut down")
+    expect(await a.process.exited).toBe(0)
+  }, 20_000)
+
+  it("a value that completes later and is not JSON reaches the retriever as UnencodableResult", async () => {
+    const a = await owner("unencodable")
+    const { reactor } = reactorWithStore()
+    const error = await rejection(reactor.retrieve(a.id).wait({ timeout: "10 seconds" }))
+    expect(error).toBeInstanceOf(UnencodableResult)
+    expect(error.message).toContain("JSON")
+  }, 20_000)
+
+  it("an idle store does not keep a finished program alive", async () => {
+    const program = fixture("idle", [redis.url])
+    expect(await program.next()).toEqual({ ok: "idle" })
+    expect(await program.exited).toBe(0)
+  }, 20_000)
+
+  it("an idle store does not keep a program alive after Redis went away either", async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const program = fixture("idle", [server.url, "linger"])
+    expect(await program.next()).toEqual({ ok: "idle" })
+    await server.stop()
+    const exited = await Promise.race([
+      program.exited,
+      new Promise((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000))
+    ])
+    program.child.kill("SIGKILL")
+    expect(exited).toBe(0)
+  }, 20_000)
+})
+
+describe("in one process, with two stores", () => {
+  it("stash() of a done value that is not JSON throws UnencodableResult at once", () => {
+    const { reactor } = reactorWithStore()
+    expect(() => reactor.runInReactor(Effect.succeed({ at: 1n })).stash()).toThrow(UnencodableResult)
+  })
+
+  it("a failure already waited for before stash() carries its span frames once", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const check = Effect.fn("checkStock")(function*(item: string) {
+      return yield* Effect.fail(new Error(`out of ${item}`))
+    })
+    const result = a.reactor.runInReactor(check("tea"))
+    await rejection(result.wait())
+    const error = await rejection(b.reactor.retrieve(result.stash()).wait({ timeout: "5 seconds" }))
+    expect(error.message).toBe("out of tea")
+    expect(error.stack.match(/at checkStock \(definition\)/g)).toHaveLength(1)
+  })
+
+  it("the whole Cause arrives: a failure and a defect in parallel, and non-Error failures", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const both = Effect.failCause(Cause.combine(Cause.fail({ code: 42 }), Cause.die(new TypeError("bad input"))))
+    const result = b.reactor.retrieve(a.reactor.runInReactor(both).stash())
+    const error = await rejection(result.wait({ timeout: "5 seconds" }))
+    expect(error).toMatchObject({ _tag: "NonErrorFailure", value: { code: 42 } })
+    const reasons = result.originalFailure()!.reasons
+    expect(reasons.map((reason) => reason._tag)).toEqual(["Fail", "Die"])
+    expect(reasons[1]).toMatchObject({ defect: { _tag: "TypeError", name: "TypeError", message: "bad input" } })
+    const text = b.reactor.retrieve(a.reactor.runInReactor(Effect.fail("just text")).stash())
+    expect(await rejection(text.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "NonErrorFailure", value: "just text" })
+  })
+
+  it("a handle already cancelled when stashed arrives as Cancelled, with the owner's message", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const result = a.reactor.runInReactor(Effect.never)
+    result.cancel()
+    await rejection(result.wait())
+    const error = await rejection(b.reactor.retrieve(result.stash()).wait({ timeout: "5 seconds" }))
+    expect(error).toMatchObject({ _tag: "Cancelled" })
+    expect(error.message).toContain("cancelled with EventualResult.cancel()")
+  })
+
+  it("with an errors schema, your Schema.TaggedError failures come back as instances of their class", async () => {
+    class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number, message: Schema.String }) {}
+    const options = { ...testOptions(redis.url), errors: NotFound }
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const plain = reactorWithStore()
+    const find = Effect.fn("findUser")(function*(user: number) {
+      return yield* new NotFound({ user, message: `no user ${user}` })
+    })
+    const error = await rejection(b.reactor.retrieve(a.reactor.runInReactor(find(7)).stash()).wait({ timeout: "5 seconds" }))
+    expect(error).toBeInstanceOf(NotFound)
+    expect(error).toMatchObject({ _tag: "NotFound", user: 7, message: "no user 7" })
+    expect(error.stack).toContain("at findUser")
+    // Not in the schema: generic.
+    const other = await rejection(b.reactor.retrieve(a.reactor.runInReactor(Effect.fail(new RangeError("too far"))).stash())
+      .wait({ timeout: "5 seconds" }))
+    expect(other).toBeInstanceOf(RemoteError)
+    expect(other).toMatchObject({ _tag: "RangeError", name: "RangeError", message: "too far" })
+    // A retriever without the schema still gets _tag and fields.
+    const generic = await rejection(plain.reactor.retrieve(a.reactor.runInReactor(find(8)).stash()).wait({ timeout: "5 seconds" }))
+    expect(generic).toBeInstanceOf(RemoteError)
+    expect(generic).toMatchObject({ _tag: "NotFound", user: 8, message: "no user 8" })
+  })
+
+  it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const old = `${(Date.now() - 60_000).toString(36)}.${globalThis.crypto.randomUUID()}`
+    expect(await rejection(b.reactor.retrieve(old).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
+    expect(await rejection(b.reactor.retrieve("nope").wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
+    const id = a.reactor.runInReactor(Effect.succeed(1)).stash()
+    expect(await b.reactor.retrieve(id).wait({ timeout: "5 seconds" })).toBe(1)
+    expect(await rejection(a.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
+  })
+
+  it("results expire after ttl", async () => {
+    const options = { ...testOptions(redis.url), ttl: "300 millis" } as const
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const id = a.reactor.runInReactor(Effect.succeed("soon gone")).stash()
+    const raw = createClient({ url: redis.url })
+    await raw.connect()
+    try {
+      await eventually(async () => (await raw.exists(`crochet:r:${id}`)) === 1, 5_000)
+      await eventually(async () => (await raw.exists(`crochet:r:${id}`)) === 0, 5_000)
+    } finally {
+      raw.destroy()
+    }
+    expect(await rejection(b.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
+  })
+
+  it("work that outlives ttl is kept (and stays claimed) while its owner is alive", async () => {
+    const options = { ...testOptions(redis.url), ttl: "300 millis" } as const
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const c = reactorWithStore(options)
+    const id = a.reactor.runInReactor(Effect.sleep("900 millis").pipe(Effect.as("long"))).stash()
+    const result = b.reactor.retrieve(id)
+    await rejection(result.wait({ timeout: "600 millis" }))
+    expect(await rejection(c.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
+    expect(await result.wait({ timeout: "5 seconds" })).toBe("long")
+  })
+
+  it("RedisResultStore.layer provides the store to Reactor.make", async () => {
+    const program = Effect.gen(function*() {
+      const reactor = yield* Reactor.make<ResultStore.ResultStore>({ logLevel: "None" })
+      const id = reactor.runInReactor(Effect.succeed("from an Effect app")).stash()
+      return yield* Effect.promise(() => reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+    })
+    const value = await Effect.runPromise(
+      program.pipe(Effect.scoped, Effect.provide(RedisResultStore.layer(testOptions(redis.url))))
+    )
+    expect(value).toBe("from an Effect app")
+  })
+
+  it("close() ends the store: stash throws and retrieve rejects with StoreUnavailable; it is idempotent", async () => {
+    const { reactor, store } = reactorWithStore()
+    const id = reactor.runInReactor(Effect.succeed(1)).stash()
+    expect(await reactor.retrieve(id).wait({ timeout: "5 seconds" })).toBe(1)
+    await store[Symbol.asyncDispose]()
+    await store.close()
+    expect(() => reactor.runInReactor(Effect.succeed(2)).stash()).toThrow(/was closed/)
+    expect(await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(StoreUnavailable)
+    expect(await reactor.waitFor(Effect.succeed(3))).toBe(3)
+  })
+
+  it("RedisResultStore.layerRedis shares the application's own NodeRedis connection", async () => {
+    const { url: _url, logLevel: _logLevel, ...storeOptions } = testOptions(redis.url)
+    const Store = RedisResultStore.layerRedis(storeOptions).pipe(
+      Layer.provide(NodeRedis.layer({ url: redis.url, disableOfflineQueue: true }))
+    )
+    const other = reactorWithStore()
+    const program = Effect.gen(function*() {
+      const app = yield* Reactor.make<ResultStore.ResultStore>({ logLevel: "None" })
+      const id = app.runInReactor(Effect.sleep("200 millis").pipe(Effect.as("shared connection"))).stash()
+      // Retrieved by another process's store while this application (and its connection) runs.
+      return yield* Effect.promise(() => other.reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+    })
+    expect(await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Store)))).toBe("shared connection")
+  })
+
+  it("bad options throw InvalidArgument at make", () => {
+    expect(() => RedisResultStore.make({ ttl: "soon" as never })).toThrow(InvalidArgument)
+    expect(() => RedisResultStore.make({ ttl: -1 })).toThrow(InvalidArgument)
+    expect(() => RedisResultStore.make({ url: "http://localhost" })).toThrow(InvalidArgument)
+    expect(() => RedisResultStore.make({ ownerHeartbeat: "5 seconds", ownerLostAfter: "1 second" })).toThrow(
+      /ownerLostAfter/
+    )
+  })
+})
+
+describe("when Redis is unavailable", () => {
+  it("gives StoreUnavailable, and the reactor keeps serving other work", async () => {
+    const closedPort = await startRedis()
+    await closedPort.stop() // nothing listens there any more
+    const { reactor } = reactorWithStore({ ...testOptions(closedPort.url), commandTimeout: "1 second" })
+    const id = reactor.runInReactor(Effect.succeed(1)).stash() // not known yet: the publish fails in the background
+    const error = await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+    expect(error).toBeInstanceOf(StoreUnavailable)
+    expect(error.message).toContain(closedPort.url)
+    // Now it is known: stash() says so at once.
+    expect(() => reactor.runInReactor(Effect.succeed(2)).stash()).toThrow(StoreUnavailable)
+    expect(await reactor.waitFor(Effect.succeed(3), { timeout: "1 second" })).toBe(3)
+  })
+
+  it("going away while a wait is pending ends the wait with StoreUnavailable", async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const a = reactorWithStore(testOptions(server.url))
+    const b = reactorWithStore(testOptions(server.url))
+    const id = a.reactor.runInReactor(Effect.never).stash()
+    const result = b.reactor.retrieve(id)
+    await rejection(result.wait({ timeout: "300 millis" }))
+    expect(result.poll()).toBeUndefined()
+    await server.stop()
+    const stopped = Date.now()
+    expect(await rejection(result.wait({ timeout: "10 seconds" }))).toBeInstanceOf(StoreUnavailable)
+    // An outage is tolerated for ownerLostAfter (600 ms here), then reported.
+    expect(Date.now() - stopped).toBeGreaterThanOrEqual(500)
+    expect(Date.now() - stopped).toBeLessThan(5_000)
+    await eventually(() => {
+      try {
+        a.reactor.runInReactor(Effect.succeed("x")).stash()
+        return false
+      } catch (error) {
+        return error instanceof StoreUnavailable
+      }
+    }, 5_000)
+    expect(await a.reactor.waitFor(Effect.succeed(1), { timeout: "1 second" })).toBe(1)
+    expect(await b.reactor.waitFor(Effect.succeed(2), { timeout: "1 second" })).toBe(2)
+    expect(await b.reactor.runInReactor(Effect.succeed(3)).wait({ timeout: "1 second" })).toBe(3)
+  }, 20_000)
+
+  it("comes back when Redis does: stash and retrieve work again", async () => {
+    const first = await startRedis()
+    const a = reactorWithStore(testOptions(first.url))
+    const b = reactorWithStore(testOptions(first.url))
+    const before = a.reactor.runInReactor(Effect.succeed("before")).stash()
+    expect(await b.reactor.retrieve(before).wait({ timeout: "5 seconds" })).toBe("before")
+    await first.stop()
+    await eventually(() => {
+      try {
+        a.reactor.runInReactor(Effect.succeed("x")).stash()
+        return false
+      } catch (error) {
+        return error instanceof StoreUnavailable
+      }
+    }, 5_000)
+    const second = await startRedis(first.port)
+    cleanups.push(() => second.stop())
+    // Each store connects again when used, at most once a second.
+    const stashes = (reactor: Reactor.Reactor<never>) => () => {
+      try {
+        return typeof reactor.runInReactor(Effect.succeed("probe")).stash() === "string"
+      } catch {
+        return false
+      }
+    }
+    await eventually(stashes(a.reactor), 10_000)
+    await eventually(stashes(b.reactor), 10_000)
+    const after = a.reactor.runInReactor(Effect.succeed("after")).stash()
+    expect(await b.reactor.retrieve(after).wait({ timeout: "10 seconds" })).toBe("after")
+  }, 30_000)
+})

@@ -1,0 +1,140 @@
+/**
+ * Test helpers: a real `redis-server` on a free 127.0.0.1 port, and child
+ * processes (fixtures) that talk in JSON lines.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer, Socket } from "node:net"
+import { fileURLToPath } from "node:url"
+
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** Kills the server (SIGKILL) and waits for it to be gone. */
+  readonly stop: () => Promise<void>
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = new Socket()
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+    socket.connect(port, "127.0.0.1")
+  })
+
+/** Starts `redis-server` (on `port`, or a free one) with nothing saved to disk; rejects if it is not up within 10 s. */
+export const startRedis = async (port?: number): Promise<RedisServer> => {
+  port ??= await freePort()
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  let failure: Error | undefined
+  child.once("error", (error) => {
+    failure = new Error(`could not start redis-server (apt-get install redis-server): ${error.message}`)
+  })
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const deadline = Date.now() + 10_000
+  while (!(await canConnect(port))) {
+    if (failure !== undefined) throw failure
+    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`)
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL")
+      throw new Error("redis-server did not accept connections within 10 s")
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      await exited
+    }
+  }
+}
+
+/** A fixture in test/fixtures, run by this same Node (which runs .ts directly). */
+export interface Fixture {
+  readonly child: ChildProcess
+  /** The next JSON line that matches, or a rejection after `timeout` ms. */
+  readonly next: (predicate?: (message: any) => boolean, timeout?: number) => Promise<any>
+  readonly exited: Promise<number | null>
+  readonly send: (line: string) => void
+}
+
+export const fixture = (name: string, args: ReadonlyArray<string>): Fixture => {
+  const file = fileURLToPath(new URL(`fixtures/${name}.ts`, import.meta.url))
+  const child = spawn(process.execPath, [file, ...args], { stdio: ["pipe", "pipe", "pipe"] })
+  const messages: Array<any> = []
+  const waiters = new Set<() => void>()
+  let buffer = ""
+  let stderr = ""
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffer += chunk
+    let newline
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline)
+      buffer = buffer.slice(newline + 1)
+      try {
+        messages.push(JSON.parse(line))
+      } catch {
+        messages.push({ text: line })
+      }
+    }
+    for (const waiter of waiters) waiter()
+  })
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk
+  })
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      for (const waiter of waiters) waiter()
+      resolve(code)
+    })
+  )
+  const next = (predicate: (message: any) => boolean = () => true, timeout = 15_000) =>
+    new Promise<any>((resolve, reject) => {
+      const check = () => {
+        const index = messages.findIndex(predicate)
+        if (index >= 0) {
+          done()
+          resolve(messages.splice(index, 1)[0])
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          done()
+          reject(new Error(`fixture ${name} exited (${child.exitCode ?? child.signalCode}) without the expected line; stderr:\n${stderr}`))
+        }
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`fixture ${name}: no expected line within ${timeout} ms; got ${JSON.stringify(messages)}; stderr:\n${stderr}`))
+      }, timeout)
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(check)
+      }
+      waiters.add(check)
+      check()
+    })
+  return { child, next, exited, send: (line) => child.stdin!.write(`${line}\n`) }
+}
+
+/** Polls `condition` every 20 ms until it holds; rejects after `timeout` ms. */
+export const eventually = async (condition: () => boolean | Promise<boolean>, timeout = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeout
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
