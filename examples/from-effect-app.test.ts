@@ -53,17 +53,20 @@ it("SIGTERM: the reactor drains in-flight calls, then stops (503 ReactorStopped)
     expect(await get(`${base}/job?name=quick&ms=0`)).toEqual({ status: 200, body: "job quick: done after 0 ms\n" })
     expect(await get(`${base}/worker-job?name=worker-quick&ms=0`)).toEqual({ status: 200, body: "job worker-quick: done after 0 ms\n" })
 
-    // One call that ends within the 5 s drain, two that do not (one of them from a blocked worker).
+    // Calls that end within the 5 s drain and calls that do not, from the handler and from the
+    // two workers (each blocked on its own call).
     const drained = get(`${base}/job?name=drained&ms=2000`)
     const tooSlow = get(`${base}/job?name=too-slow&ms=60000`)
+    const workerDrained = get(`${base}/worker-job?name=worker-drained&ms=2000`)
     const workerTooSlow = get(`${base}/worker-job?name=worker-too-slow&ms=60000`)
-    // Only signal once all three are running in the reactor.
-    await app.line(/^job drained: started/)
-    await app.line(/^job too-slow: started/)
-    await app.line(/^job worker-too-slow: started/)
+    // Only signal once all four are running in the reactor.
+    for (const name of ["drained", "too-slow", "worker-drained", "worker-too-slow"]) {
+      await app.line(new RegExp(`^job ${name}: started`))
+    }
     app.child.kill("SIGTERM")
 
     expect(await drained).toEqual({ status: 200, body: "job drained: done after 2000 ms\n" })
+    expect(await workerDrained).toEqual({ status: 200, body: "job worker-drained: done after 2000 ms\n" })
     const stopped = await tooSlow
     expect(stopped.status).toBe(503)
     expect(stopped.body).toMatch(/^ReactorStopped: /)
@@ -85,6 +88,7 @@ it("SIGTERM: the reactor drains in-flight calls, then stops (503 ReactorStopped)
       return index
     }
     expect(at(/^GET \/job\?name=drained&ms=2000 -> 200 /)).toBeLessThan(at(/^shutdown: reactor stopped/))
+    expect(at(/^worker \d: job worker-drained: done/)).toBeLessThan(at(/^shutdown: reactor stopped/))
     const order = [
       at(/^shutdown: draining \d call\(s\) in flight, for up to 5 seconds$/),
       at(/^shutdown: reactor stopped; 2 call\(s\) still running were interrupted$/),

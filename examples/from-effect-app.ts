@@ -164,6 +164,8 @@ export const program = (port: number) =>
       })
     )
 
+    // `serve` over this reactor: the workers' calls are drained like the handler's. (MainThreadBridge.make
+    // would close its bridge when the scope closes, before the drain: blocked workers would be released at once.)
     pool.connect(MainThreadBridge.serve(reactor, operations))
 
     server.on("request", (request: IncomingMessage, response: ServerResponse) => {
