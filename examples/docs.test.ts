@@ -67,3 +67,33 @@ describe("docs/*.md snippets", () => {
     }, 30_000)
   }
 })
+
+describe("the lists of examples", () => {
+  const entries = readdirSync(examples, { withFileTypes: true })
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name)
+  // Every module is listed, except the tests of a program (x.test.ts or x-more.test.ts next to
+  // x.ts) and this file.
+  const programs = files.filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts"))
+  const testsAProgram = (name: string) =>
+    name.endsWith(".test.ts") &&
+    programs.some((program) => {
+      const base = program.replace(/\.ts$/, "")
+      return name === `${base}.test.ts` || name.startsWith(`${base}-`)
+    })
+  const listed = files.filter((name) => name.endsWith(".ts") && name !== "docs.test.ts" && !testsAProgram(name)).sort()
+  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => `${entry.name}/`).sort()
+
+  it("README's \"Examples and guides\" names every example module and folder, and nothing else", () => {
+    const readme = readFileSync(`${root}README.md`, "utf8")
+    const section = readme.slice(readme.indexOf("## Examples and guides"), readme.indexOf("Guides:"))
+    const named = [...new Set([...section.matchAll(/`([\w.-]+\.ts|[\w-]+\/)`/g)].map((match) => match[1]!))]
+      .filter((name) => name !== "examples/").sort()
+    expect(named).toEqual([...listed, ...folders].sort())
+  })
+
+  it("docs/examples.md links every example module, and nothing else", () => {
+    const text = readFileSync(`${docs}examples.md`, "utf8")
+    const linked = [...new Set([...text.matchAll(/\]\(\.\.\/examples\/([\w.-]+\.ts)\)/g)].map((match) => match[1]!))].sort()
+    expect(linked).toEqual(listed)
+  })
+})
