@@ -177,7 +177,14 @@ export interface ConnectOptions {
     }
     | undefined
   /** Resource limits of the reactor thread (`Worker` `resourceLimits`), e.g. `{ maxOldGenerationSizeMb: 256 }`. */
-  readonly resourceLimits?: { readonly [key: string]: number } | undefined
+  readonly resourceLimits?: { readonly [key: string]: number } | undefined  /**
+   * Send the calling thread's active OpenTelemetry span (if any) with each
+   * call, so that the serving reactor's span for the call is its child: one
+   * trace across the thread boundary. `@opentelemetry/api` is loaded only once
+   * OpenTelemetry is set up in this thread; without it nothing is sent or
+   * loaded. Default: true.
+   */
+  readonly traceContext?: boolean | undefined
 }
 
 /**
@@ -231,7 +238,8 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   const client = makeClient(connection, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: spin.caller,
-    errors: errorClassMap(options?.errors)
+    errors: errorClassMap(options?.errors),
+    traceContext: options?.traceContext !== false
   }) as Client<OperationsOf<M>>
   if (options?.eager === true) connection.startInBackground()
   return client
