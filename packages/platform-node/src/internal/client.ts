@@ -338,6 +338,10 @@ export class ClientImpl {
     }
     if (reply === Gone) throw withCallerFrames(this.connection.goneError(channel, name), below)
     if (reply[1] === Protocol.Success) return reply[2]
+    if (deadline !== undefined && trace !== undefined && reply[2].stop === "TimeoutError" && performance.now() >= deadline) {
+      // The serving reactor timed the call out just before this side did: the same error as when this side is first.
+      throw timedOut(this.connection.label, name, timeout!, below)
+    }
     throw decodeFailure(reply[2], this.settings.errors, callerFrames(below))
   }
 }
