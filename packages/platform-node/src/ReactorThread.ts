@@ -177,12 +177,15 @@ export interface ConnectOptions {
     }
     | undefined
   /** Resource limits of the reactor thread (`Worker` `resourceLimits`), e.g. `{ maxOldGenerationSizeMb: 256 }`. */
-  readonly resourceLimits?: { readonly [key: string]: number } | undefined  /**
+  readonly resourceLimits?: { readonly [key: string]: number } | undefined
+  /**
    * Send the calling thread's active OpenTelemetry span (if any) with each
    * call, so that the serving reactor's span for the call is its child: one
-   * trace across the thread boundary. `@opentelemetry/api` is loaded only once
-   * OpenTelemetry is set up in this thread; without it nothing is sent or
-   * loaded. Default: true.
+   * trace across the thread boundary. The call's timeout goes along, and the
+   * reactor thread times the call out itself too, so that its span records
+   * the timeout. `@opentelemetry/api` is loaded only once OpenTelemetry is set
+   * up in this thread; without an active span nothing extra is sent.
+   * Default: true.
    */
   readonly traceContext?: boolean | undefined
 }
