@@ -76,6 +76,9 @@ describe("tracing", () => {
     expect(timedOut).toBeInstanceOf(TimeoutError)
     expect(await reactor.waitFor(Effect.succeed(2), { spanName: "direct", parentSpan })).toBe(2)
     expect(() => reactor.runInReactor(Effect.void, { timeout: "soon" as never })).toThrow(/options.timeout/)
+    // A parent that was not sampled: nothing is recorded below it (OpenTelemetry's parent-based sampler).
+    const unsampled = Tracer.externalSpan({ traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: false })
+    await reactor.runInReactor(loadUser(1), { spanName: "unsampled", parentSpan: unsampled }).wait()
     await reactor.shutdown()
 
     const spans = exporter.getFinishedSpans()
@@ -84,7 +87,10 @@ describe("tracing", () => {
       expect(byName(name).spanContext().traceId).toBe(parentSpan.traceId)
       expect(byName(name).parentSpanContext?.spanId).toBe(parentSpan.spanId)
     }
-    expect(byName("loadUser").parentSpanContext?.spanId).toBe(byName("lookup").spanContext().spanId)
+    expect(spans.filter((span) => span.name === "loadUser").map((span) => span.parentSpanContext?.spanId)).toEqual([
+      byName("lookup").spanContext().spanId
+    ])
+    expect(spans.some((span) => span.name === "unsampled")).toBe(false)
     expect(byName("lookup").attributes).toMatchObject({ "crochet.reactor": "bridge", "crochet.outcome": "success" })
     expect(byName("lookup").attributes["crochet.timeout_ms"]).toBeUndefined()
     expect(byName("slow").attributes).toMatchObject({ "crochet.outcome": "timeout", "crochet.timeout_ms": 5 })
