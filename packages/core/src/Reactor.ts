@@ -11,6 +11,7 @@ import type * as Layer from "effect/Layer"
 import type * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import type { EventualResult, WaitOptions } from "./EventualResult.ts"
 import { decodeSettings, ReactorImpl } from "./internal/reactor.ts"
 import * as ResultStore from "./ResultStore.ts"
@@ -79,6 +80,36 @@ export interface ReactorOptions {
  */
 export interface WaitForOptions extends WaitOptions {
   readonly spanName?: string | undefined
+  /**
+   * The parent of the call's span, for a caller whose trace context is not the
+   * active OpenTelemetry context of this thread (a call that crossed a thread
+   * or a process). Default: the caller's active span.
+   */
+  readonly parentSpan?: Tracer.AnySpan | undefined
+}
+
+/**
+ * Options of `runInReactor(effect, options)`, for bridges that start work on
+ * behalf of a caller elsewhere (another thread): the call's span name and
+ * parent, and a timeout that interrupts the work (the handle then fails with
+ * `TimeoutError`) as `waitFor`'s does.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Tracer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
+ * reactor.runInReactor(Effect.succeed(1), { spanName: "lookup", parentSpan, timeout: "1 second" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface RunInReactorOptions {
+  readonly spanName?: string | undefined
+  readonly parentSpan?: Tracer.AnySpan | undefined
+  readonly timeout?: Duration.Input | undefined
 }
 
 /**
@@ -192,7 +223,7 @@ export interface Reactor<R> {
     options?: WaitForOptions
   ): WaitForFunction<Args, A, E, R>
   /** Starts the effect and returns its handle at once (Crochet's `run_in_reactor`). */
-  runInReactor<A, E>(effect: Effect.Effect<A, E, R>): EventualResult<A, E>
+  runInReactor<A, E>(effect: Effect.Effect<A, E, R>, options?: RunInReactorOptions): EventualResult<A, E>
   /** Wraps a function returning an Effect: each call starts it and returns its handle. */
   runInReactor<Args extends ReadonlyArray<any>, A, E>(
     fn: (...args: Args) => Effect.Effect<A, E, R>

@@ -6,7 +6,7 @@ import { trace } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Layer, Metric } from "effect"
+import { Data, Effect, Layer, Metric, Tracer } from "effect"
 import { Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
 
 class NoSuchUser extends Data.TaggedError("NoSuchUser")<{ readonly id: number }> {}
@@ -64,6 +64,36 @@ describe("tracing", () => {
     const plain = byName("Reactor.waitFor")
     expect(plain.map((span) => span.attributes["crochet.outcome"])).toEqual(["timeout", "stopped"])
     expect(plain[0]!.attributes["crochet.timeout_ms"]).toBe(5)
+  })
+
+  it("takes the span's name, parent and timeout from runInReactor's options (a call from another thread)", async () => {
+    exporter.reset()
+    const reactor = Reactor.setup(OtelTracer.layerGlobal, { name: "bridge" })
+    // A caller's span context as it arrives from another thread or process.
+    const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
+    expect(await reactor.runInReactor(loadUser(1), { spanName: "lookup", parentSpan }).wait()).toBe("Ada")
+    const timedOut = await rejection(reactor.runInReactor(Effect.never, { spanName: "slow", parentSpan, timeout: 5 }).wait())
+    expect(timedOut).toBeInstanceOf(TimeoutError)
+    expect(await reactor.waitFor(Effect.succeed(2), { spanName: "direct", parentSpan })).toBe(2)
+    expect(() => reactor.runInReactor(Effect.void, { timeout: "soon" as never })).toThrow(/options.timeout/)
+    // A parent that was not sampled: nothing is recorded below it (OpenTelemetry's parent-based sampler).
+    const unsampled = Tracer.externalSpan({ traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: false })
+    await reactor.runInReactor(loadUser(1), { spanName: "unsampled", parentSpan: unsampled }).wait()
+    await reactor.shutdown()
+
+    const spans = exporter.getFinishedSpans()
+    const byName = (name: string) => spans.find((span) => span.name === name)!
+    for (const name of ["lookup", "slow", "direct"]) {
+      expect(byName(name).spanContext().traceId).toBe(parentSpan.traceId)
+      expect(byName(name).parentSpanContext?.spanId).toBe(parentSpan.spanId)
+    }
+    expect(spans.filter((span) => span.name === "loadUser").map((span) => span.parentSpanContext?.spanId)).toEqual([
+      byName("lookup").spanContext().spanId
+    ])
+    expect(spans.some((span) => span.name === "unsampled")).toBe(false)
+    expect(byName("lookup").attributes).toMatchObject({ "crochet.reactor": "bridge", "crochet.outcome": "success" })
+    expect(byName("lookup").attributes["crochet.timeout_ms"]).toBeUndefined()
+    expect(byName("slow").attributes).toMatchObject({ "crochet.outcome": "timeout", "crochet.timeout_ms": 5 })
   })
 
   it("creates no span at all when no tracer is configured", async () => {

@@ -222,6 +222,8 @@ export const connect = <Ops extends Operations = Operations>(
     readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
     /** Spin for this long before parking in `Atomics.wait` (low-latency mode). Default: off. */
     readonly spin?: Duration.Input | undefined
+    /** Send this worker's active OpenTelemetry span with each call (see `ReactorThread.ConnectOptions`). Default: true. */
+    readonly traceContext?: boolean | undefined
   }
 ): Client<Ops> => {
   if (
@@ -242,7 +244,8 @@ export const connect = <Ops extends Operations = Operations>(
   return makeClient(connection, {
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
     spinMillis: toMillis(options?.spin, "MainThreadBridge.connect: options.spin") ?? 0,
-    errors: errorClassMap(options?.errors)
+    errors: errorClassMap(options?.errors),
+    traceContext: options?.traceContext !== false
   }) as Client<Ops>
 }
 

@@ -178,6 +178,16 @@ export interface ConnectOptions {
     | undefined
   /** Resource limits of the reactor thread (`Worker` `resourceLimits`), e.g. `{ maxOldGenerationSizeMb: 256 }`. */
   readonly resourceLimits?: { readonly [key: string]: number } | undefined
+  /**
+   * Send the calling thread's active OpenTelemetry span (if any) with each
+   * call, so that the serving reactor's span for the call is its child: one
+   * trace across the thread boundary. The call's timeout goes along, and the
+   * reactor thread times the call out itself too, so that its span records
+   * the timeout. `@opentelemetry/api` is loaded only once OpenTelemetry is set
+   * up in this thread; without an active span nothing extra is sent.
+   * Default: true.
+   */
+  readonly traceContext?: boolean | undefined
 }
 
 /**
@@ -231,7 +241,8 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   const client = makeClient(connection, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: spin.caller,
-    errors: errorClassMap(options?.errors)
+    errors: errorClassMap(options?.errors),
+    traceContext: options?.traceContext !== false
   }) as Client<OperationsOf<M>>
   if (options?.eager === true) connection.startInBackground()
   return client

@@ -12,7 +12,7 @@ import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
 import * as EventualResult from "../EventualResult.ts"
-import type { Reactor, ReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
+import type { Reactor, ReactorOptions, RunInReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
@@ -27,10 +27,11 @@ const crossThreadGuard = Symbol(
   "A reactor cannot be passed to another thread; use MainThreadBridge (docs/threads.md, section 2)"
 )
 
-/** What a call's span is called and the timeout it records. */
+/** What a call's span is called, the timeout it records, and its parent when not the caller's active span. */
 interface CallSpan {
   readonly name: string
   readonly timeout: Duration.Duration | undefined
+  readonly parent?: Tracer.AnySpan | undefined
 }
 
 /** The `_tag` (or name) of a failed call's error, for its span. */
@@ -145,7 +146,8 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
       const name = options?.spanName ?? effectOrFn.name
-      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
+      const parent = options?.parentSpan
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper, parent), true)
     }
     let decoded
     try {
@@ -153,14 +155,15 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor)
+    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor, options?.parentSpan)
   }
 
   private waitForEffect(
     effect: unknown,
     options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
     name: string | undefined,
-    entry: Function
+    entry: Function,
+    parent?: Tracer.AnySpan | undefined
   ): Promise<unknown> {
     if (this.status !== "running") return Promise.reject(ReactorStopped.refused())
     if (!Effect.isEffect(effect)) {
@@ -168,7 +171,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout })
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout, parent })
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       if (exit._tag === "Success") {
@@ -184,7 +187,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     return awaitRun(run)
   }
 
-  runInReactor(effectOrFn: unknown): any {
+  runInReactor(effectOrFn: unknown, options?: RunInReactorOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       return wrap(
         effectOrFn,
@@ -192,21 +195,31 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
         false
       )
     }
-    return this.runInReactorEffect(effectOrFn, "runInReactor", undefined)
+    if (options === undefined) return this.runInReactorEffect(effectOrFn, "runInReactor", undefined)
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgument(`runInReactor: options must be an object; got ${describe(options)}.`)
+    }
+    const timeout = decodeDuration(options.timeout, "runInReactor: options.timeout")
+    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout, options.parentSpan)
   }
 
   private runInReactorEffect(
     effect: unknown,
     call: string,
-    name: string | undefined
+    name: string | undefined,
+    timeout?: Duration.Duration | undefined,
+    parent?: Tracer.AnySpan | undefined
   ): EventualResult.EventualResult<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
     const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, {
       name: name || "Reactor.runInReactor",
-      timeout: undefined
+      timeout,
+      parent
     })
-    return EventualResult.make(this.trackRun(fiber), this)
+    const run = this.trackRun(fiber)
+    if (timeout !== undefined && run.exit === undefined) run.interruptAfter(timeout, this.deadlines)
+    return EventualResult.make(run, this)
   }
 
   stats(): Stats {
@@ -271,9 +284,10 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   }
 
   /**
-   * Runs a call in its own span, a child of the outside caller's active
-   * OpenTelemetry span when there is one (the fiber starts in the caller's
-   * async context), with its timeout, outcome and duration as attributes.
+   * Runs a call in its own span, a child of `span.parent` if given, else of
+   * the outside caller's active OpenTelemetry span when there is one (the
+   * fiber starts in the caller's async context), with its timeout, outcome
+   * and duration as attributes.
    */
   private inSpan<A, E>(effect: Effect.Effect<A, E, R>, span: CallSpan): Effect.Effect<A, E, R> {
     return Effect.suspend(() => {
@@ -288,7 +302,8 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       Effect.withSpan(span.name, {
         attributes: span.timeout === undefined
           ? { "crochet.reactor": this.settings.name }
-          : { "crochet.reactor": this.settings.name, "crochet.timeout_ms": Duration.toMillis(span.timeout) }
+          : { "crochet.reactor": this.settings.name, "crochet.timeout_ms": Duration.toMillis(span.timeout) },
+        parent: span.parent
       })
     )
   }

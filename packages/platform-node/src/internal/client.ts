@@ -11,6 +11,7 @@ import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
 import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
 import { formatMillis, toMillis } from "./options.ts"
 import * as Protocol from "./protocol.ts"
+import { activeTrace } from "./traceContext.ts"
 
 const TimedOut = Symbol("TimedOut")
 const Gone = Symbol("Gone")
@@ -41,11 +42,13 @@ export class Channel {
     return Atomics.load(this.state, Protocol.STATE)
   }
 
-  /** Sends a call; returns its id and the wake-up count seen before sending. */
-  send(operation: string, args: ReadonlyArray<unknown>): number {
+  /** Sends a call (with the caller's span, if it has one); returns its id. */
+  send(operation: string, args: ReadonlyArray<unknown>, trace: Protocol.WireTrace | undefined): number {
     const id = this.nextId++
     try {
-      this.port.postMessage([Protocol.Call, id, operation, args])
+      this.port.postMessage(
+        trace === undefined ? [Protocol.Call, id, operation, args] : [Protocol.Call, id, operation, args, trace]
+      )
     } catch (error) {
       throw notCloneable(operation, args, error)
     }
@@ -219,6 +222,8 @@ export interface ClientSettings {
   readonly timeout: number | undefined
   readonly spinMillis: number
   readonly errors: ErrorClasses
+  /** Send the caller's active OpenTelemetry span with each call (see `traceContext.ts`). */
+  readonly traceContext: boolean
 }
 
 /** Throws `WrongThread` in a thread that runs a reactor. */
@@ -288,7 +293,7 @@ export class ClientImpl {
   private startingMethod(name: string): Function {
     return (...args: Array<unknown>) => {
       const channel = this.acquire(name)
-      const id = channel.send(name, args)
+      const id = channel.send(name, args, this.settings.traceContext ? activeTrace(undefined) : undefined)
       const result = new ThreadResultImpl(this, channel, id, name)
       abandoned.register(result, { channel, id })
       return result
@@ -319,17 +324,24 @@ export class ClientImpl {
     this.connection.checkThread()
     const channel = this.acquire(name)
     const timeout = this.timeoutOf(channel, name, explicit)
+    const trace = this.settings.traceContext ? activeTrace(timeout) : undefined
     const seen = Atomics.load(channel.state, Protocol.SEQ)
-    const id = channel.send(name, args)
+    const id = channel.send(name, args, trace)
     const deadline = timeout === undefined ? undefined : performance.now() + timeout
     const reply = channel.await(id, deadline, this.settings.spinMillis, seen)
     if (reply === TimedOut) {
       channel.forget(id)
-      channel.cancel(id)
+      // A call sent with the caller's span carries its timeout: the server times the work out
+      // itself (so its span ends as a timeout); cancelling too would race with that.
+      if (trace === undefined) channel.cancel(id)
       throw timedOut(this.connection.label, name, timeout!, below)
     }
     if (reply === Gone) throw withCallerFrames(this.connection.goneError(channel, name), below)
     if (reply[1] === Protocol.Success) return reply[2]
+    if (deadline !== undefined && trace !== undefined && reply[2].stop === "TimeoutError" && performance.now() >= deadline) {
+      // The serving reactor timed the call out just before this side did: the same error as when this side is first.
+      throw timedOut(this.connection.label, name, timeout!, below)
+    }
     throw decodeFailure(reply[2], this.settings.errors, callerFrames(below))
   }
 }

@@ -40,9 +40,18 @@ export const Call = 0
 export const Cancel = 1
 export const Shutdown = 2
 
-/** `[Call, id, operation, args]`, `[Cancel, id]`, `[Shutdown]` */
+/**
+ * A caller's active OpenTelemetry span, sent with a call only when the caller
+ * has one: its ids, its sampled flag, and the call's timeout (ms) if it has
+ * one — the server then times the call out itself, so that the serving span
+ * records the timeout and ends as `timeout`.
+ */
+export type WireTrace = readonly [traceId: string, spanId: string, sampled: boolean, timeoutMillis: number | undefined]
+
+/** `[Call, id, operation, args]` (plus the caller's span when it has one), `[Cancel, id]`, `[Shutdown]` */
 export type Request =
   | readonly [typeof Call, number, string, ReadonlyArray<unknown>]
+  | readonly [typeof Call, number, string, ReadonlyArray<unknown>, WireTrace]
   | readonly [typeof Cancel, number]
   | readonly [typeof Shutdown]
 

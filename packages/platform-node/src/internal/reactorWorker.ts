@@ -55,7 +55,8 @@ const main = async (): Promise<void> => {
   }
   const reactor = Reactor.setup(definition.layer, definition.reactorOptions)
   try {
-    await reactor.waitFor(Effect.void)
+    // Named, since a reactor with a tracer records this first call too.
+    await reactor.waitFor(Effect.void, { spanName: "ReactorThread.start" })
   } catch (error) {
     await reactor.shutdown()
     return startFailed(`its layer failed to build: ${(error as Error)?.message ?? error}`, error)

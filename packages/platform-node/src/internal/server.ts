@@ -7,6 +7,7 @@
 import type { EventualResult, Reactor } from "@crochet/core"
 import { InvalidArgument } from "@crochet/core"
 import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import { encodeFailure } from "./codec.ts"
 import { NotCloneable } from "../Errors.ts"
@@ -62,7 +63,7 @@ export const serve = (
   const handle = (request: Protocol.Request): boolean => {
     switch (request[0]) {
       case Protocol.Call: {
-        const [, id, name, args] = request
+        const [, id, name, args, trace] = request
         const operation = Object.hasOwn(operations, name) ? operations[name] : undefined
         if (operation === undefined) {
           fail(id, name, new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(operations).join(", ")}.`))
@@ -74,7 +75,16 @@ export const serve = (
           if (!Effect.isEffect(effect)) {
             throw new InvalidArgument(`The operation ${name}() must return an Effect; it returned ${typeof effect}.`)
           }
-          result = reactor.runInReactor(effect)
+          // The call's span (when the reactor traces) is named after the operation and, when the
+          // caller sent its span, is that span's child and times the call out itself.
+          result = reactor.runInReactor(
+            effect,
+            trace === undefined ? { spanName: name } : {
+              spanName: name,
+              parentSpan: Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
+              timeout: trace[3]
+            }
+          )
         } catch (error) {
           fail(id, name, error)
           return true
