@@ -157,9 +157,9 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
 /**
  * For an Effect application: makes a reactor (core's `Reactor.make`) over the
  * services of the enclosing context and serves `operations` from it. When the
- * scope closes, the bridge closes first (blocked workers get
- * `ReactorStopped`), then the reactor shuts down, then the services'
- * finalizers run.
+ * scope closes, the reactor shuts down first (workers' calls in flight may
+ * finish within its `drain`; the rest are interrupted and their workers get
+ * `ReactorStopped`), then the bridge closes, then the services' finalizers run.
  *
  * @example
  * ```ts
@@ -190,7 +190,11 @@ export const make = <const Ops extends Operations>(
   Effect.flatMap(Reactor.make<ServicesOf<Ops>>(options?.reactor), (reactor) =>
     Effect.acquireRelease(
       Effect.sync(() => serve(reactor, operations, options)),
-      (bridge) => Effect.sync(() => bridge.close())
+      // The reactor shuts down first, so its drain applies to the workers' calls too; the
+      // bridge then closes, releasing any worker that still waits. (The scope's own shutdown
+      // of the reactor, next, finds it stopped.)
+      (bridge) =>
+        Effect.promise(() => reactor.shutdown()).pipe(Effect.ensuring(Effect.sync(() => bridge.close())))
     ))
 
 /**

@@ -199,4 +199,23 @@ describe("MainThreadBridge", () => {
     expect((await blocked!).error?._tag).toBe("ReactorStopped")
     expect(events).toEqual(["hang started", "hang finalized", "greeter released"])
   })
+
+  it("make: a drain lets a worker's call in flight finish before the bridge closes", async () => {
+    let started = false
+    const served = {
+      slow: () =>
+        Effect.sync(() => {
+          started = true
+        }).pipe(Effect.andThen(Effect.sleep("200 millis")), Effect.as("finished during the drain"))
+    }
+    let inFlight: Promise<Outcome> | undefined
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const bridge = yield* MainThreadBridge.make(served, { reactor: { drain: "10 seconds" } })
+        inFlight = startWorker(bridge).call("slow")
+        yield* Effect.promise(() => expect.poll(() => started).toBe(true))
+      }).pipe(Effect.scoped)
+    )
+    expect(await inFlight!).toMatchObject({ ok: true, value: "finished during the drain" })
+  })
 })

@@ -373,10 +373,10 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     const { drain, shutdownTimeout } = this.settings
     const self = this
     return Effect.gen(function*() {
-      if (drain !== undefined && self.running.size > 0) {
-        yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
-      }
       if (self.running.size === 0) return
+      if (drain !== undefined) yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
+      // Whatever settled, its callers' own callbacks run before the services' finalizers do.
+      if (self.running.size === 0) return yield* nextMacrotask
       self.stopping = new Stopping({ _tag: "Stop", detail: "" })
       const releaseStart = performance.now()
       self.counters.pendingAtShutdown = self.running.size
@@ -386,7 +386,6 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       if (self.running.size > 0) yield* Effect.raceFirst(self.idle, Effect.sleep(shutdownTimeout))
       if (self.running.size > 0) self.releaseStuck(shutdownTimeout)
       self.counters.shutdownReleaseSeconds = (performance.now() - releaseStart) / 1000
-      // Let the released callers' own code run before the services' finalizers do.
       yield* nextMacrotask
     })
   }

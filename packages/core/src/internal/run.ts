@@ -68,7 +68,7 @@ const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
     switch (stop._tag) {
       case "Timeout": {
         const error = new TimeoutError(
-          `waitFor timed out after ${Duration.format(stop.timeout)}, so the work was interrupted. ` +
+          `The call timed out after ${Duration.format(stop.timeout)}, so the work was interrupted. ` +
             "Raise the timeout, or use runInReactor(...).wait({ timeout }) to keep the work running after a timeout."
         )
         Object.defineProperty(error, "cause", { value: cause, configurable: true, writable: true })
