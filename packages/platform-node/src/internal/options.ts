@@ -11,7 +11,7 @@ export const toMillis = (input: unknown, what: string): number | undefined => {
   const invalid = () =>
     new InvalidArgument(
       `${what} must be a Duration.Input such as "5 seconds", 5000 (milliseconds) or Duration.seconds(5); ` +
-        `got ${typeof input === "string" ? JSON.stringify(input) : String(input)}.`
+        `got ${describe(input)}.`
     )
   if (typeof input === "number" && !(input >= 0)) throw invalid()
   let duration: Duration.Duration
@@ -28,3 +28,28 @@ export const toMillis = (input: unknown, what: string): number | undefined => {
 /** A duration in milliseconds as text for messages. */
 export const formatMillis = (millis: number): string =>
   millis < 1 ? `${Math.round(millis * 1000)}µs` : millis < 1000 ? `${+millis.toFixed(1)}ms` : `${+(millis / 1000).toFixed(2)}s`
+
+/**
+ * The timeout (ms) of a call's options object (`with(options)`, `wait(options)`):
+ * `undefined` when there are no options or no timeout. Anything but an object
+ * is core's `InvalidArgument`, as in core's `waitFor`/`wait`: `wait(100)` must
+ * not quietly mean "wait for ever".
+ */
+export const optionsTimeout = (options: unknown, what: string): number | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgument(`${what}: options must be an object like { timeout: "1 second" }; got ${describe(options)}.`)
+  }
+  return toMillis((options as { readonly timeout?: unknown }).timeout, `${what}: options.timeout`)
+}
+
+/** A value as text for messages; never throws (a null-prototype object has no toString). */
+const describe = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`
+  if (typeof value === "object" && value !== null) {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+    return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object"
+  }
+  return typeof value === "bigint" ? `${value}n` : String(value)
+}
