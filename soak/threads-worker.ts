@@ -17,8 +17,12 @@ const { endpoint, index, workers, calls, shared } = workerData as {
   readonly calls: number
   readonly shared: SharedArrayBuffer
 }
-const counters = new Int32Array(shared) // [0] calls made, [1] main is stopping (0/1)
+const counters = new Int32Array(shared) // [0] calls made, [1] main is stopping (0/1), [2] go (0/1)
 const client = MainThreadBridge.connect(endpoint, { timeout: "30 seconds", errors: [Expected] }) as unknown as Client
+
+// Start together (not as each worker happens to finish loading), so that every worker is mid-run at the shutdown.
+parentPort!.postMessage({ ready: true })
+while (Atomics.load(counters, 2) === 0) Atomics.wait(counters, 2, 0, 30_000)
 
 let settled = 0
 let wrong = 0
