@@ -5,13 +5,16 @@
  * the documented typed error: never a hang, never a crash, and the reactor
  * thread keeps serving.
  */
-import { InvalidArgument, TimeoutError } from "@crochet/core"
-import { NotCloneable, ReactorThread } from "@crochet/platform-node"
+import { InvalidArgument, Reactor, TimeoutError } from "@crochet/core"
+import { MainThreadBridge, NotCloneable, ReactorThread } from "@crochet/platform-node"
+import * as Layer from "effect/Layer"
+import { once } from "node:events"
+import { Worker } from "node:worker_threads"
 import * as Duration from "effect/Duration"
 import fc from "fast-check"
-import { Socket } from "node:net"
-import { MessageChannel } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
+import { buried, clones, closeResources, data } from "./fixtures/arbitraries.ts"
+import { operations } from "./fixtures/bridge-operations.ts"
 
 type Echo = typeof import("./fixtures/echo.reactor.ts")
 const client = ReactorThread.connect<Echo>(new URL("./fixtures/echo.reactor.ts", import.meta.url), {
@@ -19,23 +22,10 @@ const client = ReactorThread.connect<Echo>(new URL("./fixtures/echo.reactor.ts",
   timeout: "20 seconds"
 })
 
-const socket = new Socket()
-const channel = new MessageChannel()
 afterAll(() => {
   client.shutdown()
-  socket.destroy()
-  channel.port1.close()
-  channel.port2.close()
+  closeResources()
 })
-
-const clones = (value: unknown): boolean => {
-  try {
-    structuredClone(value)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Runs `f`: its value, or what it threw. */
 const outcome = (f: () => unknown): { readonly value: unknown } | { readonly error: unknown } => {
@@ -45,67 +35,6 @@ const outcome = (f: () => unknown): { readonly value: unknown } | { readonly err
     return { error }
   }
 }
-
-/** Every kind of value fast-check makes, cloneable by construction (plus null prototypes, boxed values, sparse arrays). */
-const data = fc.anything({
-  maxDepth: 3,
-  withBigInt: true,
-  withBoxedValues: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
-  withSet: true,
-  withSparseArray: true,
-  withTypedArray: true
-})
-
-class WithMethods {
-  readonly n = 1
-  twice() {
-    return this.n * 2
-  }
-}
-
-/** Values structured clone refuses (and one it clones by dropping the class: an instance with methods on its prototype). */
-const poison = fc.constantFrom<Array<() => unknown>>(
-  () => () => 1,
-  () => function named() {},
-  () => Symbol("s"),
-  () => new WeakMap(),
-  () => new WeakSet(),
-  () => Promise.resolve(1),
-  () => socket,
-  () => channel.port1,
-  () => new WithMethods(),
-  () => ({ handler: () => 1 }),
-  () => ({
-    get boom(): number {
-      throw new Error("a getter that throws")
-    }
-  }),
-  () => new Proxy({}, {})
-).map((make) => make())
-
-/** `value` buried at a random depth in arrays, objects, Maps and Sets, next to random data. */
-const buried = fc.tuple(
-  poison,
-  fc.array(fc.tuple(fc.constantFrom("array", "object", "map-value", "map-key", "set"), data), { maxLength: 5 })
-).map(([value, path]) =>
-  path.reduce<unknown>((inner, [container, sibling]) => {
-    switch (container) {
-      case "array":
-        return [sibling, inner]
-      case "object":
-        return { sibling, inner }
-      case "map-value":
-        return new Map<unknown, unknown>([["sibling", sibling], ["inner", inner]])
-      case "map-key":
-        return new Map([[inner, sibling]])
-      case "set":
-        return new Set([sibling, inner])
-    }
-  }, value)
-)
 
 describe("random arguments across the thread boundary (fast-check)", () => {
   it("any data round-trips with structured clone semantics", () => {
@@ -161,6 +90,29 @@ describe("random arguments across the thread boundary (fast-check)", () => {
       { numRuns: 200 }
     )
     expect(client.call.add(3, 3)).toBe(6)
+  })
+})
+
+describe("random arguments from a worker through a MainThreadBridge (fast-check)", () => {
+  it("round-trip or NotCloneable in the worker; the main reactor keeps serving", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const endpoint = bridge.endpoint()
+    const worker = new Worker(new URL("./fixtures/bridge-properties-worker.ts", import.meta.url), {
+      workerData: { endpoint },
+      transferList: [endpoint.port]
+    })
+    try {
+      const [report] = await once(worker, "message")
+      expect(report).toMatchObject({ ok: true })
+      expect(report.refused).toBeGreaterThan(0)
+      expect(report.roundTrips).toBeGreaterThan(0)
+      expect(await reactor.waitFor(operations.add(2, 3))).toBe(5)
+    } finally {
+      await worker.terminate()
+      bridge.close()
+      await reactor.shutdown()
+    }
   })
 })
 
