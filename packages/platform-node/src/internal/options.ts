@@ -14,6 +14,13 @@ export const toMillis = (input: unknown, what: string): number | undefined => {
         `got ${describe(input)}.`
     )
   if (typeof input === "number" && !(input >= 0)) throw invalid()
+  if (typeof input === "object" && input !== null && !Duration.isDuration(input)) {
+    // As in core: Effect would read { seconds: "soon" } or { millis: 5000 } as zero.
+    for (const [key, value] of Object.entries(input)) {
+      if (!Array.isArray(input) && !durationUnits.has(key)) throw invalid()
+      if (typeof value !== "number" || Number.isNaN(value)) throw invalid()
+    }
+  }
   let duration: Duration.Duration
   try {
     duration = Duration.fromInputUnsafe(input as Duration.Input)
@@ -24,6 +31,18 @@ export const toMillis = (input: unknown, what: string): number | undefined => {
   if (!Duration.isFinite(duration)) return undefined
   return Number(Duration.toNanosUnsafe(duration)) / 1e6
 }
+
+/** The fields of Effect's `Duration.DurationObject`. */
+const durationUnits = new Set([
+  "weeks",
+  "days",
+  "hours",
+  "minutes",
+  "seconds",
+  "milliseconds",
+  "microseconds",
+  "nanoseconds"
+])
 
 /** A duration in milliseconds as text for messages. */
 export const formatMillis = (millis: number): string =>
