@@ -15,11 +15,15 @@ const durationLike = fc.oneof(
   fc.bigInt({ min: -10n, max: 10_000_000n })
 )
 
+const units = ["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"]
+
 /** What a well-formed, non-negative duration is, by Effect's own decoding (NaN excluded). */
 const isGood = (input: unknown): boolean => {
   if (typeof input === "number" && Number.isNaN(input)) return false
   if (typeof input === "object" && input !== null && !Array.isArray(input)) {
     if (!Object.values(input).every((value) => typeof value === "number" && !Number.isNaN(value))) return false
+    // only the fields of Duration.DurationObject
+    if (!Object.keys(input).every((key) => units.includes(key))) return false
   }
   const decoded = Duration.fromInput(input as Duration.Input)
   return decoded._tag === "Some" && !Duration.isNegative(decoded.value)

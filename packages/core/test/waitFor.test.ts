@@ -181,7 +181,7 @@ describe("waitFor(fn)", () => {
 })
 
 describe("bad input", () => {
-  const badTimeouts: ReadonlyArray<unknown> = [NaN, -1, "soon", "-5 seconds", { seconds: "x" }, null, true]
+  const badTimeouts: ReadonlyArray<unknown> = [NaN, -1, "soon", "-5 seconds", { seconds: "x" }, { millis: 5000 }, null, true]
 
   it("refuses bad durations and options with InvalidArgument, at the call", () =>
     withReactor(async (reactor) => {

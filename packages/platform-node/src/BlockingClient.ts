@@ -25,7 +25,9 @@ import type * as Exit from "effect/Exit"
 export type Operations = { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, any> }
 
 /**
- * Options of one blocking call.
+ * Options of one blocking call (`client.with(options)`, `result.wait(options)`).
+ * Anything but an object (`wait(100)`), or a bad duration, throws core's
+ * `InvalidArgument` at the call.
  *
  * @example
  * ```ts

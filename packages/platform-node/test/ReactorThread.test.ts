@@ -172,6 +172,20 @@ describe("ReactorThread: calls", () => {
   it("bad timeouts are InvalidArgument at the call", () => {
     expect(thrown(() => demo.with({ timeout: "soon" as any }))).toBeInstanceOf(InvalidArgument)
     expect(() => ReactorThread.connect(demoUrl, { timeout: -1 })).toThrow(InvalidArgument)
+    // options that are not an object, as in core's waitFor/wait
+    expect(thrown(() => demo.with(null as any))).toBeInstanceOf(InvalidArgument)
+    expect(thrown(() => demo.with(100 as any))).toBeInstanceOf(InvalidArgument)
+    // durations that Effect would read as zero, refused as in core
+    expect(thrown(() => demo.with({ timeout: { seconds: "soon" } as any }))).toBeInstanceOf(InvalidArgument)
+    expect(thrown(() => demo.with({ timeout: { millis: 5000 } as any }))).toBeInstanceOf(InvalidArgument)
+    expect(thrown(() => demo.with({ timeout: { seconds: NaN } }))).toBeInstanceOf(InvalidArgument)
+    expect(demo.with({ timeout: { seconds: 5, milliseconds: 1 } }).add(1, 1)).toBe(2)
+    // wait(100) must not mean "wait for ever" (here: until the work ends by itself, 300 ms later)
+    const pending = demo.start.slowLookup("a", 300)
+    expect(thrown(() => pending.wait(100 as any))).toBeInstanceOf(InvalidArgument)
+    expect(thrown(() => pending.wait("1 second" as any))).toBeInstanceOf(InvalidArgument)
+    expect(pending.wait({ timeout: "10 seconds" })).toBe("a is 127.0.0.1")
+    expect(thrown(() => pending.wait(null as any))).toBeInstanceOf(InvalidArgument)
     expect(() => ReactorThread.connect(demoUrl, { resourceLimits: { maxOldGenerationSizeMb: "lots" as any } }))
       .toThrow(InvalidArgument)
   })

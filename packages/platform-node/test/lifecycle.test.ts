@@ -80,6 +80,32 @@ describe("NodeReactor: signals (in a child process)", () => {
     expect(app.lines).not.toContain("layer finalized")
   })
 
+  it("SIGTERM during a drain: the in-flight call completes, then the finalizers run and the process exits with 143", async () => {
+    const app = run("drain-app.ts", ["drain"])
+    await app.line("ready")
+    app.child.kill("SIGTERM")
+    const exit = await within(app.exited, 15_000, "the drain and shutdown")
+    expect(exit.code, app.stderr()).toBe(143)
+    // the work finished inside the drain window, before the layer's finalizers ran...
+    expect(app.lines.filter((line) => line !== "call completed: done")).toEqual(["ready", "draining", "work done", "layer finalized"])
+    // ...and its caller got the value, not ReactorStopped
+    expect(app.lines).toContain("call completed: done")
+  })
+
+  it("a second SIGTERM during a drain exits at once with 143, without waiting for the drain window", async () => {
+    const app = run("drain-app.ts", ["drain-stuck"])
+    await app.line("ready")
+    app.child.kill("SIGTERM")
+    await app.line("draining")
+    const sent = performance.now()
+    app.child.kill("SIGTERM")
+    const exit = await within(app.exited, 15_000, "the second signal")
+    expect(exit.code, app.stderr()).toBe(143)
+    // the drain window was 60 seconds
+    expect(performance.now() - sent).toBeLessThan(15_000)
+    expect(app.lines).toEqual(["ready", "draining"])
+  })
+
   it("with signals: false it installs no handlers (for NodeRuntime.runMain); the default signal behaviour stays", async () => {
     const app = run("app.ts", ["no-signals"])
     expect(await app.line("ready")).toBe("ready 0")

@@ -29,11 +29,27 @@ const invalidDuration = (input: unknown, what: string, why: string): InvalidArgu
       `got ${describe(input)} (${why}).`
   )
 
+/** The fields of Effect's `Duration.DurationObject`. */
+const durationUnits = new Set([
+  "weeks",
+  "days",
+  "hours",
+  "minutes",
+  "seconds",
+  "milliseconds",
+  "microseconds",
+  "nanoseconds"
+])
+
 const decodeInput = (input: unknown, what: string): Duration.Duration | undefined => {
   const invalid = (why: string) => invalidDuration(input, what, why)
   if (typeof input === "number" && Number.isNaN(input)) throw invalid("NaN")
   if (typeof input === "object" && input !== null && !Duration.isDuration(input)) {
-    for (const value of Object.values(input)) {
+    for (const [key, value] of Object.entries(input)) {
+      // Effect reads only the units it knows: { millis: 5000 } would silently be zero.
+      if (!Array.isArray(input) && !durationUnits.has(key)) {
+        throw invalid(`unknown field ${JSON.stringify(key)}; the fields are ${[...durationUnits].join(", ")}`)
+      }
       if (typeof value !== "number" || Number.isNaN(value)) throw invalid("every field must be a number")
     }
   }

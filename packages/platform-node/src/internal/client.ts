@@ -9,7 +9,7 @@ import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
 import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
 import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
-import { formatMillis, toMillis } from "./options.ts"
+import { formatMillis, optionsTimeout } from "./options.ts"
 import * as Protocol from "./protocol.ts"
 import { activeTrace } from "./traceContext.ts"
 
@@ -263,11 +263,8 @@ export class ClientImpl {
   }
 
   with(options: CallOptions): Blocking<any> {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`${this.connection.label}: with() takes options like { timeout: "1 second" }.`)
-    }
-    const timeout = toMillis(options.timeout, `${this.connection.label}: with({ timeout })`)
-    const explicit = options.timeout === undefined ? undefined : timeout ?? Infinity
+    const timeout = optionsTimeout(options, `${this.connection.label}: with()`)
+    const explicit = options?.timeout === undefined ? undefined : timeout ?? Infinity
     const cache = new Map<string, Function>()
     return this.proxy(cache, (name) => this.blockingMethod(name, explicit))
   }
@@ -387,8 +384,8 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
 
   wait(options?: CallOptions): unknown {
     this.client.connection.checkThread()
+    const timeout = optionsTimeout(options, `${this.name}(): wait()`)
     if (this.exit === undefined) {
-      const timeout = toMillis(options?.timeout, `${this.name}(): wait({ timeout })`)
       const deadline = timeout === undefined ? undefined : performance.now() + timeout
       const reply = this.channel.await(this.id, deadline, this.client.settings.spinMillis)
       if (reply === TimedOut) {
