@@ -94,12 +94,17 @@ export const notAnEffect = (value: unknown, call: string): InvalidArgument => {
   return new InvalidArgument(`${call} expects an Effect; got ${describe(value)}.${hint}`)
 }
 
-/** A short, safe description of any value for error messages. */
+/** A short, safe description of any value for error messages; never throws (a Proxy may). */
 export const describe = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
   if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`
+  if (typeof value === "bigint") return `${value}n`
   if (typeof value !== "object" || value === null) return String(value)
   if (value instanceof Promise) return "a Promise"
-  const name = value.constructor?.name
-  return name && name !== "Object" ? `a ${name}` : "an object"
+  try {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+    return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object"
+  } catch {
+    return "an object"
+  }
 }

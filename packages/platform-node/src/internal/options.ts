@@ -1,48 +1,17 @@
 import { InvalidArgument } from "@crochet/core"
+// The same rules as core's own options, from the same monorepo release.
+import { decodeDuration, describe } from "@crochet/core/internal/options"
 import * as Duration from "effect/Duration"
 
 /**
  * A `Duration.Input` as milliseconds (fractions allowed), `undefined` when
- * absent or infinite. Throws core's `InvalidArgument` naming `what` for
- * anything else, instead of a silent default.
+ * absent or infinite. Anything else throws core's `InvalidArgument` naming
+ * `what`, by core's own rules (no silent NaN, negative or misspelt units).
  */
 export const toMillis = (input: unknown, what: string): number | undefined => {
-  if (input === undefined) return undefined
-  const invalid = () =>
-    new InvalidArgument(
-      `${what} must be a Duration.Input such as "5 seconds", 5000 (milliseconds) or Duration.seconds(5); ` +
-        `got ${describe(input)}.`
-    )
-  if (typeof input === "number" && !(input >= 0)) throw invalid()
-  if (typeof input === "object" && input !== null && !Duration.isDuration(input)) {
-    // As in core: Effect would read { seconds: "soon" } or { millis: 5000 } as zero.
-    for (const [key, value] of Object.entries(input)) {
-      if (!Array.isArray(input) && !durationUnits.has(key)) throw invalid()
-      if (typeof value !== "number" || Number.isNaN(value)) throw invalid()
-    }
-  }
-  let duration: Duration.Duration
-  try {
-    duration = Duration.fromInputUnsafe(input as Duration.Input)
-  } catch {
-    throw invalid()
-  }
-  if (Duration.isNegative(duration)) throw invalid()
-  if (!Duration.isFinite(duration)) return undefined
-  return Number(Duration.toNanosUnsafe(duration)) / 1e6
+  const duration = decodeDuration(input, what)
+  return duration === undefined ? undefined : Number(Duration.toNanosUnsafe(duration)) / 1e6
 }
-
-/** The fields of Effect's `Duration.DurationObject`. */
-const durationUnits = new Set([
-  "weeks",
-  "days",
-  "hours",
-  "minutes",
-  "seconds",
-  "milliseconds",
-  "microseconds",
-  "nanoseconds"
-])
 
 /** A duration in milliseconds as text for messages. */
 export const formatMillis = (millis: number): string =>
@@ -60,15 +29,4 @@ export const optionsTimeout = (options: unknown, what: string): number | undefin
     throw new InvalidArgument(`${what}: options must be an object like { timeout: "1 second" }; got ${describe(options)}.`)
   }
   return toMillis((options as { readonly timeout?: unknown }).timeout, `${what}: options.timeout`)
-}
-
-/** A value as text for messages; never throws (a null-prototype object has no toString). */
-const describe = (value: unknown): string => {
-  if (typeof value === "string") return JSON.stringify(value)
-  if (typeof value === "function") return `a function${value.name ? ` (${value.name})` : ""}`
-  if (typeof value === "object" && value !== null) {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object"
-  }
-  return typeof value === "bigint" ? `${value}n` : String(value)
 }
