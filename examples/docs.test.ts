@@ -97,3 +97,46 @@ describe("the lists of examples", () => {
     expect(linked).toEqual(listed)
   })
 })
+
+/**
+ * Every export of the packages has a doc comment with an example (` * ```ts ... * ``` `):
+ * each one must type-check as a module of its own, like a reader would paste it.
+ */
+describe("doc comment examples of packages/*/src", () => {
+  const commentsOut = `${root}.vitest/doc-comment-examples/`
+  const collect = (): Array<string> => {
+    rmSync(commentsOut, { recursive: true, force: true })
+    mkdirSync(commentsOut, { recursive: true })
+    const files: Array<string> = []
+    for (const pkg of readdirSync(`${root}packages`).sort()) {
+      const src = `${root}packages/${pkg}/src/`
+      for (const name of readdirSync(src).filter((name) => name.endsWith(".ts")).sort()) {
+        const text = readFileSync(src + name, "utf8")
+        let n = 0
+        for (const match of text.matchAll(/ \* ```ts\n([\s\S]*?) \* ```/g)) {
+          const code = match[1]!.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n")
+          const file = `${commentsOut}${pkg}-${name.replace(/\.ts$/, "")}-${++n}.ts`
+          writeFileSync(file, `${code}\nexport {}\n`)
+          files.push(file)
+        }
+      }
+    }
+    return files
+  }
+
+  it("type-check", async () => {
+    const files = collect()
+    expect(files.length).toBeGreaterThan(50)
+    writeFileSync(`${commentsOut}tsconfig.json`, JSON.stringify({
+      extends: `${root}tsconfig.base.json`,
+      compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
+      files
+    }))
+    const tsc = `${root}node_modules/typescript/bin/tsc`
+    const result = await run(process.execPath, [tsc, "-p", `${commentsOut}tsconfig.json`]).then(
+      () => "",
+      (error: { stdout: string; stderr: string }) => error.stdout + error.stderr
+    )
+    expect(result).toBe("")
+  }, 60_000)
+})

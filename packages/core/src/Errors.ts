@@ -62,6 +62,8 @@ export class ReactorStopped extends Data.TaggedError("ReactorStopped")<{
    *
    * @example
    * ```ts
+   * import { ReactorStopped } from "@crochet/core"
+   *
    * ReactorStopped.refused().message // => "The reactor is shut down (or shutting down) ..."
    * ```
    *

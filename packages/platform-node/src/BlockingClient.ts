@@ -17,7 +17,13 @@ import type * as Exit from "effect/Exit"
  *
  * @example
  * ```ts
- * const operations = { lookup: (name: string) => Effect.succeed(name.length) } satisfies Operations
+ * import { Effect } from "effect"
+ * import type { BlockingClient } from "@crochet/platform-node"
+ *
+ * const operations = {
+ *   length: (name: string) => Effect.succeed(name.length),
+ *   add: (a: number, b: number) => Effect.succeed(a + b)
+ * } satisfies BlockingClient.Operations
  * ```
  *
  * @since 0.1.0
@@ -31,7 +37,14 @@ export type Operations = { readonly [name: string]: (...args: Array<any>) => Eff
  *
  * @example
  * ```ts
- * dns.with({ timeout: "200 millis" }).lookup("example.com")
+ * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
+ * const options: BlockingClient.CallOptions = { timeout: "200 millis" }
+ * dns.with(options).lookup("example.com")        // => "93.184.215.14"
+ * dns.start.lookup("localhost").wait(options)    // => "127.0.0.1"
  * ```
  *
  * @since 0.1.0
@@ -51,7 +64,14 @@ export interface CallOptions {
  *
  * @example
  * ```ts
- * const address: string = dns.call.lookup("example.com")
+ * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
+ *
+ * type Dns = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
+ * const blocking: BlockingClient.Blocking<Dns> = dns.call
+ * const address: string = blocking.lookup("example.com") // => "93.184.215.14"
  * ```
  *
  * @since 0.1.0
@@ -65,7 +85,16 @@ export type Blocking<Ops extends Operations> = {
  *
  * @example
  * ```ts
- * const pending: ThreadResult<string, LookupError> = dns.start.lookup("example.com")
+ * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
+ * import type { LookupError } from "../../examples/threads/dns-errors.ts"
+ *
+ * type Dns = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
+ * const starting: BlockingClient.Starting<Dns> = dns.start
+ * const pending: BlockingClient.ThreadResult<string, LookupError> = starting.lookup("example.com") // at once
+ * pending.wait() // => "93.184.215.14"
  * ```
  *
  * @since 0.1.0
@@ -81,11 +110,18 @@ export type Starting<Ops extends Operations> = {
  *
  * @example
  * ```ts
- * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(new URL("./dns.reactor.ts", import.meta.url))
- * dns.call.lookup("example.com")                           // blocks, default timeout
- * dns.with({ timeout: "1 second" }).lookup("example.com")   // blocks, this timeout
- * const pending = dns.start.lookup("example.com")          // does not block
- * pending.wait({ timeout: "1 second" })
+ * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
+ *
+ * type Dns = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
+ * const dns: BlockingClient.Client<Dns> = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
+ * dns.ready()                                             // optional: start the thread now
+ * dns.call.lookup("example.com")                          // => "93.184.215.14" (blocks, default timeout)
+ * dns.with({ timeout: "1 second" }).lookup("localhost")   // => "127.0.0.1" (blocks, this timeout)
+ * const pending = dns.start.lookup("example.com")         // does not block
+ * pending.wait({ timeout: "1 second" })                   // => "93.184.215.14"
+ * dns.shutdown()
  * ```
  *
  * @since 0.1.0
@@ -118,13 +154,18 @@ export interface Client<Ops extends Operations> {
  *
  * @example
  * ```ts
- * const pending = dns.start.lookup("example.com")
- * pending.poll()                      // => undefined while it runs
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
+ * const pending = dns.start.lookup("example.com") // returns at once; the lookup runs in the reactor thread
  * try {
- *   pending.wait({ timeout: "10 millis" })
+ *   pending.wait({ timeout: "1 second" })         // => "93.184.215.14"
  * } catch {
- *   pending.cancel()
+ *   pending.cancel() // a timeout leaves the work running: cancel it (or wait again)
  * }
+ * pending.poll()?._tag                            // => "Success" (undefined while it runs)
  * ```
  *
  * @since 0.1.0

@@ -14,11 +14,18 @@ import * as Data from "effect/Data"
  *
  * @example
  * ```ts
+ * import { NotCloneable, ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
  * try {
- *   dns.call.lookup(() => "not data" as any)
+ *   dns.call.lookup((() => "not data") as any)
  * } catch (error) {
- *   error._tag      // => "NotCloneable"
- *   error.argument  // => 0
+ *   if (error instanceof NotCloneable) {
+ *     error.operation // => "lookup"
+ *     error.argument  // => 0
+ *   }
  * }
  * ```
  *
@@ -38,11 +45,18 @@ export class NotCloneable extends Data.TaggedError("NotCloneable")<{
  *
  * @example
  * ```ts
+ * import { ReactorThread, UnknownOperation } from "@crochet/platform-node"
+ *
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
  * try {
- *   (dns.call as any).lokup("x")
+ *   (dns.call as any).lokup("example.com")
  * } catch (error) {
- *   error._tag   // => "UnknownOperation"
- *   error.known  // => ["lookup"]
+ *   if (error instanceof UnknownOperation) {
+ *     error.operation // => "lokup"
+ *     error.known     // => ["lookup"]
+ *   }
  * }
  * ```
  *
@@ -61,8 +75,18 @@ export class UnknownOperation extends Data.TaggedError("UnknownOperation")<{
  *
  * @example
  * ```ts
- * // inside an operation of dns.reactor.ts:
- * dns.call.lookup("x") // throws WrongThread: wait() must not be run in the reactor thread
+ * import { Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ * import { MainThreadBridge, WrongThread } from "@crochet/platform-node"
+ *
+ * // This thread's reactor serves the bridge: a blocking call into it from here would deadlock.
+ * const bridge = MainThreadBridge.serve(Reactor.setup(Layer.empty), {})
+ * try {
+ *   MainThreadBridge.connect(bridge.endpoint())
+ * } catch (error) {
+ *   error instanceof WrongThread // => true
+ * }
+ * bridge.close()
  * ```
  *
  * @since 0.1.0
@@ -79,11 +103,13 @@ export class WrongThread extends Data.TaggedError("WrongThread")<{
  *
  * @example
  * ```ts
+ * import { ReactorThread, ReactorThreadStartFailed } from "@crochet/platform-node"
+ *
  * const broken = ReactorThread.connect(new URL("./missing.reactor.ts", import.meta.url))
  * try {
- *   broken.call.anything()
+ *   broken.ready() // or any call: each tries to start the thread
  * } catch (error) {
- *   error._tag // => "ReactorThreadStartFailed"
+ *   error instanceof ReactorThreadStartFailed // => true
  * }
  * ```
  *

@@ -28,8 +28,18 @@ const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThr
  *
  * @example
  * ```ts
- * const endpoint = bridge.endpoint()
- * new Worker(new URL("./worker.ts", import.meta.url), { workerData: { endpoint }, transferList: [endpoint.port] })
+ * import { Reactor } from "@crochet/core"
+ * import { MainThreadBridge } from "@crochet/platform-node"
+ * import { Worker } from "node:worker_threads"
+ * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ *
+ * const bridge = MainThreadBridge.serve(Reactor.setup(TemplatesLive), operations)
+ * const endpoint: MainThreadBridge.Endpoint<typeof operations> = bridge.endpoint()
+ * endpoint.operations // => ["render"]
+ * new Worker(new URL("../../examples/threads/render-worker.ts", import.meta.url), {
+ *   workerData: { endpoint },
+ *   transferList: [endpoint.port]
+ * })
  * ```
  *
  * @since 0.1.0
@@ -50,10 +60,14 @@ export interface Endpoint<Ops extends Operations = Operations> {
  *
  * @example
  * ```ts
- * const bridge = MainThreadBridge.serve(reactor, { lookup: (name: string) => Dns.lookup(name) })
- * const endpoint = bridge.endpoint() // one per worker
+ * import { Reactor } from "@crochet/core"
+ * import { MainThreadBridge } from "@crochet/platform-node"
+ * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ *
+ * const bridge: MainThreadBridge.Bridge<typeof operations> = MainThreadBridge.serve(Reactor.setup(TemplatesLive), operations)
+ * const endpoint = bridge.endpoint() // one per worker, sent in its workerData
  * // ...
- * bridge.close() // every worker still blocked gets ReactorStopped
+ * bridge.close() // every worker still blocked gets ReactorStopped; bridge.endpoint() now throws it
  * ```
  *
  * @since 0.1.0
@@ -147,7 +161,10 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
  *
  * @example
  * ```ts
- * type Needs = MainThreadBridge.ServicesOf<typeof operations> // Templates | Database
+ * import type { MainThreadBridge } from "@crochet/platform-node"
+ * import type { operations } from "../../examples/threads/render.ts"
+ *
+ * type Needs = MainThreadBridge.ServicesOf<typeof operations> // => Templates
  * ```
  *
  * @since 0.1.0
@@ -164,16 +181,22 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { NodeRuntime } from "@effect/platform-node/NodeRuntime"
+ * import { runMain } from "@effect/platform-node/NodeRuntime"
  * import { MainThreadBridge } from "@crochet/platform-node"
+ * import { Worker } from "node:worker_threads"
+ * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
  *
  * const program = Effect.gen(function*() {
  *   const bridge = yield* MainThreadBridge.make(operations, { timeouts: { render: "1 second" } })
  *   const endpoint = bridge.endpoint()
- *   const worker = new Worker(new URL("./worker.ts", import.meta.url), { workerData: { endpoint }, transferList: [endpoint.port] })
- *   yield* Effect.never
+ *   const worker = new Worker(new URL("../../examples/threads/render-worker.ts", import.meta.url), {
+ *     workerData: { endpoint },
+ *     transferList: [endpoint.port]
+ *   })
+ *   worker.on("message", (pages) => console.log(pages)) // [ '<h1>/home</h1>', '<h1>/about</h1>' ]
+ *   yield* Effect.never // serve until interrupted (Ctrl-C)
  * })
- * NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(Templates.layer)))
+ * runMain(program.pipe(Effect.scoped, Effect.provide(TemplatesLive)))
  * ```
  *
  * @since 0.1.0
@@ -206,13 +229,14 @@ export const make = <const Ops extends Operations>(
  *
  * @example
  * ```ts
- * // worker.ts
+ * // worker.ts, started by the main thread with an endpoint in its workerData (see `Endpoint`)
  * import { workerData } from "node:worker_threads"
  * import { MainThreadBridge } from "@crochet/platform-node"
- * import type { operations } from "./main.ts"
+ * import type { operations } from "../../examples/threads/render.ts"
  *
  * const main = MainThreadBridge.connect<typeof operations>(workerData.endpoint, { timeout: "5 seconds" })
- * main.call.add(1, 2) // => 3, computed in the main thread's reactor
+ * main.call.render("/home") // => "<h1>/home</h1>", rendered in the main thread's reactor
+ * main.shutdown()
  * ```
  *
  * @since 0.1.0

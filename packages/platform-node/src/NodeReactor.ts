@@ -17,7 +17,11 @@ import * as Layer from "effect/Layer"
  *
  * @example
  * ```ts
- * const options: NodeReactor.Options = { drain: "5 seconds", signals: false }
+ * import { Layer } from "effect"
+ * import { NodeReactor } from "@crochet/platform-node"
+ *
+ * const options: NodeReactor.Options = { drain: "5 seconds", signals: false, keepAlive: "callers" }
+ * const reactor = NodeReactor.setup(Layer.empty, options)
  * ```
  *
  * @since 0.1.0
@@ -57,12 +61,18 @@ export interface Options extends Reactor.ReactorOptions {
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
+ * import { Context, Effect, Layer } from "effect"
  * import { NodeReactor } from "@crochet/platform-node"
  *
- * const reactor = NodeReactor.setup(Database.layer, { drain: "5 seconds" })
- * console.log(await reactor.waitFor(Database.use((db) => db.count())))
- * // the program ends here; the reactor shuts down and its finalizers run
+ * class Database extends Context.Service<Database, { readonly count: Effect.Effect<number> }>()("Database") {}
+ * const DatabaseLive = Layer.effect(
+ *   Database,
+ *   Effect.acquireRelease(Effect.succeed({ count: Effect.succeed(3) }), () => Effect.log("database closed"))
+ * )
+ *
+ * const reactor = NodeReactor.setup(DatabaseLive, { drain: "5 seconds" })
+ * console.log(await reactor.waitFor(Effect.flatMap(Database, (db) => db.count))) // 3
+ * // the program ends here: the reactor shuts down and its finalizer logs "database closed"
  * ```
  *
  * @since 0.1.0
@@ -258,7 +268,14 @@ const uninstall = () => {
  *
  * @example
  * ```ts
- * process.once("SIGUSR2", () => NodeReactor.shutdownAll().then(() => process.exit(0)))
+ * import { Layer } from "effect"
+ * import { NodeReactor } from "@crochet/platform-node"
+ *
+ * const reactor = NodeReactor.setup(Layer.empty, { signals: false }) // this program handles signals itself
+ * process.once("SIGTERM", async () => {
+ *   await NodeReactor.shutdownAll() // every reactor drains, interrupts and runs its finalizers
+ *   process.exit(143)
+ * })
  * ```
  *
  * @since 0.1.0

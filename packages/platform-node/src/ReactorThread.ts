@@ -27,11 +27,18 @@ const DefinitionTypeId: unique symbol = Symbol.for("@crochet/platform-node/React
  *
  * @example
  * ```ts
- * // dns.reactor.ts
- * export default ReactorThread.define({
- *   layer: Resolver.layer,
- *   operations: { lookup: (name: string) => Resolver.use((r) => r.lookup(name)) }
+ * // dns.reactor.ts: its default export is a Definition
+ * import { Effect, Layer } from "effect"
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const definition = ReactorThread.define({
+ *   layer: Layer.empty,
+ *   operations: { lookup: (name: string) => Effect.succeed(`${name} is 127.0.0.1`) },
+ *   timeouts: { lookup: "2 seconds" }
  * })
+ * Object.keys(definition.operations) // => ["lookup"]
+ * definition.timeoutMillis             // => { lookup: 2000 }
+ * export default definition
  * ```
  *
  * @since 0.1.0
@@ -102,7 +109,11 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
  *
  * @example
  * ```ts
- * ReactorThread.isDefinition(await import("./dns.reactor.ts").then((m) => m.default)) // => true
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const module = await import("../../examples/threads/dns.reactor.ts")
+ * ReactorThread.isDefinition(module.default)         // => true
+ * ReactorThread.isDefinition({ operations: {} })     // => false
  * ```
  *
  * @since 0.1.0
@@ -116,7 +127,10 @@ export const isDefinition = (value: unknown): value is Definition<Operations> =>
  *
  * @example
  * ```ts
- * type DnsOperations = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
+ * import type { ReactorThread } from "@crochet/platform-node"
+ *
+ * type DnsOperations = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
+ * type LookupArguments = Parameters<DnsOperations["lookup"]> // => [host: string]
  * ```
  *
  * @since 0.1.0
@@ -130,7 +144,19 @@ export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
  *
  * @example
  * ```ts
- * const options: ConnectOptions = { timeout: "5 seconds", errors: [LookupError], lowLatency: true }
+ * import { ReactorThread } from "@crochet/platform-node"
+ * import { LookupError } from "../../examples/threads/dns-errors.ts"
+ *
+ * const options: ReactorThread.ConnectOptions = { timeout: "5 seconds", errors: [LookupError], lowLatency: true }
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url),
+ *   options
+ * )
+ * try {
+ *   dns.call.lookup("nowhere.invalid")
+ * } catch (error) {
+ *   error instanceof LookupError // => true (rebuilt as the class given in `errors`)
+ * }
  * ```
  *
  * @since 0.1.0
@@ -209,12 +235,13 @@ export interface ConnectOptions {
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
- *   new URL("./dns.reactor.ts", import.meta.url),
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url),
  *   { timeout: "5 seconds" }
  * )
- * const address = dns.call.lookup("example.com")        // blocks
- * const quick = dns.with({ timeout: "100 millis" }).lookup("example.com")
+ * dns.call.lookup("example.com")                         // => "93.184.215.14" (blocks until the answer)
+ * dns.with({ timeout: "100 millis" }).lookup("localhost") // => "127.0.0.1"
+ * dns.shutdown()                                         // blocks until the thread has stopped
  * ```
  *
  * @since 0.1.0

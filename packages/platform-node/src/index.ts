@@ -5,17 +5,93 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
+/**
+ * A reactor in a background thread, called synchronously.
+ *
+ * @example
+ * ```ts
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * )
+ * dns.call.lookup("localhost") // => "127.0.0.1" (blocks until the reactor thread answers)
+ * ```
+ *
+ * @since 0.1.0
+ */
 export * as ReactorThread from "./ReactorThread.ts"
 
-/** @since 0.1.0 */
+/**
+ * The types of the blocking client that both bridges hand out.
+ *
+ * @example
+ * ```ts
+ * import type { BlockingClient } from "@crochet/platform-node"
+ * import type { operations } from "../../examples/threads/render.ts"
+ *
+ * const renderAll = (client: BlockingClient.Client<typeof operations>, pages: ReadonlyArray<string>) =>
+ *   pages.map((page) => client.call.render(page)) // each call blocks until the answer
+ * ```
+ *
+ * @since 0.1.0
+ */
 export * as BlockingClient from "./BlockingClient.ts"
 
-/** @since 0.1.0 */
+/**
+ * The errors of the Node bridges (besides core's `ReactorStopped`,
+ * `TimeoutError`, `Cancelled` and `InvalidArgument`).
+ *
+ * @example
+ * ```ts
+ * import { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "@crochet/platform-node"
+ *
+ * const isBridgeError = (error: unknown): boolean =>
+ *   error instanceof NotCloneable || error instanceof UnknownOperation ||
+ *   error instanceof WrongThread || error instanceof ReactorThreadStartFailed
+ * isBridgeError(new UnknownOperation({ message: "no such operation", operation: "lokup", known: ["lookup"] })) // => true
+ * ```
+ *
+ * @since 0.1.0
+ */
 export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "./Errors.ts"
 
-/** @since 0.1.0 */
+/**
+ * Worker threads calling the main thread's reactor.
+ *
+ * @example
+ * ```ts
+ * import { Reactor } from "@crochet/core"
+ * import { MainThreadBridge } from "@crochet/platform-node"
+ * import { Worker } from "node:worker_threads"
+ * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ *
+ * const bridge = MainThreadBridge.serve(Reactor.setup(TemplatesLive), operations)
+ * const endpoint = bridge.endpoint()
+ * const worker = new Worker(new URL("../../examples/threads/render-worker.ts", import.meta.url), {
+ *   workerData: { endpoint },
+ *   transferList: [endpoint.port]
+ * })
+ * worker.on("message", (pages) => console.log(pages)) // [ '<h1>/home</h1>', '<h1>/about</h1>' ]
+ * ```
+ *
+ * @since 0.1.0
+ */
 export * as MainThreadBridge from "./MainThreadBridge.ts"
 
-/** @since 0.1.0 */
+/**
+ * Core's `Reactor.setup` tied to Node's process lifecycle.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { NodeReactor } from "@crochet/platform-node"
+ *
+ * const reactor = NodeReactor.setup(Layer.empty)
+ * console.log(await reactor.waitFor(Effect.succeed("done"))) // done
+ * // nothing left to do: the reactor shuts down and the process exits (SIGINT/SIGTERM would too)
+ * ```
+ *
+ * @since 0.1.0
+ */
 export * as NodeReactor from "./NodeReactor.ts"
