@@ -38,6 +38,20 @@ const extract = (): Array<Snippet> => {
   return snippets
 }
 
+/** Type-checks `files` as modules of the repository (tsconfig written to `dir`); returns tsc's complaints. */
+const typeCheck = async (dir: string, files: ReadonlyArray<string>): Promise<string> => {
+  writeFileSync(`${dir}tsconfig.json`, JSON.stringify({
+    extends: `${root}tsconfig.base.json`,
+    compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
+    files
+  }))
+  const tsc = `${root}node_modules/typescript/bin/tsc`
+  return run(process.execPath, [tsc, "-p", `${dir}tsconfig.json`]).then(
+    () => "",
+    (error: { stdout: string; stderr: string }) => error.stdout + error.stderr
+  )
+}
+
 const snippets = extract()
 
 describe("docs/*.md snippets", () => {
@@ -46,17 +60,7 @@ describe("docs/*.md snippets", () => {
   })
 
   it("type-check", async () => {
-    writeFileSync(`${out}tsconfig.json`, JSON.stringify({
-      extends: `${root}tsconfig.base.json`,
-      compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
-      files: snippets.map((snippet) => snippet.file)
-    }))
-    const tsc = `${root}node_modules/typescript/bin/tsc`
-    const result = await run(process.execPath, [tsc, "-p", `${out}tsconfig.json`]).then(
-      () => "",
-      (error: { stdout: string; stderr: string }) => error.stdout + error.stderr
-    )
-    expect(result).toBe("")
+    expect(await typeCheck(out, snippets.map((snippet) => snippet.file))).toBe("")
   }, 60_000)
 
   for (const snippet of snippets.filter((snippet) => snippet.runs)) {
@@ -127,16 +131,6 @@ describe("doc comment examples of packages/*/src", () => {
   it("type-check", async () => {
     const files = collect()
     expect(files.length).toBeGreaterThan(50)
-    writeFileSync(`${commentsOut}tsconfig.json`, JSON.stringify({
-      extends: `${root}tsconfig.base.json`,
-      compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
-      files
-    }))
-    const tsc = `${root}node_modules/typescript/bin/tsc`
-    const result = await run(process.execPath, [tsc, "-p", `${commentsOut}tsconfig.json`]).then(
-      () => "",
-      (error: { stdout: string; stderr: string }) => error.stdout + error.stderr
-    )
-    expect(result).toBe("")
+    expect(await typeCheck(commentsOut, files)).toBe("")
   }, 60_000)
 })

@@ -7,30 +7,14 @@
  */
 import { Data, Effect, Layer } from "effect"
 import { Aborted, Reactor, ReactorStopped, TimeoutError } from "../packages/core/src/index.ts"
+import { check, figure, finish, heapAfterGc } from "./report.ts"
 
 class Expected extends Data.TaggedError("Expected")<{ readonly n: number }> {}
 
 type Outcome = "success" | "failure" | "timeout" | "aborted" | "stopped"
 
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) throw new Error("run with node --expose-gc")
 
-let unhandled = 0
-process.on("unhandledRejection", () => unhandled++)
 
-const failures: Array<string> = []
-const check = (ok: boolean, what: string) => {
-  if (!ok) failures.push(what)
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`)
-}
-
-const heapAfterGc = async (): Promise<number> => {
-  for (let i = 0; i < 3; i++) {
-    gc()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return process.memoryUsage().heapUsed
-}
 
 /** The call for input `n`, and the outcome it must have. */
 const callFor = (
@@ -92,7 +76,6 @@ const settle = async (call: { readonly promise: Promise<unknown>; readonly expec
   return settled === 1 && outcome === call.expected
 }
 
-const rows: Array<[string, string]> = []
 const heapBefore = await heapAfterGc()
 const start = performance.now()
 
@@ -106,7 +89,7 @@ const sequential = async () => {
   const began = performance.now()
   for (let n = 0; n < calls; n++) if (!(await settle(callFor(reactor, n, 1000), n))) wrong++
   const seconds = (performance.now() - began) / 1000
-  rows.push(["1,000,000 sequential calls", `${seconds.toFixed(1)} s (${Math.round(calls / seconds).toLocaleString("en")}/s)`])
+  figure("1,000,000 sequential calls", `${seconds.toFixed(1)} s (${Math.round(calls / seconds).toLocaleString("en")}/s)`)
   check(wrong === 0, `sequential: every call settled once with its outcome (${wrong} wrong)`)
   await reactor.shutdown()
 }
@@ -120,7 +103,7 @@ const concurrent = async () => {
   const results = await Promise.all(pending.map((call, n) => settle(call, n)))
   const seconds = (performance.now() - began) / 1000
   const wrong = results.filter((ok) => !ok).length
-  rows.push(["100,000 concurrent calls", `${seconds.toFixed(2)} s`])
+  figure("100,000 concurrent calls", `${seconds.toFixed(2)} s`)
   check(wrong === 0, `concurrent: every call settled once with its outcome (${wrong} wrong)`)
   await reactor.shutdown()
 }
@@ -139,7 +122,7 @@ const shutdownMidBurst = async () => {
   await reactor.shutdown()
   const shutdownMs = performance.now() - began
   const wrong = (await outcomes).filter((ok) => !ok).length
-  rows.push([`shutdown() with ${(calls * 4 / 5).toLocaleString("en")} calls pending`, `${shutdownMs.toFixed(0)} ms`])
+  figure(`shutdown() with ${(calls * 4 / 5).toLocaleString("en")} calls pending`, `${shutdownMs.toFixed(0)} ms`)
   check(wrong === 0, `shutdown mid-burst: every call settled once with its outcome (${wrong} wrong)`)
   check(["success", "stopped"].includes(await late), "a call racing the shutdown settled (success or ReactorStopped)")
   check(shutdownMs <= 200, `shutdown released 100,000 pending calls within 200 ms (${shutdownMs.toFixed(0)} ms)`)
@@ -152,14 +135,6 @@ await concurrent()
 await shutdownMidBurst()
 
 const heapGrowth = (await heapAfterGc()) - heapBefore
-rows.push(["heap growth after the runs (after GC)", `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`])
+figure("heap growth after the runs (after GC)", `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`)
 check(heapGrowth <= 5 * 1024 * 1024, `heap growth ≤ 5 MB (${(heapGrowth / 1024 / 1024).toFixed(2)} MB)`)
-check(unhandled === 0, `no unhandled rejections (${unhandled})`)
-rows.push(["total time", `${((performance.now() - start) / 1000).toFixed(1)} s`])
-
-console.log("\n| core soak | figure |\n|---|---:|")
-for (const [what, figure] of rows) console.log(`| ${what} | ${figure} |`)
-if (failures.length > 0) {
-  console.error(`\n${failures.length} check(s) failed`)
-  process.exit(1)
-}
+finish("core soak", start)

@@ -19,9 +19,7 @@ import { once } from "node:events"
 import { Worker } from "node:worker_threads"
 import { type Client, expectedOf, type InFlight, type Outcome, perform, settleHandle } from "./threads-mix.ts"
 import { Expected, operations } from "./threads-operations.ts"
-
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) throw new Error("run with node --expose-gc")
+import { check, figure, finish, heapAfterGc } from "./report.ts"
 
 // This thread blocks in Atomics.wait, where no timer of its own can fire: the
 // watchdog is another thread, which kills the process if the soak ever hangs.
@@ -31,25 +29,9 @@ const watchdog = new Worker(
 )
 watchdog.unref()
 
-let unhandled = 0
-process.on("unhandledRejection", () => unhandled++)
-
-const failures: Array<string> = []
-const check = (ok: boolean, what: string) => {
-  if (!ok) failures.push(what)
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`)
-}
-const rows: Array<[string, string]> = []
 const ms = (millis: number) => `${millis.toFixed(millis < 10 ? 1 : 0)} ms`
 const perSecond = (calls: number, millis: number) => `${Math.round(calls / (millis / 1000)).toLocaleString("en")}/s`
 
-const heapAfterGc = async (): Promise<number> => {
-  for (let i = 0; i < 3; i++) {
-    gc()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return process.memoryUsage().heapUsed
-}
 
 const calls = 100_000
 const killAt = 50_000
@@ -63,7 +45,7 @@ const reactorThread = async () => {
   })
   const started = performance.now()
   client.ready()
-  rows.push(["reactor thread: first start (load effect, build the layer)", ms(performance.now() - started)])
+  figure("reactor thread: first start (load effect, build the layer)", ms(performance.now() - started))
   const mix = client as unknown as Client
   const heapBefore = await heapAfterGc()
 
@@ -97,12 +79,12 @@ const reactorThread = async () => {
         death instanceof ReactorStopped && death.message.includes("exit code 7"),
         `reactor thread exit: the blocked caller was released with ReactorStopped naming the exit code (${(death as Error)?.message?.slice(0, 60)}...)`
       )
-      rows.push(["reactor thread exits: blocked caller released after", ms(releaseMillis)])
+      figure("reactor thread exits: blocked caller released after", ms(releaseMillis))
       const pollStarted = performance.now()
       const unreleased = hanging.filter((handle) => handle.poll() === undefined).length
       const pollMillis = performance.now() - pollStarted
       check(unreleased === 0, `reactor thread exit: all 1,000 pending handles released at once (${unreleased} still pending)`)
-      rows.push(["reactor thread exits: 1,000 pending handles all settled (poll each)", ms(pollMillis)])
+      figure("reactor thread exits: 1,000 pending handles all settled (poll each)", ms(pollMillis))
       let wrongHanging = 0
       for (const handle of hanging) if (settleHandle({ handle: handle as never, n: -1 }) !== "stopped") wrongHanging++
       check(wrongHanging === 0, `reactor thread exit: every pending handle settled once with ReactorStopped (${wrongHanging} wrong)`)
@@ -110,7 +92,7 @@ const reactorThread = async () => {
       for (const inFlight of inWindow) judge(inFlight.n, settleHandle(inFlight), [expectedOf(inFlight.n), "stopped"])
       const restarted = performance.now()
       const first = mix.call.ok(-1)
-      rows.push(["reactor thread exits: next call starts a new thread and answers after", ms(performance.now() - restarted)])
+      figure("reactor thread exits: next call starts a new thread and answers after", ms(performance.now() - restarted))
       check(first === -1, "reactor thread exit: the next call started a new thread and was answered")
       killMillis = performance.now() - killStarted
     }
@@ -120,17 +102,17 @@ const reactorThread = async () => {
   }
   for (const inFlight of window.splice(0)) judge(inFlight.n, settleHandle(inFlight))
   const millis = performance.now() - began - killMillis
-  rows.push(["reactor thread: 100,000 mixed calls (excluding the kill and restart)", `${(millis / 1000).toFixed(1)} s (${perSecond(calls, millis)})`])
+  figure("reactor thread: 100,000 mixed calls (excluding the kill and restart)", `${(millis / 1000).toFixed(1)} s (${perSecond(calls, millis)})`)
   check(outcomes === calls, `reactor thread: every call settled (${outcomes.toLocaleString("en")} of ${calls.toLocaleString("en")})`)
   check(wrong === 0, `reactor thread: every call settled once with its outcome (${wrong} wrong)${examples.length ? `: ${examples.join("; ")}` : ""}`)
 
   const heapGrowth = (await heapAfterGc()) - heapBefore
-  rows.push(["reactor thread: heap growth of this thread after the run (after GC)", `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`])
+  figure("reactor thread: heap growth of this thread after the run (after GC)", `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`)
   check(heapGrowth <= 5 * 1024 * 1024, `reactor thread: heap growth ≤ 5 MB (${(heapGrowth / 1024 / 1024).toFixed(2)} MB)`)
 
   const shutdownStarted = performance.now()
   client.shutdown()
-  rows.push(["reactor thread: client.shutdown()", ms(performance.now() - shutdownStarted)])
+  figure("reactor thread: client.shutdown()", ms(performance.now() - shutdownStarted))
   let after: unknown
   try {
     mix.call.ok(1)
@@ -181,16 +163,16 @@ const mainThreadBridge = async () => {
   const settled = reports.reduce((sum, report) => sum + report.settled, 0)
   const wrong = reports.reduce((sum, report) => sum + report.wrong, 0)
   const release = Math.max(...reports.map((report) => (report.firstStoppedAt ?? Infinity) - stopAt))
-  rows.push([
+  figure(
     `main-thread bridge: 100,000 mixed calls from ${workers} worker threads (reactor shut down at ${madeBeforeStop.toLocaleString("en")})`,
     `${(millis / 1000).toFixed(1)} s`
-  ])
-  rows.push([
+  )
+  figure(
     `main-thread bridge: the first ${madeBeforeStop.toLocaleString("en")} calls`,
     perSecond(madeBeforeStop, stopMillis)
-  ])
-  rows.push(["main-thread bridge: reactor.shutdown() with the workers calling", ms(shutdownMillis)])
-  rows.push(["main-thread bridge: the last worker saw ReactorStopped after", ms(release)])
+  )
+  figure("main-thread bridge: reactor.shutdown() with the workers calling", ms(shutdownMillis))
+  figure("main-thread bridge: the last worker saw ReactorStopped after", ms(release))
   check(settled === calls, `main-thread bridge: every call settled (${settled.toLocaleString("en")} of ${calls.toLocaleString("en")})`)
   check(
     wrong === 0,
@@ -204,12 +186,4 @@ const mainThreadBridge = async () => {
 
 await reactorThread()
 await mainThreadBridge()
-check(unhandled === 0, `no unhandled rejections (${unhandled})`)
-rows.push(["total time", `${((performance.now() - start) / 1000).toFixed(1)} s`])
-
-console.log("\n| threads soak | figure |\n|---|---:|")
-for (const [what, figure] of rows) console.log(`| ${what} | ${figure} |`)
-if (failures.length > 0) {
-  console.error(`\n${failures.length} check(s) failed`)
-  process.exit(1)
-}
+finish("threads soak", start)
