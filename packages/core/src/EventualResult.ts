@@ -36,6 +36,25 @@ export interface WaitOptions {
 }
 
 /**
+ * How work can end without its own result, as seen when yielding an
+ * `EventualResult` in Effect code: cancelled, stopped by a shutdown, or timed
+ * out (when it was started with `runInReactor(effect, { timeout })`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { EventualResult, Reactor } from "@crochet/core"
+ *
+ * const result = Reactor.setup(Layer.empty).runInReactor(Effect.never)
+ * result.cancel()
+ * const stopped: EventualResult.Stopped = await Effect.runPromise(Effect.flip(result)) // a Cancelled
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type Stopped = Cancelled | ReactorStopped | TimeoutError
+
+/**
  * Work running in a reactor. Wait for it (repeatedly, with timeouts that do
  * NOT cancel it), poll it, cancel it, or stash it to fetch it again later,
  * for example from a later HTTP request. Yielding it in Effect code waits for
@@ -54,7 +73,7 @@ export interface WaitOptions {
  *
  * @since 0.1.0
  */
-export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Cancelled | ReactorStopped> {
+export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Stopped> {
   readonly [TypeId]: typeof TypeId
   /**
    * Waits for the result. A timeout or an aborted signal rejects this wait
@@ -137,7 +156,7 @@ export const logIfFailed = (host: Host, exit: Exit.Exit<unknown, unknown>, note:
   if (exit._tag === "Failure" && primaryFailure(exit.cause) !== undefined) host.logUnhandled(exit.cause, note)
 }
 
-class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | ReactorStopped>
+class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
   implements EventualResult<A, E>
 {
   readonly [TypeId]: typeof TypeId = TypeId
@@ -186,7 +205,7 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
     return this.watch.host.stash(this)
   }
 
-  asEffect(): Effect.Effect<A, E | Cancelled | ReactorStopped> {
+  asEffect(): Effect.Effect<A, E | Stopped> {
     return Effect.callback((resume) => {
       const listener = (exit: Exit.Exit<A, E>) => resume(this.forEffect(exit))
       this.run.onExit(listener)
@@ -200,11 +219,11 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Cancelled | React
     return this.error ??= outsideError(exit.cause)
   }
 
-  private forEffect(exit: Exit.Exit<A, E>): Exit.Exit<A, E | Cancelled | ReactorStopped> {
+  private forEffect(exit: Exit.Exit<A, E>): Exit.Exit<A, E | Stopped> {
     if (exit._tag === "Success") return exit
     this.watch.observed = true
     const stop = stopReasonOf(exit.cause)
-    return stop === undefined ? exit : Exit.fail(this.failure(exit) as Cancelled | ReactorStopped)
+    return stop === undefined ? exit : Exit.fail(this.failure(exit) as Stopped)
   }
 }
 
