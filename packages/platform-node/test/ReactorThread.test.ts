@@ -6,6 +6,7 @@ import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
 import { LookupError } from "./fixtures/errors.ts"
+import { thrown } from "./helpers.ts"
 
 type Demo = typeof import("./fixtures/demo.reactor.ts")
 const demoUrl = new URL("./fixtures/demo.reactor.ts", import.meta.url)
@@ -18,15 +19,6 @@ afterAll(() => {
   untyped.shutdown()
 })
 
-/** Runs `f` and returns what it threw (fails the test if it did not throw). */
-const thrown = (f: () => unknown): any => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to throw")
-}
 
 describe("ReactorThread: calls", () => {
   it("returns results synchronously, typed from the reactor module", () => {

@@ -12,6 +12,7 @@ import { MessagePort, Worker } from "node:worker_threads"
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest"
 import { LookupError } from "./fixtures/errors.ts"
 import { makeTracing, type PlainSpan, tracedOperations } from "./fixtures/tracing.ts"
+import { thrown } from "./helpers.ts"
 
 // The calling thread's OpenTelemetry setup (what an app's HTTP instrumentation relies on).
 const callerProvider = new NodeTracerProvider()
@@ -32,14 +33,6 @@ afterAll(async () => {
   await callerProvider.shutdown()
 })
 
-const thrown = (f: () => unknown): any => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected the call to throw")
-}
 
 /** Runs `f` inside a new active span of the caller; returns the span's ids and f's result. */
 const inCallerSpan = <A>(f: () => A): { readonly traceId: string; readonly spanId: string; readonly result: A } =>
