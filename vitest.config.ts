@@ -1,9 +1,15 @@
 import { defineConfig } from "vitest/config"
 
+// The repository's own tests run the packages' sources: `@crochet/*` resolves through the
+// `@crochet/source` export condition (child processes and worker threads get it from the
+// NODE_OPTIONS that `npm test` sets). The consumer test checks the built packages.
+const ssr = { resolve: { conditions: ["@crochet/source"] } }
+
 export default defineConfig({
   test: {
     projects: [
       {
+        ssr,
         test: {
           name: "core",
           root: "packages/core",
@@ -12,6 +18,7 @@ export default defineConfig({
         }
       },
       {
+        ssr,
         test: {
           name: "platform-node",
           root: "packages/platform-node",
@@ -21,6 +28,7 @@ export default defineConfig({
         }
       },
       {
+        ssr,
         test: {
           name: "redis-store",
           root: "packages/redis-store",
@@ -28,6 +36,7 @@ export default defineConfig({
         }
       },
       {
+        ssr,
         test: {
           name: "examples",
           root: "examples",

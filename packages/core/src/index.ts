@@ -14,6 +14,9 @@ export * as EventualResult from "./EventualResult.ts"
 export * as ResultStore from "./ResultStore.ts"
 
 /** @since 0.1.0 */
+export * as Options from "./Options.ts"
+
+/** @since 0.1.0 */
 export {
   Aborted,
   attachCause,

@@ -11,6 +11,8 @@ import { InvalidArgument, ReactorStopped, type Reactor } from "@crochet/core"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { MessageChannel, Worker } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { ReactorThreadStartFailed } from "./Errors.ts"
@@ -418,7 +420,17 @@ class ThreadConnection implements Connection {
     const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
     const data = new MessageChannel()
     const control = new MessageChannel()
-    const supervisor = new Worker(new URL("./internal/supervisor.ts", import.meta.url), {
+    const supervisorModule = Protocol.entryModule("./internal/supervisor", import.meta.url)
+    // A caller may block right away, and a blocked thread never sees the Worker's
+    // `error` event: find a missing entry module (a broken install) before that.
+    if (supervisorModule.protocol === "file:" && !existsSync(fileURLToPath(supervisorModule))) {
+      throw this.startFailed(
+        `its supervisor module ${fileURLToPath(supervisorModule)} is missing (is @crochet/platform-node installed whole? ` +
+          "Reinstall it)",
+        undefined
+      )
+    }
+    const supervisor = new Worker(supervisorModule, {
       workerData: {
         buffer,
         control: control.port2,
@@ -434,8 +446,13 @@ class ThreadConnection implements Connection {
       },
       transferList: [control.port2, data.port2]
     })
-    supervisor.on("error", () => {
-      // Reported to callers through the shared state; never an uncaught error here.
+    supervisor.on("error", (error) => {
+      // The supervisor reports the reactor thread's death through the shared state.
+      // It can only fail itself by not loading: say why to the next caller.
+      if (channel.status === Protocol.Starting) {
+        channel.death = `its supervisor thread (${supervisorModule.href}) failed to load: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+        Protocol.setState(channel.state, Protocol.Dead)
+      }
     })
     supervisor.unref()
     data.port1.unref()

@@ -1,6 +1,4 @@
-import { InvalidArgument } from "@crochet/core"
-// The same rules as core's own options, from the same monorepo release.
-import { decodeDuration, describe } from "@crochet/core/internal/options"
+import { InvalidArgument, Options } from "@crochet/core"
 import * as Duration from "effect/Duration"
 
 /**
@@ -9,7 +7,7 @@ import * as Duration from "effect/Duration"
  * `what`, by core's own rules (no silent NaN, negative or misspelt units).
  */
 export const toMillis = (input: unknown, what: string): number | undefined => {
-  const duration = decodeDuration(input, what)
+  const duration = Options.decodeDuration(input, what)
   return duration === undefined ? undefined : Number(Duration.toNanosUnsafe(duration)) / 1e6
 }
 
@@ -26,7 +24,7 @@ export const formatMillis = (millis: number): string =>
 export const optionsTimeout = (options: unknown, what: string): number | undefined => {
   if (options === undefined) return undefined
   if (typeof options !== "object" || options === null) {
-    throw new InvalidArgument(`${what}: options must be an object like { timeout: "1 second" }; got ${describe(options)}.`)
+    throw new InvalidArgument(`${what}: options must be an object like { timeout: "1 second" }; got ${Options.describe(options)}.`)
   }
   return toMillis((options as { readonly timeout?: unknown }).timeout, `${what}: options.timeout`)
 }

@@ -108,6 +108,15 @@ export interface EncodedFailure {
 }
 
 /** Bumps the wake-up counter and wakes every parked caller. */
+/**
+ * The URL of a worker entry module of this package next to `base` (an
+ * `import.meta.url`): `.ts` when running from the sources, `.js` from the
+ * built package. (`new URL("./x.ts", import.meta.url)` is a string, so
+ * TypeScript's import rewriting does not reach it.)
+ */
+export const entryModule = (path: string, base: string): URL =>
+  new URL(`${path}${base.endsWith(".ts") ? ".ts" : ".js"}`, base)
+
 export const wake = (state: Int32Array): void => {
   Atomics.add(state, SEQ, 1)
   Atomics.notify(state, SEQ)

@@ -30,7 +30,7 @@ const died = (reason: string) => {
 
 let reactor: Worker | undefined
 try {
-  reactor = new Worker(new URL("./reactorWorker.ts", import.meta.url), {
+  reactor = new Worker(Protocol.entryModule("./reactorWorker", import.meta.url), {
     workerData: data.reactor,
     transferList: [data.reactor.port],
     ...(data.resourceLimits !== undefined ? { resourceLimits: data.resourceLimits } : {}),
