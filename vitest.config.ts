@@ -42,6 +42,15 @@ export default defineConfig({
           root: "examples",
           include: ["**/*.test.ts"]
         }
+      },
+      {
+        test: {
+          name: "packaging",
+          root: "packaging",
+          include: ["*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 240_000
+        }
       }
     ]
   }
