@@ -57,6 +57,13 @@ const readmeTestingExample = (): string => {
   return snippet
 }
 
+/** The first ```js snippet of a README: the example a user copies after the install line. */
+const readmeFirstExample = (readme: string): string => {
+  const snippet = readFileSync(join(root, readme), "utf8").match(/```js\n([\s\S]*?)```/)?.[1]
+  if (snippet === undefined) throw new Error(`${readme} has no \`\`\`js snippet`)
+  return snippet
+}
+
 let dir: string
 let packed: ReadonlyArray<PackResult>
 
@@ -70,6 +77,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
   cpSync(fixtures, dir, { recursive: true })
   writeFileSync(join(dir, "readme.test.ts"), readmeTestingExample())
+  writeFileSync(join(dir, "readme-root.mjs"), readmeFirstExample("README.md"))
+  writeFileSync(join(dir, "readme-core.mjs"), readmeFirstExample("packages/core/README.md"))
   await run(dir, "npm", [
     "install",
     "--prefer-offline",
@@ -98,6 +107,11 @@ describe("the packed packages, installed in a project outside the repository", (
 
   it("a plain JavaScript ES module program runs (value, traced failure, timeout, shutdown)", async () => {
     expect(await run(dir, process.execPath, ["program.mjs"])).toContain("program: ok")
+  })
+
+  it("the first example of the README and of @crochet/core's README runs as printed", async () => {
+    expect(await run(dir, process.execPath, ["readme-root.mjs"])).toBe("Hello, Ada!\n")
+    expect(await run(dir, process.execPath, ["readme-core.mjs"])).toBe("Hello, Ada!\n")
   })
 
   it("a CommonJS file can require() the packages", async () => {
