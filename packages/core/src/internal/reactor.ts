@@ -64,10 +64,34 @@ export const decodeSettings = (options: ReactorOptions | undefined, call: string
     shutdownTimeout: decodeDuration(options?.shutdownTimeout, `${call}: options.shutdownTimeout`) ??
       (options?.shutdownTimeout === undefined ? defaultShutdownTimeout : Duration.infinity),
     logLevel: options?.logLevel,
-    logger: options?.logger,
+    logger: options?.logger === undefined ? undefined : guardedLogger(options.logger, options?.name ?? "reactor"),
     resultStore: options?.resultStore,
     name: options?.name ?? "reactor"
   }
+}
+
+/**
+ * The user's logger, made unable to fail the work that logs: a line it throws
+ * on is dropped, the first such error is reported once on stderr, and the
+ * next lines still go to it.
+ */
+const guardedLogger = (logger: Logger.Logger<unknown, any>, name: string): Logger.Logger<unknown, unknown> => {
+  let reported = false
+  return Logger.make((options) => {
+    try {
+      return logger.log(options)
+    } catch (error) {
+      if (!reported) {
+        reported = true
+        console.error(
+          `Reactor "${name}": its logger threw, so that log line was dropped (later ones still go to it, and ` +
+            "further errors of the logger are not reported). Fix the logger given in the logger option:",
+          error
+        )
+      }
+      return undefined
+    }
+  })
 }
 
 /** Adds the log settings to a context, so that every fiber of the reactor logs the same way. */
@@ -525,8 +549,9 @@ const wrap = (fn: Function, call: (effect: unknown, wrapper: Function) => unknow
     try {
       effect = fn.apply(this, args)
     } catch (error) {
+      // As an Effect would: waitFor rejects with it, runInReactor returns a handle failed with it.
       if (rejects) return Promise.reject(error)
-      throw error
+      effect = Effect.die(error)
     }
     return call(effect, wrapper)
   }
