@@ -19,6 +19,7 @@ interface Outcome {
     readonly instanceOfLookupError: boolean
     readonly fields: Record<string, unknown>
   }
+  readonly shape?: any
 }
 
 const workers: Array<Worker> = []
@@ -61,6 +62,21 @@ describe("MainThreadBridge", () => {
     const bridge = MainThreadBridge.serve(reactor, operations)
     const results = await Promise.all([1, 2, 3].map((n) => startWorker(bridge).call("add", [n, n])))
     expect(results.map((result) => result.value)).toEqual([2, 4, 6])
+    await reactor.shutdown()
+  })
+
+  it("keeps a registered plain Error's name, every cause, and refuses class instances with methods", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    const plain = (await call("failPlain")).shape
+    expect(plain).toMatchObject({ instanceOf: ["PlainError"], name: "PlainError", headline: "PlainError: a plain error" })
+    const withCause = (await call("failWithCause")).shape
+    expect(withCause).toMatchObject({ instanceOf: ["WithCause"], cause: { name: "RangeError", message: "inner" } })
+    const defect = (await call("dieWithCause")).shape
+    expect(defect).toMatchObject({ message: "outer defect", cause: { name: "RangeError", message: "inner defect" } })
+    expect((await call("point")).error).toMatchObject({ _tag: "NotCloneable", fields: { argument: "result" } })
+    expect(await call("add", [1, 2])).toMatchObject({ ok: true, value: 3 })
     await reactor.shutdown()
   })
 

@@ -5,13 +5,13 @@ import { Socket } from "node:net"
 import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
-import { LookupError } from "./fixtures/errors.ts"
+import { LookupError, PlainError, Point, WithCause } from "./fixtures/errors.ts"
 import { thrown } from "./helpers.ts"
 
 type Demo = typeof import("./fixtures/demo.reactor.ts")
 const demoUrl = new URL("./fixtures/demo.reactor.ts", import.meta.url)
 
-const demo = ReactorThread.connect<Demo>(demoUrl, { errors: [LookupError] })
+const demo = ReactorThread.connect<Demo>(demoUrl, { errors: [LookupError, PlainError, WithCause] })
 const untyped = ReactorThread.connect<Demo>(demoUrl)
 
 afterAll(() => {
@@ -19,6 +19,44 @@ afterAll(() => {
   untyped.shutdown()
 })
 
+
+describe("ReactorThread: what crosses the thread boundary", () => {
+  it("a registered plain Error subclass keeps its class and its name", () => {
+    const error = thrown(() => demo.call.failPlain())
+    expect(error).toBeInstanceOf(PlainError)
+    expect(error.name).toBe("PlainError")
+    expect(String(error)).toBe("PlainError: a plain error")
+    expect(error.stack.split("\n")[0]).toBe("PlainError: a plain error")
+  })
+
+  it("a typed failure's field named cause is kept", () => {
+    const error = thrown(() => demo.call.failWithCause())
+    expect(error).toBeInstanceOf(WithCause)
+    expect(error.cause).toBeInstanceOf(Error)
+    expect(error.cause.name).toBe("RangeError")
+    expect(error.cause.message).toBe("inner")
+  })
+
+  it("a defect's standard cause (new Error(message, { cause })) is kept", () => {
+    const error = thrown(() => demo.call.dieWithCause())
+    expect(error.message).toBe("outer defect")
+    expect(error.cause).toBeInstanceOf(Error)
+    expect(error.cause.name).toBe("RangeError")
+    expect(error.cause.message).toBe("inner defect")
+  })
+
+  it("a class instance with methods is refused with NotCloneable, as an argument and as a result", () => {
+    const argument = thrown(() => demo.call.echo(new Point(3, 4)))
+    expect(argument).toBeInstanceOf(NotCloneable)
+    expect(argument.argument).toBe(0)
+    expect(argument.message).toContain("Point")
+    expect(thrown(() => demo.call.echo({ nested: [new Point(1, 2)] }))).toBeInstanceOf(NotCloneable)
+    const result = thrown(() => demo.call.point())
+    expect(result).toBeInstanceOf(NotCloneable)
+    expect(result.argument).toBe("result")
+    expect(demo.call.add(1, 2)).toBe(3)
+  })
+})
 
 describe("ReactorThread: calls", () => {
   it("returns results synchronously, typed from the reactor module", () => {

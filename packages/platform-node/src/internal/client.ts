@@ -8,6 +8,7 @@ import * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
 import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
+import { classInstanceIn } from "./cloneable.ts"
 import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
 import * as Protocol from "./protocol.ts"
@@ -45,6 +46,10 @@ export class Channel {
   /** Sends a call (with the caller's span, if it has one); returns its id. */
   send(operation: string, args: ReadonlyArray<unknown>, trace: Protocol.WireTrace | undefined): number {
     const id = this.nextId++
+    for (let index = 0; index < args.length; index++) {
+      const instance = classInstanceIn(args[index])
+      if (instance !== undefined) throw notCloneable(operation, args, `${instance} is a class instance with methods`, index)
+    }
     try {
       this.port.postMessage(
         trace === undefined ? [Protocol.Call, id, operation, args] : [Protocol.Call, id, operation, args, trace]
@@ -180,8 +185,8 @@ export class Channel {
   }
 }
 
-const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: unknown): Error => {
-  let index = args.findIndex((arg) => {
+const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: unknown, found?: number): Error => {
+  let index = found ?? args.findIndex((arg) => {
     try {
       structuredClone(arg)
       return false
@@ -194,7 +199,7 @@ const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: un
     operation,
     argument: index,
     message: `${operation}(): argument ${index} (${describe(args[index])}) cannot be sent to another thread: ` +
-      `${(error as Error)?.message ?? error}. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
+      `${typeof error === "string" ? error : (error as Error)?.message ?? error}. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
       "functions, sockets and class instances with methods do not cross threads. Nothing was sent."
   })
 }

@@ -7,11 +7,15 @@
  * when the caller registered it (`errors: [NotFound]`), otherwise as an
  * `Error` with the same name, message, `_tag`, fields and stack.
  */
-import { attachCause, Cancelled, causeOf, ReactorStopped, TimeoutError } from "@crochet/core"
+import { attachCause, Cancelled, causeOf, InvalidArgument, NonErrorFailure, ReactorStopped, TimeoutError } from "@crochet/core"
+import { NotCloneable } from "../Errors.ts"
 import * as Cause from "effect/Cause"
 import type { EncodedFailure, EncodedValue } from "./protocol.ts"
 
 const skipped = new Set(["name", "message", "stack", "cause"])
+
+/** How deep a chain of `cause`s is carried. */
+const maxCauseDepth = 8
 
 /** Whether a value survives structured clone. */
 const cloneable = (value: unknown): boolean => {
@@ -31,7 +35,7 @@ const describe = (value: unknown): string => {
 }
 
 /** Encodes a failure value; fields that cannot be cloned become short descriptions. */
-export const encodeValue = (value: unknown): EncodedValue => {
+export const encodeValue = (value: unknown, depth = 0): EncodedValue => {
   if (value instanceof Error) {
     const fields: Record<string, unknown> = {}
     for (const key of Object.keys(value)) {
@@ -41,7 +45,16 @@ export const encodeValue = (value: unknown): EncodedValue => {
     }
     const tag = (value as { readonly _tag?: unknown })._tag
     if (typeof tag === "string") fields._tag = tag
-    return { type: "error", name: value.name, message: value.message, stack: value.stack, fields }
+    const cause = (value as { readonly cause?: unknown }).cause
+    return {
+      type: "error",
+      name: value.name,
+      message: value.message,
+      stack: value.stack,
+      fields,
+      // A Cause (core's own errors) crosses as the reasons of the failure, not here.
+      cause: cause === undefined || Cause.isCause(cause) || depth >= maxCauseDepth ? undefined : encodeValue(cause, depth + 1)
+    }
   }
   return { type: "value", value: cloneable(value) ? value : describe(value) }
 }
@@ -91,11 +104,14 @@ const safePretty = (cause: Cause.Cause<unknown>): string => {
 /** Error classes the caller registered, by `_tag` (or by name when there is no `_tag`). */
 export type ErrorClasses = ReadonlyMap<string, new(...args: Array<any>) => unknown>
 
+/** The toolkit's own errors that a server can fail a call with: always rebuilt as themselves. */
+const toolkitErrors = [InvalidArgument, NonErrorFailure, NotCloneable]
+
 export const errorClassMap = (
   classes: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
 ): ErrorClasses => {
   const map = new Map<string, new(...args: Array<any>) => unknown>()
-  for (const constructor of classes ?? []) {
+  for (const constructor of [...toolkitErrors, ...classes ?? []]) {
     let tag: unknown
     try {
       tag = (Object.create(constructor.prototype) as { readonly _tag?: unknown })._tag
@@ -125,8 +141,11 @@ export const decodeValue = (encoded: EncodedValue, classes: ErrorClasses): unkno
     Object.assign(error, encoded.fields)
     define(error, "name", encoded.name)
   }
+  // The name may be an instance field (`class E extends Error { name = "E" }`), not on the prototype.
+  if (error.name !== encoded.name) define(error, "name", encoded.name)
   define(error, "message", encoded.message)
   define(error, "stack", encoded.stack ?? `${encoded.name}: ${encoded.message}`)
+  if (encoded.cause !== undefined) define(error, "cause", decodeValue(encoded.cause, classes))
   return error
 }
 

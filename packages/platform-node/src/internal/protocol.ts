@@ -92,6 +92,8 @@ export type EncodedValue =
     readonly message: string
     readonly stack: string | undefined
     readonly fields: Readonly<Record<string, unknown>>
+    /** The error's own `cause` (a field of that name, or `new Error(message, { cause })`). */
+    readonly cause: EncodedValue | undefined
   }
   | { readonly type: "value"; readonly value: unknown }
 

@@ -9,6 +9,7 @@ import { InvalidArgument } from "@crochet/core"
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
+import { classInstanceIn } from "./cloneable.ts"
 import { encodeFailure } from "./codec.ts"
 import { NotCloneable } from "../Errors.ts"
 import * as Protocol from "./protocol.ts"
@@ -50,6 +51,10 @@ export const serve = (
   const reply = (id: number, name: string, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown) => {
     if (closed) return
     try {
+      if (status === Protocol.Success) {
+        const instance = classInstanceIn(payload)
+        if (instance !== undefined) throw new Error(`${instance} is a class instance with methods`)
+      }
       port.postMessage([id, status, payload])
     } catch (error) {
       port.postMessage([id, Protocol.Failure, encodeFailure(notCloneableResult(name, error))])

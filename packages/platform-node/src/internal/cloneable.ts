@@ -1,0 +1,57 @@
+/**
+ * What structured clone would change without saying so. It copies a class
+ * instance as a plain object: the class and its methods are silently lost
+ * (`new Point(3, 4)` arrives as `{ x: 3, y: 4 }`). The bridges refuse such a
+ * value instead, with `NotCloneable`. No imports: the caller's side stays lean.
+ */
+
+/** The name of the first class instance with methods found in `value` (nested in objects, arrays, Maps, Sets). */
+export const classInstanceIn = (value: unknown): string | undefined => {
+  if (typeof value !== "object" || value === null) return undefined
+  return search(value, new Set())
+}
+
+const search = (value: object, seen: Set<object>): string | undefined => {
+  if (seen.has(value)) return undefined
+  seen.add(value)
+  let children: Iterable<unknown>
+  if (Array.isArray(value)) children = value
+  else if (value instanceof Map) children = [...value.keys(), ...value.values()]
+  else if (value instanceof Set) children = value.values()
+  else {
+    const prototype = Object.getPrototypeOf(value)
+    if (prototype !== Object.prototype && prototype !== null) {
+      if (builtin(value)) return undefined
+      const name = methodsOf(prototype)
+      if (name !== undefined) return name
+    }
+    children = Object.values(value)
+  }
+  for (const child of children) {
+    if (typeof child === "object" && child !== null) {
+      const found = search(child, seen)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
+/** Values structured clone knows how to copy as what they are. */
+const builtin = (value: object): boolean =>
+  value instanceof Error || value instanceof Date || value instanceof RegExp || value instanceof ArrayBuffer ||
+  ArrayBuffer.isView(value) || value instanceof Boolean || value instanceof Number || value instanceof String ||
+  (typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer) ||
+  (typeof Blob !== "undefined" && value instanceof Blob)
+
+/** The class name when the prototype chain (below Object.prototype) defines anything besides constructors. */
+const methodsOf = (prototype: object): string | undefined => {
+  for (let current: object | null = prototype; current !== null && current !== Object.prototype; current = Object.getPrototypeOf(current)) {
+    for (const key of Reflect.ownKeys(current)) {
+      if (key !== "constructor") {
+        const constructor = (prototype as { readonly constructor?: { readonly name?: unknown } }).constructor
+        return typeof constructor?.name === "string" && constructor.name !== "" ? constructor.name : "an anonymous class"
+      }
+    }
+  }
+  return undefined
+}
