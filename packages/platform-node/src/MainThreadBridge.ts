@@ -288,7 +288,7 @@ class EndpointConnection implements Connection {
     endpoint.port.unref()
   }
 
-  acquire(): Channel {
+  acquire(_deadline?: number): Channel {
     if (!this.closed && this.channel.status === Protocol.Ready) return this.channel
     throw this.goneError()
   }

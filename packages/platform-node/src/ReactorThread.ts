@@ -347,7 +347,7 @@ class ThreadConnection implements Connection {
     checkNotReactorThread()
   }
 
-  acquire(): Channel {
+  acquire(deadline?: number): Channel | undefined {
     const generation = this.generation
     if (generation !== undefined && generation.channel.status === Protocol.Ready) return generation.channel
     if (this.stopped) throw this.stoppedError()
@@ -359,11 +359,14 @@ class ThreadConnection implements Connection {
       current = this.spawn()
     }
     const channel = current.channel
-    channel.awaitStart(performance.now() + this.settings.startTimeout)
+    const startDeadline = performance.now() + this.settings.startTimeout
+    channel.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
     switch (channel.status) {
       case Protocol.Ready:
         return channel
       case Protocol.Starting:
+        // The call's own deadline came first: the thread goes on starting for the next call.
+        if (deadline !== undefined && deadline < startDeadline) return undefined
         this.discard(current, true)
         throw this.startFailed(
           `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,

@@ -1,7 +1,10 @@
 import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } from "@crochet/core"
 import { NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
 import * as Cause from "effect/Cause"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
@@ -314,6 +317,28 @@ describe("ReactorThread: handles", () => {
 })
 
 describe("ReactorThread: thread death and startup", () => {
+  it("a call's timeout bounds its wait for the thread to start, and to restart after a crash", () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "crochet-")), "slow")
+    const url = new URL(`./fixtures/slow-start.reactor.ts?marker=${encodeURIComponent(marker)}`, import.meta.url)
+    const client = ReactorThread.connect<typeof import("./fixtures/slow-start.reactor.ts")>(url, { startTimeout: "8 seconds" })
+    try {
+      writeFileSync(marker, "")
+      const starting = thrown(() => client.with({ timeout: "200 millis" }).add(1, 2))
+      expect(starting).toBeInstanceOf(TimeoutError)
+      expect(starting.message).toContain("still starting")
+      rmSync(marker)
+      expect(client.call.add(1, 2)).toBe(3)
+      expect(thrown(() => client.call.crash())).toBeInstanceOf(ReactorStopped)
+      writeFileSync(marker, "")
+      expect(thrown(() => client.with({ timeout: "200 millis" }).add(1, 2))).toBeInstanceOf(TimeoutError)
+      rmSync(marker)
+      expect(client.call.add(2, 2)).toBe(4)
+    } finally {
+      rmSync(marker, { force: true })
+      client.shutdown()
+    }
+  })
+
   it("a crash releases the blocked caller with ReactorStopped naming the reason; the next call restarts", () => {
     const client = ReactorThread.connect<Demo>(demoUrl)
     const first = client.call.threadId()

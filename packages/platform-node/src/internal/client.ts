@@ -214,8 +214,12 @@ const describe = (value: unknown): string => {
 export interface Connection {
   /** Names the reactor in messages, e.g. `reactor thread dns.reactor.ts`. */
   readonly label: string
-  /** The live channel, started and ready; throws the startup error. */
-  acquire(): Channel
+  /**
+   * The live channel, started and ready; throws the startup error. With a
+   * `deadline` (a `performance.now()` time) it waits for a start no longer
+   * than that and returns `undefined` if the thread is still starting then.
+   */
+  acquire(deadline?: number): Channel | undefined
   /** The error for a call that was waiting when the server went away. */
   goneError(channel: Channel, operation: string): Error
   /** Throws `WrongThread` if blocking here would deadlock. */
@@ -302,8 +306,11 @@ export class ClientImpl {
     }
   }
 
-  private acquire(name: string): Channel {
-    const channel = this.connection.acquire()
+  private acquire(name: string): Channel
+  private acquire(name: string, deadline: number | undefined): Channel | undefined
+  private acquire(name: string, deadline?: number): Channel | undefined {
+    const channel = this.connection.acquire(deadline)
+    if (channel === undefined) return undefined
     const info = channel.info!
     if (!info.operations.includes(name)) {
       throw new UnknownOperation({
@@ -324,12 +331,16 @@ export class ClientImpl {
 
   callBlocking(name: string, args: Array<unknown>, explicit: number | undefined, below: Function): unknown {
     this.connection.checkThread()
-    const channel = this.acquire(name)
+    const started = performance.now()
+    // The call's own timeout (or the client's) bounds the wait for the reactor to start too.
+    const known = explicit ?? this.settings.timeout
+    const channel = this.acquire(name, known === undefined || known === Infinity ? undefined : started + known)
+    if (channel === undefined) throw timedOut(this.connection.label, name, known!, below, true)
     const timeout = this.timeoutOf(channel, name, explicit)
     const trace = this.settings.traceContext ? activeTrace(timeout) : undefined
     const seen = Atomics.load(channel.state, Protocol.SEQ)
     const id = channel.send(name, args, trace)
-    const deadline = timeout === undefined ? undefined : performance.now() + timeout
+    const deadline = timeout === undefined ? undefined : started + timeout
     const reply = channel.await(id, deadline, this.settings.spinMillis, seen)
     if (reply === TimedOut) {
       channel.forget(id)
@@ -357,12 +368,16 @@ const withCallerFrames = (error: Error, below: Function): Error => {
   return error
 }
 
-const timedOut = (label: string, name: string, timeout: number, below: Function): Error =>
+const timedOut = (label: string, name: string, timeout: number, below: Function, starting = false): Error =>
   withCallerFrames(
     new TimeoutError(
-      `${name}() on the ${label} timed out after ${formatMillis(timeout)}, so its work was interrupted there; ` +
-        "the reactor goes on serving other calls. Raise the timeout, or use client.start." + name +
-        "(...).wait({ timeout }) to keep the work running after a timeout."
+      starting
+        ? `${name}() on the ${label} timed out after ${formatMillis(timeout)} while the reactor was still starting, ` +
+          "so nothing was sent; it goes on starting and the next call waits for it. Raise the timeout, or call " +
+          "client.ready() early to pay the start-up time up front."
+        : `${name}() on the ${label} timed out after ${formatMillis(timeout)}, so its work was interrupted there; ` +
+          "the reactor goes on serving other calls. Raise the timeout, or use client.start." + name +
+          "(...).wait({ timeout }) to keep the work running after a timeout."
     ),
     below
   )
