@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { setSignalHandlers } from "./internal/park.ts"
 
 /**
  * Options of {@link setup}: core's reactor options plus the process hooks.
@@ -248,6 +249,8 @@ const track = (reactor: Reactor.Reactor<any>, signals: boolean) => {
   if (signalsWanted && process.listeners("SIGINT").indexOf(onSignal) < 0) {
     process.on("SIGINT", onSignal)
     process.on("SIGTERM", onSignal)
+    // A main thread blocked for long in a blocking client lets these signals end the process meanwhile.
+    setSignalHandlers([["SIGINT", onSignal], ["SIGTERM", onSignal]])
   }
 }
 
@@ -255,6 +258,7 @@ const uninstall = () => {
   if (running.size > 0) return
   process.off("SIGINT", onSignal)
   process.off("SIGTERM", onSignal)
+  setSignalHandlers([])
   process.off("beforeExit", onBeforeExit)
   handlersInstalled = false
   signalsWanted = false

@@ -474,21 +474,14 @@ class ThreadConnection implements Connection {
       } catch {
         // already closed
       }
-      const deadline = performance.now() + this.settings.shutdownTimeout
-      for (;;) {
-        const seen = Atomics.load(channel.state, Protocol.SEQ)
-        const now = channel.status
-        if (now !== Protocol.Ready && now !== Protocol.Starting) break
-        const remaining = deadline - performance.now()
-        if (remaining <= 0) {
-          process.emitWarning(
-            `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
-              "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
-            "ReactorThreadWarning"
-          )
-          break
-        }
-        Atomics.wait(channel.state, Protocol.SEQ, seen, remaining)
+      channel.awaitStateChange([Protocol.Ready, Protocol.Starting], performance.now() + this.settings.shutdownTimeout)
+      const now = channel.status
+      if (now === Protocol.Ready || now === Protocol.Starting) {
+        process.emitWarning(
+          `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
+            "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
+          "ReactorThreadWarning"
+        )
       }
     }
     this.discard(generation, true)

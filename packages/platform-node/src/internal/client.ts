@@ -11,6 +11,7 @@ import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
 import { classInstanceIn } from "./cloneable.ts"
 import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
+import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
 import { activeTrace } from "./traceContext.ts"
 
@@ -168,20 +169,24 @@ export class Channel {
         }
         this.spinBudget.wasted()
       }
-      Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
+      parkUntil(this.state, seen, deadline ?? Infinity)
     }
   }
 
   /** Waits until the state leaves `Starting` or the deadline passes. */
   awaitStart(deadline: number): void {
+    this.awaitStateChange(Protocol.Starting, deadline)
+    this.drain()
+  }
+
+  /** Waits while the state is one of `states`, or until the deadline (a `performance.now()` time). */
+  awaitStateChange(states: number | ReadonlyArray<number>, deadline: number): void {
+    const waiting = typeof states === "number" ? (status: number) => status === states : (status: number) => states.includes(status)
     for (;;) {
       const seen = Atomics.load(this.state, Protocol.SEQ)
-      if (this.status !== Protocol.Starting) break
-      const remaining = deadline - performance.now()
-      if (remaining <= 0) break
-      Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
+      if (!waiting(this.status) || performance.now() >= deadline) return
+      parkUntil(this.state, seen, deadline)
     }
-    this.drain()
   }
 }
 
