@@ -49,7 +49,13 @@ export class Channel {
     const id = this.nextId++
     for (let index = 0; index < args.length; index++) {
       const instance = classInstanceIn(args[index])
-      if (instance !== undefined) throw notCloneable(operation, args, `${instance} is a class instance with methods`, index)
+      if (instance !== undefined) {
+        // An earlier argument that structured clone refuses is the first bad one.
+        const earlier = args.slice(0, index).findIndex((arg) => !clonesAlone(arg))
+        throw earlier >= 0
+          ? notCloneable(operation, args, cloneError(args[earlier]), earlier)
+          : notCloneable(operation, args, `${instance} is a class instance with methods`, index)
+      }
     }
     try {
       this.port.postMessage(
@@ -190,15 +196,20 @@ export class Channel {
   }
 }
 
+/** What structured clone throws for a value, or undefined if it clones it. */
+const cloneError = (value: unknown): unknown => {
+  try {
+    structuredClone(value)
+    return undefined
+  } catch (error) {
+    return error
+  }
+}
+
+const clonesAlone = (value: unknown): boolean => cloneError(value) === undefined
+
 const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: unknown, found?: number): Error => {
-  let index = found ?? args.findIndex((arg) => {
-    try {
-      structuredClone(arg)
-      return false
-    } catch {
-      return true
-    }
-  })
+  let index = found ?? args.findIndex((arg) => !clonesAlone(arg))
   if (index < 0) index = 0
   return new NotCloneable({
     operation,

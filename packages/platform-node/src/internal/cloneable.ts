@@ -8,7 +8,12 @@
 /** The name of the first class instance with methods found in `value` (nested in objects, arrays, Maps, Sets). */
 export const classInstanceIn = (value: unknown): string | undefined => {
   if (typeof value !== "object" || value === null) return undefined
-  return search(value, new Set())
+  try {
+    return search(value, new Set())
+  } catch {
+    // A getter threw: structured clone will refuse the value and say why.
+    return undefined
+  }
 }
 
 const search = (value: object, seen: Set<object>): string | undefined => {
