@@ -93,6 +93,7 @@ describe("MainThreadBridge", () => {
       fields: { host: "missing", attempts: 2 }
     })
     expect(outcome.error!.stack).toContain("at lookup (definition)")
+    expect(outcome.error!.stack).not.toMatch(/packages\/(core|platform-node)\/(src|dist)\//)
     expect(outcome.error!.stack).toContain("bridge-worker.ts")
     await reactor.shutdown()
   })

@@ -113,6 +113,8 @@ describe("ReactorThread: calls", () => {
     // the reactor-side stack with Effect's span trace
     expect(error.stack).toContain("at lookup (definition)")
     expect(error.stack).toContain("demo.reactor.ts")
+    // the span's call-site frame is the user's or none, never the toolkit's own source
+    expect(error.stack).not.toMatch(/packages\/(core|platform-node)\/(src|dist)\//)
     // the caller's own frames
     expect(error.stack).toContain("(in the reactor thread) called from")
     expect(error.stack).toContain("ReactorThread.test.ts")

@@ -34,6 +34,18 @@ const describe = (value: unknown): string => {
   return String(value)
 }
 
+/** This package's source directory (src/ or dist/): stack lines show it as a file URL or a path. */
+const ownSources = new URL("..", import.meta.url).pathname
+
+/**
+ * Drops stack lines pointing into this package: the server calls the user's
+ * `Effect.fn`, so its span's call-site frame would be the server's own line.
+ */
+const withoutOwnFrames = (stack: string): string =>
+  stack.includes(ownSources)
+    ? stack.split("\n").filter((line) => !(line.startsWith("    at ") && line.includes(ownSources))).join("\n")
+    : stack
+
 /** Encodes a failure value; fields that cannot be cloned become short descriptions. */
 export const encodeValue = (value: unknown, depth = 0): EncodedValue => {
   if (value instanceof Error) {
@@ -50,7 +62,7 @@ export const encodeValue = (value: unknown, depth = 0): EncodedValue => {
       type: "error",
       name: value.name,
       message: value.message,
-      stack: value.stack,
+      stack: value.stack === undefined ? undefined : withoutOwnFrames(value.stack),
       fields,
       // A Cause (core's own errors) crosses as the reasons of the failure, not here.
       cause: cause === undefined || Cause.isCause(cause) || depth >= maxCauseDepth ? undefined : encodeValue(cause, depth + 1)
