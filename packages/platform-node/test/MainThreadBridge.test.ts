@@ -22,6 +22,9 @@ interface Outcome {
   readonly shape?: any
 }
 
+/** How long a poll may wait: a fresh worker has to start first (seconds on a loaded machine). */
+const pollBound = { timeout: 20_000 }
+
 const workers: Array<Worker> = []
 
 /** A worker thread blocked on the main reactor's bridge, driven by messages. */
@@ -118,7 +121,7 @@ describe("MainThreadBridge", () => {
     expect(await a.call("add", [0, 0])).toMatchObject({ ok: true })
     expect(await b.call("add", [0, 0])).toMatchObject({ ok: true })
     const blocked = [a.call("hang", ["a"]), b.call("hang", ["b"])]
-    await expect.poll(() => log.includes("started a") && log.includes("started b")).toBe(true)
+    await expect.poll(() => log.includes("started a") && log.includes("started b"), pollBound).toBe(true)
     await reactor.shutdown()
     const outcomes = await Promise.all(blocked)
     for (const outcome of outcomes) {
@@ -136,7 +139,7 @@ describe("MainThreadBridge", () => {
     const { call } = startWorker(bridge)
     expect(await call("add", [0, 0])).toMatchObject({ ok: true })
     const blocked = call("hang", ["closed"])
-    await expect.poll(() => log.includes("started closed")).toBe(true)
+    await expect.poll(() => log.includes("started closed"), pollBound).toBe(true)
     bridge.close()
     expect((await blocked).error?._tag).toBe("ReactorStopped")
     expect((await call("add", [1, 1])).error?._tag).toBe("ReactorStopped")
@@ -162,7 +165,7 @@ describe("MainThreadBridge", () => {
     expect(await call("start:add", [20, 22], { handle: "sum" })).toMatchObject({ ok: true })
     expect(await call("wait", [], { handle: "sum" })).toMatchObject({ ok: true, value: 42 })
     expect(await call("start:hang", ["handle"], { handle: "h" })).toMatchObject({ ok: true })
-    await expect.poll(() => log.includes("started handle")).toBe(true)
+    await expect.poll(() => log.includes("started handle"), pollBound).toBe(true)
     expect(await call("poll", [], { handle: "h" })).toMatchObject({ value: "running" })
     expect((await call("wait", [], { handle: "h", timeout: "20 millis" })).error?.name).toBe("TimeoutError")
     expect(log).not.toContain("finalized handle")
@@ -210,7 +213,7 @@ describe("MainThreadBridge", () => {
         const { call } = startWorker(bridge)
         expect(yield* Effect.promise(() => call("greet", ["worker"]))).toMatchObject({ ok: true, value: "hello worker" })
         blocked = call("hang")
-        yield* Effect.promise(() => expect.poll(() => events.includes("hang started")).toBe(true))
+        yield* Effect.promise(() => expect.poll(() => events.includes("hang started"), pollBound).toBe(true))
       }).pipe(Effect.scoped, Effect.provide(GreeterLive))
     )
     expect((await blocked!).error?._tag).toBe("ReactorStopped")
@@ -230,7 +233,7 @@ describe("MainThreadBridge", () => {
       Effect.gen(function*() {
         const bridge = yield* MainThreadBridge.make(served, { reactor: { drain: "10 seconds" } })
         inFlight = startWorker(bridge).call("slow")
-        yield* Effect.promise(() => expect.poll(() => started).toBe(true))
+        yield* Effect.promise(() => expect.poll(() => started, pollBound).toBe(true))
       }).pipe(Effect.scoped)
     )
     expect(await inFlight!).toMatchObject({ ok: true, value: "finished during the drain" })

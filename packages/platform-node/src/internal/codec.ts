@@ -12,7 +12,8 @@ import { NotCloneable } from "../Errors.ts"
 import * as Cause from "effect/Cause"
 import type { EncodedFailure, EncodedValue } from "./protocol.ts"
 
-const skipped = new Set(["name", "message", "stack", "cause"])
+// An own `name` (a class field `name = "E"`) is kept as a field, so it stays an own property.
+const skipped = new Set(["message", "stack", "cause"])
 
 /** How deep a chain of `cause`s is carried. */
 const maxCauseDepth = 8
@@ -139,11 +140,16 @@ const define = (target: object, key: PropertyKey, value: unknown): void => {
   Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
 }
 
+/** JavaScript's own error classes: rebuilt as themselves, as structured clone does. */
+const builtinErrors = new Map<string, new(...args: Array<any>) => unknown>(
+  [EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((constructor) => [constructor.name, constructor])
+)
+
 /** Rebuilds a failure value: a registered class instance, else an Error with the same parts. */
 export const decodeValue = (encoded: EncodedValue, classes: ErrorClasses): unknown => {
   if (encoded.type === "value") return encoded.value
   const tag = typeof encoded.fields._tag === "string" ? encoded.fields._tag : encoded.name
-  const constructor = classes.get(tag)
+  const constructor = classes.get(tag) ?? (encoded.fields._tag === undefined ? builtinErrors.get(encoded.name) : undefined)
   let error: Error
   if (constructor !== undefined) {
     error = Object.create(constructor.prototype) as Error
