@@ -108,7 +108,7 @@ describe("MainThreadBridge", () => {
     const outcome = await call("hang", ["timeout"], { timeout: "100 millis" })
     expect(outcome.error?.name).toBe("TimeoutError")
     expect(outcome.millis).toBeGreaterThanOrEqual(99)
-    await expect.poll(() => log.includes("finalized timeout")).toBe(true)
+    await expect.poll(() => log.includes("finalized timeout"), pollBound).toBe(true)
     expect(await call("add", [2, 2])).toMatchObject({ ok: true, value: 4 })
     await reactor.shutdown()
   })
