@@ -17,7 +17,7 @@ import { Channel, checkNotReactorThread, type Connection, makeClient } from "./i
 import { errorClassMap } from "./internal/codec.ts"
 import { toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
-import { type Served, serve as serveChannel } from "./internal/server.ts"
+import { Server } from "./internal/server.ts"
 
 const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
 
@@ -120,7 +120,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     if (millis !== undefined) timeouts[name] = millis
   }
   const spinMillis = toMillis(options?.spin, "MainThreadBridge.serve: options.spin") ?? 0
-  const served = new Set<{ readonly served: Served; readonly state: Int32Array; readonly port: MessagePort }>()
+  const served = new Set<{ readonly server: Server; readonly state: Int32Array; readonly port: MessagePort }>()
   let closed = false
   const names = Object.keys(operations)
   return {
@@ -133,11 +133,11 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       const entry = {
         state,
         port: port1,
-        served: serveChannel(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
+        server: new Server(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
       }
       served.add(entry)
       port1.on("close", () => {
-        entry.served.close()
+        entry.server.close()
         served.delete(entry)
       })
       port1.unref()
@@ -147,7 +147,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       if (closed) return
       closed = true
       for (const entry of served) {
-        entry.served.close()
+        entry.server.close()
         Protocol.setState(entry.state, Protocol.Stopped)
         entry.port.close()
       }

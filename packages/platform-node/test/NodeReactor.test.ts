@@ -22,6 +22,7 @@ describe("NodeReactor forwards every Reactor method and option", () => {
       status: "running",
       waitFor: (...args: Array<unknown>) => record("waitFor", args, typeof args[0] === "function" ? () => Promise.resolve(1) : Promise.resolve(1)),
       runInReactor: (...args: Array<unknown>) => record("runInReactor", args, typeof args[0] === "function" ? () => handle : handle),
+      runCallback: (...args: Array<unknown>) => record("runCallback", args, () => "cancelled"),
       waitForMethod: (...args: Array<unknown>) => record("waitForMethod", args, () => () => Promise.resolve(2)),
       runInReactorMethod: (...args: Array<unknown>) => record("runInReactorMethod", args, () => () => handle),
       stats: (...args: Array<unknown>) => record("stats", args, { inFlight: 0 }),
@@ -38,7 +39,8 @@ describe("NodeReactor forwards every Reactor method and option", () => {
     const signal = new AbortController().signal
     const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
     const waitOptions = { timeout: "1 second", signal, spanName: "w", parentSpan } as const
-    const runOptions = { timeout: "2 seconds", spanName: "r", parentSpan } as const
+    const runOptions = { timeout: "2 seconds", spanName: "r" } as const
+    const callbackOptions = { timeout: "3 seconds" as const, spanName: "c", parentSpan, onExit: () => {} }
     // One walk per member of Reactor: the type makes this list complete.
     const walks: { readonly [K in keyof Reactor.Reactor<never>]-?: () => Promise<unknown> | unknown } = {
       status: () => expect(facade.status).toBe("running"),
@@ -50,6 +52,7 @@ describe("NodeReactor forwards every Reactor method and option", () => {
         expect(await facade.runInReactor(effect, runOptions).wait()).toBe("waited")
         expect(EventualResult.isEventualResult(facade.runInReactor(fn)(1))).toBe(true)
       },
+      runCallback: () => expect(facade.runCallback(effect, callbackOptions)()).toBe("cancelled"),
       waitForMethod: async () => {
         const decorated = facade.waitForMethod(waitOptions)(fn as never, { name: "m" } as never) as () => Promise<number>
         expect(await decorated()).toBe(2)
@@ -68,6 +71,7 @@ describe("NodeReactor forwards every Reactor method and option", () => {
       ["waitFor", [fn, waitOptions]],
       ["runInReactor", [effect, runOptions]],
       ["runInReactor", [fn]],
+      ["runCallback", [effect, callbackOptions]],
       ["waitForMethod", [waitOptions]],
       ["runInReactorMethod", []],
       ["stats", []],

@@ -12,7 +12,15 @@ import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
 import * as EventualResult from "../EventualResult.ts"
-import type { Reactor, ReactorOptions, RunInReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
+import type {
+  Reactor,
+  ReactorOptions,
+  RunCallbackOptions,
+  RunInReactorOptions,
+  Stats,
+  Status,
+  WaitForOptions
+} from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
@@ -170,8 +178,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
       const name = options?.spanName ?? effectOrFn.name
-      const parent = options?.parentSpan
-      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper, parent), true)
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
     }
     let decoded
     try {
@@ -179,15 +186,14 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor, options?.parentSpan)
+    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
     effect: unknown,
     options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
     name: string | undefined,
-    entry: Function,
-    parent?: Tracer.AnySpan | undefined
+    entry: Function
   ): Promise<unknown> {
     if (this.status !== "running") return Promise.reject(ReactorStopped.refused())
     if (!Effect.isEffect(effect)) {
@@ -195,7 +201,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout, parent })
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout })
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       if (exit._tag === "Success") {
@@ -224,26 +230,41 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       throw new InvalidArgument(`runInReactor: options must be an object; got ${describe(options)}.`)
     }
     const timeout = decodeDuration(options.timeout, "runInReactor: options.timeout")
-    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout, options.parentSpan)
+    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout)
   }
 
   private runInReactorEffect(
     effect: unknown,
     call: string,
     name: string | undefined,
-    timeout?: Duration.Duration | undefined,
-    parent?: Tracer.AnySpan | undefined
+    timeout?: Duration.Duration | undefined
   ): EventualResult.EventualResult<unknown, unknown> {
+    return EventualResult.make(this.start(effect, call, { name: name || "Reactor.runInReactor", timeout }), this)
+  }
+
+  runCallback(effect: unknown, options: RunCallbackOptions<unknown, unknown>): () => void {
+    if (typeof options !== "object" || options === null || typeof options.onExit !== "function") {
+      throw new InvalidArgument(`runCallback: options must be an object with an onExit function; got ${describe(options)}.`)
+    }
+    const timeout = decodeDuration(options.timeout, "runCallback: options.timeout")
+    const run = this.start(effect, "runCallback", {
+      name: options.spanName || "Reactor.runCallback",
+      timeout,
+      parent: options.parentSpan
+    })
+    run.onExit(options.onExit)
+    return () => {
+      if (run.exit === undefined) interruptFor(run.fiber, { _tag: "Cancel" })
+    }
+  }
+
+  /** Starts a run that outlives the call (runInReactor, runCallback), with its timeout armed. */
+  private start(effect: unknown, call: string, span: CallSpan): Run<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, {
-      name: name || "Reactor.runInReactor",
-      timeout,
-      parent
-    })
-    const run = this.trackRun(fiber)
-    if (timeout !== undefined && run.exit === undefined) run.interruptAfter(timeout, this.deadlines)
-    return EventualResult.make(run, this)
+    const run = this.trackRun(this.fork(effect as Effect.Effect<unknown, unknown, R>, span))
+    if (span.timeout !== undefined && run.exit === undefined) run.interruptAfter(span.timeout, this.deadlines)
+    return run
   }
 
   stats(): Stats {

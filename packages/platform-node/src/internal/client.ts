@@ -3,13 +3,14 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { causeOf, ReactorStopped, TimeoutError } from "@crochet/core"
+import { attachCause, Reactor, ReactorStopped, TimeoutError } from "@crochet/core"
+import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
 import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
 import { classInstanceIn } from "./cloneable.ts"
-import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
+import { callerFrames, decodeCause, type ErrorClasses } from "./codec.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
 import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
@@ -45,7 +46,12 @@ export class Channel {
   }
 
   /** Sends a call (with the caller's span, if it has one); returns its id. */
-  send(operation: string, args: ReadonlyArray<unknown>, trace: Protocol.WireTrace | undefined): number {
+  send(
+    operation: string,
+    args: ReadonlyArray<unknown>,
+    timeout: number | undefined,
+    trace: Protocol.WireTrace | undefined
+  ): number {
     const id = this.nextId++
     for (let index = 0; index < args.length; index++) {
       const instance = classInstanceIn(args[index])
@@ -58,9 +64,8 @@ export class Channel {
       }
     }
     try {
-      this.port.postMessage(
-        trace === undefined ? [Protocol.Call, id, operation, args] : [Protocol.Call, id, operation, args, trace]
-      )
+      const request: Protocol.Request = [Protocol.Call, id, operation, args, timeout, trace]
+      this.port.postMessage(request)
     } catch (error) {
       throw notCloneable(operation, args, error)
     }
@@ -315,7 +320,7 @@ export class ClientImpl {
   private startingMethod(name: string): Function {
     return (...args: Array<unknown>) => {
       const channel = this.acquire(name)
-      const id = channel.send(name, args, this.settings.traceContext ? activeTrace(undefined) : undefined)
+      const id = channel.send(name, args, undefined, this.settings.traceContext ? activeTrace() : undefined)
       const result = new ThreadResultImpl(this, channel, id, name)
       abandoned.register(result, { channel, id })
       return result
@@ -353,25 +358,45 @@ export class ClientImpl {
     const channel = this.acquire(name, known === undefined || known === Infinity ? undefined : started + known)
     if (channel === undefined) throw timedOut(this.connection.label, name, known!, below, true)
     const timeout = this.timeoutOf(channel, name, explicit)
-    const trace = this.settings.traceContext ? activeTrace(timeout) : undefined
+    const trace = this.settings.traceContext ? activeTrace() : undefined
     const seen = Atomics.load(channel.state, Protocol.SEQ)
-    const id = channel.send(name, args, trace)
+    // The timeout goes with the call and the serving reactor enforces it (its span records the
+    // timeout); this side stops waiting at the same deadline, so a busy reactor thread cannot hold it.
     const deadline = timeout === undefined ? undefined : started + timeout
+    const id = channel.send(name, args, timeout, trace)
     const reply = channel.await(id, deadline, this.settings.spinMillis, seen)
     if (reply === TimedOut) {
       channel.forget(id)
-      // A call sent with the caller's span carries its timeout: the server times the work out
-      // itself (so its span ends as a timeout); cancelling too would race with that.
-      if (trace === undefined) channel.cancel(id)
       throw timedOut(this.connection.label, name, timeout!, below)
     }
     if (reply === Gone) throw withCallerFrames(this.connection.goneError(channel, name), below)
     if (reply[1] === Protocol.Success) return reply[2]
-    if (deadline !== undefined && trace !== undefined && reply[2].stop === "TimeoutError" && performance.now() >= deadline) {
-      // The serving reactor timed the call out just before this side did: the same error as when this side is first.
-      throw timedOut(this.connection.label, name, timeout!, below)
+    throw this.failure(reply[2], name, timeout, below).error
+  }
+
+  /**
+   * A failed call's Cause, rebuilt, and the error the caller throws for it:
+   * core's `Reactor.outsideError` (as for an in-process caller), the serving
+   * side's `Cause.pretty` under `reactorCause`, the caller's frames appended.
+   */
+  failure(
+    encoded: Protocol.EncodedCause,
+    name: string,
+    timeout: number | undefined,
+    below: Function
+  ): { readonly cause: Cause.Cause<unknown>; readonly error: Error } {
+    const cause = decodeCause(encoded, this.settings.errors)
+    const error = encoded.stop?._tag === "Timeout"
+      ? timedOut(this.connection.label, name, timeout ?? encoded.stop.millis, below)
+      : Reactor.outsideError(cause)
+    if (encoded.stop?._tag === "Timeout") {
+      attachCause(error, cause)
+      define(error, "cause", cause)
+    } else {
+      define(error, "stack", `${error.stack}\n    --- (in the reactor thread) called from ---\n${callerFrames(below)}`)
     }
-    throw decodeFailure(reply[2], this.settings.errors, callerFrames(below))
+    define(error, "reactorCause", encoded.pretty)
+    return { cause, error }
   }
 }
 
@@ -472,10 +497,12 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       this.exit = Exit.succeed(reply[2])
       return
     } else {
-      this.error = decodeFailure(reply[2], this.client.settings.errors, callerFrames(below))
+      const { cause, error } = this.client.failure(reply[2], this.name, undefined, below)
+      this.error = error
+      this.exit = Exit.failCause(cause)
+      return
     }
-    const cause = causeOf(this.error)
-    this.exit = cause !== undefined ? Exit.failCause(cause) : Exit.fail(this.error)
+    this.exit = Exit.fail(this.error)
   }
 }
 
@@ -500,3 +527,11 @@ export const makeClient = (connection: Connection, settings: ClientSettings): Cl
 
 export { Gone, TimedOut }
 export type { ReactorStopped }
+
+const define = (target: object, key: PropertyKey, value: unknown): void => {
+  try {
+    Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
+  } catch {
+    // A frozen error keeps what it has.
+  }
+}

@@ -114,6 +114,7 @@ const members = {
   status: "read",
   waitFor: "forward",
   runInReactor: "forward",
+  runCallback: "forward",
   waitForMethod: "forward",
   runInReactorMethod: "forward",
   stats: "forward",

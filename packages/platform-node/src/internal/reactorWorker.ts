@@ -10,7 +10,7 @@ import { workerData } from "node:worker_threads"
 import { isDefinition } from "../ReactorThread.ts"
 import { encodeValue } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
-import { serve } from "./server.ts"
+import { Server } from "./server.ts"
 
 interface ReactorData {
   readonly module: string
@@ -67,7 +67,7 @@ const main = async (): Promise<void> => {
     timeouts: definition.timeoutMillis
   }
   port.postMessage(ready)
-  serve(reactor, definition.operations, port, state, {
+  new Server(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
     watchRequests: true,
     busyMillis: data.busyMillis,
