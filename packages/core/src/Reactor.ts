@@ -425,7 +425,7 @@ export const stopReasonOf: (cause: Cause.Cause<unknown>) => StopReason | undefin
  * ```ts
  * import { Reactor } from "@crochet/core"
  *
- * Reactor.outsideError(Reactor.stopCause({ _tag: "Cancel" }))._tag // => "Cancelled"
+ * Reactor.outsideError(Reactor.stopCause({ _tag: "Cancel" })).name // => "Cancelled"
  * ```
  *
  * @since 0.1.0
