@@ -16,10 +16,10 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { ReactorThreadStartFailed } from "./Errors.ts"
 import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
 import { decodeValue, errorClassMap } from "./internal/codec.ts"
+import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
 import { formatMillis, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 
-const DefinitionTypeId: unique symbol = Symbol.for("@crochet/platform-node/ReactorThread/Definition") as never
 
 /**
  * What a reactor module exports: its operations, the layer they need, and
@@ -118,8 +118,7 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
  *
  * @since 0.1.0
  */
-export const isDefinition = (value: unknown): value is Definition<Operations> =>
-  typeof value === "object" && value !== null && DefinitionTypeId in value
+export const isDefinition: (value: unknown) => value is Definition<Operations> = isDefinitionValue as never
 
 /**
  * The operations of a reactor module's type (`typeof import("./x.reactor.ts")`)

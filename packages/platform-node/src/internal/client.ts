@@ -3,14 +3,14 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { attachCause, Reactor, ReactorStopped, TimeoutError } from "@crochet/core"
+import { attachCause, Reactor, TimeoutError } from "@crochet/core"
 import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
 import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
 import { classInstanceIn } from "./cloneable.ts"
-import { callerFrames, decodeCause, type ErrorClasses } from "./codec.ts"
+import { decodeCause, type ErrorClasses } from "./codec.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
 import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
@@ -248,7 +248,7 @@ export interface Connection {
   shutdown(): void
 }
 
-export interface ClientSettings {
+interface ClientSettings {
   readonly timeout: number | undefined
   readonly spinMillis: number
   readonly errors: ErrorClasses
@@ -266,7 +266,7 @@ export const checkNotReactorThread = (): void => {
   }
 }
 
-export class ClientImpl {
+class ClientImpl {
   readonly connection: Connection
   readonly settings: ClientSettings
   private readonly methods = new Map<string, Function>()
@@ -525,8 +525,6 @@ export const makeClient = (connection: Connection, settings: ClientSettings): Cl
   return client
 }
 
-export { Gone, TimedOut }
-export type { ReactorStopped }
 
 const define = (target: object, key: PropertyKey, value: unknown): void => {
   try {
@@ -534,4 +532,12 @@ const define = (target: object, key: PropertyKey, value: unknown): void => {
   } catch {
     // A frozen error keeps what it has.
   }
+}
+
+/** The calling thread's frames below `below`, for the caller's side of a stack. */
+const callerFrames = (below: Function): string => {
+  const holder: { stack?: string } = {}
+  Error.captureStackTrace(holder, below)
+  const stack = holder.stack ?? ""
+  return stack.slice(stack.indexOf("\n") + 1)
 }

@@ -211,11 +211,3 @@ export const decodeValue = (encoded: EncodedValue, classes: ErrorClasses): unkno
   if (encoded.cause !== undefined) define(error, "cause", decodeValue(encoded.cause, classes))
   return error
 }
-
-/** The calling thread's frames below `below`, for the caller's side of a stack. */
-export const callerFrames = (below: Function): string => {
-  const holder: { stack?: string } = {}
-  Error.captureStackTrace(holder, below)
-  const stack = holder.stack ?? ""
-  return stack.slice(stack.indexOf("\n") + 1)
-}

@@ -14,7 +14,7 @@ import { isMainThread } from "node:worker_threads"
 import { SEQ } from "./protocol.ts"
 
 /** How long a park keeps the signal handlers: shorter blocks (most calls) cost nothing extra. */
-export const signalGraceMillis = 50
+const signalGraceMillis = 50
 
 type Handler = readonly [signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void]
 

@@ -7,8 +7,9 @@ import { Reactor } from "@crochet/core"
 import * as Effect from "effect/Effect"
 import type { MessagePort } from "node:worker_threads"
 import { workerData } from "node:worker_threads"
-import { isDefinition } from "../ReactorThread.ts"
+import type { Definition } from "../ReactorThread.ts"
 import { encodeValue } from "./codec.ts"
+import { isDefinition } from "./definition.ts"
 import * as Protocol from "./protocol.ts"
 import { Server } from "./server.ts"
 
@@ -45,7 +46,7 @@ const main = async (): Promise<void> => {
   } catch (error) {
     return startFailed(`could not import ${data.module}: ${(error as Error)?.message ?? error}`, error)
   }
-  const definition = module[data.exportName]
+  const definition = module[data.exportName] as Definition<any>
   if (!isDefinition(definition)) {
     return startFailed(
       `${data.module} has no ${data.exportName === "default" ? "default export" : `export named ${data.exportName}`} ` +
