@@ -27,6 +27,7 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceb
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WaitOptions {
   /** Give up after this long (`"5 seconds"`, `5000`, `Duration.seconds(5)`); no limit when absent. */
@@ -51,6 +52,7 @@ export interface WaitOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Stopped = Cancelled | ReactorStopped | TimeoutError
 
@@ -72,6 +74,7 @@ export type Stopped = Cancelled | ReactorStopped | TimeoutError
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Stopped> {
   readonly [TypeId]: typeof TypeId
@@ -102,6 +105,7 @@ export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Stopp
  * ```
  *
  * @since 0.1.0
+ * @category symbols
  */
 export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") as never
 
@@ -117,6 +121,7 @@ export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") 
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isEventualResult = (value: unknown): value is EventualResult<unknown, unknown> =>
   typeof value === "object" && value !== null && TypeId in value
@@ -307,6 +312,7 @@ export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => 
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
@@ -334,6 +340,7 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const race = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T

@@ -32,6 +32,7 @@ import * as ResultStore from "./ResultStore.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Status = "running" | "draining" | "stopped"
 
@@ -48,6 +49,7 @@ export type Status = "running" | "draining" | "stopped"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReactorOptions {
   /** On shutdown, let in-flight work finish for up to this long before interrupting it. Default: 0. */
@@ -80,6 +82,7 @@ export interface ReactorOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WaitForOptions extends WaitOptions {
   readonly spanName?: string | undefined
@@ -148,6 +151,7 @@ export interface RunCallbackOptions<A, E> extends RunInReactorOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Stats {
   readonly status: Status
@@ -183,6 +187,7 @@ export interface Stats {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
   (...args: Args): Promise<A>
@@ -203,6 +208,7 @@ export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunInReactorFunction<Args extends ReadonlyArray<any>, A, E, R> {
   (...args: Args): EventualResult<A, E>
@@ -223,6 +229,7 @@ export interface RunInReactorFunction<Args extends ReadonlyArray<any>, A, E, R> 
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Reactor<R> {
   /** `"running"`, `"draining"` or `"stopped"`. */
@@ -309,6 +316,7 @@ export interface Reactor<R> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <R = never>(options?: ReactorOptions): Effect.Effect<Reactor<R>, never, Scope.Scope | R> => {
   const settings = decodeSettings(options, "Reactor.make")
@@ -338,6 +346,7 @@ const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOptions): Reactor<R> => {
   const existing = setups.get(layer)
@@ -365,6 +374,7 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOp
  * ```
  *
  * @since 0.1.0
+ * @category lifecycle
  */
 export const shutdownAll = async (): Promise<void> => {
   const reactors = [...setups.values()]

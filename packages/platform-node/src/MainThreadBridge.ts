@@ -43,6 +43,7 @@ const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThr
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Endpoint<Ops extends Operations = Operations> {
   readonly port: MessagePort
@@ -71,6 +72,7 @@ export interface Endpoint<Ops extends Operations = Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Bridge<Ops extends Operations> {
   /** A new endpoint for one worker thread. Throws `ReactorStopped` once the bridge is closed. */
@@ -100,6 +102,7 @@ export interface Bridge<Ops extends Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const serve = <R, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
   reactor: Reactor.Reactor<R>,
@@ -168,6 +171,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Effect.Services<ReturnType<Ops[K]>> }[keyof Ops]
 
@@ -200,6 +204,7 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <const Ops extends Operations>(
   operations: Ops,
@@ -240,6 +245,7 @@ export const make = <const Ops extends Operations>(
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const connect = <Ops extends Operations = Operations>(
   endpoint: Endpoint<Ops>,

@@ -23,6 +23,7 @@ import { facadeOf, hold, shutdownRunning, track, withUnrefClock } from "./intern
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options extends Reactor.ReactorOptions {
   /**
@@ -74,6 +75,7 @@ export interface Options extends Reactor.ReactorOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options): Reactor.Reactor<R> => {
   const keepAlive = options?.keepAlive ?? "callers"
@@ -101,5 +103,6 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options):
  * ```
  *
  * @since 0.1.0
+ * @category lifecycle
  */
 export const shutdownAll = (): Promise<void> => hold(shutdownRunning())

@@ -42,6 +42,7 @@ import * as Protocol from "./internal/protocol.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Definition<Ops extends Operations> {
   readonly [DefinitionTypeId]: typeof DefinitionTypeId
@@ -74,6 +75,7 @@ export interface Definition<Ops extends Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const define = <R, E, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
   definition: {
@@ -117,6 +119,7 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isDefinition: (value: unknown) => value is Definition<Operations> = isDefinitionValue as never
 
@@ -133,6 +136,7 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
   : M extends { readonly default: Definition<infer Ops> } ? Ops
@@ -159,6 +163,7 @@ export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ConnectOptions {
   /** Default timeout of every call, below the operation's own default. No limit when absent. */
@@ -244,6 +249,7 @@ export interface ConnectOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const connect = <M>(module: URL | string, options?: ConnectOptions): Client<OperationsOf<M>> => {
   const url = typeof module === "string" ? new URL(module) : module
