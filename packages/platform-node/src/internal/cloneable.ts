@@ -9,32 +9,52 @@
 export const classInstanceIn = (value: unknown): string | undefined => {
   if (typeof value !== "object" || value === null) return undefined
   try {
-    return search(value, new Set())
+    return search(value, 0, undefined)
   } catch {
     // A getter threw: structured clone will refuse the value and say why.
     return undefined
   }
 }
 
-const search = (value: object, seen: Set<object>): string | undefined => {
-  if (seen.has(value)) return undefined
-  seen.add(value)
-  let children: Iterable<unknown>
-  if (Array.isArray(value)) children = value
-  else if (value instanceof Map) children = [...value.keys(), ...value.values()]
-  else if (value instanceof Set) children = value.values()
-  else {
-    const prototype = Object.getPrototypeOf(value)
-    if (prototype !== Object.prototype && prototype !== null) {
-      if (builtin(value)) return undefined
-      const name = methodsOf(prototype)
-      if (name !== undefined) return name
-    }
-    children = Object.values(value)
+/** Below this depth values are not tracked: a cycle only costs a few levels before it is caught. */
+const untrackedDepth = 16
+
+/** Walks without allocating for the usual small, flat arguments (this runs on every call). */
+const search = (value: object, depth: number, seen: Set<object> | undefined): string | undefined => {
+  if (depth >= untrackedDepth) {
+    seen ??= new Set()
+    if (seen.has(value)) return undefined
+    seen.add(value)
   }
-  for (const child of children) {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child = value[i]
+      if (typeof child === "object" && child !== null) {
+        const found = search(child, depth + 1, seen)
+        if (found !== undefined) return found
+      }
+    }
+    return undefined
+  }
+  if (value instanceof Map || value instanceof Set) {
+    for (const child of value instanceof Map ? [...value.keys(), ...value.values()] : value.values()) {
+      if (typeof child === "object" && child !== null) {
+        const found = search(child, depth + 1, seen)
+        if (found !== undefined) return found
+      }
+    }
+    return undefined
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) {
+    if (builtin(value)) return undefined
+    const name = methodsOf(prototype)
+    if (name !== undefined) return name
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key]
     if (typeof child === "object" && child !== null) {
-      const found = search(child, seen)
+      const found = search(child, depth + 1, seen)
       if (found !== undefined) return found
     }
   }
