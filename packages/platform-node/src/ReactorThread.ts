@@ -325,7 +325,7 @@ const installExitHook = () => {
 const startPending = (channel: Channel): boolean => {
   channel.drain()
   const status = channel.status
-  return status === Protocol.Starting || status === Protocol.StartFailed ||
+  return status === Protocol.Launching || status === Protocol.StartFailed ||
     (status === Protocol.Dead && channel.info === undefined)
 }
 
@@ -369,7 +369,7 @@ class ThreadConnection implements Connection {
     switch (channel.status) {
       case Protocol.Ready:
         return channel
-      case Protocol.Starting:
+      case Protocol.Launching:
         // The call's own deadline came first: the thread goes on starting for the next call.
         if (deadline !== undefined && deadline < startDeadline) return undefined
         this.discard(current, true)
@@ -473,15 +473,15 @@ class ThreadConnection implements Connection {
     if (generation === undefined) return
     const channel = generation.channel
     const status = channel.status
-    if (status === Protocol.Ready || status === Protocol.Starting) {
+    if (status === Protocol.Ready || status === Protocol.Launching) {
       try {
         channel.port.postMessage([Protocol.Shutdown])
       } catch {
         // already closed
       }
-      channel.awaitStateChange([Protocol.Ready, Protocol.Starting], performance.now() + this.settings.shutdownTimeout)
+      channel.awaitStateChange([Protocol.Ready, Protocol.Launching], performance.now() + this.settings.shutdownTimeout)
       const now = channel.status
-      if (now === Protocol.Ready || now === Protocol.Starting) {
+      if (now === Protocol.Ready || now === Protocol.Launching) {
         process.emitWarning(
           `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
             "(finalizers that had not finished did not run). Look for a finalizer that never ends.",

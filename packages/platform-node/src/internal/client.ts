@@ -158,7 +158,7 @@ export class Channel {
         const reply = this.take(id)
         if (reply !== undefined) return reply
         const status = this.status
-        if (status !== Protocol.Ready && status !== Protocol.Starting) {
+        if (status !== Protocol.Ready && status !== Protocol.Launching) {
           // A reply sent just before the end still counts.
           const last = this.take(id)
           if (last !== undefined) return last
@@ -186,7 +186,7 @@ export class Channel {
 
   /** Waits until the state leaves `Starting` or the deadline passes. */
   awaitStart(deadline: number): void {
-    this.awaitStateChange(Protocol.Starting, deadline)
+    this.awaitStateChange(Protocol.Launching, deadline)
     this.drain()
   }
 
@@ -471,7 +471,7 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       if (reply !== undefined) this.settle(reply, this.poll)
       else {
         const status = this.channel.status
-        if (status !== Protocol.Ready && status !== Protocol.Starting) {
+        if (status !== Protocol.Ready && status !== Protocol.Launching) {
           // A reply sent just before the end still counts.
           this.settle(this.channel.take(this.id) ?? Gone, this.poll)
         }
