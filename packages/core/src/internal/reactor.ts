@@ -11,7 +11,8 @@ import * as References from "effect/References"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
-import * as EventualResult from "../EventualResult.ts"
+import type * as EventualResult from "../EventualResult.ts"
+import * as EventualResultImpl from "./eventualResult.ts"
 import type {
   Reactor,
   ReactorOptions,
@@ -115,7 +116,7 @@ const withLogSettings = <R>(context: Context.Context<R>, settings: Settings): Co
  * context, and on shutdown drains, interrupts and releases every caller
  * within a deadline, then lets the services' finalizers run.
  */
-export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host {
+export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.Host {
   /**
    * First own property, and a symbol: structured clone refuses it and quotes
    * its description, so passing a reactor to another thread fails saying why.
@@ -239,7 +240,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     name: string | undefined,
     timeout?: Duration.Duration | undefined
   ): EventualResult.EventualResult<unknown, unknown> {
-    return EventualResult.make(this.start(effect, call, { name: name || "Reactor.runInReactor", timeout }), this)
+    return EventualResultImpl.make(this.start(effect, call, { name: name || "Reactor.runInReactor", timeout }), this)
   }
 
   runCallback(effect: unknown, options: RunCallbackOptions<unknown, unknown>): () => void {
@@ -282,7 +283,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
     const result = this.store.retrieve(id, this)
-    EventualResult.retrieved(result)
+    EventualResultImpl.retrieved(result)
     return result
   }
 
@@ -462,7 +463,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     return Effect.sync(() => {
       for (const [id, result] of this.store.takeUnretrieved()) {
         const exit = result.poll()
-        if (exit !== undefined) EventualResult.logIfFailed(this, exit, `stashed as ${id} and never retrieved`)
+        if (exit !== undefined) EventualResultImpl.logIfFailed(this, exit, `stashed as ${id} and never retrieved`)
       }
     })
   }
