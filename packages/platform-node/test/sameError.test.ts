@@ -3,8 +3,8 @@
  * a reactor thread, and the main thread's reactor from a worker. The caller
  * must get the same error object each way.
  */
-import { Reactor } from "@crochet/core"
-import { MainThreadBridge, ReactorThread } from "@crochet/platform-node"
+import { causeOf, Reactor } from "@crochet/core"
+import { type BlockingClient, MainThreadBridge, ReactorThread } from "@crochet/platform-node"
 import * as Layer from "effect/Layer"
 import { once } from "node:events"
 import { Worker } from "node:worker_threads"
@@ -50,12 +50,25 @@ const fromThread = (op: keyof typeof failures): Record<string, unknown> => {
   throw new Error(`${op} did not fail`)
 }
 
-describe("the same error object from waitFor, ReactorThread and MainThreadBridge", () => {
+/** Through a handle (`client.start`): `wait()` throws the same error, `originalFailure()` is its Cause. */
+const fromHandle = (op: keyof typeof failures): Record<string, unknown> => {
+  const handle = (thread.start[op] as () => BlockingClient.ThreadResult<unknown, unknown>)()
+  try {
+    handle.wait()
+  } catch (error) {
+    expect(handle.originalFailure()).toBe(causeOf(error))
+    return shapeOf(error)
+  }
+  throw new Error(`${op} did not fail`)
+}
+
+describe("the same error object from waitFor, ReactorThread (call and handle) and MainThreadBridge", () => {
   for (const op of ["typedFailure", "failWithCause", "dieWithCause", "failAndDie", "failPlain"] as const) {
     it(op, async () => {
       const expected = await inProcess(op)
       expect(expected.causeOf).toBeDefined()
       expect(fromThread(op)).toEqual(expected)
+      expect(fromHandle(op)).toEqual(expected)
       expect(await fromWorker(op)).toEqual(expected)
     })
   }
