@@ -114,7 +114,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     readonly spin?: Duration.Input | undefined
   }
 ): Bridge<Ops> => {
-  if (typeof reactor?.runInReactor !== "function") {
+  if (typeof reactor?.runCallback !== "function") {
     throw new InvalidArgument("MainThreadBridge.serve expects a reactor from Reactor.make or Reactor.setup.")
   }
   const timeouts: Record<string, number> = {}
