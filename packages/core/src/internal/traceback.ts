@@ -39,7 +39,7 @@ const ownSources = new URL("..", import.meta.url).pathname
  * bridge calls the user's `Effect.fn`, the span's call-site frame is the
  * bridge's own line, which says nothing to the user.
  */
-export const withoutFramesIn = (directory: string, stack: string): string =>
+const withoutFramesIn = (directory: string, stack: string): string =>
   stack.includes(directory)
     ? stack.split("\n").filter((line) => !(line.startsWith("    at ") && line.includes(directory))).join("\n")
     : stack
