@@ -184,7 +184,7 @@ export class Channel {
     }
   }
 
-  /** Waits until the state leaves `Starting` or the deadline passes. */
+  /** Waits until the state leaves `Launching` or the deadline passes. */
   awaitStart(deadline: number): void {
     this.awaitStateChange(Protocol.Launching, deadline)
     this.drain()
