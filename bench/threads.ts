@@ -11,6 +11,7 @@
  *   low-latency  the same with { lowLatency: true } (reactor stays out of its event loop for 1 ms after each answer: 0.2 ms busy, then Atomics.wait; caller spins 50 µs)
  */
 import { ReactorThread } from "@crochet/platform-node"
+import { execFileSync } from "node:child_process"
 import * as os from "node:os"
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import { fileURLToPath } from "node:url"
@@ -195,6 +196,32 @@ console.log(
 if ((globalThis as Record<PropertyKey, unknown>)[Symbol.for("opentelemetry.js.api.1")] !== undefined) {
   console.log("\nOpenTelemetry was set up in this process: the no-tracer row above is not measuring what it says.")
 }
+
+/**
+ * C. Cold start, each in a fresh process, alternated: from before importing
+ * the library (`@crochet/platform-node`, `synckit`) to the first answer.
+ */
+const coldStart = (library: "crochet" | "synckit"): number =>
+  Number(
+    execFileSync(process.execPath, [fileURLToPath(new URL("./cold-start.ts", import.meta.url)), library], {
+      encoding: "utf8"
+    }).trim()
+  )
+const starts = Number(process.env.BENCH_COLD_STARTS ?? 7)
+const cold = { crochet: [] as Array<number>, synckit: [] as Array<number> }
+for (let i = 0; i < starts; i++) {
+  cold.crochet.push(coldStart("crochet"))
+  cold.synckit.push(coldStart("synckit"))
+}
+const coldCrochet = median(cold.crochet)
+const coldSynckit = median(cold.synckit)
+console.log(
+  `\nC. cold start, fresh process each, median of ${starts} (alternated): ReactorThread.connect incl. importing ` +
+    `@crochet/platform-node → first answer ${coldCrochet.toFixed(0)} ms; synckit (import → createSyncFn → first ` +
+    `answer) ${coldSynckit.toFixed(0)} ms = ${(coldCrochet / coldSynckit).toFixed(2)}× (target: ≤ 1.5×). From the ` +
+    "sources: both the calling thread and the reactor thread type-strip every .ts file of the toolkit they load " +
+    "(5–30 ms each here); the built packages load .js."
+)
 
 crochet.shutdown()
 untraced.shutdown()

@@ -25,6 +25,7 @@ import * as Data from "effect/Data"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const TimeoutError = Cause.TimeoutError
 
@@ -32,6 +33,7 @@ export const TimeoutError = Cause.TimeoutError
  * The type of {@link TimeoutError} instances.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type TimeoutError = Cause.TimeoutError
 
@@ -52,6 +54,7 @@ export type TimeoutError = Cause.TimeoutError
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ReactorStopped extends Data.TaggedError("ReactorStopped")<{
   readonly message: string
@@ -68,6 +71,7 @@ export class ReactorStopped extends Data.TaggedError("ReactorStopped")<{
    * ```
    *
    * @since 0.1.0
+   * @category constructors
    */
   static refused(): ReactorStopped {
     return new ReactorStopped({
@@ -93,6 +97,7 @@ export class ReactorStopped extends Data.TaggedError("ReactorStopped")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Cancelled extends Data.TaggedError("Cancelled")<{
   readonly message: string
@@ -116,6 +121,7 @@ export class Cancelled extends Data.TaggedError("Cancelled")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Aborted extends Data.TaggedError("Aborted")<{
   readonly message: string
@@ -140,6 +146,7 @@ export class Aborted extends Data.TaggedError("Aborted")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ResultNotFound extends Data.TaggedError("ResultNotFound")<{
   readonly message: string
@@ -169,6 +176,7 @@ export class ResultNotFound extends Data.TaggedError("ResultNotFound")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ReactorStartFailed extends Data.TaggedError("ReactorStartFailed")<{
   readonly message: string
@@ -199,6 +207,7 @@ export class ReactorStartFailed extends Data.TaggedError("ReactorStartFailed")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
   readonly message: string
@@ -223,6 +232,7 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NonErrorFailure extends Data.TaggedError("NonErrorFailure")<{
   readonly message: string
@@ -247,6 +257,7 @@ export class NonErrorFailure extends Data.TaggedError("NonErrorFailure")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const causeOf = (error: unknown): Cause.Cause<unknown> | undefined => {
   if (typeof error !== "object" || error === null) return undefined
@@ -271,6 +282,7 @@ export const causeOf = (error: unknown): Cause.Cause<unknown> | undefined => {
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const attachCause = <E extends Error>(error: E, cause: Cause.Cause<unknown>): E => {
   Object.defineProperty(error, CauseKey, { value: cause, configurable: true, writable: true, enumerable: false })

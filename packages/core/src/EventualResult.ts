@@ -6,15 +6,11 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Effectable from "effect/Effectable"
-import * as Exit from "effect/Exit"
-import { Aborted, Cancelled, InvalidArgument, ReactorStopped, TimeoutError } from "./Errors.ts"
-import type { Deadlines } from "./internal/deadlines.ts"
-import { decodeWaitOptions } from "./internal/options.ts"
-import { interruptFor, outsideError, type Run, stopReasonOf } from "./internal/run.ts"
-import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceback.ts"
+import type * as Exit from "effect/Exit"
+import { type Cancelled, InvalidArgument, type ReactorStopped, type TimeoutError } from "./Errors.ts"
+import * as internal from "./internal/eventualResult.ts"
 
 /**
  * How long a wait may take and what may end it early.
@@ -27,6 +23,7 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceb
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WaitOptions {
   /** Give up after this long (`"5 seconds"`, `5000`, `Duration.seconds(5)`); no limit when absent. */
@@ -51,6 +48,7 @@ export interface WaitOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Stopped = Cancelled | ReactorStopped | TimeoutError
 
@@ -72,6 +70,7 @@ export type Stopped = Cancelled | ReactorStopped | TimeoutError
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Stopped> {
   readonly [TypeId]: typeof TypeId
@@ -102,8 +101,9 @@ export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Stopp
  * ```
  *
  * @since 0.1.0
+ * @category symbols
  */
-export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") as never
+export const TypeId: typeof internal.TypeId = internal.TypeId
 
 /**
  * Whether a value is an `EventualResult`.
@@ -117,179 +117,10 @@ export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") 
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isEventualResult = (value: unknown): value is EventualResult<unknown, unknown> =>
   typeof value === "object" && value !== null && TypeId in value
-
-/**
- * What an `EventualResult` needs from the reactor that made it.
- *
- * @internal
- */
-export interface Host {
-  /** The reactor's timeouts, on its Clock (a TestClock in tests). */
-  readonly deadlines: Deadlines
-  stash(result: EventualResult<unknown, unknown>): string
-  logUnhandled(cause: Cause.Cause<unknown>, note: string): void
-  runInReactor<A, E>(effect: Effect.Effect<A, E>): EventualResult<A, E>
-}
-
-/** Shared by a result and the finalization registry, which must not hold the result itself. */
-interface Watch {
-  readonly run: Run<any, any>
-  readonly host: Host
-  observed: boolean
-}
-
-const unobserved = new FinalizationRegistry<Watch>((watch) => {
-  if (!watch.observed) {
-    watch.run.onExit((exit) => logIfFailed(watch.host, exit, "garbage-collected before anyone looked at its failure"))
-  }
-})
-
-/**
- * Logs a failure (not a mere interruption) that nobody will ever see otherwise.
- *
- * @internal
- */
-export const logIfFailed = (host: Host, exit: Exit.Exit<unknown, unknown>, note: string): void => {
-  if (exit._tag === "Failure" && primaryFailure(exit.cause) !== undefined) host.logUnhandled(exit.cause, note)
-}
-
-class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
-  implements EventualResult<A, E>
-{
-  readonly [TypeId]: typeof TypeId = TypeId
-  readonly run: Run<A, E>
-  readonly watch: Watch
-  private error: Error | undefined
-  constructor(run: Run<A, E>, host: Host) {
-    super()
-    this.run = run
-    this.watch = { run, host, observed: false }
-    if (run.exit === undefined || run.exit._tag === "Failure") unobserved.register(this, this.watch)
-  }
-
-  wait(options?: WaitOptions): Promise<A> {
-    let timeout: Duration.Duration | undefined
-    let signal: AbortSignal | undefined
-    try {
-      ;({ signal, timeout } = decodeWaitOptions(options, "EventualResult.wait"))
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    const exit = this.run.exit
-    if (exit !== undefined) return exit._tag === "Success" ? Promise.resolve(exit.value) : Promise.reject(this.failure(exit))
-    if (signal?.aborted) return Promise.reject(waitAborted(signal.reason))
-    return awaitResult(this, timeout, signal)
-  }
-
-  poll(): Exit.Exit<A, E> | undefined {
-    const exit = this.run.exit
-    if (exit?._tag === "Failure") this.watch.observed = true
-    return exit
-  }
-
-  cancel(): void {
-    this.watch.observed = true
-    if (this.run.exit === undefined) interruptFor(this.run.fiber, { _tag: "Cancel" })
-  }
-
-  originalFailure(): Cause.Cause<E> | undefined {
-    const exit = this.poll()
-    return exit?._tag === "Failure" ? exit.cause : undefined
-  }
-
-  stash(): string {
-    this.watch.observed = true
-    return this.watch.host.stash(this)
-  }
-
-  asEffect(): Effect.Effect<A, E | Stopped> {
-    return Effect.callback((resume) => {
-      const listener = (exit: Exit.Exit<A, E>) => resume(this.forEffect(exit))
-      this.run.onExit(listener)
-      return Effect.sync(() => this.run.removeListener(listener))
-    })
-  }
-
-  /** The error every wait rejects with: made once, so all waits get the same one. */
-  failure(exit: Exit.Failure<A, E>): Error {
-    this.watch.observed = true
-    return this.error ??= outsideError(exit.cause)
-  }
-
-  private forEffect(exit: Exit.Exit<A, E>): Exit.Exit<A, E | Stopped> {
-    if (exit._tag === "Success") return exit
-    this.watch.observed = true
-    const stop = stopReasonOf(exit.cause)
-    return stop === undefined ? exit : Exit.fail(this.failure(exit) as Stopped)
-  }
-}
-
-/** Waits for the result, a timeout or an abort; errors are made in `then` so they list the callers (see awaitRun). */
-const awaitResult = <A, E>(
-  result: EventualResultImpl<A, E>,
-  timeout: Duration.Duration | undefined,
-  signal: AbortSignal | undefined
-): Promise<A> =>
-  new Promise<Exit.Exit<A, E> | Error>((resolve) => {
-    const cleanups: Array<() => void> = []
-    const settle = (outcome: Exit.Exit<A, E> | Error) => {
-      for (const cleanup of cleanups) cleanup()
-      resolve(outcome)
-    }
-    result.run.onExit(settle)
-    cleanups.push(() => result.run.removeListener(settle))
-    if (timeout !== undefined) {
-      const deadline = result.watch.host.deadlines.add(timeout, { expire: () => settle(waitTimedOut(timeout)) })
-      cleanups.push(() => deadline.cancel())
-    }
-    if (signal !== undefined) {
-      const abort = () => settle(waitAborted(signal.reason))
-      signal.addEventListener("abort", abort, { once: true })
-      cleanups.push(() => signal.removeEventListener("abort", abort))
-    }
-  }).then(function valueOrThrow(outcome): A {
-    if (outcome instanceof Error) throw addCallerFrames(outcome, valueOrThrow)
-    if (outcome._tag === "Success") return outcome.value
-    const error = result.failure(outcome)
-    throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
-  })
-
-const waitTimedOut = (timeout: Duration.Duration): Error =>
-  withoutStack(() =>
-    new TimeoutError(
-      `EventualResult.wait timed out after ${Duration.format(timeout)}; the work goes on. ` +
-        "Wait again, poll() or cancel() it, or stash() it to fetch later."
-    )
-  )
-
-const waitAborted = (reason: unknown): Error =>
-  withoutStack(() =>
-    new Aborted({
-      reason,
-      message: "EventualResult.wait was aborted by its AbortSignal; the work goes on. Wait again, poll() or cancel() it."
-    })
-  )
-
-
-/**
- * A retrieved result is someone's to look at again: if it is dropped with a
- * failure nobody looked at, log it (stashing had marked it as taken care of).
- *
- * @internal
- */
-export const retrieved = (result: EventualResult<unknown, unknown>): void => {
-  if (result instanceof EventualResultImpl) result.watch.observed = false
-}
-
-/**
- * Makes the handle for a run. Used by the reactor.
- *
- * @internal
- */
-export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => new EventualResultImpl(run, host)
 
 /**
  * Waits for every result, like `Promise.all` (Twisted's `gatherResults`): the
@@ -307,6 +138,7 @@ export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => 
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
@@ -334,6 +166,7 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const race = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
@@ -348,14 +181,14 @@ const cancelAll = (results: ReadonlyArray<EventualResult<any, any>>) => {
   for (const result of results) result.cancel()
 }
 
-const hostOf = (results: ReadonlyArray<unknown>, call: string): Host => {
+const hostOf = (results: ReadonlyArray<unknown>, call: string): internal.Host => {
   if (!Array.isArray(results) || results.length === 0) {
     throw new InvalidArgument(`${call} needs a non-empty array of EventualResults.`)
   }
   for (const result of results) {
-    if (!(result instanceof EventualResultImpl)) {
+    if (!internal.isImpl(result)) {
       throw new InvalidArgument(`${call}: every element must be an EventualResult from reactor.runInReactor.`)
     }
   }
-  return (results[0] as EventualResultImpl<unknown, unknown>).watch.host
+  return internal.hostOfResult(results[0] as EventualResult<unknown, unknown>)
 }

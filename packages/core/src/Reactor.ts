@@ -5,8 +5,10 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
@@ -14,6 +16,7 @@ import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { EventualResult, WaitOptions } from "./EventualResult.ts"
 import { decodeSettings, ReactorImpl } from "./internal/reactor.ts"
+import * as run from "./internal/run.ts"
 import * as ResultStore from "./ResultStore.ts"
 
 /**
@@ -29,6 +32,7 @@ import * as ResultStore from "./ResultStore.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Status = "running" | "draining" | "stopped"
 
@@ -45,6 +49,7 @@ export type Status = "running" | "draining" | "stopped"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReactorOptions {
   /** On shutdown, let in-flight work finish for up to this long before interrupting it. Default: 0. */
@@ -77,22 +82,39 @@ export interface ReactorOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WaitForOptions extends WaitOptions {
   readonly spanName?: string | undefined
-  /**
-   * The parent of the call's span, for a caller whose trace context is not the
-   * active OpenTelemetry context of this thread (a call that crossed a thread
-   * or a process). Default: the caller's active span.
-   */
-  readonly parentSpan?: Tracer.AnySpan | undefined
 }
 
 /**
- * Options of `runInReactor(effect, options)`, for bridges that start work on
- * behalf of a caller elsewhere (another thread): the call's span name and
- * parent, and a timeout that interrupts the work (the handle then fails with
+ * Options of `runInReactor(effect, options)`: the call's span name, and a
+ * timeout that interrupts the work (the handle then fails with
  * `TimeoutError`) as `waitFor`'s does.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * reactor.runInReactor(Effect.succeed(1), { spanName: "lookup", timeout: "1 second" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunInReactorOptions {
+  readonly spanName?: string | undefined
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * Options of `runCallback`, for bridges that run work on behalf of a caller
+ * elsewhere (another thread, another process): those of `runInReactor`, the
+ * parent of the call's span when the caller's trace context came with the
+ * call, and what to call with the Exit.
  *
  * @example
  * ```ts
@@ -101,15 +123,17 @@ export interface WaitForOptions extends WaitOptions {
  *
  * const reactor = Reactor.setup(Layer.empty)
  * const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
- * reactor.runInReactor(Effect.succeed(1), { spanName: "lookup", parentSpan, timeout: "1 second" })
+ * reactor.runCallback(Effect.succeed(1), { spanName: "lookup", parentSpan, timeout: "1 second", onExit: console.log })
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
-export interface RunInReactorOptions {
-  readonly spanName?: string | undefined
+export interface RunCallbackOptions<A, E> extends RunInReactorOptions {
+  /** The parent of the call's span. Default: the active OpenTelemetry span of this thread, if any. */
   readonly parentSpan?: Tracer.AnySpan | undefined
-  readonly timeout?: Duration.Input | undefined
+  /** Called once with the fiber's Exit: at once if the effect finished synchronously. */
+  readonly onExit: (exit: Exit.Exit<A, E>) => void
 }
 
 /**
@@ -127,6 +151,7 @@ export interface RunInReactorOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Stats {
   readonly status: Status
@@ -162,6 +187,7 @@ export interface Stats {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
   (...args: Args): Promise<A>
@@ -182,6 +208,7 @@ export interface WaitForFunction<Args extends ReadonlyArray<any>, A, E, R> {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RunInReactorFunction<Args extends ReadonlyArray<any>, A, E, R> {
   (...args: Args): EventualResult<A, E>
@@ -202,6 +229,7 @@ export interface RunInReactorFunction<Args extends ReadonlyArray<any>, A, E, R> 
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Reactor<R> {
   /** `"running"`, `"draining"` or `"stopped"`. */
@@ -224,6 +252,15 @@ export interface Reactor<R> {
   ): WaitForFunction<Args, A, E, R>
   /** Starts the effect and returns its handle at once (Crochet's `run_in_reactor`). */
   runInReactor<A, E>(effect: Effect.Effect<A, E, R>, options?: RunInReactorOptions): EventualResult<A, E>
+  /**
+   * For bridges that serve callers elsewhere (another thread, another
+   * process): runs the effect like `runInReactor` and calls `options.onExit`
+   * with the fiber's Exit. When the reactor ended the work (timeout, cancel,
+   * shutdown) its Cause says why ({@link stopReasonOf}); {@link outsideError}
+   * turns a failed Exit into the error the caller gets. Returns a function
+   * that cancels the work.
+   */
+  runCallback<A, E>(effect: Effect.Effect<A, E, R>, options: RunCallbackOptions<A, E>): () => void
   /** Wraps a function returning an Effect: each call starts it and returns its handle. */
   runInReactor<Args extends ReadonlyArray<any>, A, E>(
     fn: (...args: Args) => Effect.Effect<A, E, R>
@@ -279,6 +316,7 @@ export interface Reactor<R> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <R = never>(options?: ReactorOptions): Effect.Effect<Reactor<R>, never, Scope.Scope | R> => {
   const settings = decodeSettings(options, "Reactor.make")
@@ -308,6 +346,7 @@ const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOptions): Reactor<R> => {
   const existing = setups.get(layer)
@@ -335,9 +374,96 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOp
  * ```
  *
  * @since 0.1.0
+ * @category lifecycle
  */
 export const shutdownAll = async (): Promise<void> => {
   const reactors = [...setups.values()]
   setups.clear()
   await Promise.all(reactors.map((reactor) => reactor.shutdown()))
 }
+
+/**
+ * Why a reactor ended work itself, as its Exit's Cause records it: a timeout,
+ * an `AbortSignal`, `cancel()`, or a shutdown (`detail` completes the
+ * message). A bridge sends it along with a failed Exit and rebuilds the Cause
+ * on the other side with {@link stopCause}.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import type { Reactor } from "@crochet/core"
+ *
+ * const reason: Reactor.StopReason = { _tag: "Timeout", timeout: Duration.seconds(5) }
+ * ```
+ *
+ * @since 0.1.0
+ * @category bridges
+ */
+export type StopReason =
+  | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
+  | { readonly _tag: "Abort"; readonly reason: unknown }
+  | { readonly _tag: "Cancel" }
+  | { readonly _tag: "Stop"; readonly detail: string }
+
+/**
+ * The reason the reactor recorded when it interrupted the work behind this
+ * Cause, or `undefined` when the work failed (or was interrupted) by itself.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * reactor.runCallback(Effect.never, {
+ *   timeout: "1 second",
+ *   onExit: (exit) => exit._tag === "Failure" && Reactor.stopReasonOf(exit.cause)?._tag // => "Timeout"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category bridges
+ */
+export const stopReasonOf: (cause: Cause.Cause<unknown>) => StopReason | undefined = run.stopReasonOf
+
+/**
+ * An interruption recording why the reactor ended the work: what a bridge
+ * puts in the Cause it rebuilds on the caller's side, so that
+ * {@link outsideError} gives the same error there.
+ *
+ * @example
+ * ```ts
+ * import { Reactor } from "@crochet/core"
+ *
+ * Reactor.outsideError(Reactor.stopCause({ _tag: "Cancel" })).name // => "Cancelled"
+ * ```
+ *
+ * @since 0.1.0
+ * @category bridges
+ */
+export const stopCause = (reason: StopReason): Cause.Cause<never> => run.stopCause({ ...reason })
+
+/**
+ * The error an outside caller gets for a failed Exit's Cause, as `waitFor`
+ * and `wait()` reject with it: the reactor's own error when it ended the work
+ * (`TimeoutError`, `Aborted`, `Cancelled`, `ReactorStopped`), otherwise the
+ * effect's own error (a non-Error value wrapped in `NonErrorFailure`), its
+ * stack showing the span trace, the whole Cause reachable with `causeOf`.
+ * Bridges call it on the caller's side, so a failure that crossed a thread
+ * is the same error object as one in-process.
+ *
+ * @example
+ * ```ts
+ * import { Cause, Data } from "effect"
+ * import { causeOf, Reactor } from "@crochet/core"
+ *
+ * class NotFound extends Data.TaggedError("NotFound")<{ readonly id: number }> {}
+ * const cause = Cause.fail(new NotFound({ id: 1 }))
+ * const error = Reactor.outsideError(cause) // the NotFound itself
+ * causeOf(error) === cause // => true
+ * ```
+ *
+ * @since 0.1.0
+ * @category bridges
+ */
+export const outsideError: (cause: Cause.Cause<unknown>) => Error = run.outsideError

@@ -36,6 +36,7 @@ import type { EventualResult } from "./EventualResult.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ResultStore {
   /** Keeps the result and returns its new id. */
@@ -59,6 +60,7 @@ export interface ResultStore {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Runner {
   runInReactor<A, E>(effect: Effect.Effect<A, E>): EventualResult<A, E>
@@ -77,6 +79,7 @@ export interface Runner {
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export const ResultStore: Context.Service<ResultStore, ResultStore> = Context.Service<ResultStore>(
   "@crochet/core/ResultStore"
@@ -94,6 +97,7 @@ export const ResultStore: Context.Service<ResultStore, ResultStore> = Context.Se
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const memory = (): ResultStore => {
   const results = new Map<string, EventualResult<unknown, unknown>>()
@@ -129,5 +133,6 @@ export const memory = (): ResultStore => {
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerMemory: Layer.Layer<ResultStore> = Layer.sync(ResultStore, memory)

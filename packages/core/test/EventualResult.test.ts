@@ -217,3 +217,47 @@ describe("EventualResult.all and race", () => {
     await reactor.shutdown()
   })
 })
+
+describe("runInReactor(fn) whose fn throws", () => {
+  it("returns a failed EventualResult whose wait() rejects with the thrown error itself", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const thrown = new RangeError("bad input")
+    const start = reactor.runInReactor((_n: number): Effect.Effect<number> => {
+      throw thrown
+    })
+    const result = start(1)
+    expect(EventualResult.isEventualResult(result)).toBe(true)
+    expect(await rejection(result.wait())).toBe(thrown)
+    expect(await rejection(result.wait())).toBe(thrown)
+    expect(Cause.squash(result.originalFailure()!)).toBe(thrown)
+    await reactor.shutdown()
+  })
+})
+
+describe("a logger that throws", () => {
+  it("never fails the user's work: the line is dropped, reported once on stderr, and logging goes on", async () => {
+    const lines: Array<string> = []
+    let calls = 0
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      if (calls++ === 0) throw new Error("the log sink is down")
+      lines.push(String(message))
+    })
+    const stderr: Array<string> = []
+    const original = console.error
+    console.error = (...args: Array<unknown>) => void stderr.push(args.map(String).join(" "))
+    try {
+      const reactor = Reactor.setup(Layer.empty, { logger })
+      const work = Effect.log("first").pipe(Effect.andThen(Effect.log("second")), Effect.as(42))
+      expect(await reactor.waitFor(work)).toBe(42)
+      expect(await reactor.waitFor(Effect.log("third").pipe(Effect.as(43)))).toBe(43)
+      expect(lines).toEqual(["second", "third"])
+      calls = 0
+      expect(await reactor.waitFor(work)).toBe(42)
+      await reactor.shutdown()
+    } finally {
+      console.error = original
+    }
+    expect(stderr).toHaveLength(1)
+    expect(stderr[0]).toContain("the log sink is down")
+  })
+})

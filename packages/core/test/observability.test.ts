@@ -6,7 +6,7 @@ import { trace } from "@opentelemetry/api"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Layer, Metric, Tracer } from "effect"
+import { Data, Effect, Exit, Layer, Metric, Tracer } from "effect"
 import { Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
 
 class NoSuchUser extends Data.TaggedError("NoSuchUser")<{ readonly id: number }> {}
@@ -66,24 +66,26 @@ describe("tracing", () => {
     expect(plain[0]!.attributes["crochet.timeout_ms"]).toBe(5)
   })
 
-  it("takes the span's name, parent and timeout from runInReactor's options (a call from another thread)", async () => {
+  it("takes the span's name, parent and timeout from runCallback's options (a call from another thread)", async () => {
     exporter.reset()
     const reactor = Reactor.setup(OtelTracer.layerGlobal, { name: "bridge" })
+    const exitOf = <A, E>(effect: Effect.Effect<A, E, never>, options: Omit<Reactor.RunCallbackOptions<A, E>, "onExit">) =>
+      new Promise<Exit.Exit<A, E>>((onExit) => reactor.runCallback(effect, { ...options, onExit }))
     // A caller's span context as it arrives from another thread or process.
     const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
-    expect(await reactor.runInReactor(loadUser(1), { spanName: "lookup", parentSpan }).wait()).toBe("Ada")
-    const timedOut = await rejection(reactor.runInReactor(Effect.never, { spanName: "slow", parentSpan, timeout: 5 }).wait())
-    expect(timedOut).toBeInstanceOf(TimeoutError)
-    expect(await reactor.waitFor(Effect.succeed(2), { spanName: "direct", parentSpan })).toBe(2)
-    expect(() => reactor.runInReactor(Effect.void, { timeout: "soon" as never })).toThrow(/options.timeout/)
+    expect(await exitOf(loadUser(1), { spanName: "lookup", parentSpan })).toEqual(Exit.succeed("Ada"))
+    const timedOut = await exitOf(Effect.never, { spanName: "slow", parentSpan, timeout: 5 })
+    expect(Exit.isFailure(timedOut) && Reactor.stopReasonOf(timedOut.cause)?._tag).toBe("Timeout")
+    expect(Exit.isFailure(timedOut) && Reactor.outsideError(timedOut.cause)).toBeInstanceOf(TimeoutError)
+    expect(() => reactor.runCallback(Effect.void, { timeout: "soon" as never, onExit: () => {} })).toThrow(/options.timeout/)
     // A parent that was not sampled: nothing is recorded below it (OpenTelemetry's parent-based sampler).
     const unsampled = Tracer.externalSpan({ traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: false })
-    await reactor.runInReactor(loadUser(1), { spanName: "unsampled", parentSpan: unsampled }).wait()
+    await exitOf(loadUser(1), { spanName: "unsampled", parentSpan: unsampled })
     await reactor.shutdown()
 
     const spans = exporter.getFinishedSpans()
     const byName = (name: string) => spans.find((span) => span.name === name)!
-    for (const name of ["lookup", "slow", "direct"]) {
+    for (const name of ["lookup", "slow"]) {
       expect(byName(name).spanContext().traceId).toBe(parentSpan.traceId)
       expect(byName(name).parentSpanContext?.spanId).toBe(parentSpan.spanId)
     }

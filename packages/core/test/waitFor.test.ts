@@ -246,3 +246,15 @@ describe("errors from another realm", () => {
     })
   })
 })
+
+describe("the call-site frame of a span", () => {
+  it("shows the user's frame or none, never the reactor's own source", () =>
+    withReactor(async (reactor) => {
+      const greet = reactor.waitFor(Effect.fn("greet")(function*(id: number) {
+        return yield* new NotFound({ host: String(id) })
+      }))
+      const error = await rejection(greet(42))
+      expect(error.stack).toContain("at greet (definition)")
+      expect(error.stack).not.toMatch(/packages\/core\/(src|dist)\//)
+    }))
+})

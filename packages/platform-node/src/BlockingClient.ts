@@ -27,6 +27,7 @@ import type * as Exit from "effect/Exit"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Operations = { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, any> }
 
@@ -48,6 +49,7 @@ export type Operations = { readonly [name: string]: (...args: Array<any>) => Eff
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CallOptions {
   /**
@@ -75,6 +77,7 @@ export interface CallOptions {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Blocking<Ops extends Operations> = {
   readonly [K in keyof Ops]: (...args: Parameters<Ops[K]>) => Effect.Success<ReturnType<Ops[K]>>
@@ -98,6 +101,7 @@ export type Blocking<Ops extends Operations> = {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type Starting<Ops extends Operations> = {
   readonly [K in keyof Ops]: (
@@ -125,6 +129,7 @@ export type Starting<Ops extends Operations> = {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Client<Ops extends Operations> {
   /** Blocking calls with the default timeouts. */
@@ -169,6 +174,7 @@ export interface Client<Ops extends Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ThreadResult<A, E = never> {
   /**

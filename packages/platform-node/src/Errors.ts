@@ -30,6 +30,7 @@ import * as Data from "effect/Data"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NotCloneable extends Data.TaggedError("NotCloneable")<{
   readonly message: string
@@ -61,6 +62,7 @@ export class NotCloneable extends Data.TaggedError("NotCloneable")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UnknownOperation extends Data.TaggedError("UnknownOperation")<{
   readonly message: string
@@ -90,6 +92,7 @@ export class UnknownOperation extends Data.TaggedError("UnknownOperation")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WrongThread extends Data.TaggedError("WrongThread")<{
   readonly message: string
@@ -114,6 +117,7 @@ export class WrongThread extends Data.TaggedError("WrongThread")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ReactorThreadStartFailed extends Data.TaggedError("ReactorThreadStartFailed")<{
   readonly message: string

@@ -17,7 +17,7 @@ import { Channel, checkNotReactorThread, type Connection, makeClient } from "./i
 import { errorClassMap } from "./internal/codec.ts"
 import { toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
-import { type Served, serve as serveChannel } from "./internal/server.ts"
+import { Server } from "./internal/server.ts"
 
 const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
 
@@ -43,6 +43,7 @@ const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThr
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Endpoint<Ops extends Operations = Operations> {
   readonly port: MessagePort
@@ -71,6 +72,7 @@ export interface Endpoint<Ops extends Operations = Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Bridge<Ops extends Operations> {
   /** A new endpoint for one worker thread. Throws `ReactorStopped` once the bridge is closed. */
@@ -100,6 +102,7 @@ export interface Bridge<Ops extends Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const serve = <R, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
   reactor: Reactor.Reactor<R>,
@@ -111,7 +114,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     readonly spin?: Duration.Input | undefined
   }
 ): Bridge<Ops> => {
-  if (typeof reactor?.runInReactor !== "function") {
+  if (typeof reactor?.runCallback !== "function") {
     throw new InvalidArgument("MainThreadBridge.serve expects a reactor from Reactor.make or Reactor.setup.")
   }
   const timeouts: Record<string, number> = {}
@@ -120,7 +123,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     if (millis !== undefined) timeouts[name] = millis
   }
   const spinMillis = toMillis(options?.spin, "MainThreadBridge.serve: options.spin") ?? 0
-  const served = new Set<{ readonly served: Served; readonly state: Int32Array; readonly port: MessagePort }>()
+  const served = new Set<{ readonly server: Server; readonly state: Int32Array; readonly port: MessagePort }>()
   let closed = false
   const names = Object.keys(operations)
   return {
@@ -133,11 +136,11 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       const entry = {
         state,
         port: port1,
-        served: serveChannel(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
+        server: new Server(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
       }
       served.add(entry)
       port1.on("close", () => {
-        entry.served.close()
+        entry.server.close()
         served.delete(entry)
       })
       port1.unref()
@@ -147,7 +150,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       if (closed) return
       closed = true
       for (const entry of served) {
-        entry.served.close()
+        entry.server.close()
         Protocol.setState(entry.state, Protocol.Stopped)
         entry.port.close()
       }
@@ -168,6 +171,7 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Effect.Services<ReturnType<Ops[K]>> }[keyof Ops]
 
@@ -200,6 +204,7 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = <const Ops extends Operations>(
   operations: Ops,
@@ -240,6 +245,7 @@ export const make = <const Ops extends Operations>(
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const connect = <Ops extends Operations = Operations>(
   endpoint: Endpoint<Ops>,
@@ -288,7 +294,7 @@ class EndpointConnection implements Connection {
     endpoint.port.unref()
   }
 
-  acquire(): Channel {
+  acquire(_deadline?: number): Channel {
     if (!this.closed && this.channel.status === Protocol.Ready) return this.channel
     throw this.goneError()
   }

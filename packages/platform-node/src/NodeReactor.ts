@@ -6,11 +6,9 @@
  *
  * @since 0.1.0
  */
-import { type EventualResult, Reactor } from "@crochet/core"
-import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import { Reactor } from "@crochet/core"
+import type * as Layer from "effect/Layer"
+import { facadeOf, hold, shutdownRunning, track, withUnrefClock } from "./internal/nodeReactor.ts"
 
 /**
  * Options of {@link setup}: core's reactor options plus the process hooks.
@@ -25,6 +23,7 @@ import * as Layer from "effect/Layer"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options extends Reactor.ReactorOptions {
   /**
@@ -76,189 +75,14 @@ export interface Options extends Reactor.ReactorOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options): Reactor.Reactor<R> => {
   const keepAlive = options?.keepAlive ?? "callers"
-  let wrapped: Layer.Layer<R, E, never> = layer
-  if (keepAlive === "callers") {
-    wrapped = unrefLayers.get(layer) as Layer.Layer<R, E, never> | undefined ?? layer.pipe(Layer.provideMerge(unrefClockLayer))
-    unrefLayers.set(layer, wrapped)
-  }
   const { keepAlive: _keepAlive, signals, ...reactorOptions } = options ?? {}
-  const reactor = Reactor.setup(wrapped, reactorOptions)
-  let facade = facades.get(reactor)
-  if (facade === undefined) {
-    facade = makeFacade(reactor, keepAlive === "callers")
-    facades.set(reactor, facade)
-  }
+  const reactor = Reactor.setup(keepAlive === "callers" ? withUnrefClock(layer) : layer, reactorOptions)
   track(reactor, signals !== false)
-  return facade
-}
-
-const unrefLayers = new WeakMap<Layer.Layer<any, any, never>, Layer.Layer<any, any, never>>()
-const facades = new WeakMap<Reactor.Reactor<any>, Reactor.Reactor<any>>()
-
-// --- timers that do not keep the process alive ------------------------------
-
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
-
-const unrefSleep = (millis: number): Effect.Effect<void> => {
-  if (millis <= 0) return Effect.yieldNow
-  if (!Number.isFinite(millis)) return Effect.never
-  return Effect.callback<void>((resume) => {
-    const handle = setTimeout(
-      () => resume(millis > MAX_TIMER_MILLIS ? unrefSleep(millis - MAX_TIMER_MILLIS) : Effect.void),
-      Math.min(millis, MAX_TIMER_MILLIS)
-    )
-    handle.unref()
-    return Effect.sync(() => clearTimeout(handle))
-  })
-}
-
-/** Effect's default Clock, except that its timers are unref'd. */
-const unrefClock: Clock.Clock = {
-  currentTimeMillisUnsafe: () => Date.now(),
-  currentTimeMillis: Effect.sync(() => Date.now()),
-  currentTimeNanosUnsafe: () => BigInt(Date.now()) * 1_000_000n,
-  currentTimeNanos: Effect.sync(() => BigInt(Date.now()) * 1_000_000n),
-  monotonicTimeNanosUnsafe: () => process.hrtime.bigint(),
-  monotonicTimeNanos: Effect.sync(() => process.hrtime.bigint()),
-  sleep: (duration: Duration.Duration) => unrefSleep(Duration.toMillis(duration))
-} as Clock.Clock
-
-const unrefClockLayer = Layer.succeed(Clock.Clock, unrefClock)
-
-/**
- * One interval timer, ref'd while an outside caller awaits a result (the one
- * thing that keeps the process alive for the reactors) and unref'd otherwise.
- */
-let awaiting = 0
-let keepAliveTimer: ReturnType<typeof setInterval> | undefined
-
-const hold = <A>(promise: Promise<A>): Promise<A> => {
-  if (awaiting++ === 0) (keepAliveTimer ??= setInterval(() => {}, MAX_TIMER_MILLIS)).ref()
-  promise.then(release, release)
-  return promise
-}
-
-const release = () => {
-  if (--awaiting === 0) keepAliveTimer?.unref()
-}
-
-const holdResult = <A, E>(result: EventualResult.EventualResult<A, E>): EventualResult.EventualResult<A, E> => {
-  const held = Object.create(result) as EventualResult.EventualResult<A, E> & { wait: typeof result.wait }
-  held.wait = (options) => hold(result.wait(options))
-  return held
-}
-
-const wrapFunction = (fn: Function, around: (value: any) => any): Function => {
-  const wrapper = function(this: unknown, ...args: Array<unknown>) {
-    return around(fn.apply(this, args))
-  }
-  Object.defineProperty(wrapper, "name", { value: fn.name })
-  Object.defineProperty(wrapper, "length", { value: fn.length })
-  Object.defineProperty(wrapper, "wrapped", { value: (fn as { readonly wrapped?: unknown }).wrapped })
-  return wrapper
-}
-
-// --- the facade: keep-alive and the thread guard -------------------------------
-
-// Kept short: V8 cuts long descriptions out of the DataCloneError message.
-const crossThreadGuard = Symbol(
-  "A reactor cannot be passed to another thread; use MainThreadBridge (docs/threads.md, section 2)"
-)
-
-const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean): Reactor.Reactor<R> => {
-  const awaitPromise = holdCallers ? hold : <A>(promise: Promise<A>) => promise
-  const awaitResult = holdCallers ? holdResult : <A, E>(result: EventualResult.EventualResult<A, E>) => result
-  const facade: Reactor.Reactor<R> & { readonly threadGuard: symbol } = {
-    // Structured clone copies own enumerable properties and refuses symbols,
-    // quoting their description: passing the reactor to another thread
-    // (postMessage, workerData) fails at once with a DataCloneError saying this.
-    threadGuard: crossThreadGuard,
-    get status() {
-      return reactor.status
-    },
-    waitFor: ((effectOrFn: any, options?: any) => {
-      const result = reactor.waitFor(effectOrFn, options)
-      return typeof result === "function" ? wrapFunction(result, awaitPromise) : awaitPromise(result)
-    }) as Reactor.Reactor<R>["waitFor"],
-    runInReactor: ((effectOrFn: any) => {
-      const result = reactor.runInReactor(effectOrFn)
-      return typeof result === "function" ? wrapFunction(result, awaitResult) : awaitResult(result)
-    }) as Reactor.Reactor<R>["runInReactor"],
-    waitForMethod: ((options?: any) => {
-      const decorate = reactor.waitForMethod(options)
-      return (method: any, context: any) => wrapFunction(decorate(method, context), awaitPromise)
-    }) as Reactor.Reactor<R>["waitForMethod"],
-    runInReactorMethod: (() => {
-      const decorate = reactor.runInReactorMethod()
-      return (method: any, context: any) => wrapFunction(decorate(method, context), awaitResult)
-    }) as Reactor.Reactor<R>["runInReactorMethod"],
-    stats: () => reactor.stats(),
-    retrieve: (id) => awaitResult(reactor.retrieve(id)),
-    shutdown: () =>
-      hold(reactor.shutdown()).finally(() => {
-        running.delete(reactor)
-        uninstall()
-      })
-  }
-  return facade
-}
-
-// --- process hooks ----------------------------------------------------------------
-
-const running = new Set<Reactor.Reactor<any>>()
-let signalsWanted = false
-let handlersInstalled = false
-let shuttingDown = false
-
-const signalNumbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15 }
-
-const onSignal = (signal: NodeJS.Signals) => {
-  const code = 128 + (signalNumbers[signal] ?? 0)
-  if (shuttingDown) process.exit(code)
-  shuttingDown = true
-  void hold(shutdownRunning()).finally(() => process.exit(code))
-}
-
-const onBeforeExit = () => {
-  if (running.size === 0 || shuttingDown) return
-  // The program has nothing left to do: shut the reactors down (their finalizers
-  // keep it alive until they are done), after which it ends by itself.
-  void hold(shutdownRunning())
-}
-
-const shutdownRunning = async (): Promise<void> => {
-  const reactors = [...running]
-  running.clear()
-  await Promise.all(reactors.map((reactor) => reactor.shutdown()))
-  await Reactor.shutdownAll()
-  uninstall()
-}
-
-const track = (reactor: Reactor.Reactor<any>, signals: boolean) => {
-  if (reactor.status !== "running") return
-  running.add(reactor)
-  signalsWanted ||= signals
-  if (!handlersInstalled) {
-    handlersInstalled = true
-    process.on("beforeExit", onBeforeExit)
-  }
-  if (signalsWanted && process.listeners("SIGINT").indexOf(onSignal) < 0) {
-    process.on("SIGINT", onSignal)
-    process.on("SIGTERM", onSignal)
-  }
-}
-
-const uninstall = () => {
-  if (running.size > 0) return
-  process.off("SIGINT", onSignal)
-  process.off("SIGTERM", onSignal)
-  process.off("beforeExit", onBeforeExit)
-  handlersInstalled = false
-  signalsWanted = false
-  shuttingDown = false
+  return facadeOf(reactor, keepAlive === "callers")
 }
 
 /**
@@ -279,5 +103,6 @@ const uninstall = () => {
  * ```
  *
  * @since 0.1.0
+ * @category lifecycle
  */
 export const shutdownAll = (): Promise<void> => hold(shutdownRunning())

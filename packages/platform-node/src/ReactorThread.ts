@@ -18,10 +18,10 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { ReactorThreadStartFailed } from "./Errors.ts"
 import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
 import { decodeValue, errorClassMap } from "./internal/codec.ts"
+import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
 import { formatMillis, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 
-const DefinitionTypeId: unique symbol = Symbol.for("@crochet/platform-node/ReactorThread/Definition") as never
 
 /**
  * What a reactor module exports: its operations, the layer they need, and
@@ -44,6 +44,7 @@ const DefinitionTypeId: unique symbol = Symbol.for("@crochet/platform-node/React
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Definition<Ops extends Operations> {
   readonly [DefinitionTypeId]: typeof DefinitionTypeId
@@ -76,6 +77,7 @@ export interface Definition<Ops extends Operations> {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const define = <R, E, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
   definition: {
@@ -119,9 +121,9 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
  * ```
  *
  * @since 0.1.0
+ * @category guards
  */
-export const isDefinition = (value: unknown): value is Definition<Operations> =>
-  typeof value === "object" && value !== null && DefinitionTypeId in value
+export const isDefinition: (value: unknown) => value is Definition<Operations> = isDefinitionValue as never
 
 /**
  * The operations of a reactor module's type (`typeof import("./x.reactor.ts")`)
@@ -136,6 +138,7 @@ export const isDefinition = (value: unknown): value is Definition<Operations> =>
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
   : M extends { readonly default: Definition<infer Ops> } ? Ops
@@ -162,6 +165,7 @@ export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ConnectOptions {
   /** Default timeout of every call, below the operation's own default. No limit when absent. */
@@ -247,6 +251,7 @@ export interface ConnectOptions {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const connect = <M>(module: URL | string, options?: ConnectOptions): Client<OperationsOf<M>> => {
   const url = typeof module === "string" ? new URL(module) : module
@@ -322,7 +327,7 @@ const installExitHook = () => {
 const startPending = (channel: Channel): boolean => {
   channel.drain()
   const status = channel.status
-  return status === Protocol.Starting || status === Protocol.StartFailed ||
+  return status === Protocol.Launching || status === Protocol.StartFailed ||
     (status === Protocol.Dead && channel.info === undefined)
 }
 
@@ -349,7 +354,7 @@ class ThreadConnection implements Connection {
     checkNotReactorThread()
   }
 
-  acquire(): Channel {
+  acquire(deadline?: number): Channel | undefined {
     const generation = this.generation
     if (generation !== undefined && generation.channel.status === Protocol.Ready) return generation.channel
     if (this.stopped) throw this.stoppedError()
@@ -361,11 +366,14 @@ class ThreadConnection implements Connection {
       current = this.spawn()
     }
     const channel = current.channel
-    channel.awaitStart(performance.now() + this.settings.startTimeout)
+    const startDeadline = performance.now() + this.settings.startTimeout
+    channel.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
     switch (channel.status) {
       case Protocol.Ready:
         return channel
-      case Protocol.Starting:
+      case Protocol.Launching:
+        // The call's own deadline came first: the thread goes on starting for the next call.
+        if (deadline !== undefined && deadline < startDeadline) return undefined
         this.discard(current, true)
         throw this.startFailed(
           `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,
@@ -482,27 +490,20 @@ class ThreadConnection implements Connection {
     if (generation === undefined) return
     const channel = generation.channel
     const status = channel.status
-    if (status === Protocol.Ready || status === Protocol.Starting) {
+    if (status === Protocol.Ready || status === Protocol.Launching) {
       try {
         channel.port.postMessage([Protocol.Shutdown])
       } catch {
         // already closed
       }
-      const deadline = performance.now() + this.settings.shutdownTimeout
-      for (;;) {
-        const seen = Atomics.load(channel.state, Protocol.SEQ)
-        const now = channel.status
-        if (now !== Protocol.Ready && now !== Protocol.Starting) break
-        const remaining = deadline - performance.now()
-        if (remaining <= 0) {
-          process.emitWarning(
-            `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
-              "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
-            "ReactorThreadWarning"
-          )
-          break
-        }
-        Atomics.wait(channel.state, Protocol.SEQ, seen, remaining)
+      channel.awaitStateChange([Protocol.Ready, Protocol.Launching], performance.now() + this.settings.shutdownTimeout)
+      const now = channel.status
+      if (now === Protocol.Ready || now === Protocol.Launching) {
+        process.emitWarning(
+          `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
+            "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
+          "ReactorThreadWarning"
+        )
       }
     }
     this.discard(generation, true)

@@ -19,7 +19,11 @@ interface Outcome {
     readonly instanceOfLookupError: boolean
     readonly fields: Record<string, unknown>
   }
+  readonly shape?: any
 }
+
+/** How long a poll may wait: a fresh worker has to start first (seconds on a loaded machine). */
+const pollBound = { timeout: 20_000 }
 
 const workers: Array<Worker> = []
 
@@ -64,6 +68,21 @@ describe("MainThreadBridge", () => {
     await reactor.shutdown()
   })
 
+  it("keeps a registered plain Error's name, every cause, and refuses class instances with methods", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations)
+    const { call } = startWorker(bridge)
+    const plain = (await call("failPlain")).shape
+    expect(plain).toMatchObject({ instanceOf: ["PlainError"], name: "PlainError", headline: "PlainError: a plain error" })
+    const withCause = (await call("failWithCause")).shape
+    expect(withCause).toMatchObject({ instanceOf: ["WithCause"], cause: { name: "RangeError", message: "inner" } })
+    const defect = (await call("dieWithCause")).shape
+    expect(defect).toMatchObject({ message: "outer defect", cause: { name: "RangeError", message: "inner defect" } })
+    expect((await call("point")).error).toMatchObject({ _tag: "NotCloneable", fields: { argument: "result" } })
+    expect(await call("add", [1, 2])).toMatchObject({ ok: true, value: 3 })
+    await reactor.shutdown()
+  })
+
   it("a typed failure keeps its class, _tag, fields, span trace and the worker's frames", async () => {
     const reactor = Reactor.setup(layer())
     const bridge = MainThreadBridge.serve(reactor, operations)
@@ -77,6 +96,7 @@ describe("MainThreadBridge", () => {
       fields: { host: "missing", attempts: 2 }
     })
     expect(outcome.error!.stack).toContain("at lookup (definition)")
+    expect(outcome.error!.stack).not.toMatch(/packages\/(core|platform-node)\/(src|dist)\//)
     expect(outcome.error!.stack).toContain("bridge-worker.ts")
     await reactor.shutdown()
   })
@@ -88,7 +108,7 @@ describe("MainThreadBridge", () => {
     const outcome = await call("hang", ["timeout"], { timeout: "100 millis" })
     expect(outcome.error?.name).toBe("TimeoutError")
     expect(outcome.millis).toBeGreaterThanOrEqual(99)
-    await expect.poll(() => log.includes("finalized timeout")).toBe(true)
+    await expect.poll(() => log.includes("finalized timeout"), pollBound).toBe(true)
     expect(await call("add", [2, 2])).toMatchObject({ ok: true, value: 4 })
     await reactor.shutdown()
   })
@@ -101,7 +121,7 @@ describe("MainThreadBridge", () => {
     expect(await a.call("add", [0, 0])).toMatchObject({ ok: true })
     expect(await b.call("add", [0, 0])).toMatchObject({ ok: true })
     const blocked = [a.call("hang", ["a"]), b.call("hang", ["b"])]
-    await expect.poll(() => log.includes("started a") && log.includes("started b")).toBe(true)
+    await expect.poll(() => log.includes("started a") && log.includes("started b"), pollBound).toBe(true)
     await reactor.shutdown()
     const outcomes = await Promise.all(blocked)
     for (const outcome of outcomes) {
@@ -119,7 +139,7 @@ describe("MainThreadBridge", () => {
     const { call } = startWorker(bridge)
     expect(await call("add", [0, 0])).toMatchObject({ ok: true })
     const blocked = call("hang", ["closed"])
-    await expect.poll(() => log.includes("started closed")).toBe(true)
+    await expect.poll(() => log.includes("started closed"), pollBound).toBe(true)
     bridge.close()
     expect((await blocked).error?._tag).toBe("ReactorStopped")
     expect((await call("add", [1, 1])).error?._tag).toBe("ReactorStopped")
@@ -145,7 +165,7 @@ describe("MainThreadBridge", () => {
     expect(await call("start:add", [20, 22], { handle: "sum" })).toMatchObject({ ok: true })
     expect(await call("wait", [], { handle: "sum" })).toMatchObject({ ok: true, value: 42 })
     expect(await call("start:hang", ["handle"], { handle: "h" })).toMatchObject({ ok: true })
-    await expect.poll(() => log.includes("started handle")).toBe(true)
+    await expect.poll(() => log.includes("started handle"), pollBound).toBe(true)
     expect(await call("poll", [], { handle: "h" })).toMatchObject({ value: "running" })
     expect((await call("wait", [], { handle: "h", timeout: "20 millis" })).error?.name).toBe("TimeoutError")
     expect(log).not.toContain("finalized handle")
@@ -193,7 +213,7 @@ describe("MainThreadBridge", () => {
         const { call } = startWorker(bridge)
         expect(yield* Effect.promise(() => call("greet", ["worker"]))).toMatchObject({ ok: true, value: "hello worker" })
         blocked = call("hang")
-        yield* Effect.promise(() => expect.poll(() => events.includes("hang started")).toBe(true))
+        yield* Effect.promise(() => expect.poll(() => events.includes("hang started"), pollBound).toBe(true))
       }).pipe(Effect.scoped, Effect.provide(GreeterLive))
     )
     expect((await blocked!).error?._tag).toBe("ReactorStopped")
@@ -213,7 +233,7 @@ describe("MainThreadBridge", () => {
       Effect.gen(function*() {
         const bridge = yield* MainThreadBridge.make(served, { reactor: { drain: "10 seconds" } })
         inFlight = startWorker(bridge).call("slow")
-        yield* Effect.promise(() => expect.poll(() => started).toBe(true))
+        yield* Effect.promise(() => expect.poll(() => started, pollBound).toBe(true))
       }).pipe(Effect.scoped)
     )
     expect(await inFlight!).toMatchObject({ ok: true, value: "finished during the drain" })

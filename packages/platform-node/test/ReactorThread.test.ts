@@ -1,17 +1,20 @@
 import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } from "@crochet/core"
 import { NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
 import * as Cause from "effect/Cause"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
-import { LookupError } from "./fixtures/errors.ts"
+import { LookupError, PlainError, Point, WithCause } from "./fixtures/errors.ts"
 import { thrown } from "./helpers.ts"
 
 type Demo = typeof import("./fixtures/demo.reactor.ts")
 const demoUrl = new URL("./fixtures/demo.reactor.ts", import.meta.url)
 
-const demo = ReactorThread.connect<Demo>(demoUrl, { errors: [LookupError] })
+const demo = ReactorThread.connect<Demo>(demoUrl, { errors: [LookupError, PlainError, WithCause] })
 const untyped = ReactorThread.connect<Demo>(demoUrl)
 
 afterAll(() => {
@@ -19,6 +22,44 @@ afterAll(() => {
   untyped.shutdown()
 })
 
+
+describe("ReactorThread: what crosses the thread boundary", () => {
+  it("a registered plain Error subclass keeps its class and its name", () => {
+    const error = thrown(() => demo.call.failPlain())
+    expect(error).toBeInstanceOf(PlainError)
+    expect(error.name).toBe("PlainError")
+    expect(String(error)).toBe("PlainError: a plain error")
+    expect(error.stack.split("\n")[0]).toBe("PlainError: a plain error")
+  })
+
+  it("a typed failure's field named cause is kept", () => {
+    const error = thrown(() => demo.call.failWithCause())
+    expect(error).toBeInstanceOf(WithCause)
+    expect(error.cause).toBeInstanceOf(Error)
+    expect(error.cause.name).toBe("RangeError")
+    expect(error.cause.message).toBe("inner")
+  })
+
+  it("a defect's standard cause (new Error(message, { cause })) is kept", () => {
+    const error = thrown(() => demo.call.dieWithCause())
+    expect(error.message).toBe("outer defect")
+    expect(error.cause).toBeInstanceOf(Error)
+    expect(error.cause.name).toBe("RangeError")
+    expect(error.cause.message).toBe("inner defect")
+  })
+
+  it("a class instance with methods is refused with NotCloneable, as an argument and as a result", () => {
+    const argument = thrown(() => demo.call.echo(new Point(3, 4)))
+    expect(argument).toBeInstanceOf(NotCloneable)
+    expect(argument.argument).toBe(0)
+    expect(argument.message).toContain("Point")
+    expect(thrown(() => demo.call.echo({ nested: [new Point(1, 2)] }))).toBeInstanceOf(NotCloneable)
+    const result = thrown(() => demo.call.point())
+    expect(result).toBeInstanceOf(NotCloneable)
+    expect(result.argument).toBe("result")
+    expect(demo.call.add(1, 2)).toBe(3)
+  })
+})
 
 describe("ReactorThread: calls", () => {
   it("returns results synchronously, typed from the reactor module", () => {
@@ -72,6 +113,8 @@ describe("ReactorThread: calls", () => {
     // the reactor-side stack with Effect's span trace
     expect(error.stack).toContain("at lookup (definition)")
     expect(error.stack).toContain("demo.reactor.ts")
+    // the span's call-site frame is the user's or none, never the toolkit's own source
+    expect(error.stack).not.toMatch(/packages\/(core|platform-node)\/(src|dist)\//)
     // the caller's own frames
     expect(error.stack).toContain("(in the reactor thread) called from")
     expect(error.stack).toContain("ReactorThread.test.ts")
@@ -276,6 +319,28 @@ describe("ReactorThread: handles", () => {
 })
 
 describe("ReactorThread: thread death and startup", () => {
+  it("a call's timeout bounds its wait for the thread to start, and to restart after a crash", () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "crochet-")), "slow")
+    const url = new URL(`./fixtures/slow-start.reactor.ts?marker=${encodeURIComponent(marker)}`, import.meta.url)
+    const client = ReactorThread.connect<typeof import("./fixtures/slow-start.reactor.ts")>(url, { startTimeout: "8 seconds" })
+    try {
+      writeFileSync(marker, "")
+      const starting = thrown(() => client.with({ timeout: "200 millis" }).add(1, 2))
+      expect(starting).toBeInstanceOf(TimeoutError)
+      expect(starting.message).toContain("still starting")
+      rmSync(marker)
+      expect(client.call.add(1, 2)).toBe(3)
+      expect(thrown(() => client.call.crash())).toBeInstanceOf(ReactorStopped)
+      writeFileSync(marker, "")
+      expect(thrown(() => client.with({ timeout: "200 millis" }).add(1, 2))).toBeInstanceOf(TimeoutError)
+      rmSync(marker)
+      expect(client.call.add(2, 2)).toBe(4)
+    } finally {
+      rmSync(marker, { force: true })
+      client.shutdown()
+    }
+  })
+
   it("a crash releases the blocked caller with ReactorStopped naming the reason; the next call restarts", () => {
     const client = ReactorThread.connect<Demo>(demoUrl)
     const first = client.call.threadId()

@@ -106,6 +106,21 @@ describe("NodeReactor: signals (in a child process)", () => {
     expect(app.lines).toEqual(["ready", "draining"])
   })
 
+  it("SIGTERM ends a process whose main thread is blocked in a reactor-thread call with no timeout", async () => {
+    const app = run("thread-app.ts", ["blocked"])
+    await app.line("blocking")
+    // A signal sent within the first moments of a blocking call is handled when the call returns; later ones end
+    // the process as if NodeReactor were not there. Send until it ends (bounded by the `within` below).
+    const sender = setInterval(() => app.child.kill("SIGTERM"), 100)
+    try {
+      const exit = await within(app.exited, 10_000, "the end of the blocked process")
+      expect(exit.signal, app.stderr()).toBe("SIGTERM")
+    } finally {
+      clearInterval(sender)
+      app.child.kill("SIGKILL")
+    }
+  })
+
   it("with signals: false it installs no handlers (for NodeRuntime.runMain); the default signal behaviour stays", async () => {
     const app = run("app.ts", ["no-signals"])
     expect(await app.line("ready")).toBe("ready 0")

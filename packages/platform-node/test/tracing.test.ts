@@ -92,9 +92,9 @@ describe("trace context across threads: ReactorThread", () => {
     }
     const calls = sent.filter((message) => Array.isArray(message) && message[0] === 0)
     expect(calls).toHaveLength(2)
-    // [Call, id, operation, args]: not one extra byte without a span.
-    expect(calls[0]).toEqual([0, expect.any(Number), "lookup", ["example.org"]])
-    expect(calls[1]).toEqual([0, expect.any(Number), "lookup", ["example.net"], [caller.traceId, caller.spanId, true, 5000]])
+    // [Call, id, operation, args, timeout, trace]: the timeout always travels, the span only when there is one.
+    expect(calls[0]).toEqual([0, expect.any(Number), "lookup", ["example.org"], 5000, undefined])
+    expect(calls[1]).toEqual([0, expect.any(Number), "lookup", ["example.net"], 5000, [caller.traceId, caller.spanId, true]])
 
     const spans = named(traced.call.spans(["lookup"]), "lookup")
     expect(spans).toHaveLength(2)
@@ -181,7 +181,7 @@ describe("trace context across threads: MainThreadBridge", () => {
     const [span] = named(await finishedSpans(tracing, ["lookup"]), "lookup")
     await reactor.shutdown()
     expect(span!.parentSpanId).toBeUndefined()
-    expect(span!.attributes).toMatchObject({ "crochet.outcome": "success" })
-    expect(span!.attributes["crochet.timeout_ms"]).toBeUndefined()
+    // the call's timeout travels with the call, span or not
+    expect(span!.attributes).toMatchObject({ "crochet.outcome": "success", "crochet.timeout_ms": 5000 })
   })
 })

@@ -11,8 +11,17 @@ import * as References from "effect/References"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
-import * as EventualResult from "../EventualResult.ts"
-import type { Reactor, ReactorOptions, RunInReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
+import type * as EventualResult from "../EventualResult.ts"
+import * as EventualResultImpl from "./eventualResult.ts"
+import type {
+  Reactor,
+  ReactorOptions,
+  RunCallbackOptions,
+  RunInReactorOptions,
+  Stats,
+  Status,
+  WaitForOptions
+} from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
@@ -64,10 +73,34 @@ export const decodeSettings = (options: ReactorOptions | undefined, call: string
     shutdownTimeout: decodeDuration(options?.shutdownTimeout, `${call}: options.shutdownTimeout`) ??
       (options?.shutdownTimeout === undefined ? defaultShutdownTimeout : Duration.infinity),
     logLevel: options?.logLevel,
-    logger: options?.logger,
+    logger: options?.logger === undefined ? undefined : guardedLogger(options.logger, options?.name ?? "reactor"),
     resultStore: options?.resultStore,
     name: options?.name ?? "reactor"
   }
+}
+
+/**
+ * The user's logger, made unable to fail the work that logs: a line it throws
+ * on is dropped, the first such error is reported once on stderr, and the
+ * next lines still go to it.
+ */
+const guardedLogger = (logger: Logger.Logger<unknown, any>, name: string): Logger.Logger<unknown, unknown> => {
+  let reported = false
+  return Logger.make((options) => {
+    try {
+      return logger.log(options)
+    } catch (error) {
+      if (!reported) {
+        reported = true
+        console.error(
+          `Reactor "${name}": its logger threw, so that log line was dropped (later ones still go to it, and ` +
+            "further errors of the logger are not reported). Fix the logger given in the logger option:",
+          error
+        )
+      }
+      return undefined
+    }
+  })
 }
 
 /** Adds the log settings to a context, so that every fiber of the reactor logs the same way. */
@@ -83,7 +116,7 @@ const withLogSettings = <R>(context: Context.Context<R>, settings: Settings): Co
  * context, and on shutdown drains, interrupts and releases every caller
  * within a deadline, then lets the services' finalizers run.
  */
-export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host {
+export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.Host {
   /**
    * First own property, and a symbol: structured clone refuses it and quotes
    * its description, so passing a reactor to another thread fails saying why.
@@ -146,8 +179,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
       const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
       const name = options?.spanName ?? effectOrFn.name
-      const parent = options?.parentSpan
-      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper, parent), true)
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
     }
     let decoded
     try {
@@ -155,15 +187,14 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor, options?.parentSpan)
+    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
     effect: unknown,
     options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
     name: string | undefined,
-    entry: Function,
-    parent?: Tracer.AnySpan | undefined
+    entry: Function
   ): Promise<unknown> {
     if (this.status !== "running") return Promise.reject(ReactorStopped.refused())
     if (!Effect.isEffect(effect)) {
@@ -171,7 +202,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout, parent })
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout })
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       if (exit._tag === "Success") {
@@ -200,26 +231,41 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       throw new InvalidArgument(`runInReactor: options must be an object; got ${describe(options)}.`)
     }
     const timeout = decodeDuration(options.timeout, "runInReactor: options.timeout")
-    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout, options.parentSpan)
+    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout)
   }
 
   private runInReactorEffect(
     effect: unknown,
     call: string,
     name: string | undefined,
-    timeout?: Duration.Duration | undefined,
-    parent?: Tracer.AnySpan | undefined
+    timeout?: Duration.Duration | undefined
   ): EventualResult.EventualResult<unknown, unknown> {
+    return EventualResultImpl.make(this.start(effect, call, { name: name || "Reactor.runInReactor", timeout }), this)
+  }
+
+  runCallback(effect: unknown, options: RunCallbackOptions<unknown, unknown>): () => void {
+    if (typeof options !== "object" || options === null || typeof options.onExit !== "function") {
+      throw new InvalidArgument(`runCallback: options must be an object with an onExit function; got ${describe(options)}.`)
+    }
+    const timeout = decodeDuration(options.timeout, "runCallback: options.timeout")
+    const run = this.start(effect, "runCallback", {
+      name: options.spanName || "Reactor.runCallback",
+      timeout,
+      parent: options.parentSpan
+    })
+    run.onExit(options.onExit)
+    return () => {
+      if (run.exit === undefined) interruptFor(run.fiber, { _tag: "Cancel" })
+    }
+  }
+
+  /** Starts a run that outlives the call (runInReactor, runCallback), with its timeout armed. */
+  private start(effect: unknown, call: string, span: CallSpan): Run<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, {
-      name: name || "Reactor.runInReactor",
-      timeout,
-      parent
-    })
-    const run = this.trackRun(fiber)
-    if (timeout !== undefined && run.exit === undefined) run.interruptAfter(timeout, this.deadlines)
-    return EventualResult.make(run, this)
+    const run = this.trackRun(this.fork(effect as Effect.Effect<unknown, unknown, R>, span))
+    if (span.timeout !== undefined && run.exit === undefined) run.interruptAfter(span.timeout, this.deadlines)
+    return run
   }
 
   stats(): Stats {
@@ -237,7 +283,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
     const result = this.store.retrieve(id, this)
-    EventualResult.retrieved(result)
+    EventualResultImpl.retrieved(result)
     return result
   }
 
@@ -417,7 +463,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
     return Effect.sync(() => {
       for (const [id, result] of this.store.takeUnretrieved()) {
         const exit = result.poll()
-        if (exit !== undefined) EventualResult.logIfFailed(this, exit, `stashed as ${id} and never retrieved`)
+        if (exit !== undefined) EventualResultImpl.logIfFailed(this, exit, `stashed as ${id} and never retrieved`)
       }
     })
   }
@@ -525,8 +571,9 @@ const wrap = (fn: Function, call: (effect: unknown, wrapper: Function) => unknow
     try {
       effect = fn.apply(this, args)
     } catch (error) {
+      // As an Effect would: waitFor rejects with it, runInReactor returns a handle failed with it.
       if (rejects) return Promise.reject(error)
-      throw error
+      effect = Effect.die(error)
     }
     return call(effect, wrapper)
   }

@@ -23,13 +23,26 @@ export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unk
     if (original === undefined) delete (error as { stack?: string }).stack
     else Object.defineProperty(error, "stack", original)
     const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
-    const frames = pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? ""
+    const frames = withoutFramesIn(ownSources, pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? "")
     const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length
     return `${headline(error)}${frames}` +
       (others > 0 ? `\n    [and ${others} more failure(s) in the same Cause: use causeOf(error) to see them]` : "")
   })
   return error
 }
+
+/** This package's own source directory (src/ or dist/): stack lines show it as a file URL or a path. */
+const ownSources = new URL("..", import.meta.url).pathname
+
+/**
+ * Drops the stack lines that point into `directory` (a URL's pathname): when a
+ * bridge calls the user's `Effect.fn`, the span's call-site frame is the
+ * bridge's own line, which says nothing to the user.
+ */
+const withoutFramesIn = (directory: string, stack: string): string =>
+  stack.includes(directory)
+    ? stack.split("\n").filter((line) => !(line.startsWith("    at ") && line.includes(directory))).join("\n")
+    : stack
 
 /** Whether a value is an Error, also one from another realm (a `vm` context, the REPL). */
 const isError: (value: unknown) => value is Error = (Error as { isError?: (value: unknown) => value is Error })

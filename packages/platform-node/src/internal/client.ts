@@ -3,13 +3,16 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { causeOf, ReactorStopped, TimeoutError } from "@crochet/core"
+import { attachCause, Reactor, TimeoutError } from "@crochet/core"
+import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
 import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
-import { callerFrames, decodeFailure, type ErrorClasses } from "./codec.ts"
+import { classInstanceIn } from "./cloneable.ts"
+import { decodeCause, type ErrorClasses } from "./codec.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
+import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
 import { activeTrace } from "./traceContext.ts"
 
@@ -43,12 +46,26 @@ export class Channel {
   }
 
   /** Sends a call (with the caller's span, if it has one); returns its id. */
-  send(operation: string, args: ReadonlyArray<unknown>, trace: Protocol.WireTrace | undefined): number {
+  send(
+    operation: string,
+    args: ReadonlyArray<unknown>,
+    timeout: number | undefined,
+    trace: Protocol.WireTrace | undefined
+  ): number {
     const id = this.nextId++
+    for (let index = 0; index < args.length; index++) {
+      const instance = classInstanceIn(args[index])
+      if (instance !== undefined) {
+        // An earlier argument that structured clone refuses is the first bad one.
+        const earlier = args.slice(0, index).findIndex((arg) => !clonesAlone(arg))
+        throw earlier >= 0
+          ? notCloneable(operation, args, cloneError(args[earlier]), earlier)
+          : notCloneable(operation, args, `${instance} is a class instance with methods`, index)
+      }
+    }
     try {
-      this.port.postMessage(
-        trace === undefined ? [Protocol.Call, id, operation, args] : [Protocol.Call, id, operation, args, trace]
-      )
+      const request: Protocol.Request = [Protocol.Call, id, operation, args, timeout, trace]
+      this.port.postMessage(request)
     } catch (error) {
       throw notCloneable(operation, args, error)
     }
@@ -141,7 +158,7 @@ export class Channel {
         const reply = this.take(id)
         if (reply !== undefined) return reply
         const status = this.status
-        if (status !== Protocol.Ready && status !== Protocol.Starting) {
+        if (status !== Protocol.Ready && status !== Protocol.Launching) {
           // A reply sent just before the end still counts.
           const last = this.take(id)
           if (last !== undefined) return last
@@ -163,38 +180,47 @@ export class Channel {
         }
         this.spinBudget.wasted()
       }
-      Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
+      parkUntil(this.state, seen, deadline ?? Infinity)
     }
   }
 
-  /** Waits until the state leaves `Starting` or the deadline passes. */
+  /** Waits until the state leaves `Launching` or the deadline passes. */
   awaitStart(deadline: number): void {
+    this.awaitStateChange(Protocol.Launching, deadline)
+    this.drain()
+  }
+
+  /** Waits while the state is one of `states`, or until the deadline (a `performance.now()` time). */
+  awaitStateChange(states: number | ReadonlyArray<number>, deadline: number): void {
+    const waiting = typeof states === "number" ? (status: number) => status === states : (status: number) => states.includes(status)
     for (;;) {
       const seen = Atomics.load(this.state, Protocol.SEQ)
-      if (this.status !== Protocol.Starting) break
-      const remaining = deadline - performance.now()
-      if (remaining <= 0) break
-      Atomics.wait(this.state, Protocol.SEQ, seen, remaining)
+      if (!waiting(this.status) || performance.now() >= deadline) return
+      parkUntil(this.state, seen, deadline)
     }
-    this.drain()
   }
 }
 
-const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: unknown): Error => {
-  let index = args.findIndex((arg) => {
-    try {
-      structuredClone(arg)
-      return false
-    } catch {
-      return true
-    }
-  })
+/** What structured clone throws for a value, or undefined if it clones it. */
+const cloneError = (value: unknown): unknown => {
+  try {
+    structuredClone(value)
+    return undefined
+  } catch (error) {
+    return error
+  }
+}
+
+const clonesAlone = (value: unknown): boolean => cloneError(value) === undefined
+
+const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: unknown, found?: number): Error => {
+  let index = found ?? args.findIndex((arg) => !clonesAlone(arg))
   if (index < 0) index = 0
   return new NotCloneable({
     operation,
     argument: index,
     message: `${operation}(): argument ${index} (${describe(args[index])}) cannot be sent to another thread: ` +
-      `${(error as Error)?.message ?? error}. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
+      `${typeof error === "string" ? error : (error as Error)?.message ?? error}. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
       "functions, sockets and class instances with methods do not cross threads. Nothing was sent."
   })
 }
@@ -209,8 +235,12 @@ const describe = (value: unknown): string => {
 export interface Connection {
   /** Names the reactor in messages, e.g. `reactor thread dns.reactor.ts`. */
   readonly label: string
-  /** The live channel, started and ready; throws the startup error. */
-  acquire(): Channel
+  /**
+   * The live channel, started and ready; throws the startup error. With a
+   * `deadline` (a `performance.now()` time) it waits for a start no longer
+   * than that and returns `undefined` if the thread is still starting then.
+   */
+  acquire(deadline?: number): Channel | undefined
   /** The error for a call that was waiting when the server went away. */
   goneError(channel: Channel, operation: string): Error
   /** Throws `WrongThread` if blocking here would deadlock. */
@@ -218,7 +248,7 @@ export interface Connection {
   shutdown(): void
 }
 
-export interface ClientSettings {
+interface ClientSettings {
   readonly timeout: number | undefined
   readonly spinMillis: number
   readonly errors: ErrorClasses
@@ -236,7 +266,7 @@ export const checkNotReactorThread = (): void => {
   }
 }
 
-export class ClientImpl {
+class ClientImpl {
   readonly connection: Connection
   readonly settings: ClientSettings
   private readonly methods = new Map<string, Function>()
@@ -290,15 +320,18 @@ export class ClientImpl {
   private startingMethod(name: string): Function {
     return (...args: Array<unknown>) => {
       const channel = this.acquire(name)
-      const id = channel.send(name, args, this.settings.traceContext ? activeTrace(undefined) : undefined)
+      const id = channel.send(name, args, undefined, this.settings.traceContext ? activeTrace() : undefined)
       const result = new ThreadResultImpl(this, channel, id, name)
       abandoned.register(result, { channel, id })
       return result
     }
   }
 
-  private acquire(name: string): Channel {
-    const channel = this.connection.acquire()
+  private acquire(name: string): Channel
+  private acquire(name: string, deadline: number | undefined): Channel | undefined
+  private acquire(name: string, deadline?: number): Channel | undefined {
+    const channel = this.connection.acquire(deadline)
+    if (channel === undefined) return undefined
     const info = channel.info!
     if (!info.operations.includes(name)) {
       throw new UnknownOperation({
@@ -319,27 +352,51 @@ export class ClientImpl {
 
   callBlocking(name: string, args: Array<unknown>, explicit: number | undefined, below: Function): unknown {
     this.connection.checkThread()
-    const channel = this.acquire(name)
+    const started = performance.now()
+    // The call's own timeout (or the client's) bounds the wait for the reactor to start too.
+    const known = explicit ?? this.settings.timeout
+    const channel = this.acquire(name, known === undefined || known === Infinity ? undefined : started + known)
+    if (channel === undefined) throw timedOut(this.connection.label, name, known!, below, true)
     const timeout = this.timeoutOf(channel, name, explicit)
-    const trace = this.settings.traceContext ? activeTrace(timeout) : undefined
+    const trace = this.settings.traceContext ? activeTrace() : undefined
     const seen = Atomics.load(channel.state, Protocol.SEQ)
-    const id = channel.send(name, args, trace)
-    const deadline = timeout === undefined ? undefined : performance.now() + timeout
+    // The timeout goes with the call and the serving reactor enforces it (its span records the
+    // timeout); this side stops waiting at the same deadline, so a busy reactor thread cannot hold it.
+    const deadline = timeout === undefined ? undefined : started + timeout
+    const id = channel.send(name, args, timeout, trace)
     const reply = channel.await(id, deadline, this.settings.spinMillis, seen)
     if (reply === TimedOut) {
       channel.forget(id)
-      // A call sent with the caller's span carries its timeout: the server times the work out
-      // itself (so its span ends as a timeout); cancelling too would race with that.
-      if (trace === undefined) channel.cancel(id)
       throw timedOut(this.connection.label, name, timeout!, below)
     }
     if (reply === Gone) throw withCallerFrames(this.connection.goneError(channel, name), below)
     if (reply[1] === Protocol.Success) return reply[2]
-    if (deadline !== undefined && trace !== undefined && reply[2].stop === "TimeoutError" && performance.now() >= deadline) {
-      // The serving reactor timed the call out just before this side did: the same error as when this side is first.
-      throw timedOut(this.connection.label, name, timeout!, below)
+    throw this.failure(reply[2], name, timeout, below).error
+  }
+
+  /**
+   * A failed call's Cause, rebuilt, and the error the caller throws for it:
+   * core's `Reactor.outsideError` (as for an in-process caller), the serving
+   * side's `Cause.pretty` under `reactorCause`, the caller's frames appended.
+   */
+  failure(
+    encoded: Protocol.EncodedCause,
+    name: string,
+    timeout: number | undefined,
+    below: Function
+  ): { readonly cause: Cause.Cause<unknown>; readonly error: Error } {
+    const cause = decodeCause(encoded, this.settings.errors)
+    const error = encoded.stop?._tag === "Timeout"
+      ? timedOut(this.connection.label, name, timeout ?? encoded.stop.millis, below)
+      : Reactor.outsideError(cause)
+    if (encoded.stop?._tag === "Timeout") {
+      attachCause(error, cause)
+      define(error, "cause", cause)
+    } else {
+      define(error, "stack", `${error.stack}\n    --- (in the reactor thread) called from ---\n${callerFrames(below)}`)
     }
-    throw decodeFailure(reply[2], this.settings.errors, callerFrames(below))
+    define(error, "reactorCause", encoded.pretty)
+    return { cause, error }
   }
 }
 
@@ -352,12 +409,16 @@ const withCallerFrames = (error: Error, below: Function): Error => {
   return error
 }
 
-const timedOut = (label: string, name: string, timeout: number, below: Function): Error =>
+const timedOut = (label: string, name: string, timeout: number, below: Function, starting = false): Error =>
   withCallerFrames(
     new TimeoutError(
-      `${name}() on the ${label} timed out after ${formatMillis(timeout)}, so its work was interrupted there; ` +
-        "the reactor goes on serving other calls. Raise the timeout, or use client.start." + name +
-        "(...).wait({ timeout }) to keep the work running after a timeout."
+      starting
+        ? `${name}() on the ${label} timed out after ${formatMillis(timeout)} while the reactor was still starting, ` +
+          "so nothing was sent; it goes on starting and the next call waits for it. Raise the timeout, or call " +
+          "client.ready() early to pay the start-up time up front."
+        : `${name}() on the ${label} timed out after ${formatMillis(timeout)}, so its work was interrupted there; ` +
+          "the reactor goes on serving other calls. Raise the timeout, or use client.start." + name +
+          "(...).wait({ timeout }) to keep the work running after a timeout."
     ),
     below
   )
@@ -410,7 +471,7 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       if (reply !== undefined) this.settle(reply, this.poll)
       else {
         const status = this.channel.status
-        if (status !== Protocol.Ready && status !== Protocol.Starting) {
+        if (status !== Protocol.Ready && status !== Protocol.Launching) {
           // A reply sent just before the end still counts.
           this.settle(this.channel.take(this.id) ?? Gone, this.poll)
         }
@@ -436,10 +497,12 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       this.exit = Exit.succeed(reply[2])
       return
     } else {
-      this.error = decodeFailure(reply[2], this.client.settings.errors, callerFrames(below))
+      const { cause, error } = this.client.failure(reply[2], this.name, undefined, below)
+      this.error = error
+      this.exit = Exit.failCause(cause)
+      return
     }
-    const cause = causeOf(this.error)
-    this.exit = cause !== undefined ? Exit.failCause(cause) : Exit.fail(this.error)
+    this.exit = Exit.fail(this.error)
   }
 }
 
@@ -462,5 +525,19 @@ export const makeClient = (connection: Connection, settings: ClientSettings): Cl
   return client
 }
 
-export { Gone, TimedOut }
-export type { ReactorStopped }
+
+const define = (target: object, key: PropertyKey, value: unknown): void => {
+  try {
+    Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false })
+  } catch {
+    // A frozen error keeps what it has.
+  }
+}
+
+/** The calling thread's frames below `below`, for the caller's side of a stack. */
+const callerFrames = (below: Function): string => {
+  const holder: { stack?: string } = {}
+  Error.captureStackTrace(holder, below)
+  const stack = holder.stack ?? ""
+  return stack.slice(stack.indexOf("\n") + 1)
+}

@@ -26,7 +26,8 @@ export const REQ = 2
 /** Number of Int32 slots in the shared buffer. */
 export const slots = 4
 
-export const Starting = 0
+/** The reactor thread is loading its module and building its layer. */
+export const Launching = 0
 export const Ready = 1
 /** Shut down on purpose (client.shutdown(), bridge.close(), process exit). */
 export const Stopped = 2
@@ -40,18 +41,23 @@ export const Call = 0
 export const Cancel = 1
 export const Shutdown = 2
 
-/**
- * A caller's active OpenTelemetry span, sent with a call only when the caller
- * has one: its ids, its sampled flag, and the call's timeout (ms) if it has
- * one — the server then times the call out itself, so that the serving span
- * records the timeout and ends as `timeout`.
- */
-export type WireTrace = readonly [traceId: string, spanId: string, sampled: boolean, timeoutMillis: number | undefined]
+/** A caller's active OpenTelemetry span, sent with a call only when the caller has one: its ids and sampled flag. */
+export type WireTrace = readonly [traceId: string, spanId: string, sampled: boolean]
 
-/** `[Call, id, operation, args]` (plus the caller's span when it has one), `[Cancel, id]`, `[Shutdown]` */
+/**
+ * `[Call, id, operation, args, timeoutMillis, trace]`, `[Cancel, id]`, `[Shutdown]`. The call's
+ * timeout travels with it: the serving reactor times the work out (its span records it); the
+ * caller stops waiting at the same deadline.
+ */
 export type Request =
-  | readonly [typeof Call, number, string, ReadonlyArray<unknown>]
-  | readonly [typeof Call, number, string, ReadonlyArray<unknown>, WireTrace]
+  | readonly [
+    typeof Call,
+    id: number,
+    operation: string,
+    args: ReadonlyArray<unknown>,
+    timeoutMillis: number | undefined,
+    trace: WireTrace | undefined
+  ]
   | readonly [typeof Cancel, number]
   | readonly [typeof Shutdown]
 
@@ -59,8 +65,8 @@ export type Request =
 export const Success = 0
 export const Failure = 1
 
-/** `[id, Success, value]` or `[id, Failure, EncodedFailure]`; control messages are objects. */
-export type Reply = readonly [number, typeof Success, unknown] | readonly [number, typeof Failure, EncodedFailure]
+/** `[id, Success, value]` or `[id, Failure, EncodedCause]`; control messages are objects. */
+export type Reply = readonly [number, typeof Success, unknown] | readonly [number, typeof Failure, EncodedCause]
 
 /** What a server tells its callers once it is ready: its operations and their default timeouts (ms). */
 export interface ReadyInfo {
@@ -92,18 +98,33 @@ export type EncodedValue =
     readonly message: string
     readonly stack: string | undefined
     readonly fields: Readonly<Record<string, unknown>>
+    /** The error's own `cause` (a field of that name, or `new Error(message, { cause })`). */
+    readonly cause: EncodedValue | undefined
   }
   | { readonly type: "value"; readonly value: unknown }
 
-/** A failed call as it crosses threads. */
-export interface EncodedFailure {
-  /** Set when the reactor itself ended the work: the caller rebuilds core's error of that name. */
-  readonly stop: "ReactorStopped" | "Cancelled" | "TimeoutError" | undefined
-  /** The error the caller throws. */
-  readonly error: EncodedValue
-  /** Every failure and defect of the Cause, in order (interruptions are counted, not sent). */
-  readonly reasons: ReadonlyArray<{ readonly kind: "Fail" | "Die"; readonly value: EncodedValue }>
-  /** `Cause.pretty` of the whole Cause, rendered in the reactor thread (span traces included). */
+/** One failure or defect of a Cause. */
+export interface EncodedReason {
+  readonly kind: "Fail" | "Die"
+  readonly value: EncodedValue
+}
+
+/** Why the reactor ended the work (core's `Reactor.StopReason`), as data. */
+export type EncodedStop =
+  | { readonly _tag: "Timeout"; readonly millis: number }
+  | { readonly _tag: "Abort"; readonly reason: EncodedValue }
+  | { readonly _tag: "Cancel" }
+  | { readonly _tag: "Stop"; readonly detail: string }
+
+/** A failed call's Cause as it crosses threads. */
+export interface EncodedCause {
+  /** Set when the reactor itself ended the work. */
+  readonly stop: EncodedStop | undefined
+  /** Whether the Cause holds interruptions (besides the stop). */
+  readonly interrupted: boolean
+  /** Every failure and defect, in order; each error's stack already shows its span trace. */
+  readonly reasons: ReadonlyArray<EncodedReason>
+  /** `Cause.pretty` of the whole Cause, rendered in the serving thread. */
   readonly pretty: string
 }
 

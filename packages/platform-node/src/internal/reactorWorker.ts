@@ -7,10 +7,11 @@ import { Reactor } from "@crochet/core"
 import * as Effect from "effect/Effect"
 import type { MessagePort } from "node:worker_threads"
 import { workerData } from "node:worker_threads"
-import { isDefinition } from "../ReactorThread.ts"
+import type { Definition } from "../ReactorThread.ts"
 import { encodeValue } from "./codec.ts"
+import { isDefinition } from "./definition.ts"
 import * as Protocol from "./protocol.ts"
-import { serve } from "./server.ts"
+import { Server } from "./server.ts"
 
 interface ReactorData {
   readonly module: string
@@ -45,7 +46,7 @@ const main = async (): Promise<void> => {
   } catch (error) {
     return startFailed(`could not import ${data.module}: ${(error as Error)?.message ?? error}`, error)
   }
-  const definition = module[data.exportName]
+  const definition = module[data.exportName] as Definition<any>
   if (!isDefinition(definition)) {
     return startFailed(
       `${data.module} has no ${data.exportName === "default" ? "default export" : `export named ${data.exportName}`} ` +
@@ -67,7 +68,7 @@ const main = async (): Promise<void> => {
     timeouts: definition.timeoutMillis
   }
   port.postMessage(ready)
-  serve(reactor, definition.operations, port, state, {
+  new Server(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
     watchRequests: true,
     busyMillis: data.busyMillis,

@@ -1,20 +1,20 @@
 /**
  * Serves blocking callers from the thread that owns a reactor: each request
- * becomes a run in the reactor (`runInReactor`), each settled run becomes a
+ * becomes a run in the reactor (core's `reactor.runCallback`), each Exit a
  * reply plus a wake-up of the parked caller. Used in a reactor thread
  * (ReactorThread) and on the main thread (MainThreadBridge).
  */
-import type { EventualResult, Reactor } from "@crochet/core"
+import type { Reactor } from "@crochet/core"
 import { InvalidArgument } from "@crochet/core"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Tracer from "effect/Tracer"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
-import { encodeFailure } from "./codec.ts"
+import type { Operations } from "../BlockingClient.ts"
 import { NotCloneable } from "../Errors.ts"
+import { classInstanceIn } from "./cloneable.ts"
+import { encodeCause, encodeThrown } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
-
-/** The operations a server runs, by name. */
-export type Operations = Readonly<Record<string, (...args: Array<any>) => Effect.Effect<any, any, any>>>
 
 export interface ServeOptions {
   /** After each reply, keep reading the port synchronously for this long (ms); 0 turns it off. */
@@ -31,148 +31,157 @@ export interface ServeOptions {
   readonly onShutdown: (() => Promise<void>) | undefined
 }
 
-/** A served channel: stop it to refuse further requests. */
-export interface Served {
-  close(): void
-}
+/** Serves the callers of one connection until closed. */
+export class Server {
+  private readonly reactor: Reactor.Reactor<any>
+  private readonly operations: Operations
+  private readonly port: MessagePort
+  private readonly state: Int32Array
+  private readonly options: ServeOptions
+  /** Cancels of the calls still running, by id. */
+  private readonly running = new Map<number, () => void>()
+  private readonly budget = new Protocol.SpinBudget()
+  private closed = false
 
-export const serve = (
-  reactor: Reactor.Reactor<any>,
-  operations: Operations,
-  port: MessagePort,
-  state: Int32Array,
-  options: ServeOptions
-): Served => {
-  const running = new Map<number, EventualResult.EventualResult<unknown, unknown>>()
-  let closed = false
-
-  /** Sends a reply and wakes the caller; a result that cannot be cloned fails that call only. */
-  const reply = (id: number, name: string, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown) => {
-    if (closed) return
-    try {
-      port.postMessage([id, status, payload])
-    } catch (error) {
-      port.postMessage([id, Protocol.Failure, encodeFailure(notCloneableResult(name, error))])
-    }
-    Protocol.wake(state)
+  constructor(reactor: Reactor.Reactor<any>, operations: Operations, port: MessagePort, state: Int32Array, options: ServeOptions) {
+    this.reactor = reactor
+    this.operations = operations
+    this.port = port
+    this.state = state
+    this.options = options
+    port.on("message", this.onMessage)
   }
 
-  const fail = (id: number, name: string, error: unknown) => reply(id, name, Protocol.Failure, encodeFailure(error))
+  /** Stops serving; calls still running are interrupted (nobody waits for them any more). */
+  close(): void {
+    this.closed = true
+    this.port.off("message", this.onMessage)
+    for (const cancel of this.running.values()) cancel()
+    this.running.clear()
+  }
+
+  private readonly onMessage = (request: Protocol.Request): void => {
+    if (this.closed) return
+    if (this.handle(request) && this.options.spinMillis > 0) this.serveBurst()
+  }
 
   /** Handles one request; true if it was answered synchronously. */
-  const handle = (request: Protocol.Request): boolean => {
+  private handle(request: Protocol.Request): boolean {
     switch (request[0]) {
-      case Protocol.Call: {
-        const [, id, name, args, trace] = request
-        const operation = Object.hasOwn(operations, name) ? operations[name] : undefined
-        if (operation === undefined) {
-          fail(id, name, new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(operations).join(", ")}.`))
-          return true
-        }
-        let result: EventualResult.EventualResult<unknown, unknown>
-        try {
-          const effect = operation(...args)
-          if (!Effect.isEffect(effect)) {
-            throw new InvalidArgument(`The operation ${name}() must return an Effect; it returned ${typeof effect}.`)
-          }
-          // The call's span (when the reactor traces) is named after the operation and, when the
-          // caller sent its span, is that span's child and times the call out itself.
-          result = reactor.runInReactor(
-            effect,
-            trace === undefined ? { spanName: name } : {
-              spanName: name,
-              parentSpan: Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
-              timeout: trace[3]
-            }
-          )
-        } catch (error) {
-          fail(id, name, error)
-          return true
-        }
-        const exit = result.poll()
-        if (exit !== undefined && exit._tag === "Success") {
-          reply(id, name, Protocol.Success, exit.value)
-          return true
-        }
-        running.set(id, result)
-        result.wait().then(
-          (value) => {
-            running.delete(id)
-            reply(id, name, Protocol.Success, value)
-          },
-          (error) => {
-            running.delete(id)
-            fail(id, name, error)
-          }
-        )
-        return false
-      }
-      case Protocol.Cancel: {
-        running.get(request[1])?.cancel()
+      case Protocol.Call:
+        return this.call(request[1], request[2], request[3], request[4], request[5])
+      case Protocol.Cancel:
+        this.running.get(request[1])?.()
         return true
-      }
       case Protocol.Shutdown: {
-        const done = options.onShutdown?.() ?? Promise.resolve()
+        const done = this.options.onShutdown?.() ?? Promise.resolve()
         void done.finally(() => {
-          close()
-          Protocol.setState(state, Protocol.Stopped)
-          port.close()
+          this.close()
+          Protocol.setState(this.state, Protocol.Stopped)
+          this.port.close()
         })
         return false
       }
     }
   }
 
-  const spin = options.spinMillis
-  const watch = options.watchRequests
-  const busy = watch ? Math.min(spin, options.busyMillis) : spin
-  const budget = new Protocol.SpinBudget()
-  const onMessage = (request: Protocol.Request) => {
-    if (closed) return
-    let synchronous = handle(request)
-    if (spin <= 0 || !synchronous) return
-    // Low-latency mode: answer the next calls of a burst without going back to
-    // the event loop — busy-polling the port while that pays, then (reactor
-    // threads) asleep on the request counter until the window ends.
+  private call(
+    id: number,
+    name: string,
+    args: ReadonlyArray<unknown>,
+    timeout: number | undefined,
+    trace: Protocol.WireTrace | undefined
+  ): boolean {
+    let settled = false
+    const onExit = (exit: Exit.Exit<unknown, unknown>) => {
+      settled = true
+      this.running.delete(id)
+      if (exit._tag === "Success") this.reply(id, name, Protocol.Success, exit.value)
+      else this.reply(id, name, Protocol.Failure, encodeCause(exit.cause))
+    }
+    let cancel: () => void
+    try {
+      // The call's span (when the reactor traces) is named after the operation and, when the
+      // caller sent its span, is that span's child.
+      cancel = this.reactor.runCallback(this.effectOf(name, args), {
+        spanName: name,
+        timeout,
+        parentSpan: trace === undefined
+          ? undefined
+          : Tracer.externalSpan({ traceId: trace[0], spanId: trace[1], sampled: trace[2] }),
+        onExit
+      })
+    } catch (error) {
+      this.reply(id, name, Protocol.Failure, encodeThrown(error))
+      return true
+    }
+    if (!settled) this.running.set(id, cancel)
+    return settled
+  }
+
+  /** The operation's Effect for these arguments; throws a typed error for a bad name or return value. */
+  private effectOf(name: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, unknown, unknown> {
+    const operation = Object.hasOwn(this.operations, name) ? this.operations[name] : undefined
+    if (operation === undefined) {
+      throw new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(this.operations).join(", ")}.`)
+    }
+    const effect = operation(...args)
+    if (!Effect.isEffect(effect)) {
+      throw new InvalidArgument(`The operation ${name}() must return an Effect; it returned ${typeof effect}.`)
+    }
+    return effect
+  }
+
+  /** Sends a reply and wakes the caller; a result that cannot be sent fails that call only. */
+  private reply(id: number, name: string, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown): void {
+    if (this.closed) return
+    try {
+      if (status === Protocol.Success) {
+        const instance = classInstanceIn(payload)
+        if (instance !== undefined) throw new Error(`${instance} is a class instance with methods`)
+      }
+      this.port.postMessage([id, status, payload])
+    } catch (error) {
+      this.port.postMessage([id, Protocol.Failure, encodeThrown(notCloneableResult(name, error))])
+    }
+    Protocol.wake(this.state)
+  }
+
+  /**
+   * Low-latency mode: answers the next calls of a burst without going back to
+   * the event loop — busy-polling the port while that pays, then (reactor
+   * threads) asleep on the request counter until the window ends.
+   */
+  private serveBurst(): void {
+    const { busyMillis, spinMillis: spin, watchRequests: watch } = this.options
+    const busy = watch ? Math.min(spin, busyMillis) : spin
     let now = performance.now()
     let until = now + spin
-    let spinning = budget.shouldSpin()
+    let spinning = this.budget.shouldSpin()
     if (!spinning && !watch) return
     let busyUntil = spinning ? now + busy : now
-    while (!closed) {
-      const seen = Atomics.load(state, Protocol.REQ)
-      const next = receiveMessageOnPort(port)
+    while (!this.closed) {
+      const seen = Atomics.load(this.state, Protocol.REQ)
+      const next = receiveMessageOnPort(this.port)
       if (next !== undefined) {
-        if (spinning) budget.paid()
-        synchronous = handle(next.message as Protocol.Request)
-        if (!synchronous) return
+        if (spinning) this.budget.paid()
+        if (!this.handle(next.message as Protocol.Request)) return
         now = performance.now()
         until = now + spin
-        spinning = budget.shouldSpin()
+        spinning = this.budget.shouldSpin()
         if (!spinning && !watch) return
         busyUntil = spinning ? now + busy : now
         continue
       }
       now = performance.now()
       if (spinning && now >= busyUntil) {
-        budget.wasted()
+        this.budget.wasted()
         spinning = false
       }
       if (now >= until) return
-      if (!spinning) Atomics.wait(state, Protocol.REQ, seen, until - now)
+      if (!spinning) Atomics.wait(this.state, Protocol.REQ, seen, until - now)
     }
   }
-
-  port.on("message", onMessage)
-
-  const close = () => {
-    closed = true
-    port.off("message", onMessage)
-    // Nobody waits for these any more: interrupt them.
-    for (const result of running.values()) result.cancel()
-    running.clear()
-  }
-  return { close }
 }
 
 const notCloneableResult = (name: string, error: unknown) =>

@@ -59,8 +59,4 @@ reactor?.on("exit", (code) => {
   )
 })
 
-// The caller may ask for the reactor thread to be stopped by force (a shutdown that overran).
-data.control.on("message", (message: { readonly type?: string }) => {
-  if (message.type === "terminate") void reactor?.terminate()
-})
 data.control.unref()

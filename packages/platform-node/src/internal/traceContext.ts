@@ -35,7 +35,7 @@ const loadApi = (): OtelApi | null => {
 }
 
 /** The active span of this thread as wire data, or `undefined` when there is none (or OpenTelemetry is absent). */
-export const activeTrace = (timeoutMillis: number | undefined): WireTrace | undefined => {
+export const activeTrace = (): WireTrace | undefined => {
   if ((globalThis as Record<PropertyKey, unknown>)[apiGlobal] === undefined) return undefined
   if (api === undefined) api = loadApi()
   if (api === null) return undefined
@@ -43,5 +43,5 @@ export const activeTrace = (timeoutMillis: number | undefined): WireTrace | unde
   if (span === undefined) return undefined
   const spanContext = span.spanContext()
   if (!api.isSpanContextValid(spanContext)) return undefined
-  return [spanContext.traceId, spanContext.spanId, (spanContext.traceFlags & 1) === 1, timeoutMillis]
+  return [spanContext.traceId, spanContext.spanId, (spanContext.traceFlags & 1) === 1]
 }
