@@ -457,7 +457,7 @@ class ThreadConnection implements Connection {
     supervisor.on("error", (error) => {
       // The supervisor reports the reactor thread's death through the shared state.
       // It can only fail itself by not loading: say why to the next caller.
-      if (channel.status === Protocol.Starting) {
+      if (channel.status === Protocol.Launching) {
         channel.death = `its supervisor thread (${supervisorModule.href}) failed to load: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
         Protocol.setState(channel.state, Protocol.Dead)
       }

@@ -15,7 +15,6 @@ interface SupervisorData {
   readonly control: MessagePort
   readonly reactor: Record<string, unknown> & { readonly port: MessagePort }
   readonly resourceLimits: Record<string, number> | undefined
-  readonly execArgv: ReadonlyArray<string> | undefined
 }
 
 const data = workerData as SupervisorData
@@ -33,8 +32,7 @@ try {
   reactor = new Worker(Protocol.entryModule("./reactorWorker", import.meta.url), {
     workerData: data.reactor,
     transferList: [data.reactor.port],
-    ...(data.resourceLimits !== undefined ? { resourceLimits: data.resourceLimits } : {}),
-    ...(data.execArgv !== undefined ? { execArgv: [...data.execArgv] } : {})
+    ...(data.resourceLimits !== undefined ? { resourceLimits: data.resourceLimits } : {})
   })
 } catch (error) {
   died(`the reactor thread could not be created: ${(error as Error)?.message ?? error}`)
