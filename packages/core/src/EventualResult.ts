@@ -12,7 +12,7 @@ import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import { Aborted, Cancelled, InvalidArgument, ReactorStopped, TimeoutError } from "./Errors.ts"
 import type { Deadlines } from "./internal/deadlines.ts"
-import { decodeWaitOptions } from "./internal/options.ts"
+import { decodeWaitOptions, waitKeys } from "./internal/options.ts"
 import { interruptFor, outsideError, type Run, stopReasonOf } from "./internal/run.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./internal/traceback.ts"
 
@@ -174,7 +174,7 @@ class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
     let timeout: Duration.Duration | undefined
     let signal: AbortSignal | undefined
     try {
-      ;({ signal, timeout } = decodeWaitOptions(options, "EventualResult.wait"))
+      ;({ signal, timeout } = decodeWaitOptions(options, waitKeys, "EventualResult.wait"))
     } catch (error) {
       return Promise.reject(error)
     }

@@ -11,6 +11,9 @@ export * as Reactor from "./Reactor.ts"
 export * as EventualResult from "./EventualResult.ts"
 
 /** @since 0.1.0 */
+export * as Options from "./Options.ts"
+
+/** @since 0.1.0 */
 export * as ResultStore from "./ResultStore.ts"
 
 /** @since 0.1.0 */

@@ -15,12 +15,21 @@ import * as EventualResult from "../EventualResult.ts"
 import type { Reactor, ReactorOptions, RunInReactorOptions, Stats, Status, WaitForOptions } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
-import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
+import {
+  checkOptions,
+  decodeDuration,
+  decodeWaitOptions,
+  describe,
+  notAnEffect,
+  waitForKeys
+} from "./options.ts"
 import { interruptFor, outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
 import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
+
+const runInReactorKeys = ["timeout", "spanName", "parentSpan"] as const satisfies ReadonlyArray<keyof RunInReactorOptions>
 
 // Kept short: V8 cuts long descriptions out of the DataCloneError message.
 const crossThreadGuard = Symbol(
@@ -55,10 +64,18 @@ export interface Settings {
   readonly name: string
 }
 
+/** The keys of `ReactorOptions`, for the check of a given options object. */
+export const reactorOptionKeys = [
+  "drain",
+  "shutdownTimeout",
+  "logLevel",
+  "logger",
+  "resultStore",
+  "name"
+] as const satisfies ReadonlyArray<keyof ReactorOptions>
+
 export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new InvalidArgument(`${call}: options must be an object; got ${describe(options)}.`)
-  }
+  checkOptions(options, reactorOptionKeys, call)
   return {
     drain: decodeDuration(options?.drain, `${call}: options.drain`),
     shutdownTimeout: decodeDuration(options?.shutdownTimeout, `${call}: options.shutdownTimeout`) ??
@@ -144,14 +161,14 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
 
   waitFor(effectOrFn: unknown, options?: WaitForOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
+      const decoded = decodeWaitOptions(options, waitForKeys, `waitFor(${effectOrFn.name || "fn"})`)
       const name = options?.spanName ?? effectOrFn.name
       const parent = options?.parentSpan
       return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper, parent), true)
     }
     let decoded
     try {
-      decoded = decodeWaitOptions(options, "waitFor")
+      decoded = decodeWaitOptions(options, waitForKeys, "waitFor")
     } catch (error) {
       return Promise.reject(error)
     }
@@ -188,19 +205,15 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   }
 
   runInReactor(effectOrFn: unknown, options?: RunInReactorOptions): any {
-    if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      return wrap(
-        effectOrFn,
-        (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`, effectOrFn.name),
-        false
-      )
+    const isFn = typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)
+    const call = isFn ? `runInReactor(${effectOrFn.name || "fn"})` : "runInReactor"
+    if (options !== undefined) checkOptions(options, runInReactorKeys, call)
+    const timeout = decodeDuration(options?.timeout, `${call}: options.timeout`)
+    const name = options?.spanName ?? (isFn ? effectOrFn.name : undefined)
+    if (isFn) {
+      return wrap(effectOrFn, (effect) => this.runInReactorEffect(effect, call, name, timeout, options?.parentSpan), false)
     }
-    if (options === undefined) return this.runInReactorEffect(effectOrFn, "runInReactor", undefined)
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgument(`runInReactor: options must be an object; got ${describe(options)}.`)
-    }
-    const timeout = decodeDuration(options.timeout, "runInReactor: options.timeout")
-    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout, options.parentSpan)
+    return this.runInReactorEffect(effectOrFn, call, name, timeout, options?.parentSpan)
   }
 
   private runInReactorEffect(
@@ -242,7 +255,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   }
 
   waitForMethod(options?: WaitForOptions): any {
-    const decoded = decodeWaitOptions(options, "waitForMethod")
+    const decoded = decodeWaitOptions(options, waitForKeys, "waitForMethod")
     return (method: Function, context: ClassMethodDecoratorContext) => {
       const name = options?.spanName ?? String(context.name)
       return wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
