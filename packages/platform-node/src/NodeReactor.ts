@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { checkOptions } from "./internal/options.ts"
 
 /**
  * Options of {@link setup}: core's reactor options plus the process hooks.
@@ -78,6 +79,7 @@ export interface Options extends Reactor.ReactorOptions {
  * @since 0.1.0
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options): Reactor.Reactor<R> => {
+  checkOptions(options, optionKeys, "NodeReactor.setup")
   const keepAlive = options?.keepAlive ?? "callers"
   let wrapped: Layer.Layer<R, E, never> = layer
   if (keepAlive === "callers") {
@@ -94,6 +96,8 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options):
   track(reactor, signals !== false)
   return facade
 }
+
+const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive"] as const
 
 const unrefLayers = new WeakMap<Layer.Layer<any, any, never>, Layer.Layer<any, any, never>>()
 const facades = new WeakMap<Reactor.Reactor<any>, Reactor.Reactor<any>>()

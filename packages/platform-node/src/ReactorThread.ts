@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, ReactorStopped, type Reactor } from "@crochet/core"
+import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
@@ -16,7 +16,7 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { ReactorThreadStartFailed } from "./Errors.ts"
 import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
 import { decodeValue, errorClassMap } from "./internal/codec.ts"
-import { formatMillis, toMillis } from "./internal/options.ts"
+import { checkOptions, formatMillis, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 
 const DefinitionTypeId: unique symbol = Symbol.for("@crochet/platform-node/ReactorThread/Definition") as never
@@ -87,11 +87,11 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
     readonly reactor?: Reactor.ReactorOptions | undefined
   }
 ): Definition<Ops> => {
+  checkOptions(definition, definitionKeys, "ReactorThread.define")
+  checkOptions(definition.reactor, Reactor.optionKeys, "ReactorThread.define: reactor")
+  checkOptions(definition.timeouts, Object.keys(definition.operations ?? {}), "ReactorThread.define: timeouts (by operation)")
   const timeoutMillis: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
-    if (!Object.hasOwn(definition.operations, name)) {
-      throw new InvalidArgument(`ReactorThread.define: timeouts.${name} names no operation.`)
-    }
     const millis = toMillis(timeout, `ReactorThread.define: timeouts.${name}`)
     if (millis !== undefined) timeoutMillis[name] = millis
   }
@@ -103,6 +103,8 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
     reactorOptions: definition.reactor
   }
 }
+
+const definitionKeys = ["layer", "operations", "timeouts", "reactor"] as const
 
 /**
  * Whether a value was made by {@link define}.
@@ -250,7 +252,9 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   const url = typeof module === "string" ? new URL(module) : module
   if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
   const label = `reactor thread ${url.pathname.split("/").pop()}`
+  checkOptions(options, connectKeys, "ReactorThread.connect")
   const spin = decodeLowLatency(options?.lowLatency)
+  checkOptions(options?.resourceLimits, resourceLimitKeys, "ReactorThread.connect: options.resourceLimits")
   for (const [key, value] of Object.entries(options?.resourceLimits ?? {})) {
     // Node does not check these, and a bad one can abort the whole process when the thread starts.
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
@@ -280,6 +284,7 @@ const decodeLowLatency = (
 ): { readonly reactor: number; readonly busy: number; readonly caller: number } => {
   if (option === undefined || option === false) return { reactor: 0, busy: 0, caller: 0 }
   if (option === true) return lowLatencyDefaults
+  checkOptions(option, lowLatencyKeys, "ReactorThread.connect: options.lowLatency")
   const reactor = toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ??
     lowLatencyDefaults.reactor
   return {
@@ -291,6 +296,24 @@ const decodeLowLatency = (
     caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? lowLatencyDefaults.caller
   }
 }
+
+// A record, so that a new option must be added here too.
+const connectKeys = Object.keys(
+  {
+    timeout: 0,
+    eager: 0,
+    startTimeout: 0,
+    shutdownTimeout: 0,
+    exportName: 0,
+    errors: 0,
+    lowLatency: 0,
+    resourceLimits: 0,
+    traceContext: 0
+  } satisfies Record<keyof ConnectOptions, 0>
+)
+const lowLatencyKeys = ["reactorSpin", "busyPoll", "callerSpin"] as const
+/** The keys of Node's `ResourceLimits`: Node ignores others in silence. */
+const resourceLimitKeys = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
 
 /** `lowLatency: true`: a 1 ms window, busy-polled for its first 0.2 ms; the caller spins 50 µs. */
 const lowLatencyDefaults = { reactor: 1, busy: 0.2, caller: 0.05 }

@@ -95,20 +95,21 @@ const list = (keys: ReadonlyArray<string>): string => keys.map((key) => `\`${key
 const unknownKey = (key: string, known: ReadonlyArray<string>, call: string): InvalidArgument => {
   const nearest = nearestKey(key, known)
   return new InvalidArgument(
-    `${call}: unknown option \`${key}\`` + (nearest === undefined ? "" : `; did you mean \`${nearest}\`?`) +
+    `${call}: unknown option \`${key}\`` + (nearest === undefined ? "." : `; did you mean \`${nearest}\`?`) +
       ` The options are ${list(known)}.`
   )
 }
 
 /**
  * The known key a misspelt one most likely meant: same letters in another
- * case, one containing the other, or within a few edits (a third of its
- * length, at least 2); `undefined` when none is that close.
+ * case, one containing the other, or within a few edits (one for a key of
+ * up to 4 letters, else a third of its length, at least 2); `undefined` when
+ * none is that close.
  */
 export const nearestKey = (key: string, known: ReadonlyArray<string>): string | undefined => {
   const lower = key.toLowerCase()
   let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
+  let bestDistance = (key.length <= 4 ? 1 : Math.max(2, Math.floor(key.length / 3))) + 1
   for (const candidate of known) {
     const other = candidate.toLowerCase()
     const distance = other === lower

@@ -64,15 +64,10 @@ export interface Settings {
   readonly name: string
 }
 
-/** The keys of `ReactorOptions`, for the check of a given options object. */
-export const reactorOptionKeys = [
-  "drain",
-  "shutdownTimeout",
-  "logLevel",
-  "logger",
-  "resultStore",
-  "name"
-] as const satisfies ReadonlyArray<keyof ReactorOptions>
+/** The keys of `ReactorOptions` (a record, so that a new option must be added here too). */
+export const reactorOptionKeys: ReadonlyArray<keyof ReactorOptions> = Object.keys(
+  { drain: 0, shutdownTimeout: 0, logLevel: 0, logger: 0, resultStore: 0, name: 0 } satisfies Record<keyof ReactorOptions, 0>
+) as Array<keyof ReactorOptions>
 
 export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
   checkOptions(options, reactorOptionKeys, call)
