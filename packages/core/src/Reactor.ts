@@ -217,13 +217,13 @@ export interface Reactor<R> {
    * `@wait_for`): each call runs its Effect like `waitFor(effect, options)`.
    * Bad options throw here.
    */
-  waitFor<X extends Runnable>(effectOrFn: X & Provided<X, R>, options?: WaitForOptions): WaitForResult<X>
+  waitFor<X extends Runnable>(effectOrFn: Provided<X, R>, options?: WaitForOptions): WaitForResult<X>
   /**
    * Starts the effect and returns its handle at once (Crochet's
    * `run_in_reactor`); given a function returning an Effect, wraps it: each
    * call starts its Effect and returns the handle.
    */
-  runInReactor<X extends Runnable>(effectOrFn: X & Provided<X, R>, options?: RunInReactorOptions): RunInReactorResult<X>
+  runInReactor<X extends Runnable>(effectOrFn: Provided<X, R>, options?: RunInReactorOptions): RunInReactorResult<X>
   /**
    * A standard (TC39) method decorator for JavaScript classes: the method
    * returns an Effect, callers get a Promise as from `waitFor`.
@@ -278,18 +278,18 @@ export type Runnable = Effect.Effect<any, any, any> | ((...args: ReadonlyArray<a
  * ```ts
  * import type { Reactor } from "@crochet/core"
  *
- * type Message = Reactor.MissingServices<"Db">["Reactor: this effect needs services the reactor does not provide"] // => "Db"
+ * type Missing = Reactor.MissingServices<"Db">["Reactor: this effect needs services the reactor does not provide (add them to its layer, or name them: Reactor.make<Services>())"] // => "Db"
  * ```
  *
  * @since 0.1.0
  * @category type-level
  */
 export interface MissingServices<S> {
-  readonly "Reactor: this effect needs services the reactor does not provide": S
+  readonly "Reactor: this effect needs services the reactor does not provide (add them to its layer, or name them: Reactor.make<Services>())": S
 }
 
 /**
- * `unknown` when the reactor's services `R` cover what `X` needs, else
+ * `X` itself when the reactor's services `R` cover what `X` needs, else
  * {@link MissingServices} of the rest: the argument then fails to type-check
  * with a message naming them.
  *
@@ -298,14 +298,14 @@ export interface MissingServices<S> {
  * import type { Effect } from "effect"
  * import type { Reactor } from "@crochet/core"
  *
- * type Fine = Reactor.Provided<Effect.Effect<number, never, "Db">, "Db" | "Http"> // => unknown
+ * type Fine = Reactor.Provided<Effect.Effect<number, never, "Db">, "Db" | "Http"> // => Effect<number, never, "Db">
  * type Lacks = Reactor.Provided<Effect.Effect<number, never, "Db">, "Http">       // => MissingServices<"Db">
  * ```
  *
  * @since 0.1.0
  * @category type-level
  */
-export type Provided<X, R> = [Exclude<ServicesOf<X>, R>] extends [never] ? unknown
+export type Provided<X, R> = [Exclude<ServicesOf<X>, R>] extends [never] ? X
   : MissingServices<Exclude<ServicesOf<X>, R>>
 
 type ServicesOf<X> = X extends Effect.Effect<any, any, infer S> ? S
@@ -370,7 +370,10 @@ export const optionKeys: ReadonlyArray<keyof ReactorOptions> = reactorOptionKeys
  * A reactor for an Effect application: it runs calls with the services `R`
  * of the enclosing context and shuts down (drain, interrupt, release) when
  * the enclosing scope closes, before the services' own finalizers run.
- * Bad options throw `InvalidArgument` here.
+ * Name those services as the type parameter, `Reactor.make<Db | Http>()`:
+ * `make` cannot infer them, and a plain `Reactor.make()` is a reactor with
+ * no services, whose calls needing one fail to type-check with
+ * {@link MissingServices}. Bad options throw `InvalidArgument` here.
  *
  * @example
  * ```ts
