@@ -274,7 +274,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private trackRun<A, E>(fiber: Fiber.Fiber<A, E>): Run<A, E> {
     const run = new Run(fiber, this)
     if (run.exit !== undefined) this.counters.calls[outcomeOf(run.exit, false)]++
-    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop", detail: "" })
+    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop" })
     return run
   }
 
@@ -385,7 +385,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       if (drain !== undefined) yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       // Whatever settled, its callers' own callbacks run before the services' finalizers do.
       if (self.running.size === 0) return yield* nextMacrotask
-      self.stopping = new Stopping({ _tag: "Stop", detail: "" })
+      self.stopping = new Stopping({ _tag: "Stop" })
       const releaseStart = performance.now()
       self.counters.pendingAtShutdown = self.running.size
       for (const run of [...self.running]) run.fiber.interruptUnsafe()
@@ -401,10 +401,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   /** Gives up on fibers whose finalizers outlived the deadline: their callers get ReactorStopped now. */
   private releaseStuck(shutdownTimeout: Duration.Duration): void {
     const stuck = [...this.running]
-    const released = stopCause({
-      _tag: "Stop",
-      detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
-    })
+    const released = stopCause({ _tag: "Stop", stuck: shutdownTimeout })
     for (const run of stuck) run.settle(Exit.failCause(released))
     this.logError(
       `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +
