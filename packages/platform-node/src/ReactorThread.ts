@@ -11,6 +11,7 @@ import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import { writeSync } from "node:fs"
 import { MessageChannel, Worker } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { ReactorThreadStartFailed } from "./Errors.ts"
@@ -335,7 +336,7 @@ const installExitHook = () => {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on("exit", () => {
-    for (const connection of [...live]) connection.shutdown()
+    for (const connection of [...live]) connection.shutdown(true)
   })
 }
 
@@ -480,7 +481,8 @@ class ThreadConnection implements Connection {
     live.delete(this)
   }
 
-  shutdown(): void {
+  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
+  shutdown(atExit = false): void {
     if (this.stopped) return
     this.stopped = true
     live.delete(this)
@@ -501,11 +503,12 @@ class ThreadConnection implements Connection {
         if (now !== Protocol.Ready && now !== Protocol.Starting) break
         const remaining = deadline - performance.now()
         if (remaining <= 0) {
-          process.emitWarning(
-            `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
-              "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
-            "ReactorThreadWarning"
-          )
+          const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
+            "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
+            "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
+          // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
+          if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
+          else process.emitWarning(warning, "ReactorThreadWarning")
           break
         }
         Atomics.wait(channel.state, Protocol.SEQ, seen, remaining)
