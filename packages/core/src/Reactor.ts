@@ -306,6 +306,8 @@ export interface MissingServices<S> {
  * @category type-level
  */
 export type Provided<X, R> = [Exclude<ServicesOf<X>, R>] extends [never] ? X
+  // `any` services: an untyped effect, or not a Runnable at all (then the error names Runnable).
+  : 0 extends 1 & ServicesOf<X> ? X
   : MissingServices<Exclude<ServicesOf<X>, R>>
 
 type ServicesOf<X> = X extends Effect.Effect<any, any, infer S> ? S

@@ -127,6 +127,17 @@ describe("every core call refuses a misspelt option", () => {
     await reactor.shutdown()
   })
 
+  it("a misspelt duration unit is answered with the units", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const error = await refusal(() => reactor.waitFor(Effect.void, { timeout: "1 secnd" } as never))
+    expect(error.message).toBe(
+      "waitFor: options.timeout must be a Duration.Input such as \"5 seconds\", 5000 (milliseconds) or " +
+        "Duration.seconds(5); got \"1 secnd\" (not a duration: write a number and a unit, the units being " +
+        "nanos, micros, millis, seconds, minutes, hours, days and weeks)."
+    )
+    await reactor.shutdown()
+  })
+
   effectIt.effect("make", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Effect.try({

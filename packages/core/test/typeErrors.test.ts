@@ -39,6 +39,7 @@ reactor.waitFor(fetchPage, { timeout: "1 second" }) // mistake: MissingServices<
 reactor.waitFor((n: number) => Effect.map(count, (c) => c + n), { timout: 5 }) // mistake: 'timout' does not exist in type 'WaitForOptions'
 reactor.runInReactor(fetchPage("/")) // mistake: MissingServices<Http>
 reactor.runInReactor(count, { timeout: "5 secs" }) // mistake: "5 secs" | not assignable to type 'Input
+reactor.waitFor(Promise.resolve(1)) // mistake: 'Promise<number>' is not assignable to parameter of type 'Runnable'
 Reactor.setup(DbLive, { drian: "1 second" }) // mistake: 'drian' does not exist in type 'ReactorOptions' | 'drain'
 export const app = Effect.gen(function*() {
   const made = yield* Reactor.make() // no type parameter: a Reactor<never>
@@ -84,7 +85,7 @@ describe("type errors name the real problem", () => {
       const marker = / \/\/ mistake: (.*)$/.exec(text)
       return marker === null ? [] : [{ line: index + 1, code: text, expected: marker[1]!.split(" | ") }]
     })
-    expect(mistakes.length).toBe(9)
+    expect(mistakes.length).toBe(10)
     for (const { code, expected, line } of mistakes) {
       const message = messages.get(line) ?? "(no error)"
       for (const part of expected) expect(message, `${code}\n${message}`).toContain(part)

@@ -57,7 +57,11 @@ const decodeInput = (input: unknown, what: string): Duration.Duration | undefine
   try {
     duration = Duration.fromInputUnsafe(input as Duration.Input)
   } catch {
-    throw invalid("not a duration")
+    throw invalid(
+      typeof input === "string"
+        ? "not a duration: write a number and a unit, the units being nanos, micros, millis, seconds, minutes, hours, days and weeks"
+        : "not a duration"
+    )
   }
   return checked(duration, input, what)
 }
