@@ -67,9 +67,23 @@ describe("Reactor.make", () => {
       yield* TestClock.adjust("2 seconds")
       const cutOff = yield* Effect.promise(() => slow)
       expect(cutOff).toBeInstanceOf(ReactorStopped)
-      expect(cutOff.message).toContain("give the reactor a longer drain (options.drain; none by default)")
+      expect(cutOff.message).toContain("it did not finish within the drain (5s), so it was interrupted. To let such work finish, give the reactor a longer drain (options.drain).")
       yield* Fiber.join(closing)
       expect(reactor.status).toBe("stopped")
+    }))
+
+  it.effect("without a drain, work cut off by the shutdown is told about options.drain", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const reactor = yield* Reactor.make().pipe(Scope.provide(scope))
+      const pending = reactor.waitFor(Effect.never).then(() => undefined, (error) => error)
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.promise(() => pending)
+      expect(error).toBeInstanceOf(ReactorStopped)
+      expect(error.message).toBe(
+        "The reactor shut down while this work was running, so it was interrupted. " +
+          "To let in-flight work finish first, give the reactor a drain (options.drain)."
+      )
     }))
 
   it.effect("a finalizer that never ends cannot stall shutdown past shutdownTimeout", () =>

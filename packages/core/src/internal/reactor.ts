@@ -274,7 +274,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
   private trackRun<A, E>(fiber: Fiber.Fiber<A, E>): Run<A, E> {
     const run = new Run(fiber, this)
     if (run.exit !== undefined) this.counters.calls[outcomeOf(run.exit, false)]++
-    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop" })
+    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop", drain: this.settings.drain })
     return run
   }
 
@@ -385,7 +385,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResult.Host 
       if (drain !== undefined) yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       // Whatever settled, its callers' own callbacks run before the services' finalizers do.
       if (self.running.size === 0) return yield* nextMacrotask
-      self.stopping = new Stopping({ _tag: "Stop" })
+      self.stopping = new Stopping({ _tag: "Stop", drain })
       const releaseStart = performance.now()
       self.counters.pendingAtShutdown = self.running.size
       for (const run of [...self.running]) run.fiber.interruptUnsafe()

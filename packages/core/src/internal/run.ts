@@ -18,6 +18,8 @@ export type StopReason =
   | { readonly _tag: "Cancel" }
   | {
     readonly _tag: "Stop"
+    /** The reactor's drain, for the advice of the message. */
+    readonly drain?: Duration.Duration | undefined
     /** Set when the work's finalizers outlived this shutdownTimeout and its callers were released anyway. */
     readonly stuck?: Duration.Duration | undefined
     /** The one error shared by the callers whose work was only interrupted (a shutdown may release 100,000). */
@@ -89,8 +91,12 @@ const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
         const error = new ReactorStopped({
           cause,
           message: stop.stuck === undefined
-            ? "The reactor shut down while this work was running, so it was interrupted. " +
-              "To let in-flight work finish before it is interrupted, give the reactor a longer drain (options.drain; none by default)."
+            ? stop.drain === undefined
+              ? "The reactor shut down while this work was running, so it was interrupted. " +
+                "To let in-flight work finish first, give the reactor a drain (options.drain)."
+              : "The reactor shut down while this work was running, and it did not finish within the drain " +
+                `(${Duration.format(stop.drain)}), so it was interrupted. To let such work finish, give the ` +
+                "reactor a longer drain (options.drain)."
             : "The reactor shut down while this work was running; it was interrupted, but its finalizers did not " +
               `finish within the shutdown timeout (${Duration.format(stop.stuck)}), so this call was released ` +
               "without them (they go on in the background). Look for a finalizer of this work (Effect.ensuring, " +
