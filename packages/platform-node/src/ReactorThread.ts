@@ -84,7 +84,11 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
     readonly operations: Ops
     /** Default timeout of each operation (a call's own timeout wins). */
     readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /** Options of the reactor in the thread (drain, shutdownTimeout, logLevel, ...). */
+    /**
+     * Options of the reactor in the thread (drain, logLevel, logger, name, ...).
+     * Its shutdown is bounded by `connect`'s `shutdownTimeout`, which reports
+     * an overrun in the calling thread: its own `shutdownTimeout` is none by default.
+     */
     readonly reactor?: Reactor.ReactorOptions | undefined
   }
 ): Definition<Ops> => {
@@ -175,7 +179,12 @@ export interface ConnectOptions {
   readonly eager?: boolean | undefined
   /** The most the first call waits for the thread to start (module loaded, layer built). Default: 30 seconds. */
   readonly startTimeout?: Duration.Input | undefined
-  /** The most `shutdown()` (and process exit) waits for the reactor's finalizers. Default: 15 seconds. */
+  /**
+   * The most `shutdown()` (and process exit) waits for the reactor's
+   * finalizers. Past it the thread is terminated, and a `ReactorThreadWarning`
+   * naming it is emitted (written to stderr at once at process exit).
+   * Default: 15 seconds.
+   */
   readonly shutdownTimeout?: Duration.Input | undefined
   /** The export of the module holding the definition. Default: `"default"`. */
   readonly exportName?: string | undefined
