@@ -50,6 +50,10 @@ export const app = Effect.gen(function*() {
 export const value: Promise<number> = reactor.waitFor(count, { timeout: "1 second" })
 export const wrapped: (n: number) => Promise<number> = reactor.waitFor((n: number) => Effect.map(count, (c) => c + n))
 export const handle = reactor.runInReactor((n: number) => Effect.succeed(n), { timeout: 5000 })
+// Generic wrappers over a reactor type-check too.
+export const call = <A, E, R>(on: Reactor.Reactor<R>, effect: Effect.Effect<A, E, R>): Promise<A> => on.waitFor(effect)
+export const wrap = <Args extends ReadonlyArray<any>, A, E, R>(on: Reactor.Reactor<R>, f: (...args: Args) => Effect.Effect<A, E, R>) =>
+  on.runInReactor(f)
 export const typed = Effect.gen(function*() {
   const made = yield* Reactor.make<Db | Http>()
   return [made.waitFor(count), made.waitFor(fetchPage("/"))]

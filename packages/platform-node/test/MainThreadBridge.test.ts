@@ -213,7 +213,8 @@ describe("MainThreadBridge", () => {
       Effect.gen(function*() {
         const bridge = yield* MainThreadBridge.make(served, { reactor: { drain: "10 seconds" } })
         inFlight = startWorker(bridge).call("slow")
-        yield* Effect.promise(() => expect.poll(() => started).toBe(true))
+        // The worker thread may take seconds to start on a loaded machine: wait for the event, not a guess.
+        yield* Effect.promise(() => expect.poll(() => started, { timeout: 20_000 }).toBe(true))
       }).pipe(Effect.scoped)
     )
     expect(await inFlight!).toMatchObject({ ok: true, value: "finished during the drain" })
