@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (core part): the cost of calling into Effect from a Promise,
  * side by side in one process, plus the cost of many pending waits and of
- * releasing them at shutdown. Run with `node --expose-gc bench/core.ts`.
+ * releasing them at shutdown. Run with `npx node --expose-gc bench/core.ts`.
  */
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"

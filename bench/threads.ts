@@ -1,5 +1,5 @@
 /**
- * Blocking calls into another thread, side by side: `node bench/threads.ts`
+ * Blocking calls into another thread, side by side: `npx node bench/threads.ts`
  * (or `npm run bench`). Each mode echoes a small payload ({ n }) and a 64 KiB
  * string back-to-back; modes are run in interleaved rounds and the median
  * round is reported.

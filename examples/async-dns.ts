@@ -6,8 +6,8 @@
  * A failure is the service's own typed `DnsError`, and its stack shows the
  * Effect span names (`Dns.lookup`) and the plain callers (`main`).
  *
- *   node examples/async-dns.ts localhost
- *   node examples/async-dns.ts no-such-host.invalid
+ *   npx node examples/async-dns.ts localhost
+ *   npx node examples/async-dns.ts no-such-host.invalid
  */
 import { Reactor } from "@crochet/core"
 import * as Context from "effect/Context"

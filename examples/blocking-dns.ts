@@ -10,8 +10,8 @@
  * stack shows the reactor-side spans (`at gethostbyname`) and this thread's
  * callers (`at main`).
  *
- *   node examples/blocking-dns.ts localhost
- *   node examples/blocking-dns.ts no-such-host.invalid
+ *   npx node examples/blocking-dns.ts localhost
+ *   npx node examples/blocking-dns.ts no-such-host.invalid
  */
 import { ReactorThread } from "@crochet/platform-node"
 import * as Dns from "effect/net/Dns"

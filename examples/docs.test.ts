@@ -1,6 +1,8 @@
 /**
- * Keeps the guides in docs/ honest: every ```ts snippet type-checks, and every
- * snippet not marked `ts no-run` runs to completion with exit code 0.
+ * Keeps the guides in docs/ and the README honest: every ```ts snippet
+ * type-checks, and every snippet not marked `ts no-run` runs to completion
+ * with exit code 0. README snippets that are not whole programs are marked
+ * `ts fragment` (and said to be one); they are not checked.
  * Snippets are written to .vitest/doc-snippets/ (git-ignored), as if they sat
  * in docs/, so `../examples/...` imports resolve as they do for a reader.
  */
@@ -25,8 +27,10 @@ const extract = (): Array<Snippet> => {
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
   const snippets: Array<Snippet> = []
-  for (const doc of readdirSync(docs).filter((name) => name.endsWith(".md")).sort()) {
-    const text = readFileSync(docs + doc, "utf8")
+  const guides = readdirSync(docs).filter((name) => name.endsWith(".md")).sort().map((name) => docs + name)
+  for (const path of [...guides, `${root}README.md`]) {
+    const doc = path.slice(path.lastIndexOf("/") + 1)
+    const text = readFileSync(path, "utf8")
     let n = 0
     for (const match of text.matchAll(/```ts( no-run)?\n([\s\S]*?)```/g)) {
       const file = `${out}${doc.replace(/\.md$/, "")}-${++n}.ts`
@@ -70,6 +74,25 @@ describe("docs/*.md snippets", () => {
       await run(process.execPath, [snippet.file], { timeout: 20_000 })
     }, 30_000)
   }
+})
+
+describe("README.md", () => {
+  const readme = readFileSync(`${root}README.md`, "utf8")
+
+  it("its first snippets are whole programs (checked above)", () => {
+    const first = [...readme.matchAll(/```ts([^\n]*)\n/g)].slice(0, 2).map((match) => match[1])
+    expect(first).toEqual(["", " no-run"])
+  })
+
+  it("every snippet that is not a whole program is marked `ts fragment` and introduced as one", () => {
+    for (const match of readme.matchAll(/```ts([^\n]*)\n/g)) {
+      expect(["", " no-run", " fragment"]).toContain(match[1])
+      if (match[1] !== " fragment") continue
+      const before = readme.slice(0, match.index).trimEnd()
+      const paragraph = before.slice(before.lastIndexOf("\n\n"))
+      expect(paragraph, `the text before snippet at offset ${match.index}`).toMatch(/fragment/i)
+    }
+  })
 })
 
 describe("the lists of examples", () => {

@@ -8,8 +8,8 @@
  * The file server is started here too, on 127.0.0.1; `/page?delay=ms` answers
  * slowly, `/missing` is a 404.
  *
- *   node examples/downloader.ts        # then open the printed URL
- *   node examples/downloader.ts --redis redis://127.0.0.1:6379
+ *   npx node examples/downloader.ts        # then open the printed URL
+ *   npx node examples/downloader.ts --redis redis://127.0.0.1:6379
  *
  * With `--redis`, results are stashed in Redis (`@crochet/redis-store`):
  * run several copies behind a load balancer, and a later request may land on

@@ -13,10 +13,14 @@
  * an interrupted program, 130. The toolkit installs no signal handler of its
  * own: core's `Reactor.make` has none, runMain owns them.
  *
- *   node examples/from-effect-app.ts [port]        (default: a free port)
- *   curl 'http://127.0.0.1:PORT/job?name=a&ms=2000'          (in the reactor)
- *   curl 'http://127.0.0.1:PORT/worker-job?name=b&ms=2000'   (a worker blocks on the reactor)
- *   kill -TERM <pid>
+ *   npx node examples/from-effect-app.ts 8080       (no port: a free one; the URL is printed)
+ *
+ * then, from another terminal (curl, or any HTTP client: a browser will do):
+ *
+ *   curl 'http://127.0.0.1:8080/job?name=a&ms=2000'          (in the reactor)
+ *   curl 'http://127.0.0.1:8080/worker-job?name=b&ms=2000'   (a worker blocks on the reactor)
+ *
+ * and Ctrl-C (SIGINT) in the first one, or `kill -TERM` its process, to see the shutdown.
  */
 import { Reactor, ReactorStopped } from "@crochet/core"
 import { MainThreadBridge } from "@crochet/platform-node"

@@ -1,6 +1,6 @@
 /**
  * `npm start`: a reactor in a plain async program, in one screen.
- * Run it with `node examples/quickstart.ts`.
+ * Run it with `npx node examples/quickstart.ts`.
  */
 import { Context, Data, Effect, Layer } from "effect"
 import { Reactor, TimeoutError } from "@crochet/core"

@@ -62,6 +62,26 @@ describe("examples/repl.ts", () => {
     expect(output.trim()).toBe("reactor stopped, bye")
     expect(code).toBe(0)
   })
+  it("Ctrl-C (SIGINT) interrupts a call that never ends; the session goes on; with no call running it leaves", async () => {
+    const repl = startRepl()
+    onTestFinished(() => void repl.child.kill())
+    await repl.nextPrompt()
+    repl.child.stdin.write("await run(Effect.never)\n")
+    // The call is running once the reactor counts it in flight; no timing guess.
+    expect(await repl.send("reactor.stats().inFlight")).toBe("1")
+    repl.child.kill("SIGINT")
+    const interrupted = await repl.nextPrompt()
+    expect(interrupted).toMatch(/^Uncaught/)
+    expect(interrupted).toContain("waitFor was aborted by its AbortSignal, so the work was interrupted.")
+    expect(interrupted).toContain("_tag: 'Aborted'")
+    expect(await repl.send("reactor.stats().inFlight")).toBe("0")
+    expect(await repl.send(`await run(services.kv.keys)`)).toBe("[]")
+    repl.child.kill("SIGINT")
+    const { code, output } = await repl.end()
+    expect(output.trim()).toBe("reactor stopped, bye")
+    expect(code).toBe(0)
+  })
+
   it("serves sessions on 127.0.0.1 TCP, sharing the reactor; SIGTERM shuts it down", async () => {
     const child = spawn(process.execPath, [script, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] })
     onTestFinished(() => void child.kill())
@@ -93,6 +113,27 @@ describe("examples/repl.ts", () => {
     const second = await connect()
     expect(await second.send(`await run(services.kv.get("from"))`)).toBe("{ _id: 'Option', _tag: 'Some', value: 'first' }")
     expect(await second.send(`reactor.status`)).toBe("'running'")
+    // A Ctrl-C byte (what `--connect` sends) interrupts the running call.
+    second.socket.write("await run(Effect.never)\n")
+    expect(await second.send("reactor.stats().inFlight")).toBe("1")
+    second.socket.write("\x03")
+    expect(await second.send("")).toContain("_tag: 'Aborted'")
+
+    // The example's own client: Ctrl-C (SIGINT) in it interrupts the call running in the server.
+    const client = spawn(process.execPath, [script, "--connect", String(port)], { stdio: ["pipe", "pipe", "pipe"] })
+    onTestFinished(() => void client.kill())
+    let seen = ""
+    client.stdout.setEncoding("utf8").on("data", (chunk: string) => (seen += chunk))
+    const until = async (text: string) => {
+      while (!seen.includes(text)) await once(client.stdout, "data")
+    }
+    client.stdin.write("await run(Effect.never)\nreactor.stats().inFlight\n")
+    await until("crochet> 1\n")
+    client.kill("SIGINT")
+    await until("_tag: 'Aborted'")
+    const clientExit = new Promise<number | null>((resolve) => client.on("exit", resolve))
+    client.stdin.end()
+    expect(await clientExit).toBe(0)
 
     child.kill("SIGTERM")
     expect(await exited).toBe(0)

@@ -6,8 +6,8 @@
  * `reactor.shutdown()` the job is interrupted with the layer's scope, so the
  * process then ends by itself: no `process.exit` needed.
  *
- *   node examples/scheduling.ts            # refresh every second, read 3 times
- *   node examples/scheduling.ts 200 5      # refresh every 200 ms, read 5 times
+ *   npx node examples/scheduling.ts            # refresh every second, read 3 times
+ *   npx node examples/scheduling.ts 200 5      # refresh every 200 ms, read 5 times
  */
 import { Reactor } from "@crochet/core"
 import * as Context from "effect/Context"

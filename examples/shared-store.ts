@@ -4,8 +4,10 @@
  * machine behind a load balancer in real life) retrieves the id and waits
  * for the value or the failure, with A's trace.
  *
+ * Needs a Redis server (`redis-server`, from your package manager or redis.io):
+ *
  *   redis-server --port 6379 --save "" &   # any Redis; or set REDIS_URL
- *   node examples/shared-store.ts
+ *   npx node examples/shared-store.ts
  */
 import { Reactor } from "@crochet/core"
 import { RedisResultStore } from "@crochet/redis-store"
@@ -25,6 +27,11 @@ const buildReport = Effect.fn("buildReport")(function*(month: string) {
 })
 
 const store = RedisResultStore.make({ url: process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379", ttl: "10 minutes" })
+// Fail fast, in one line, when no Redis answers (the store would otherwise connect on first use).
+await store.ready().catch((error) => {
+  console.error(`${error._tag}: ${error.message}`)
+  process.exit(1)
+})
 const reactor = Reactor.setup(Layer.empty, { resultStore: store })
 
 if (process.argv[2] === "retrieve") {

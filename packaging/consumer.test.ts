@@ -52,7 +52,7 @@ const lockVersion = (name: string): string => {
 const readmeTestingExample = (): string => {
   const readme = readFileSync(join(root, "README.md"), "utf8")
   const section = readme.split("\n## Testing code built on the toolkit\n")[1]
-  const snippet = section?.match(/```ts\n([\s\S]*?)```/)?.[1]
+  const snippet = section?.match(/```ts[^\n]*\n([\s\S]*?)```/)?.[1]
   if (snippet === undefined) throw new Error("README.md has no ```ts snippet under \"## Testing code built on the toolkit\"")
   return snippet
 }

@@ -3,7 +3,7 @@
  * successes, failures, timeouts and aborts, then a shutdown in the middle of a
  * burst. Every call must settle exactly once with the outcome its input
  * dictates; nothing may be left unhandled; the heap must come back.
- * Run with `node --expose-gc soak/core.ts`; exits non-zero when a check fails.
+ * Run with `npx node --expose-gc soak/core.ts`; exits non-zero when a check fails.
  */
 import { Data, Effect, Layer, ManagedRuntime } from "effect"
 import { Aborted, Reactor, ReactorStopped, TimeoutError } from "../packages/core/src/index.ts"

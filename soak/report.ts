@@ -1,10 +1,10 @@
 /**
  * What both soak scripts share: checks that are counted and printed, figures
  * for the closing table, a heap reading after GC, and a count of unhandled
- * rejections. Run the scripts with `node --expose-gc`.
+ * rejections. Run the scripts with `npx node --expose-gc` (or `npm run soak`).
  */
 const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) throw new Error("run with node --expose-gc")
+if (gc === undefined) throw new Error("run with npx node --expose-gc soak/<script>.ts, or npm run soak")
 
 let unhandled = 0
 process.on("unhandledRejection", () => unhandled++)

@@ -10,7 +10,7 @@
  *      thread's reactor; at 50,000 the reactor shuts down. Every blocked
  *      worker must be released with ReactorStopped, and later calls fail fast.
  * Every call must settle once with the outcome its input dictates.
- * Run with `node --expose-gc soak/threads.ts`; exits non-zero when a check fails.
+ * Run with `npx node --expose-gc soak/threads.ts`; exits non-zero when a check fails.
  */
 import { Reactor, ReactorStopped } from "@crochet/core"
 import { MainThreadBridge, ReactorThread } from "@crochet/platform-node"

@@ -1,7 +1,7 @@
 /**
- * The rules `@crochet/core` applies to what callers pass in options, public so
- * that other bridges (threads, stores, your own integration) refuse the same
- * bad input with the same `InvalidArgument` message as `Reactor` does.
+ * The checks every `@crochet` package runs on the options it is given, for
+ * libraries built on a reactor to reuse: a misspelt key or a bad duration is
+ * an `InvalidArgument` at the call, naming the fix, never a silent default.
  *
  * @since 0.1.0
  */
@@ -9,43 +9,52 @@ import type * as Duration from "effect/Duration"
 import * as internal from "./internal/options.ts"
 
 /**
- * Decodes a user-given `Duration.Input` (`"5 seconds"`, `5000`, `Duration.seconds(5)`,
- * `{ seconds: 5 }`), refusing what Effect would silently turn into something
- * else: `NaN`, negative values, unknown units, misspelt fields. `undefined`
- * and `Infinity` mean "no limit" and decode to `undefined`. `what` names the
- * option in the error message.
- *
- * @example
- * ```ts
- * import { InvalidArgument, Options } from "@crochet/core"
- *
- * Options.decodeDuration("5 seconds", "timeout") // Duration of 5 seconds
- * Options.decodeDuration(undefined, "timeout") // undefined: no limit
- * try {
- *   Options.decodeDuration("5 secnds", "myCall: options.timeout")
- * } catch (error) {
- *   console.log(error instanceof InvalidArgument) // true, and the message names myCall: options.timeout
- * }
- * ```
- *
- * @since 0.1.0
- * @category decoding
- */
-export const decodeDuration: (input: unknown, what: string) => Duration.Duration | undefined = internal.decodeDuration
-
-/**
- * A short description of any value for an error message (`"5 secnds"`,
- * `a Promise`, `a Map`, `42n`); never throws, even on a hostile Proxy.
+ * Checks an options object given to `call`: `undefined` is fine (no
+ * options); anything but an object, or a key not in `known`, throws
+ * `InvalidArgument` naming the nearest known key ("did you mean
+ * `timeout`?"). Returns the options, typed by their keys. Cheap enough for
+ * every call (a loop over the given keys); still, check an options object
+ * once where you can.
  *
  * @example
  * ```ts
  * import { Options } from "@crochet/core"
  *
- * console.log(Options.describe(new Map())) // a Map
- * console.log(Options.describe("5 secnds")) // "5 secnds"
+ * const keys = ["timeout", "retries"] as const
+ * Options.check({ timeout: "1 second" }, keys, "fetchAll")?.timeout // => "1 second"
+ * try {
+ *   Options.check({ timout: "1 second" }, keys, "fetchAll")
+ * } catch (error) {
+ *   console.log(String(error)) // InvalidArgument: fetchAll: unknown option `timout`; did you mean `timeout`? ...
+ * }
  * ```
  *
  * @since 0.1.0
- * @category formatting
+ * @category validation
  */
-export const describe: (value: unknown) => string = internal.describe
+export const check: <const K extends string>(
+  options: unknown,
+  known: ReadonlyArray<K>,
+  call: string
+) => { readonly [P in K]?: unknown } | undefined = internal.checkOptions
+
+/**
+ * Decodes a user-given `Duration.Input` (`"5 seconds"`, `5000`,
+ * `Duration.seconds(5)`, `{ seconds: 5 }`) by the rules of every `@crochet`
+ * call: `undefined` and `Infinity` mean no limit (`undefined`); NaN, a
+ * negative duration, a misspelt unit (`"1 secnd"`, `{ millis: 5 }`) throw
+ * `InvalidArgument` naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { Options } from "@crochet/core"
+ *
+ * Duration.toMillis(Options.decodeDuration("2 seconds", "options.timeout")!) // => 2000
+ * Options.decodeDuration(Infinity, "options.timeout") // => undefined (no limit)
+ * ```
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const decodeDuration: (input: unknown, what: string) => Duration.Duration | undefined = internal.decodeDuration

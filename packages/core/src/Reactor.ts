@@ -15,7 +15,7 @@ import type * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { EventualResult, WaitOptions } from "./EventualResult.ts"
-import { decodeSettings, ReactorImpl } from "./internal/reactor.ts"
+import { decodeSettings, ReactorImpl, reactorOptionKeys } from "./internal/reactor.ts"
 import * as run from "./internal/run.ts"
 import * as ResultStore from "./ResultStore.ts"
 
@@ -240,18 +240,18 @@ export interface Reactor<R> {
    * `TimeoutError` (or `Aborted`), whose `cause` holds the fiber's Cause.
    * A failure rejects with the effect's own error, its stack showing the
    * Effect span trace and the caller's frames.
+   *
+   * Given a function returning an Effect instead, wraps it (Crochet's
+   * `@wait_for`): each call runs its Effect like `waitFor(effect, options)`.
+   * Bad options throw here.
    */
-  waitFor<A, E>(effect: Effect.Effect<A, E, R>, options?: WaitForOptions): Promise<A>
+  waitFor<X extends Runnable>(effectOrFn: Provided<X, R>, options?: WaitForOptions): WaitForResult<X>
   /**
-   * Wraps a function returning an Effect (Crochet's `@wait_for`): each call
-   * runs its Effect like `waitFor(effect, options)`. Bad options throw here.
+   * Starts the effect and returns its handle at once (Crochet's
+   * `run_in_reactor`); given a function returning an Effect, wraps it: each
+   * call starts its Effect and returns the handle.
    */
-  waitFor<Args extends ReadonlyArray<any>, A, E>(
-    fn: (...args: Args) => Effect.Effect<A, E, R>,
-    options?: WaitForOptions
-  ): WaitForFunction<Args, A, E, R>
-  /** Starts the effect and returns its handle at once (Crochet's `run_in_reactor`). */
-  runInReactor<A, E>(effect: Effect.Effect<A, E, R>, options?: RunInReactorOptions): EventualResult<A, E>
+  runInReactor<X extends Runnable>(effectOrFn: Provided<X, R>, options?: RunInReactorOptions): RunInReactorResult<X>
   /**
    * For bridges that serve callers elsewhere (another thread, another
    * process): runs the effect like `runInReactor` and calls `options.onExit`
@@ -261,10 +261,6 @@ export interface Reactor<R> {
    * that cancels the work.
    */
   runCallback<A, E>(effect: Effect.Effect<A, E, R>, options: RunCallbackOptions<A, E>): () => void
-  /** Wraps a function returning an Effect: each call starts it and returns its handle. */
-  runInReactor<Args extends ReadonlyArray<any>, A, E>(
-    fn: (...args: Args) => Effect.Effect<A, E, R>
-  ): RunInReactorFunction<Args, A, E, R>
   /**
    * A standard (TC39) method decorator for JavaScript classes: the method
    * returns an Effect, callers get a Promise as from `waitFor`.
@@ -293,10 +289,130 @@ export interface Reactor<R> {
 }
 
 /**
+ * What `waitFor` and `runInReactor` take: an Effect, or a function returning one.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Reactor } from "@crochet/core"
+ *
+ * const runnable: Reactor.Runnable = (name: string) => Effect.succeed(name.length)
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Runnable = Effect.Effect<any, any, any> | ((...args: ReadonlyArray<any>) => Effect.Effect<any, any, any>)
+
+/**
+ * What a type error names when an effect needs services its reactor does
+ * not provide: the missing services `S`. Provide them to the effect
+ * (`Effect.provide`), add them to the layer of `Reactor.setup`, or, for
+ * `Reactor.make`, name them as its type parameter: `Reactor.make<Db | Http>()`
+ * (it cannot infer them).
+ *
+ * @example
+ * ```ts
+ * import type { Reactor } from "@crochet/core"
+ *
+ * type Missing = Reactor.MissingServices<"Db">["Reactor: this effect needs services the reactor does not provide (add them to its layer, or name them: Reactor.make<Services>())"] // => "Db"
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export interface MissingServices<S> {
+  readonly "Reactor: this effect needs services the reactor does not provide (add them to its layer, or name them: Reactor.make<Services>())": S
+}
+
+/**
+ * `X` itself when the reactor's services `R` cover what `X` needs, else
+ * {@link MissingServices} of the rest: the argument then fails to type-check
+ * with a message naming them.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { Reactor } from "@crochet/core"
+ *
+ * type Fine = Reactor.Provided<Effect.Effect<number, never, "Db">, "Db" | "Http"> // => Effect<number, never, "Db">
+ * type Lacks = Reactor.Provided<Effect.Effect<number, never, "Db">, "Http">       // => MissingServices<"Db">
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Provided<X, R> = [Exclude<ServicesOf<X>, R>] extends [never] ? X
+  // `any` services: an untyped effect, or not a Runnable at all (then the error names Runnable).
+  : 0 extends 1 & ServicesOf<X> ? X
+  : MissingServices<Exclude<ServicesOf<X>, R>>
+
+type ServicesOf<X> = X extends Effect.Effect<any, any, infer S> ? S
+  : X extends (...args: any) => Effect.Effect<any, any, infer S> ? S
+  : never
+
+/**
+ * What `waitFor` returns for an Effect (a Promise of its value) or for a
+ * function returning one (a {@link WaitForFunction}).
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { Reactor } from "@crochet/core"
+ *
+ * type Value = Reactor.WaitForResult<Effect.Effect<number>> // => Promise<number>
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type WaitForResult<X> = X extends Effect.Effect<infer A, any, any> ? Promise<A>
+  : X extends (...args: infer Args) => Effect.Effect<infer A, infer E, infer S> ? WaitForFunction<Args, A, E, S>
+  : never
+
+/**
+ * What `runInReactor` returns for an Effect (its {@link EventualResult}) or
+ * for a function returning one (a {@link RunInReactorFunction}).
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { Reactor } from "@crochet/core"
+ *
+ * type Handle = Reactor.RunInReactorResult<Effect.Effect<number, Error>> // => EventualResult<number, Error>
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type RunInReactorResult<X> = X extends Effect.Effect<infer A, infer E, any> ? EventualResult<A, E>
+  : X extends (...args: infer Args) => Effect.Effect<infer A, infer E, infer S> ? RunInReactorFunction<Args, A, E, S>
+  : never
+
+/**
+ * The keys of {@link ReactorOptions}, for wrappers that take a reactor's
+ * options among their own and check them with `Options.check`.
+ *
+ * @example
+ * ```ts
+ * import { Options, Reactor } from "@crochet/core"
+ *
+ * const myOptions = Options.check({ drain: "1 second", verbose: true }, [...Reactor.optionKeys, "verbose"], "myLibrary.start")
+ * ```
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const optionKeys: ReadonlyArray<keyof ReactorOptions> = reactorOptionKeys
+
+/**
  * A reactor for an Effect application: it runs calls with the services `R`
  * of the enclosing context and shuts down (drain, interrupt, release) when
  * the enclosing scope closes, before the services' own finalizers run.
- * Bad options throw `InvalidArgument` here.
+ * Name those services as the type parameter, `Reactor.make<Db | Http>()`:
+ * `make` cannot infer them, and a plain `Reactor.make()` is a reactor with
+ * no services, whose calls needing one fail to type-check with
+ * {@link MissingServices}. Bad options throw `InvalidArgument` here.
  *
  * @example
  * ```ts
@@ -349,9 +465,10 @@ const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
  * @category constructors
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: ReactorOptions): Reactor<R> => {
+  const settings = decodeSettings(options, "Reactor.setup")
   const existing = setups.get(layer)
   if (existing !== undefined && existing.status === "running") return existing
-  const reactor: ReactorImpl<R> = new ReactorImpl<R>(decodeSettings(options, "Reactor.setup"), {
+  const reactor: ReactorImpl<R> = new ReactorImpl<R>(settings, {
     _tag: "Layer",
     layer,
     onStopped: () => {
@@ -384,8 +501,8 @@ export const shutdownAll = async (): Promise<void> => {
 
 /**
  * Why a reactor ended work itself, as its Exit's Cause records it: a timeout,
- * an `AbortSignal`, `cancel()`, or a shutdown (`detail` completes the
- * message). A bridge sends it along with a failed Exit and rebuilds the Cause
+ * an `AbortSignal`, `cancel()`, or a shutdown (with the drain it outlasted,
+ * or the `shutdownTimeout` its finalizers outlived, for the message's advice). A bridge sends it along with a failed Exit and rebuilds the Cause
  * on the other side with {@link stopCause}.
  *
  * @example
@@ -403,7 +520,13 @@ export type StopReason =
   | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
   | { readonly _tag: "Abort"; readonly reason: unknown }
   | { readonly _tag: "Cancel" }
-  | { readonly _tag: "Stop"; readonly detail: string }
+  | {
+    readonly _tag: "Stop"
+    /** The reactor's drain, which the work outlasted. */
+    readonly drain?: Duration.Duration | undefined
+    /** Set when the work's finalizers outlived this shutdownTimeout and its caller was released anyway. */
+    readonly stuck?: Duration.Duration | undefined
+  }
 
 /**
  * The reason the reactor recorded when it interrupted the work behind this

@@ -65,9 +65,25 @@ describe("Reactor.make", () => {
       yield* TestClock.adjust("3 seconds")
       expect(yield* Effect.promise(() => quick)).toBe("finished")
       yield* TestClock.adjust("2 seconds")
-      expect(yield* Effect.promise(() => slow)).toBeInstanceOf(ReactorStopped)
+      const cutOff = yield* Effect.promise(() => slow)
+      expect(cutOff).toBeInstanceOf(ReactorStopped)
+      expect(cutOff.message).toContain("it did not finish within the drain (5s), so it was interrupted. To let such work finish, give the reactor a longer drain (options.drain).")
       yield* Fiber.join(closing)
       expect(reactor.status).toBe("stopped")
+    }))
+
+  it.effect("without a drain, work cut off by the shutdown is told about options.drain", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const reactor = yield* Reactor.make().pipe(Scope.provide(scope))
+      const pending = reactor.waitFor(Effect.never).then(() => undefined, (error) => error)
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.promise(() => pending)
+      expect(error).toBeInstanceOf(ReactorStopped)
+      expect(error.message).toBe(
+        "The reactor shut down while this work was running, so it was interrupted. " +
+          "To let in-flight work finish first, give the reactor a drain (options.drain)."
+      )
     }))
 
   it.effect("a finalizer that never ends cannot stall shutdown past shutdownTimeout", () =>
@@ -84,7 +100,10 @@ describe("Reactor.make", () => {
       yield* TestClock.adjust("30 seconds")
       const error = yield* Effect.promise(() => stuck)
       expect(error).toBeInstanceOf(ReactorStopped)
-      expect(error.message).toContain("did not finish within the shutdown timeout (30s)")
+      expect(error.message).toContain("its finalizers did not finish within the shutdown timeout (30s)")
+      expect(error.message).toContain("Look for a finalizer of this work (Effect.ensuring, acquireRelease) that never ends")
+      // A drain is the knob for work cut off by the shutdown, not for a finalizer that never ends.
+      expect(error.message).not.toMatch(/give .*drain/i)
       yield* Fiber.join(closing)
       expect(lines.some((line) => line.includes("1 fiber(s) did not finish their finalizers"))).toBe(true)
     }))

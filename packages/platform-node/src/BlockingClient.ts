@@ -33,8 +33,8 @@ export type Operations = { readonly [name: string]: (...args: Array<any>) => Eff
 
 /**
  * Options of one blocking call (`client.with(options)`, `result.wait(options)`).
- * Anything but an object (`wait(100)`), or a bad duration, throws core's
- * `InvalidArgument` at the call.
+ * Anything but an object (`wait(100)`), an unknown key (`{ timout: 100 }`)
+ * or a bad duration throws core's `InvalidArgument` at the call.
  *
  * @example
  * ```ts

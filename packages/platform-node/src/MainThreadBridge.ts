@@ -15,7 +15,7 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
 import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
-import { toMillis } from "./internal/options.ts"
+import { checkOptions, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { Server } from "./internal/server.ts"
 
@@ -117,6 +117,8 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
   if (typeof reactor?.runCallback !== "function") {
     throw new InvalidArgument("MainThreadBridge.serve expects a reactor from Reactor.make or Reactor.setup.")
   }
+  checkOptions(options, serveKeys, "MainThreadBridge.serve")
+  checkOptions(options?.timeouts, Object.keys(operations), "MainThreadBridge.serve: options.timeouts (by operation)")
   const timeouts: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(options?.timeouts ?? {})) {
     const millis = toMillis(timeout, `MainThreadBridge.serve: timeouts.${name}`)
@@ -214,16 +216,23 @@ export const make = <const Ops extends Operations>(
     /** Options of the reactor (drain, shutdownTimeout, logLevel, ...). */
     readonly reactor?: Reactor.ReactorOptions | undefined
   }
-): Effect.Effect<Bridge<Ops>, never, Scope.Scope | ServicesOf<Ops>> =>
-  Effect.flatMap(Reactor.make<ServicesOf<Ops>>(options?.reactor), (reactor) =>
+): Effect.Effect<Bridge<Ops>, never, Scope.Scope | ServicesOf<Ops>> => {
+  checkOptions(options, makeKeys, "MainThreadBridge.make")
+  const { reactor: reactorOptions, ...serveOptions } = options ?? {}
+  return Effect.flatMap(Reactor.make<ServicesOf<Ops>>(reactorOptions), (reactor) =>
     Effect.acquireRelease(
-      Effect.sync(() => serve(reactor, operations, options)),
+      Effect.sync(() => serve(reactor, operations, serveOptions)),
       // The reactor shuts down first, so its drain applies to the workers' calls too; the
       // bridge then closes, releasing any worker that still waits. (The scope's own shutdown
       // of the reactor, next, finds it stopped.)
       (bridge) =>
         Effect.promise(() => reactor.shutdown()).pipe(Effect.ensuring(Effect.sync(() => bridge.close())))
     ))
+}
+
+const serveKeys = ["timeouts", "spin"] as const
+const makeKeys = ["timeouts", "spin", "reactor"] as const
+const connectKeys = ["timeout", "errors", "spin", "traceContext"] as const
 
 /**
  * Connects a worker thread to the main thread's reactor through an
@@ -274,6 +283,7 @@ export const connect = <Ops extends Operations = Operations>(
         "deadlock (wait() must not be run in the reactor thread). Call the reactor directly here (reactor.waitFor)."
     })
   }
+  checkOptions(options, connectKeys, "MainThreadBridge.connect")
   const connection = new EndpointConnection(endpoint)
   return makeClient(connection, {
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),

@@ -9,6 +9,7 @@
 import { Reactor } from "@crochet/core"
 import type * as Layer from "effect/Layer"
 import { facadeOf, hold, shutdownRunning, track, withUnrefClock } from "./internal/nodeReactor.ts"
+import { checkOptions } from "./internal/options.ts"
 
 /**
  * Options of {@link setup}: core's reactor options plus the process hooks.
@@ -78,12 +79,15 @@ export interface Options extends Reactor.ReactorOptions {
  * @category constructors
  */
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options): Reactor.Reactor<R> => {
+  checkOptions(options, optionKeys, "NodeReactor.setup")
   const keepAlive = options?.keepAlive ?? "callers"
   const { keepAlive: _keepAlive, signals, ...reactorOptions } = options ?? {}
   const reactor = Reactor.setup(keepAlive === "callers" ? withUnrefClock(layer) : layer, reactorOptions)
   track(reactor, signals !== false)
   return facadeOf(reactor, keepAlive === "callers")
 }
+
+const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive"] as const
 
 /**
  * Shuts down every reactor made by {@link setup} (and core's `Reactor.setup`)

@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, ReactorStopped, type Reactor } from "@crochet/core"
+import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import { existsSync } from "node:fs"
+import { existsSync, writeSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { MessageChannel, Worker } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
@@ -19,7 +19,7 @@ import { ReactorThreadStartFailed } from "./Errors.ts"
 import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
 import { decodeValue, errorClassMap } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
-import { formatMillis, toMillis } from "./internal/options.ts"
+import { checkOptions, formatMillis, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 
 
@@ -87,15 +87,19 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
     readonly operations: Ops
     /** Default timeout of each operation (a call's own timeout wins). */
     readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /** Options of the reactor in the thread (drain, shutdownTimeout, logLevel, ...). */
+    /**
+     * Options of the reactor in the thread (drain, logLevel, logger, name, ...).
+     * Its shutdown is bounded by `connect`'s `shutdownTimeout`, which reports
+     * an overrun in the calling thread: its own `shutdownTimeout` is none by default.
+     */
     readonly reactor?: Reactor.ReactorOptions | undefined
   }
 ): Definition<Ops> => {
+  checkOptions(definition, definitionKeys, "ReactorThread.define")
+  checkOptions(definition.reactor, Reactor.optionKeys, "ReactorThread.define: reactor")
+  checkOptions(definition.timeouts, Object.keys(definition.operations ?? {}), "ReactorThread.define: timeouts (by operation)")
   const timeoutMillis: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
-    if (!Object.hasOwn(definition.operations, name)) {
-      throw new InvalidArgument(`ReactorThread.define: timeouts.${name} names no operation.`)
-    }
     const millis = toMillis(timeout, `ReactorThread.define: timeouts.${name}`)
     if (millis !== undefined) timeoutMillis[name] = millis
   }
@@ -107,6 +111,8 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
     reactorOptions: definition.reactor
   }
 }
+
+const definitionKeys = ["layer", "operations", "timeouts", "reactor"] as const
 
 /**
  * Whether a value was made by {@link define}.
@@ -178,7 +184,12 @@ export interface ConnectOptions {
   readonly eager?: boolean | undefined
   /** The most the first call waits for the thread to start (module loaded, layer built). Default: 30 seconds. */
   readonly startTimeout?: Duration.Input | undefined
-  /** The most `shutdown()` (and process exit) waits for the reactor's finalizers. Default: 15 seconds. */
+  /**
+   * The most `shutdown()` (and process exit) waits for the reactor's
+   * finalizers. Past it the thread is terminated, and a `ReactorThreadWarning`
+   * naming it is emitted (written to stderr at once at process exit).
+   * Default: 15 seconds.
+   */
   readonly shutdownTimeout?: Duration.Input | undefined
   /** The export of the module holding the definition. Default: `"default"`. */
   readonly exportName?: string | undefined
@@ -257,7 +268,9 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   const url = typeof module === "string" ? new URL(module) : module
   if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
   const label = `reactor thread ${url.pathname.split("/").pop()}`
+  checkOptions(options, connectKeys, "ReactorThread.connect")
   const spin = decodeLowLatency(options?.lowLatency)
+  checkOptions(options?.resourceLimits, resourceLimitKeys, "ReactorThread.connect: options.resourceLimits")
   for (const [key, value] of Object.entries(options?.resourceLimits ?? {})) {
     // Node does not check these, and a bad one can abort the whole process when the thread starts.
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
@@ -287,6 +300,7 @@ const decodeLowLatency = (
 ): { readonly reactor: number; readonly busy: number; readonly caller: number } => {
   if (option === undefined || option === false) return { reactor: 0, busy: 0, caller: 0 }
   if (option === true) return lowLatencyDefaults
+  checkOptions(option, lowLatencyKeys, "ReactorThread.connect: options.lowLatency")
   const reactor = toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ??
     lowLatencyDefaults.reactor
   return {
@@ -298,6 +312,24 @@ const decodeLowLatency = (
     caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? lowLatencyDefaults.caller
   }
 }
+
+// A record, so that a new option must be added here too.
+const connectKeys = Object.keys(
+  {
+    timeout: 0,
+    eager: 0,
+    startTimeout: 0,
+    shutdownTimeout: 0,
+    exportName: 0,
+    errors: 0,
+    lowLatency: 0,
+    resourceLimits: 0,
+    traceContext: 0
+  } satisfies Record<keyof ConnectOptions, 0>
+)
+const lowLatencyKeys = ["reactorSpin", "busyPoll", "callerSpin"] as const
+/** The keys of Node's `ResourceLimits`: Node ignores others in silence. */
+const resourceLimitKeys = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
 
 /** `lowLatency: true`: a 1 ms window, busy-polled for its first 0.2 ms; the caller spins 50 µs. */
 const lowLatencyDefaults = { reactor: 1, busy: 0.2, caller: 0.05 }
@@ -319,7 +351,7 @@ const installExitHook = () => {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on("exit", () => {
-    for (const connection of [...live]) connection.shutdown()
+    for (const connection of [...live]) connection.shutdown(true)
   })
 }
 
@@ -482,7 +514,8 @@ class ThreadConnection implements Connection {
     live.delete(this)
   }
 
-  shutdown(): void {
+  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
+  shutdown(atExit = false): void {
     if (this.stopped) return
     this.stopped = true
     live.delete(this)
@@ -499,11 +532,12 @@ class ThreadConnection implements Connection {
       channel.awaitStateChange([Protocol.Ready, Protocol.Launching], performance.now() + this.settings.shutdownTimeout)
       const now = channel.status
       if (now === Protocol.Ready || now === Protocol.Launching) {
-        process.emitWarning(
-          `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)}; it was terminated ` +
-            "(finalizers that had not finished did not run). Look for a finalizer that never ends.",
-          "ReactorThreadWarning"
-        )
+        const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
+          "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
+          "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
+        // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
+        if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
+        else process.emitWarning(warning, "ReactorThreadWarning")
       }
     }
     this.discard(generation, true)

@@ -180,6 +180,8 @@ describe("ReactorThread: calls", () => {
     const error = thrown(() => demo.with({ timeout: "100 millis" }).hang())
     expect(error).toBeInstanceOf(TimeoutError)
     expect(error.message).toContain("hang() on the reactor thread demo.reactor.ts timed out after 100ms")
+    // The usual cause of a blocking call that never answers, named in the message:
+    expect(error.message).toContain("While a call blocks, the calling thread's event loop is frozen")
     expect(error.stack).toContain("ReactorThread.test.ts")
     // The finalizer of the interrupted fiber ran in the reactor thread:
     expect(demo.call.finalizedCount()).toBeGreaterThanOrEqual(1)
@@ -295,7 +297,9 @@ describe("ReactorThread: handles", () => {
 
   it("a wait that times out leaves the work running; a later wait gets the result", () => {
     const pending = demo.start.gated("second")
-    expect(thrown(() => pending.wait({ timeout: "10 millis" }))).toBeInstanceOf(TimeoutError)
+    const timedOut = thrown(() => pending.wait({ timeout: "10 millis" }))
+    expect(timedOut).toBeInstanceOf(TimeoutError)
+    expect(timedOut.message).toContain("this thread's event loop is frozen")
     expect(pending.poll()).toBeUndefined()
     demo.call.release("second")
     expect(pending.wait({ timeout: "10 seconds" })).toBe("opened second")

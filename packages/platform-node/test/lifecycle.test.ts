@@ -170,6 +170,18 @@ describe("ReactorThread at exit (in a child process)", () => {
   })
 })
 
+describe("ReactorThread stuck at exit (in a child process)", () => {
+  it("a thread whose finalizer never ends is terminated after shutdownTimeout, with a warning on stderr", async () => {
+    const app = run("thread-app.ts", ["stuck"], {})
+    const exit = await within(app.exited, 15_000, "the program's end")
+    expect(exit.code, app.stderr()).toBe(0)
+    expect(app.lines).toEqual(["result hello child", "started"])
+    expect(app.stderr()).toMatch(
+      /\(node:\d+\) ReactorThreadWarning: The reactor thread thread\.reactor\.ts did not shut down within 500ms .*never ends\./
+    )
+  })
+})
+
 describe("NodeReactor: processes and threads", () => {
   it("on SIGTERM, reactor threads are shut down too (their finalizers run)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "crochet-"))

@@ -3,6 +3,7 @@
  * a reactor thread, and the main thread's reactor from a worker. The caller
  * must get the same error object each way.
  */
+import type * as Effect from "effect/Effect"
 import { causeOf, Reactor } from "@crochet/core"
 import { type BlockingClient, MainThreadBridge, ReactorThread } from "@crochet/platform-node"
 import * as Layer from "effect/Layer"
@@ -39,7 +40,7 @@ const fromWorker = async (op: string): Promise<Record<string, unknown>> => {
 }
 
 const inProcess = async (op: keyof typeof failures): Promise<Record<string, unknown>> =>
-  shapeOf(await reactor.waitFor((failures[op] as () => any)()).then(() => undefined, (error) => error))
+  shapeOf(await reactor.waitFor((failures[op] as () => Effect.Effect<unknown, unknown>)()).then(() => undefined, (error) => error))
 
 const fromThread = (op: keyof typeof failures): Record<string, unknown> => {
   try {

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, ResultStore } from "@crochet/core"
+import { InvalidArgument, Options as CrochetOptions, ResultStore } from "@crochet/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -66,7 +66,11 @@ export interface Options {
    * works). Others come back as `RemoteError`. Both processes need the same schema.
    */
   readonly errors?: Schema.Top | undefined
-  /** Minimum level of the Redis client's own log lines (reconnect warnings). Default: Effect's default (Info). */
+  /**
+   * Minimum level of the Redis client's own log lines. Default: `"Error"`:
+   * its connection warnings would repeat what the store reports anyway, as
+   * `StoreUnavailable` errors and its own warnings.
+   */
   readonly logLevel?: LogLevel.LogLevel | undefined
 }
 
@@ -88,6 +92,13 @@ export interface Options {
  * @since 0.1.0
  */
 export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposable {
+  /**
+   * Connects now (the store otherwise connects on first use) and resolves
+   * once Redis answers; rejects with `StoreUnavailable` saying which URL was
+   * tried and how to start Redis. Await it at start-up to fail fast when
+   * Redis is missing.
+   */
+  ready(): Promise<void>
   /** Closes the connection (waiting up to `commandTimeout` for in-flight replies). Later calls fail with `StoreUnavailable`. Idempotent. */
   close(): Promise<void>
 }
@@ -129,6 +140,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * @since 0.1.0
  */
 export const make = (options?: Options): RedisResultStore => {
+  CrochetOptions.check(options, optionKeys, "RedisResultStore.make")
   const settings = decodeOptions(options, "RedisResultStore.make")
   const url = options?.url ?? options?.client?.url ?? "redis://127.0.0.1:6379"
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
@@ -150,7 +162,7 @@ export const make = (options?: Options): RedisResultStore => {
       } as never
     },
     commandTimeout: settings.commandTimeout,
-    logLevel: options?.logLevel
+    logLevel: options?.logLevel ?? "Error"
   })
   return storeOn(connection, settings)
 }
@@ -200,6 +212,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "logLevel">
  * @since 0.1.0
  */
 export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, Redis.Redis> => {
+  CrochetOptions.check(options, storeOptionKeys, "RedisResultStore.layerRedis")
   const settings = decodeOptions(options, "RedisResultStore.layerRedis")
   return Layer.effect(
     ResultStore.ResultStore,
@@ -209,6 +222,21 @@ export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.Resu
     )
   )
 }
+
+// Written as records so that a key added to the interfaces must be added here too.
+const storeOptionKeys = Object.keys(
+  {
+    prefix: 0,
+    ttl: 0,
+    ownerHeartbeat: 0,
+    ownerLostAfter: 0,
+    pollInterval: 0,
+    commandTimeout: 0,
+    errors: 0
+  } satisfies Record<keyof StoreOptions, 0>
+)
+const optionKeys = Object.keys({ url: 0, client: 0, logLevel: 0 } satisfies Record<Exclude<keyof Options, keyof StoreOptions>, 0>)
+  .concat(storeOptionKeys)
 
 interface Settings {
   readonly prefix: string
@@ -247,6 +275,7 @@ const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
     stash: (result, runner) => store.stash(result, runner),
     retrieve: (id, runner) => store.retrieve(id, runner),
     takeUnretrieved: () => store.takeUnretrieved(),
+    ready: () => Effect.runPromise(Effect.asVoid(backend.use((redis) => redis.send("PING")))),
     close,
     [Symbol.asyncDispose]: close
   }

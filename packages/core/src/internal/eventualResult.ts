@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit"
 import { Aborted, ReactorStopped, TimeoutError } from "../Errors.ts"
 import type { EventualResult, Stopped, WaitOptions } from "../EventualResult.ts"
 import type { Deadlines } from "./deadlines.ts"
-import { decodeWaitOptions } from "./options.ts"
+import { decodeWaitOptions, waitKeys } from "./options.ts"
 import { interruptFor, outsideError, type Run, stopReasonOf } from "./run.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
@@ -66,7 +66,7 @@ export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
     let timeout: Duration.Duration | undefined
     let signal: AbortSignal | undefined
     try {
-      ;({ signal, timeout } = decodeWaitOptions(options, "EventualResult.wait"))
+      ;({ signal, timeout } = decodeWaitOptions(options, waitKeys, "EventualResult.wait"))
     } catch (error) {
       return Promise.reject(error)
     }

@@ -57,7 +57,11 @@ const decodeInput = (input: unknown, what: string): Duration.Duration | undefine
   try {
     duration = Duration.fromInputUnsafe(input as Duration.Input)
   } catch {
-    throw invalid("not a duration")
+    throw invalid(
+      typeof input === "string"
+        ? "not a duration: write a number and a unit, the units being nanos, micros, millis, seconds, minutes, hours, days and weeks"
+        : "not a duration"
+    )
   }
   return checked(duration, input, what)
 }
@@ -68,16 +72,95 @@ const checked = (duration: Duration.Duration, input: unknown, what: string): Dur
   return Duration.isFinite(duration) ? duration : undefined
 }
 
-/** Checks the options object of waitFor/wait and decodes its timeout. */
+/**
+ * Checks an options object: absent, or an object whose every key is known.
+ * A misspelt key would otherwise be ignored in silence (`{ timout: "1 second" }`
+ * waiting for ever), so it is refused, naming the nearest known key.
+ */
+export const checkOptions = <const K extends string>(
+  options: unknown,
+  known: ReadonlyArray<K>,
+  call: string
+): { readonly [P in K]?: unknown } | undefined => {
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidArgument(
+      `${call}: options must be an object with the keys ${list(known)}; got ${describe(options)}.`
+    )
+  }
+  for (const key in options) {
+    if (!known.includes(key as K)) throw unknownKey(key, known, call)
+  }
+  return options as { readonly [P in K]?: unknown }
+}
+
+const list = (keys: ReadonlyArray<string>): string => keys.map((key) => `\`${key}\``).join(", ")
+
+const unknownKey = (key: string, known: ReadonlyArray<string>, call: string): InvalidArgument => {
+  const nearest = nearestKey(key, known)
+  return new InvalidArgument(
+    `${call}: unknown option \`${key}\`` + (nearest === undefined ? "." : `; did you mean \`${nearest}\`?`) +
+      ` The options are ${list(known)}.`
+  )
+}
+
+/**
+ * The known key a misspelt one most likely meant: same letters in another
+ * case, one containing the other, or within a few edits (one for a key of
+ * up to 4 letters, else a third of its length, at least 2); `undefined` when
+ * none is that close.
+ */
+export const nearestKey = (key: string, known: ReadonlyArray<string>): string | undefined => {
+  const lower = key.toLowerCase()
+  let best: string | undefined
+  let bestDistance = (key.length <= 4 ? 1 : Math.max(2, Math.floor(key.length / 3))) + 1
+  for (const candidate of known) {
+    const other = candidate.toLowerCase()
+    const distance = other === lower
+      ? 0
+      : Math.min(lower.length, other.length) >= 4 && (other.includes(lower) || lower.includes(other))
+      ? 1
+      : editDistance(lower, other)
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
+const editDistance = (a: string, b: string): number => {
+  const rows: Array<Array<number>> = []
+  for (let i = 0; i <= a.length; i++) {
+    const row: Array<number> = [i]
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        row.push(j)
+        continue
+      }
+      const above = rows[i - 1]!
+      let cost = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cost = Math.min(cost, rows[i - 2]![j - 2]! + 1)
+      row.push(cost)
+    }
+    rows.push(row)
+  }
+  return rows[a.length]![b.length]!
+}
+
+/** The keys of `wait` options, and of `waitFor`'s. */
+export const waitKeys = ["timeout", "signal"] as const
+export const waitForKeys = ["timeout", "signal", "spanName"] as const
+
+/** Checks the options object of waitFor/wait (keys `known`) and decodes its timeout. */
 export const decodeWaitOptions = (
   options: unknown,
+  known: ReadonlyArray<string>,
   call: string
 ): { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined } => {
   if (options === undefined) return noOptions
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidArgument(`${call}: options must be an object like { timeout: "5 seconds" }; got ${describe(options)}.`)
-  }
-  const { signal, timeout } = options as { readonly signal?: unknown; readonly timeout?: unknown }
+  const { signal, timeout } = checkOptions(options, known, call)!
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgument(`${call}: options.signal must be an AbortSignal; got ${describe(signal)}.`)
   }

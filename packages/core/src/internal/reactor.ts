@@ -24,12 +24,21 @@ import type {
 } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
-import { notAnEffect, decodeDuration, decodeWaitOptions, describe } from "./options.ts"
+import {
+  checkOptions,
+  decodeDuration,
+  decodeWaitOptions,
+  describe,
+  notAnEffect,
+  waitForKeys
+} from "./options.ts"
 import { interruptFor, outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
 import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
+
+const runInReactorKeys = ["timeout", "spanName"] as const satisfies ReadonlyArray<keyof RunInReactorOptions>
 
 // Kept short: V8 cuts long descriptions out of the DataCloneError message.
 const crossThreadGuard = Symbol(
@@ -64,10 +73,13 @@ export interface Settings {
   readonly name: string
 }
 
+/** The keys of `ReactorOptions` (a record, so that a new option must be added here too). */
+export const reactorOptionKeys: ReadonlyArray<keyof ReactorOptions> = Object.keys(
+  { drain: 0, shutdownTimeout: 0, logLevel: 0, logger: 0, resultStore: 0, name: 0 } satisfies Record<keyof ReactorOptions, 0>
+) as Array<keyof ReactorOptions>
+
 export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new InvalidArgument(`${call}: options must be an object; got ${describe(options)}.`)
-  }
+  checkOptions(options, reactorOptionKeys, call)
   return {
     drain: decodeDuration(options?.drain, `${call}: options.drain`),
     shutdownTimeout: decodeDuration(options?.shutdownTimeout, `${call}: options.shutdownTimeout`) ??
@@ -177,13 +189,13 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
 
   waitFor(effectOrFn: unknown, options?: WaitForOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      const decoded = decodeWaitOptions(options, `waitFor(${effectOrFn.name || "fn"})`)
+      const decoded = decodeWaitOptions(options, waitForKeys, `waitFor(${effectOrFn.name || "fn"})`)
       const name = options?.spanName ?? effectOrFn.name
       return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
     }
     let decoded
     try {
-      decoded = decodeWaitOptions(options, "waitFor")
+      decoded = decodeWaitOptions(options, waitForKeys, "waitFor")
     } catch (error) {
       return Promise.reject(error)
     }
@@ -219,19 +231,15 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   }
 
   runInReactor(effectOrFn: unknown, options?: RunInReactorOptions): any {
-    if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      return wrap(
-        effectOrFn,
-        (effect) => this.runInReactorEffect(effect, `runInReactor(${effectOrFn.name || "fn"})`, effectOrFn.name),
-        false
-      )
+    const isFn = typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)
+    const call = isFn ? `runInReactor(${effectOrFn.name || "fn"})` : "runInReactor"
+    if (options !== undefined) checkOptions(options, runInReactorKeys, call)
+    const timeout = decodeDuration(options?.timeout, `${call}: options.timeout`)
+    const name = options?.spanName ?? (isFn ? effectOrFn.name : undefined)
+    if (isFn) {
+      return wrap(effectOrFn, (effect) => this.runInReactorEffect(effect, call, name, timeout), false)
     }
-    if (options === undefined) return this.runInReactorEffect(effectOrFn, "runInReactor", undefined)
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgument(`runInReactor: options must be an object; got ${describe(options)}.`)
-    }
-    const timeout = decodeDuration(options.timeout, "runInReactor: options.timeout")
-    return this.runInReactorEffect(effectOrFn, "runInReactor", options.spanName, timeout)
+    return this.runInReactorEffect(effectOrFn, call, name, timeout)
   }
 
   private runInReactorEffect(
@@ -288,7 +296,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   }
 
   waitForMethod(options?: WaitForOptions): any {
-    const decoded = decodeWaitOptions(options, "waitForMethod")
+    const decoded = decodeWaitOptions(options, waitForKeys, "waitForMethod")
     return (method: Function, context: ClassMethodDecoratorContext) => {
       const name = options?.spanName ?? String(context.name)
       return wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
@@ -312,7 +320,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   private trackRun<A, E>(fiber: Fiber.Fiber<A, E>): Run<A, E> {
     const run = new Run(fiber, this)
     if (run.exit !== undefined) this.counters.calls[outcomeOf(run.exit, false)]++
-    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop", detail: "" })
+    else if (this.status !== "running") interruptFor(fiber, { _tag: "Stop", drain: this.settings.drain })
     return run
   }
 
@@ -423,7 +431,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
       if (drain !== undefined) yield* Effect.raceFirst(self.idle, Effect.sleep(drain))
       // Whatever settled, its callers' own callbacks run before the services' finalizers do.
       if (self.running.size === 0) return yield* nextMacrotask
-      self.stopping = new Stopping({ _tag: "Stop", detail: "" })
+      self.stopping = new Stopping({ _tag: "Stop", drain })
       const releaseStart = performance.now()
       self.counters.pendingAtShutdown = self.running.size
       for (const run of [...self.running]) run.fiber.interruptUnsafe()
@@ -439,10 +447,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   /** Gives up on fibers whose finalizers outlived the deadline: their callers get ReactorStopped now. */
   private releaseStuck(shutdownTimeout: Duration.Duration): void {
     const stuck = [...this.running]
-    const released = stopCause({
-      _tag: "Stop",
-      detail: ` and its finalizers did not finish within the shutdown timeout (${Duration.format(shutdownTimeout)})`
-    })
+    const released = stopCause({ _tag: "Stop", stuck: shutdownTimeout })
     for (const run of stuck) run.settle(Exit.failCause(released))
     this.logError(
       `Reactor shutdown: ${stuck.length} fiber(s) did not finish their finalizers within shutdownTimeout ` +

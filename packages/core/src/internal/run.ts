@@ -18,7 +18,10 @@ export type StopReason =
   | { readonly _tag: "Cancel" }
   | {
     readonly _tag: "Stop"
-    readonly detail: string
+    /** The reactor's drain, for the advice of the message. */
+    readonly drain?: Duration.Duration | undefined
+    /** Set when the work's finalizers outlived this shutdownTimeout and its callers were released anyway. */
+    readonly stuck?: Duration.Duration | undefined
     /** The one error shared by the callers whose work was only interrupted (a shutdown may release 100,000). */
     interrupted?: ReactorStopped
   }
@@ -87,8 +90,17 @@ const stopError = (stop: StopReason, cause: Cause.Cause<unknown>): Error =>
         if (onlyInterrupted && stop.interrupted !== undefined) return stop.interrupted
         const error = new ReactorStopped({
           cause,
-          message: `The reactor shut down while this work was running, so it was interrupted${stop.detail}. ` +
-            "Give shutdown a longer drain to let in-flight work finish."
+          message: stop.stuck === undefined
+            ? stop.drain === undefined
+              ? "The reactor shut down while this work was running, so it was interrupted. " +
+                "To let in-flight work finish first, give the reactor a drain (options.drain)."
+              : "The reactor shut down while this work was running, and it did not finish within the drain " +
+                `(${Duration.format(stop.drain)}), so it was interrupted. To let such work finish, give the ` +
+                "reactor a longer drain (options.drain)."
+            : "The reactor shut down while this work was running; it was interrupted, but its finalizers did not " +
+              `finish within the shutdown timeout (${Duration.format(stop.stuck)}), so this call was released ` +
+              "without them (they go on in the background). Look for a finalizer of this work (Effect.ensuring, " +
+              "acquireRelease) that never ends: a longer drain or shutdownTimeout would not help."
         })
         if (onlyInterrupted) stop.interrupted = error
         return error

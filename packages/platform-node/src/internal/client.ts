@@ -417,7 +417,9 @@ const timedOut = (label: string, name: string, timeout: number, below: Function,
           "so nothing was sent; it goes on starting and the next call waits for it. Raise the timeout, or call " +
           "client.ready() early to pay the start-up time up front."
         : `${name}() on the ${label} timed out after ${formatMillis(timeout)}, so its work was interrupted there; ` +
-          "the reactor goes on serving other calls. Raise the timeout, or use client.start." + name +
+          "the reactor goes on serving other calls. While a call blocks, the calling thread's event loop is frozen: " +
+          "if the work waits for something this thread serves (its own HTTP server, timers or promises), it can " +
+          "never finish, whatever the timeout. Otherwise raise the timeout, or use client.start." + name +
           "(...).wait({ timeout }) to keep the work running after a timeout."
     ),
     below
@@ -453,7 +455,8 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
         throw withCallerFrames(
           new TimeoutError(
             `wait() for ${this.name}() timed out after ${formatMillis(timeout!)}; the work goes on in the reactor. ` +
-              "Wait again, poll() or cancel() it."
+              "Wait again, poll() or cancel() it. (While wait() blocks, this thread's event loop is frozen: work " +
+              "that waits for something this thread serves cannot finish.)"
           ),
           this.wait
         )

@@ -120,7 +120,11 @@ const encodeStop = (stop: Reactor.StopReason): EncodedStop => {
     case "Cancel":
       return stop
     case "Stop":
-      return { _tag: "Stop", detail: stop.detail }
+      return {
+        _tag: "Stop",
+        drainMillis: stop.drain === undefined ? undefined : Duration.toMillis(stop.drain),
+        stuckMillis: stop.stuck === undefined ? undefined : Duration.toMillis(stop.stuck)
+      }
   }
 }
 
@@ -142,7 +146,13 @@ const decodeStop = (stop: EncodedStop, classes: ErrorClasses): Reactor.StopReaso
       return { _tag: "Timeout", timeout: Duration.millis(stop.millis) }
     case "Abort":
       return { _tag: "Abort", reason: decodeValue(stop.reason, classes) }
-    default:
+    case "Stop":
+      return {
+        _tag: "Stop",
+        drain: stop.drainMillis === undefined ? undefined : Duration.millis(stop.drainMillis),
+        stuck: stop.stuckMillis === undefined ? undefined : Duration.millis(stop.stuckMillis)
+      }
+    case "Cancel":
       return stop
   }
 }

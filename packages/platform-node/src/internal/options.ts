@@ -1,5 +1,8 @@
-import { InvalidArgument, Options } from "@crochet/core"
+import { Options } from "@crochet/core"
 import * as Duration from "effect/Duration"
+
+/** Core's check of an options object: an unknown key is `InvalidArgument` naming the nearest known one. */
+export const checkOptions = Options.check
 
 /**
  * A `Duration.Input` as milliseconds (fractions allowed), `undefined` when
@@ -18,13 +21,12 @@ export const formatMillis = (millis: number): string =>
 /**
  * The timeout (ms) of a call's options object (`with(options)`, `wait(options)`):
  * `undefined` when there are no options or no timeout. Anything but an object
- * is core's `InvalidArgument`, as in core's `waitFor`/`wait`: `wait(100)` must
- * not quietly mean "wait for ever".
+ * with known keys is core's `InvalidArgument`, as in core's `waitFor`/`wait`:
+ * `wait(100)` or `wait({ timout: 100 })` must not quietly mean "wait for ever".
  */
 export const optionsTimeout = (options: unknown, what: string): number | undefined => {
-  if (options === undefined) return undefined
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidArgument(`${what}: options must be an object like { timeout: "1 second" }; got ${Options.describe(options)}.`)
-  }
-  return toMillis((options as { readonly timeout?: unknown }).timeout, `${what}: options.timeout`)
+  const checked = Options.check(options, callOptionKeys, what)
+  return checked === undefined ? undefined : toMillis(checked.timeout, `${what}: options.timeout`)
 }
+
+const callOptionKeys = ["timeout"] as const

@@ -114,7 +114,7 @@ export type EncodedStop =
   | { readonly _tag: "Timeout"; readonly millis: number }
   | { readonly _tag: "Abort"; readonly reason: EncodedValue }
   | { readonly _tag: "Cancel" }
-  | { readonly _tag: "Stop"; readonly detail: string }
+  | { readonly _tag: "Stop"; readonly drainMillis: number | undefined; readonly stuckMillis: number | undefined }
 
 /** A failed call's Cause as it crosses threads. */
 export interface EncodedCause {

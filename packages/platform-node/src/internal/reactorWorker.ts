@@ -54,7 +54,9 @@ const main = async (): Promise<void> => {
       undefined
     )
   }
-  const reactor = Reactor.setup(definition.layer, definition.reactorOptions)
+  // connect's shutdownTimeout bounds the thread's shutdown, and reports an overrun in the calling
+  // thread; a deadline of the reactor's own here would give up first and log where nobody sees it at exit.
+  const reactor = Reactor.setup(definition.layer, { shutdownTimeout: Infinity, ...definition.reactorOptions })
   try {
     // Named, since a reactor with a tracer records this first call too.
     await reactor.waitFor(Effect.void, { spanName: "ReactorThread.start" })

@@ -156,6 +156,20 @@ export class Connection implements Backend {
     return current
   }
 
+  /** When nothing listens at the URL: how to start a Redis there, or point the store at another. */
+  private startHint(error: unknown): string {
+    const code = errorCode(error)
+    if (code !== "ECONNREFUSED" && code !== "ENOTFOUND") return ""
+    let port = "6379"
+    try {
+      port = new URL(this.settings.where).port || port
+    } catch {
+      // keep the default port
+    }
+    return ` (is Redis running there? Start one with \`redis-server --port ${port} --save ""\`, ` +
+      "or pass the URL of yours as the store's `url` option)"
+  }
+
   /** Drops a client whose connection is gone; a call builds a new one (at most once a second). */
   private invalidate(current: Current, why: string): void {
     if (this.current !== current) return
@@ -166,7 +180,7 @@ export class Connection implements Backend {
   }
 
   private unavailable(why: string, cause: unknown): StoreUnavailable {
-    return unavailable(this.settings.where, why, cause)
+    return unavailable(this.settings.where, why + this.startHint(cause), cause)
   }
 
   private closedError(): StoreUnavailable {
@@ -272,6 +286,15 @@ const closeCurrent = async (current: Current, timeout: Duration.Duration): Promi
   const outcome = await Promise.race([closing, late])
   clearTimeout(timer)
   if (outcome === "late" && current.client?.isOpen) current.client.destroy()
+}
+
+/** The system error code (`ECONNREFUSED`...) behind a connection failure, if any. */
+const errorCode = (error: unknown, depth = 0): unknown => {
+  if (typeof error !== "object" || error === null || depth > 5) return undefined
+  const { code, cause } = error as { code?: unknown; cause?: unknown }
+  if (typeof code === "string") return code
+  if (error instanceof AggregateError) return errorCode(error.errors[0], depth + 1)
+  return errorCode(cause, depth + 1)
 }
 
 /** What went wrong, in words: a RedisError's own cause (node-redis's or the socket's error) when it has one. */

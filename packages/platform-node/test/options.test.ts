@@ -1,0 +1,107 @@
+import { InvalidArgument, Reactor } from "@crochet/core"
+import { MainThreadBridge, NodeReactor, ReactorThread } from "@crochet/platform-node"
+import { Effect, Exit, Layer, Scope } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { thrown } from "./helpers.ts"
+
+const module = new URL("./fixtures/echo.reactor.ts", import.meta.url)
+const operations = { add: (a: number, b: number) => Effect.succeed(a + b) }
+
+/**
+ * Every entry point of the package that takes options, with the keys it
+ * knows: given `options`, each throws (synchronously) or returns.
+ */
+const entryPoints: ReadonlyArray<{
+  readonly call: string
+  readonly keys: ReadonlyArray<string>
+  readonly run: (options: object) => unknown
+}> = [
+  {
+    call: "ReactorThread.connect",
+    keys: ["timeout", "eager", "startTimeout", "shutdownTimeout", "exportName", "errors", "lowLatency", "resourceLimits", "traceContext"],
+    // No thread starts: nothing is called.
+    run: (options) => ReactorThread.connect(module, options as never)
+  },
+  {
+    call: "ReactorThread.connect: options.lowLatency",
+    keys: ["reactorSpin", "busyPoll", "callerSpin"],
+    run: (options) => ReactorThread.connect(module, { lowLatency: options as never })
+  },
+  {
+    call: "ReactorThread.define",
+    keys: ["layer", "operations", "timeouts", "reactor"],
+    run: (options) => ReactorThread.define({ layer: Layer.empty, operations, ...options } as never)
+  },
+  {
+    call: "ReactorThread.define: reactor",
+    keys: [...Reactor.optionKeys],
+    run: (options) => ReactorThread.define({ layer: Layer.empty, operations, reactor: options as never })
+  },
+  {
+    call: "reactor thread echo.reactor.ts: with()",
+    keys: ["timeout"],
+    run: (options) => ReactorThread.connect(module).with(options as never)
+  },
+  {
+    call: "MainThreadBridge.serve",
+    keys: ["timeouts", "spin"],
+    run: (options) => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, options as never)
+  },
+  {
+    call: "MainThreadBridge.make",
+    keys: ["timeouts", "spin", "reactor"],
+    run: (options) => MainThreadBridge.make(operations, options as never)
+  },
+  {
+    call: "NodeReactor.setup",
+    keys: [...Reactor.optionKeys, "signals", "keepAlive"],
+    run: (options) => NodeReactor.setup(Layer.empty, { ...options, signals: false } as never)
+  }
+]
+
+describe("an unknown option key is InvalidArgument naming the nearest valid one, at every entry point", () => {
+  it("random keys (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...entryPoints), fc.string({ minLength: 1 }), ({ call, keys, run }, key) => {
+        fc.pre(!keys.includes(key))
+        const error = thrown(() => run({ [key]: undefined }))
+        expect(error).toBeInstanceOf(InvalidArgument)
+        expect(error.message).toContain(`${call}: unknown option \`${key}\``)
+        for (const known of keys) expect(error.message).toContain(`\`${known}\``)
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("typical typos get the intended key", () => {
+    const message = (run: () => unknown) => thrown(run).message as string
+    expect(message(() => ReactorThread.connect(module, { timout: "1 second" } as never))).toMatch(
+      /^ReactorThread.connect: unknown option `timout`; did you mean `timeout`\?/
+    )
+    expect(message(() => ReactorThread.connect(module, { resourceLimits: { maxOldGenerationSizeMB: 64 } as never }))).toContain(
+      "did you mean `maxOldGenerationSizeMb`?"
+    )
+    expect(message(() => ReactorThread.connect(module, { lowLatency: { callerspin: 1 } as never }))).toContain(
+      "did you mean `callerSpin`?"
+    )
+    expect(message(() => ReactorThread.define({ layer: Layer.empty, operations, timeouts: { ad: "1 second" } as never })))
+      .toMatch(/^ReactorThread.define: timeouts \(by operation\): unknown option `ad`; did you mean `add`\?/)
+    expect(message(() => ReactorThread.connect(module).with({ timeuot: 5 } as never))).toContain("did you mean `timeout`?")
+    expect(message(() => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { timeouts: { addd: 1 } } as never)))
+      .toContain("did you mean `add`?")
+    expect(message(() => NodeReactor.setup(Layer.empty, { keepalive: "always" } as never))).toContain("did you mean `keepAlive`?")
+  })
+
+  it("MainThreadBridge.connect checks its options before it connects", async () => {
+    const scope = Scope.makeUnsafe()
+    const bridge = await Effect.runPromise(Scope.provide(MainThreadBridge.make(operations), scope))
+    // The serving thread may not connect (WrongThread), so the check must come first to be seen here.
+    const endpoint = { ...bridge.endpoint(), servingThread: -1 }
+    const error = thrown(() => MainThreadBridge.connect(endpoint, { spinn: 1 } as never))
+    expect(error).toBeInstanceOf(InvalidArgument)
+    expect(error.message).toMatch(/^MainThreadBridge.connect: unknown option `spinn`; did you mean `spin`\?/)
+    endpoint.port.close()
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+})
