@@ -31,7 +31,7 @@ const typoOf = (key: string) =>
       }
     })
 
-const waitForKeys = ["timeout", "signal", "spanName", "parentSpan"]
+const waitForKeys = ["timeout", "signal", "spanName"]
 
 describe("Options.check (fast-check over random keys)", () => {
   it("any key it does not know is InvalidArgument naming that key and listing the known ones", () => {
@@ -104,7 +104,7 @@ describe("every core call refuses a misspelt option", () => {
     const reactor = Reactor.setup(Layer.empty)
     const error = await refusal(() => reactor.waitFor(Effect.never, typo))
     expect(error.message).toBe(
-      "waitFor: unknown option `timout`; did you mean `timeout`? The options are `timeout`, `signal`, `spanName`, `parentSpan`."
+      "waitFor: unknown option `timout`; did you mean `timeout`? The options are `timeout`, `signal`, `spanName`."
     )
     await reactor.shutdown()
   })
@@ -122,6 +122,9 @@ describe("every core call refuses a misspelt option", () => {
     expect((await refusal(() => result.wait({ spanName: "x" } as never))).message).toMatch(/unknown option `spanName`/)
     expect((await refusal(() => Reactor.setup(Layer.empty, { drian: "1 second" } as never))).message).toMatch(
       /^Reactor.setup: unknown option `drian`; did you mean `drain`\?/
+    )
+    expect(() => reactor.runCallback(Effect.void, { onExit: () => {}, timout: "1 second" } as never)).toThrow(
+      /^runCallback: unknown option `timout`; did you mean `timeout`\?/
     )
     result.cancel()
     await reactor.shutdown()

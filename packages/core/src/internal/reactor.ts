@@ -38,6 +38,9 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 const defaultShutdownTimeout = Duration.seconds(10)
 
+const runCallbackKeys = ["onExit", "timeout", "spanName", "parentSpan"] as const satisfies ReadonlyArray<
+  keyof RunCallbackOptions<unknown, unknown>
+>
 const runInReactorKeys = ["timeout", "spanName"] as const satisfies ReadonlyArray<keyof RunInReactorOptions>
 
 // Kept short: V8 cuts long descriptions out of the DataCloneError message.
@@ -255,6 +258,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     if (typeof options !== "object" || options === null || typeof options.onExit !== "function") {
       throw new InvalidArgument(`runCallback: options must be an object with an onExit function; got ${describe(options)}.`)
     }
+    checkOptions(options, runCallbackKeys, "runCallback")
     const timeout = decodeDuration(options.timeout, "runCallback: options.timeout")
     const run = this.start(effect, "runCallback", {
       name: options.spanName || "Reactor.runCallback",
