@@ -8,7 +8,7 @@
  */
 import { ReactorThread } from "@crochet/platform-node"
 import type { ESLint, Rule } from "eslint"
-import type { Finding } from "./glossary.ts"
+import type { Finding } from "./terms.ts"
 
 /** The plugin around any synchronous `check` (the bench plugs in other bridges). */
 export const makePlugin = (check: (text: string) => ReadonlyArray<Finding>): ESLint.Plugin => {
