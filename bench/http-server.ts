@@ -3,8 +3,8 @@
  * the same route three ways, plus a slow route for the disconnect run.
  *   GET /plain/:id      a plain async handler: await users.find(id)
  *   GET /managed/:id    ManagedRuntime.runPromise(Effect.timeout(find(id), "5 seconds"))
- *   GET /reactor/:id    reactor.waitFor(find(id), { timeout: "5 seconds", signal }), the signal aborted when
- *                       the response closes before it finished (the client went away)
+ *   GET /reactor/:id    reactor.waitFor(find(id), { timeout: "5 seconds", signal: clientGone(reply) }),
+ *                       examples/fastify.ts's signal (aborted when the client goes away)
  *   GET /reactor-request-signal/:id   the same with Fastify's request.signal
  *   GET /slow/:ms       reactor.waitFor(a sleep of ms with a finalizer, { timeout, signal })
  *   GET /stats          heap after a GC, the reactor's stats, finalizers run
@@ -12,7 +12,8 @@
  */
 import { Reactor } from "@crochet/core"
 import { Context, Effect, Layer, ManagedRuntime } from "effect"
-import Fastify, { type FastifyReply } from "fastify"
+import Fastify from "fastify"
+import { clientGone } from "../examples/fastify.ts"
 
 /** The work: an async data source, as an existing client library would have it. */
 const names = ["Ada", "Grace", "Barbara", "Frances"]
@@ -33,13 +34,6 @@ const runtime = ManagedRuntime.make(UsersLive)
 const reactor = Reactor.setup(UsersLive)
 await runtime.runPromise(Effect.void)
 await reactor.waitFor(Effect.void)
-
-/** Aborts when the response closes before it has finished: the client went away. */
-const clientGone = (reply: FastifyReply): AbortSignal => {
-  const controller = new AbortController()
-  reply.raw.once("close", () => reply.raw.writableFinished || controller.abort())
-  return controller.signal
-}
 
 const app = Fastify()
 app.get<{ Params: { id: string } }>("/plain/:id", (request) => store.find(Number(request.params.id)))
