@@ -183,8 +183,8 @@ const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean): React
       const result = reactor.waitFor(effectOrFn, options)
       return typeof result === "function" ? wrapFunction(result, awaitPromise) : awaitPromise(result)
     }) as Reactor.Reactor<R>["waitFor"],
-    runInReactor: ((effectOrFn: any) => {
-      const result = reactor.runInReactor(effectOrFn)
+    runInReactor: ((effectOrFn: any, options?: Reactor.RunInReactorOptions) => {
+      const result = reactor.runInReactor(effectOrFn, options)
       return typeof result === "function" ? wrapFunction(result, awaitResult) : awaitResult(result)
     }) as Reactor.Reactor<R>["runInReactor"],
     waitForMethod: ((options?: any) => {
