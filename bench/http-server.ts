@@ -3,6 +3,7 @@
  * the same route three ways, plus a slow route for the disconnect run.
  *   GET /plain/:id      a plain async handler: await users.find(id)
  *   GET /managed/:id    ManagedRuntime.runPromise(Effect.timeout(find(id), "5 seconds"))
+ *   GET /managed-no-timeout/:id   ManagedRuntime.runPromise(find(id)): Effect's own floor for this route
  *   GET /reactor/:id    reactor.waitFor(find(id), { timeout: "5 seconds", signal: clientGone(reply) }),
  *                       examples/fastify.ts's signal (aborted when the client goes away)
  *   GET /reactor-request-signal/:id   the same with Fastify's request.signal
@@ -39,6 +40,8 @@ const app = Fastify()
 app.get<{ Params: { id: string } }>("/plain/:id", (request) => store.find(Number(request.params.id)))
 app.get<{ Params: { id: string } }>("/managed/:id", (request) =>
   runtime.runPromise(Effect.timeout(find(Number(request.params.id)), "5 seconds")))
+app.get<{ Params: { id: string } }>("/managed-no-timeout/:id", (request) =>
+  runtime.runPromise(find(Number(request.params.id))))
 app.get<{ Params: { id: string } }>("/reactor/:id", (request, reply) =>
   reactor.waitFor(find(Number(request.params.id)), { timeout: "5 seconds", signal: clientGone(reply) }))
 app.get<{ Params: { id: string } }>("/reactor-request-signal/:id", (request) =>

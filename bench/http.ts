@@ -6,6 +6,7 @@
  *   (c) reactor    reactor.waitFor(work, { timeout: "5 seconds", signal }), the signal aborting when the
  *                  response closes unfinished (the client went away)
  *   (c') the same with Fastify's own request.signal
+ *   and ManagedRuntime.runPromise(work) with no timeout: what any Effect fiber that waits costs
  * Modes run in interleaved rounds; the median round is reported, with the
  * server's CPU time per request (steadier than req/s on a shared machine). Then a
  * disconnect-heavy run: clients that give up after 10 ms on work that takes
@@ -35,6 +36,7 @@ const modes = [
   { name: "(a) plain async handler", path: "/plain/1" },
   { name: "(b) ManagedRuntime.runPromise(Effect.timeout(…))", path: "/managed/1" },
   { name: "(c) reactor.waitFor(…, { timeout, signal })", path: "/reactor/1" },
+  { name: "ManagedRuntime.runPromise(…), no timeout: Effect's floor", path: "/managed-no-timeout/1" },
   { name: "(c') the same, signal: Fastify's request.signal", path: "/reactor-request-signal/1" }
 ] as const
 
