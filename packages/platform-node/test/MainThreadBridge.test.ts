@@ -46,6 +46,9 @@ afterEach(async () => {
 
 const layer = () => Layer.empty
 
+/** Worker threads can take more than expect.poll's default 1 s to start on a loaded machine. */
+const workerStart = { timeout: 10_000 }
+
 describe("MainThreadBridge", () => {
   it("a worker's blocking call runs in the main thread's reactor", async () => {
     const reactor = Reactor.setup(layer())
@@ -88,7 +91,7 @@ describe("MainThreadBridge", () => {
     const outcome = await call("hang", ["timeout"], { timeout: "100 millis" })
     expect(outcome.error?.name).toBe("TimeoutError")
     expect(outcome.millis).toBeGreaterThanOrEqual(99)
-    await expect.poll(() => log.includes("finalized timeout")).toBe(true)
+    await expect.poll(() => log.includes("finalized timeout"), workerStart).toBe(true)
     expect(await call("add", [2, 2])).toMatchObject({ ok: true, value: 4 })
     await reactor.shutdown()
   })
@@ -101,7 +104,7 @@ describe("MainThreadBridge", () => {
     expect(await a.call("add", [0, 0])).toMatchObject({ ok: true })
     expect(await b.call("add", [0, 0])).toMatchObject({ ok: true })
     const blocked = [a.call("hang", ["a"]), b.call("hang", ["b"])]
-    await expect.poll(() => log.includes("started a") && log.includes("started b")).toBe(true)
+    await expect.poll(() => log.includes("started a") && log.includes("started b"), workerStart).toBe(true)
     await reactor.shutdown()
     const outcomes = await Promise.all(blocked)
     for (const outcome of outcomes) {
@@ -119,7 +122,7 @@ describe("MainThreadBridge", () => {
     const { call } = startWorker(bridge)
     expect(await call("add", [0, 0])).toMatchObject({ ok: true })
     const blocked = call("hang", ["closed"])
-    await expect.poll(() => log.includes("started closed")).toBe(true)
+    await expect.poll(() => log.includes("started closed"), workerStart).toBe(true)
     bridge.close()
     expect((await blocked).error?._tag).toBe("ReactorStopped")
     expect((await call("add", [1, 1])).error?._tag).toBe("ReactorStopped")
@@ -145,7 +148,7 @@ describe("MainThreadBridge", () => {
     expect(await call("start:add", [20, 22], { handle: "sum" })).toMatchObject({ ok: true })
     expect(await call("wait", [], { handle: "sum" })).toMatchObject({ ok: true, value: 42 })
     expect(await call("start:hang", ["handle"], { handle: "h" })).toMatchObject({ ok: true })
-    await expect.poll(() => log.includes("started handle")).toBe(true)
+    await expect.poll(() => log.includes("started handle"), workerStart).toBe(true)
     expect(await call("poll", [], { handle: "h" })).toMatchObject({ value: "running" })
     expect((await call("wait", [], { handle: "h", timeout: "20 millis" })).error?.name).toBe("TimeoutError")
     expect(log).not.toContain("finalized handle")
@@ -193,7 +196,7 @@ describe("MainThreadBridge", () => {
         const { call } = startWorker(bridge)
         expect(yield* Effect.promise(() => call("greet", ["worker"]))).toMatchObject({ ok: true, value: "hello worker" })
         blocked = call("hang")
-        yield* Effect.promise(() => expect.poll(() => events.includes("hang started")).toBe(true))
+        yield* Effect.promise(() => expect.poll(() => events.includes("hang started"), workerStart).toBe(true))
       }).pipe(Effect.scoped, Effect.provide(GreeterLive))
     )
     expect((await blocked!).error?._tag).toBe("ReactorStopped")
@@ -213,7 +216,7 @@ describe("MainThreadBridge", () => {
       Effect.gen(function*() {
         const bridge = yield* MainThreadBridge.make(served, { reactor: { drain: "10 seconds" } })
         inFlight = startWorker(bridge).call("slow")
-        yield* Effect.promise(() => expect.poll(() => started).toBe(true))
+        yield* Effect.promise(() => expect.poll(() => started, workerStart).toBe(true))
       }).pipe(Effect.scoped)
     )
     expect(await inFlight!).toMatchObject({ ok: true, value: "finished during the drain" })
