@@ -26,15 +26,26 @@ it("the rule's check is a plain synchronous call into the reactor thread", () =>
   expect(glossary.call.check("nothing here")).toEqual([])
 })
 
+/** Runs the eslint CLI on the samples; execFile rejects on a non-zero exit and kills the process after 20 s. */
+const eslintCli = (...args: Array<string>) =>
+  promisify(execFile)(
+    process.execPath,
+    [fileURLToPath(new URL("../../node_modules/eslint/bin/eslint.js", import.meta.url)), "-c", "eslint.config.js", ...args],
+    { cwd: here, timeout: 20_000 }
+  ).then(() => undefined, (error: { code: number; killed: boolean; stdout: string }) => error)
+
 it("the eslint CLI with the plugin: reports, exits 1, and the reactor thread does not keep ESLint's process alive", async () => {
-  const eslintBin = fileURLToPath(new URL("../../node_modules/eslint/bin/eslint.js", import.meta.url))
-  // execFile rejects on a non-zero exit (ESLint's 1: problems found) and kills the process after 20 s.
-  const failure = await promisify(execFile)(process.execPath, [eslintBin, "-c", "eslint.config.js", "sample"], {
-    cwd: here,
-    timeout: 20_000
-  }).then(() => undefined, (error: { code: number; killed: boolean; stdout: string }) => error)
+  const failure = await eslintCli("sample")
+  expect(failure?.killed).toBe(false)
+  expect(failure?.code).toBe(1) // problems found
+  expect(failure?.stdout).toContain("✖ 4 problems (4 errors, 0 warnings)")
+  expect(failure?.stdout).toMatch(/2:28 +error +Say "placeholder value" instead of "dummy value" +glossary\/terms/)
+}, 30_000)
+
+it("eslint --concurrency 2: each ESLint worker thread loads the plugin and gets its own reactor thread; the run ends", async () => {
+  const failure = await eslintCli("--concurrency", "2", "sample")
   expect(failure?.killed).toBe(false)
   expect(failure?.code).toBe(1)
-  expect(failure?.stdout).toContain("✖ 3 problems (3 errors, 0 warnings)")
-  expect(failure?.stdout).toMatch(/2:28 +error +Say "placeholder value" instead of "dummy value" +glossary\/terms/)
+  expect(failure?.stdout).toContain("✖ 4 problems (4 errors, 0 warnings)")
+  expect(failure?.stdout).toMatch(/2:12 +error +Say "denylist" instead of "blacklist" +glossary\/terms/)
 }, 30_000)
