@@ -6,10 +6,11 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import type * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
@@ -441,6 +442,47 @@ export const make = <R = never>(options?: ReactorOptions): Effect.Effect<Reactor
     return Effect.as(Effect.addFinalizer(() => reactor.shutdownEffect), reactor as Reactor<R>)
   })
 }
+
+/**
+ * A reactor as a layer, under your own service key: `Reactor.make` in the
+ * layer's scope. Services that hand callbacks to code not written in Effect
+ * (an event emitter, an HTTP framework, a native binding) depend on the key;
+ * when the layer graph is torn down the reactor stops (its callers get
+ * `ReactorStopped`) before the services it uses are finalized. Bad options
+ * throw `InvalidArgument` here.
+ *
+ * @example
+ * ```ts
+ * import { EventEmitter } from "node:events"
+ * import { Context, Effect, Layer } from "effect"
+ * import { Reactor } from "@crochet/core"
+ *
+ * class Users extends Context.Service<Users, { readonly register: (name: string) => Effect.Effect<number> }>()("Users") {}
+ * class AppReactor extends Context.Service<AppReactor, Reactor.Reactor<Users>>()("AppReactor") {}
+ *
+ * const UsersLive = Layer.succeed(Users, Users.of({ register: (name) => Effect.succeed(name.length) }))
+ * const AppReactorLive = Reactor.layer(AppReactor, { drain: "5 seconds" }) // Layer<AppReactor, never, Users>
+ *
+ * // A service that hands a callback to an EventEmitter: it depends on the reactor.
+ * const SignupsLive = Layer.effectDiscard(Effect.gen(function*() {
+ *   const reactor = yield* AppReactor
+ *   const emitter = new EventEmitter()
+ *   const onSignup = (name: string) =>
+ *     reactor.waitFor(Users.use((users) => users.register(name)), { timeout: "2 seconds" }).then(console.log)
+ *   emitter.on("signup", onSignup)
+ *   yield* Effect.addFinalizer(() => Effect.sync(() => emitter.off("signup", onSignup)))
+ * }))
+ *
+ * const AppLive = SignupsLive.pipe(Layer.provide(AppReactorLive), Layer.provide(UsersLive))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const layer = <I, R = never>(
+  key: Context.Key<I, Reactor<R>>,
+  options?: ReactorOptions
+): Layer.Layer<I, never, R> => Layer.effect(key, make<R>(options))
 
 const setups = new Map<Layer.Layer<any, any, never>, ReactorImpl<any>>()
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Aborted, causeOf, InvalidArgument, NonErrorFailure, Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
+import { getEventListeners } from "node:events"
 import { rejection } from "./helpers.ts"
 
 class NotFound extends Data.TaggedError("NotFound")<{ readonly host: string }> {}
@@ -100,6 +101,17 @@ describe("waitFor", () => {
       const already = await rejection(reactor.waitFor(Effect.void, { signal: controller.signal }))
       expect(already).toBeInstanceOf(Aborted)
       expect(already.message).toContain("already aborted")
+    }))
+
+  it("a finished call stops listening to its signal: a shared signal gathers no listeners, a later abort changes nothing", () =>
+    withReactor(async (reactor) => {
+      // Fastify, for one, aborts a request's signal after the response has been sent.
+      const controller = new AbortController()
+      const waiting = Effect.promise(() => Promise.resolve("done")) // does not finish at once: the call is tracked
+      for (let i = 0; i < 100; i++) expect(await reactor.waitFor(waiting, { signal: controller.signal })).toBe("done")
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(0)
+      controller.abort()
+      expect(reactor.stats().calls).toMatchObject({ success: 100, aborted: 0 })
     }))
 })
 

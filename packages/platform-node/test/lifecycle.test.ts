@@ -1,4 +1,4 @@
-import { Reactor } from "@crochet/core"
+import { Reactor, TimeoutError } from "@crochet/core"
 import { NodeReactor } from "@crochet/platform-node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -259,5 +259,12 @@ describe("NodeReactor: processes and threads", () => {
     expect(await second.runInReactor(Effect.succeed(2)).wait()).toBe(2)
     await Reactor.shutdownAll()
     expect(second.status).toBe("stopped")
+  })
+
+  it("passes runInReactor's options on (a timeout interrupts the work)", async () => {
+    const reactor = NodeReactor.setup(Layer.effectDiscard(Effect.void), { signals: false })
+    const result = reactor.runInReactor(Effect.never, { timeout: "10 millis", spanName: "never" })
+    expect(await result.wait().catch((error) => error)).toBeInstanceOf(TimeoutError)
+    await reactor.shutdown()
   })
 })

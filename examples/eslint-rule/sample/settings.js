@@ -1,0 +1,4 @@
+export const labels = {
+  blocked: "Senders on the blacklist",
+  allowed: "Trusted senders"
+}
