@@ -4,27 +4,20 @@ import * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
+import type * as Reactor from "../Reactor.ts"
 import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
 import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
 
 /**
- * Why the reactor interrupted a fiber. It travels as an annotation on the
- * Interrupt reason of the fiber's Cause, so the Exit alone tells a timeout
- * from a cancel or a shutdown, with no per-call bookkeeping.
+ * Why the reactor interrupted a fiber (the public `Reactor.StopReason`). It
+ * travels as an annotation on the Interrupt reason of the fiber's Cause, so
+ * the Exit alone tells a timeout from a cancel or a shutdown, with no per-call
+ * bookkeeping. A shutdown's reason also caches the one error shared by the
+ * callers whose work was only interrupted (a shutdown may release 100,000).
  */
 export type StopReason =
-  | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
-  | { readonly _tag: "Abort"; readonly reason: unknown }
-  | { readonly _tag: "Cancel" }
-  | {
-    readonly _tag: "Stop"
-    /** The reactor's drain, for the advice of the message. */
-    readonly drain?: Duration.Duration | undefined
-    /** Set when the work's finalizers outlived this shutdownTimeout and its callers were released anyway. */
-    readonly stuck?: Duration.Duration | undefined
-    /** The one error shared by the callers whose work was only interrupted (a shutdown may release 100,000). */
-    interrupted?: ReactorStopped
-  }
+  | Exclude<Reactor.StopReason, { readonly _tag: "Stop" }>
+  | (Extract<Reactor.StopReason, { readonly _tag: "Stop" }> & { interrupted?: ReactorStopped })
 
 const StopReasonKey = Context.Service<StopReason>("@crochet/core/StopReason")
 
