@@ -270,8 +270,8 @@ describe("in one process, with two stores", () => {
     const raw = createClient({ url: redis.url })
     await raw.connect()
     try {
-      await eventually(async () => (await raw.exists(`crochet:r:${id}`)) === 1, 5_000)
-      await eventually(async () => (await raw.exists(`crochet:r:${id}`)) === 0, 5_000)
+      await eventually(async () => (await raw.exists(`crochet:{${id}}:r`)) === 1, 5_000)
+      await eventually(async () => (await raw.exists(`crochet:{${id}}:r`)) === 0, 5_000)
     } finally {
       raw.destroy()
     }
@@ -314,7 +314,7 @@ describe("in one process, with two stores", () => {
   })
 
   it("RedisResultStore.layerRedis shares the application's own NodeRedis connection", async () => {
-    const { url: _url, logLevel: _logLevel, ...storeOptions } = testOptions(redis.url)
+    const { url: _url, ...storeOptions } = testOptions(redis.url)
     const Store = RedisResultStore.layerRedis(storeOptions).pipe(
       Layer.provide(NodeRedis.layer({ url: redis.url, disableOfflineQueue: true }))
     )
