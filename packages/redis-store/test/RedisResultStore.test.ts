@@ -7,6 +7,7 @@ import { OwnerLost, RedisResultStore, RemoteError, StoreUnavailable, Unencodable
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { createClient } from "redis"
@@ -335,6 +336,120 @@ describe("in one process, with two stores", () => {
     expect(() => RedisResultStore.make({ ownerHeartbeat: "5 seconds", ownerLostAfter: "1 second" })).toThrow(
       /ownerLostAfter/
     )
+  })
+})
+
+describe("pushed, not polled", () => {
+  /** A work whose end the test decides. */
+  const latch = () => {
+    let open!: (value: string) => void
+    const promise = new Promise<string>((resolve) => {
+      open = resolve
+    })
+    return { effect: Effect.promise(() => promise), open }
+  }
+
+  const redisClient = async (url = redis.url) => {
+    const client = createClient({ url })
+    await client.connect()
+    cleanups.push(async () => client.destroy())
+    return client
+  }
+
+  const commandsProcessed = async (client: Awaited<ReturnType<typeof redisClient>>): Promise<number> => {
+    const info = await client.info("stats")
+    return Number(/total_commands_processed:(\d+)/.exec(info)![1])
+  }
+
+  it("one subscriber connection per store, however many waits are pending", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const raw = await redisClient()
+    const before = (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
+    const results = Array.from({ length: 50 }, () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash()))
+    await rejection(results[49]!.wait({ timeout: "300 millis" }))
+    const after = (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
+    expect(after - before).toBe(2)
+    for (const result of results) result.cancel()
+  })
+
+  it("Redis traffic while waits are pending does not grow with their number", async () => {
+    const raw = await redisClient()
+    const trafficWith = async (waits: number): Promise<number> => {
+      const a = reactorWithStore()
+      const b = reactorWithStore()
+      const results = Array.from({ length: waits }, () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash()))
+      await rejection(results[waits - 1]!.wait({ timeout: "300 millis" }))
+      const start = await commandsProcessed(raw)
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const commands = await commandsProcessed(raw) - start
+      for (const result of results) result.cancel()
+      await a.reactor.shutdown()
+      await b.reactor.shutdown()
+      return commands
+    }
+    const one = await trafficWith(1)
+    const many = await trafficWith(100)
+    // Heartbeat and liveness check: a few commands per ownerHeartbeat (100 ms here), whatever the number of waits.
+    expect(one).toBeLessThan(60)
+    expect(many).toBeLessThan(one * 1.5 + 10)
+  }, 20_000)
+
+  it("a lost subscription is made again and every pending wait looks again", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const raw = await redisClient()
+    const work = latch()
+    const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+    await rejection(result.wait({ timeout: "300 millis" }))
+    // Both stores lose their subscriber connection; the wake-up is sent while they are gone.
+    await raw.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
+    work.open("after the reconnect")
+    expect(await result.wait({ timeout: "10 seconds" })).toBe("after the reconnect")
+  }, 20_000)
+
+  it("Redis restarted mid-wait: the wait goes on and gets the result, finished while Redis was down", async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    // Longer than the restart takes, so that neither side gives up meanwhile.
+    const options = { ...testOptions(server.url), ownerHeartbeat: "200 millis", ownerLostAfter: "5 seconds" } as const
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const work = latch()
+    const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+    await rejection(result.wait({ timeout: "300 millis" }))
+    await server.restart(async () => {
+      work.open("finished during the restart")
+      // Down long enough for the owner's first attempts to publish to fail.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    })
+    expect(await result.wait({ timeout: "10 seconds" })).toBe("finished during the restart")
+  }, 20_000)
+
+  it("a failure stashed here that nobody retrieved is logged at shutdown; a retrieved one is not", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ cause, message }) => {
+      lines.push(`${JSON.stringify(message)} ${Cause.pretty(cause)}`)
+    })
+    const store = RedisResultStore.make(testOptions(redis.url))
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => store.close())
+    const b = reactorWithStore()
+    reactor.runInReactor(Effect.fail(new Error("nobody came for me"))).stash()
+    reactor.runInReactor(Effect.succeed("fine")).stash()
+    const later = reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.andThen(Effect.fail(new Error("failed later, unseen")))))
+    later.stash()
+    const seen = reactor.runInReactor(Effect.fail(new Error("seen elsewhere"))).stash()
+    expect(await rejection(b.reactor.retrieve(seen).wait({ timeout: "5 seconds" }))).toMatchObject({ message: "seen elsewhere" })
+    await rejection(later.wait())
+    // The retriever's "retrieved" message reaches the owner in the background.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await reactor.shutdown()
+    const unretrieved = lines.filter((line) => line.includes("never retrieved"))
+    expect(unretrieved).toHaveLength(2)
+    expect(unretrieved.join("\n")).toContain("nobody came for me")
+    expect(unretrieved.join("\n")).toContain("failed later, unseen")
+    expect(unretrieved.join("\n")).not.toContain("seen elsewhere")
   })
 })
 

@@ -3,17 +3,23 @@
  * processes (fixtures) that talk in JSON lines.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
 import { createServer, Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { createClient } from "redis"
 
 export interface RedisServer {
   readonly port: number
   readonly url: string
   /** Kills the server (SIGKILL) and waits for it to be gone. */
   readonly stop: () => Promise<void>
+  /** Stops the server, saving its data (`SHUTDOWN SAVE`), runs `whileDown`, and starts it again on the same port with that data. */
+  readonly restart: (whileDown?: () => Promise<void>) => Promise<void>
 }
 
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
@@ -34,10 +40,14 @@ const canConnect = (port: number): Promise<boolean> =>
     socket.connect(port, "127.0.0.1")
   })
 
-/** Starts `redis-server` (on `port`, or a free one) with nothing saved to disk; rejects if it is not up within 10 s. */
-export const startRedis = async (port?: number): Promise<RedisServer> => {
-  port ??= await freePort()
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+interface Started {
+  readonly child: ChildProcess
+  readonly exited: Promise<void>
+}
+
+/** Spawns `redis-server` with `args` and waits until it accepts connections on `port` (10 s at most). */
+export const spawnRedis = async (port: number, args: ReadonlyArray<string>): Promise<Started> => {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   let failure: Error | undefined
@@ -55,12 +65,34 @@ export const startRedis = async (port?: number): Promise<RedisServer> => {
     }
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+  return { child, exited }
+}
+
+/** Starts `redis-server` (on `port`, or a free one), its data in a fresh temporary directory; rejects if it is not up within 10 s. */
+export const startRedis = async (port?: number): Promise<RedisServer> => {
+  const at = port ?? await freePort()
+  const dir = await mkdtemp(join(tmpdir(), "crochet-redis-"))
+  let current = await spawnRedis(at, ["--dir", dir])
+  const stop = async () => {
+    if (current.child.exitCode === null && current.child.signalCode === null) current.child.kill("SIGKILL")
+    await current.exited
+  }
   return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
+    port: at,
+    url: `redis://127.0.0.1:${at}`,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-      await exited
+      await stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+    restart: async (whileDown) => {
+      const client = createClient({ url: `redis://127.0.0.1:${at}`, socket: { reconnectStrategy: false } })
+      client.on("error", () => undefined)
+      await client.connect()
+      await client.sendCommand(["SHUTDOWN", "SAVE"]).catch(() => undefined)
+      if (client.isOpen) client.destroy()
+      await current.exited
+      await whileDown?.()
+      current = await spawnRedis(at, ["--dir", dir])
     }
   }
 }

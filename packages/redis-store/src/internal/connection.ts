@@ -86,10 +86,10 @@ export class Connection implements Backend {
     if (this.closed) return this.closedError()
     const current = this.current
     if (current === undefined) {
-      const failure = this.lastFailure
+      if (this.lastFailure === undefined || this.failedRecently()) return this.lastFailure
       // Try again in the background, so that the next stash can succeed once Redis is back.
-      if (failure !== undefined && !this.failedRecently()) this.start().ready.catch(() => undefined)
-      return failure
+      this.start().ready.catch(() => undefined)
+      return undefined
     }
     if (current.connected && !isReady(current)) {
       this.invalidate(current, "the connection was lost")
@@ -197,12 +197,11 @@ export class Connection implements Backend {
     return current
   }
 
-  /** Drops a client whose connection is gone; a call builds a new one (at most once a second). */
+  /** Drops a client whose connection is gone; the next call builds a new one (then at most once a second while that fails). */
   private invalidate(current: Current, why: string): void {
     if (this.current !== current || this.settings.external) return
     this.current = undefined
     this.lastFailure = this.unavailable(why, undefined)
-    this.failedAt = Date.now()
     void this.closeCurrent(current)
   }
 

@@ -208,7 +208,7 @@ export class Store implements ResultStore.ResultStore {
       const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
       if (exit._tag === "Failure") this.remember(id, result)
-      runner.runInReactor(this.logFailure(id, this.publishExit(id, exit, errorOfDone(result))))
+      runner.runInReactor(this.logFailure(id, this.tolerant(this.publishExit(id, exit, errorOfDone(result)))))
     } else {
       this.remember(id, result)
       this.owned.set(id, result)
@@ -241,13 +241,15 @@ export class Store implements ResultStore.ResultStore {
     const settled = Effect.map(Effect.exit(result), (exit) => exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined)
     return Effect.gen(function*() {
       // Subscribed first: a cancel sent once the record names us reaches us.
-      yield* self.subscribe
-      yield* self.beat
-      const [waiter, cancel] = yield* self.backend.eval<[string, string]>(startScript, [record], [millis(ttl), ownerName, self.token])
+      yield* self.tolerant(self.subscribe)
+      yield* self.tolerant(self.beat)
+      const [waiter, cancel] = yield* self.tolerant(
+        self.backend.eval<[string, string]>(startScript, [record], [millis(ttl), ownerName, self.token])
+      )
       if (cancel === "1") result.cancel()
       if (waiter !== "") yield* self.notify(waiter, `w ${id}`)
       const error = yield* settled
-      yield* Effect.uninterruptible(self.publishExit(id, result.poll()!, error))
+      yield* Effect.uninterruptible(self.tolerant(self.publishExit(id, result.poll()!, error)))
     }).pipe(
       // Our reactor is shutting down (the work is being interrupted too): say so, rather than go silent.
       Effect.onInterrupt(() =>
@@ -408,7 +410,7 @@ export class Store implements ResultStore.ResultStore {
   /**
    * A Redis outage is tolerated as long as a silent owner would be
    * (`ownerLostAfter`): the command is tried again meanwhile, then the
-   * outage is the wait's error.
+   * outage is the error (a wait's, or the owner's logged warning).
    */
   private tolerant<A>(effect: Effect.Effect<A, StoreUnavailable>): Effect.Effect<A, StoreUnavailable> {
     const limit = millis(this.settings.ownerLostAfter)
