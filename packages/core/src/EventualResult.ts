@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
@@ -282,6 +283,27 @@ const waitAborted = (reason: unknown): Error =>
  */
 export const retrieved = (result: EventualResult<unknown, unknown>): void => {
   if (result instanceof EventualResultImpl) result.watch.observed = false
+}
+
+/**
+ * The context (Clock, logger) of the reactor that made the handle, for a
+ * store that keeps time on it; undefined for handles made elsewhere.
+ *
+ * @internal
+ */
+export const contextOf = (result: EventualResult<unknown, unknown>): Context.Context<never> | undefined =>
+  result instanceof EventualResultImpl ? result.watch.host.deadlines.context : undefined
+
+/**
+ * A stashed result nobody can retrieve any more: a failure is logged like
+ * any unobserved one (`note` says why).
+ *
+ * @internal
+ */
+export const logIfFailedUnretrieved = (result: EventualResult<unknown, unknown>, note: string): void => {
+  if (!(result instanceof EventualResultImpl)) return
+  const exit = result.run.exit
+  if (exit !== undefined) logIfFailed(result.watch.host, exit, note)
 }
 
 /**
