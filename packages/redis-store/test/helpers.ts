@@ -97,6 +97,67 @@ export const startRedis = async (port?: number): Promise<RedisServer> => {
   }
 }
 
+export interface RedisCluster {
+  /** `cluster:<url>,<url>,<url>`: what the fixtures and `testOptions` take. */
+  readonly target: string
+  readonly urls: ReadonlyArray<string>
+  /** Kills every node (SIGKILL) and removes their files. */
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Starts a real 3-node Redis Cluster on free 127.0.0.1 ports (no replicas),
+ * its files in a fresh temporary directory; resolves once every node reports
+ * `cluster_state:ok`.
+ */
+export const startCluster = async (): Promise<RedisCluster> => {
+  const dir = await mkdtemp(join(tmpdir(), "crochet-cluster-"))
+  const ports = [await freePort(), await freePort(), await freePort()]
+  const nodes: Array<Started> = []
+  const stop = async () => {
+    for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill("SIGKILL")
+    await Promise.all(nodes.map((node) => node.exited))
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    for (const port of ports) {
+      nodes.push(
+        await spawnRedis(port, ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir])
+      )
+    }
+    await new Promise<void>((resolve, reject) => {
+      const create = spawn("redis-cli", [
+        "--cluster",
+        "create",
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes"
+      ], { stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      create.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk
+      })
+      create.once("error", reject)
+      create.once("exit", (code) => code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}: ${stderr}`)))
+    })
+    for (const port of ports) {
+      const client = createClient({ url: `redis://127.0.0.1:${port}` })
+      await client.connect()
+      try {
+        await eventually(async () => (await client.sendCommand(["CLUSTER", "INFO"]) as string).includes("cluster_state:ok"))
+      } finally {
+        client.destroy()
+      }
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  const urls = ports.map((port) => `redis://127.0.0.1:${port}`)
+  return { target: `cluster:${urls.join(",")}`, urls, stop }
+}
+
 /** A fixture in test/fixtures, run by this same Node (which runs .ts directly). */
 export interface Fixture {
   readonly child: ChildProcess
