@@ -13,8 +13,9 @@
  * - `<prefix>alive:<token>`: the store's heartbeat while it owns running
  *   work, refreshed every `ownerHeartbeat` with a time-to-live of `ownerLostAfter`.
  * - `<prefix>p:<token>`: its sharded pub/sub channel (`SSUBSCRIBE`), the one
- *   subscription of the store: "w <id>" (look at the record again) for the
- *   waits, "c <id>" (cancel) and "k <id>" (a failure was retrieved) for the owner.
+ *   subscription of the store: "d [id, exit, kind, message]" (done: the Exit
+ *   itself) and "w <id>" (look at the record again) for the waits; "c <id>"
+ *   (cancel) and "k <id>" (a failure was retrieved) for the owner.
  *
  * Nothing polls: a retriever subscribes, then claims (the claim names its
  * channel in the record), and the owner's publish, atomic with the claim,
@@ -136,11 +137,17 @@ class Wait {
   node: string | undefined
   woken = false
   ownerGone = false
+  /** The owner's Exit, when its wake-up carried it. */
+  delivered: Look | undefined
   failure: StoreUnavailable | undefined
   private resume: (() => void) | undefined
 
   wake(): void {
     this.woken = true
+    this.signal()
+  }
+  deliver(look: Look): void {
+    this.delivered = look
     this.signal()
   }
   fail(error: StoreUnavailable): void {
@@ -154,7 +161,7 @@ class Wait {
 
   /** Until something happened. */
   readonly next: Effect.Effect<void> = Effect.callback((resume) => {
-    if (this.woken || this.ownerGone || this.failure !== undefined) return resume(Effect.void)
+    if (this.woken || this.ownerGone || this.failure !== undefined || this.delivered !== undefined) return resume(Effect.void)
     this.resume = () => resume(Effect.void)
     return Effect.sync(() => {
       this.resume = undefined
@@ -292,7 +299,8 @@ export class Store implements ResultStore.ResultStore {
       (waiter) => {
         if (waiter === null || waiter === "") return Effect.void
         this.stashed.delete(id)
-        return this.notify(waiter, `w ${id}`)
+        // The Exit rides along: the retriever needs no round trip to read it.
+        return this.notify(waiter, `d ${JSON.stringify([id, exit, kind, message])}`)
       }
     )
   }
@@ -374,6 +382,11 @@ export class Store implements ResultStore.ResultStore {
           yield* wait.next
         }
         if (wait.failure !== undefined) return yield* Effect.fail(wait.failure)
+        if (wait.delivered !== undefined) {
+          // Read once: the record goes (in the background; it expires anyway).
+          Effect.runFork(Effect.ignore(self.backend.send(keys[0]!, ["DEL", keys[0]!])))
+          return yield* finishLook(wait.delivered)!
+        }
         const ownerGone = wait.ownerGone
         wait.woken = false
         wait.ownerGone = false
@@ -435,6 +448,12 @@ export class Store implements ResultStore.ResultStore {
   private onMessage(message: string): void {
     const id = message.slice(2)
     switch (message[0]) {
+      case "d": {
+        const [doneId, exit, kind, text] = JSON.parse(id) as [string, string, string, string]
+        // No owner to tell: its publish saw the claim.
+        this.waits.get(doneId)?.deliver([2, exit, kind, text, null])
+        break
+      }
       case "w":
         this.waits.get(id)?.wake()
         break
