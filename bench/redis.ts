@@ -40,6 +40,15 @@ const pause = (millis: number) => new Promise((resolve) => setTimeout(resolve, m
 const commandsProcessed = async (): Promise<number> =>
   Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1])
 
+/** Until Redis is quiet (the background work of the previous step is done): under 100 commands in 500 ms. */
+const settle = async () => {
+  for (let i = 0; i < 60; i++) {
+    const start = await commandsProcessed()
+    await pause(500)
+    if (await commandsProcessed() - start < 100) return
+  }
+}
+
 const latch = () => {
   let open!: () => void
   const promise = new Promise<void>((resolve) => {
@@ -145,7 +154,10 @@ console.log("|---:|---:|")
 console.log(`| ${ms(percentile(cancels, 50))} | ${ms(percentile(cancels, 99))} |`)
 
 // --- idle traffic with pending waits ---------------------------------------------------------
-console.log("\nRedis traffic while retrieved waits are pending (both stores, over 3 s; the owner's work never ends)")
+console.log(
+  "\nRedis traffic while retrieved waits are pending (both stores, over 3 s once settled; the owner's work never ends; " +
+    "INFO total_commands_processed, which counts the commands inside scripts)"
+)
 console.log("| pending waits | Redis commands/s | connections (both stores) |")
 console.log("|---:|---:|---:|")
 for (const count of [1, 200, 10_000]) {
@@ -157,7 +169,7 @@ for (const count of [1, 200, 10_000]) {
   }
   // Claims are sent in order on one connection: the last one landed, all have.
   await claimed(last)
-  await pause(500)
+  await settle()
   const start = await commandsProcessed()
   const startedAt = performance.now()
   await pause(3_000)
@@ -168,21 +180,32 @@ for (const count of [1, 200, 10_000]) {
   console.log(`| ${count.toLocaleString("en")} | ${perSecond.toFixed(1)} | ${connections} |`)
   for (const result of results) result.cancel()
   await Promise.all(results.map((result) => result.wait().catch(() => undefined)))
+  await settle()
 }
 
 // --- throughput ----------------------------------------------------------------------------
 const trips = 2_000
-const before = await commandsProcessed()
+await settle()
+await raw.sendCommand(["CONFIG", "RESETSTAT"])
 const started = performance.now()
 for (let i = 0; i < trips; i++) {
   await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
 }
 const seconds = (performance.now() - started) / 1000
-const perTrip = (await commandsProcessed() - before - 1) / trips
+const calls = new Map<string, number>()
+for (const [, name, count] of (await raw.info("commandstats")).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
+  calls.set(name!, Number(count))
+}
+const scripts = (calls.get("evalsha") ?? 0) + (calls.get("eval") ?? 0)
+const operations = [...calls].reduce((sum, [name, count]) => name === "config|resetstat" ? sum : sum + count, 0)
 console.log(`\nStash + retrieve + wait, one after another (${trips.toLocaleString("en")} round trips, a value done at stash)`)
-console.log("| round trips/s | Redis commands per round trip |")
-console.log("|---:|---:|")
-console.log(`| ${Math.round(trips / seconds).toLocaleString("en")} | ${perTrip.toFixed(1)} |`)
+console.log("| round trips/s | scripts per round trip | SPUBLISH per round trip | Redis operations per round trip (inside scripts too) |")
+console.log("|---:|---:|---:|---:|")
+console.log(
+  `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
+    ((calls.get("spublish") ?? 0) / trips).toFixed(2)
+  } | ${(operations / trips).toFixed(1)} |`
+)
 
 await a.shutdown()
 await b.shutdown()

@@ -15,7 +15,7 @@
  * - `<prefix>p:<token>`: its sharded pub/sub channel (`SSUBSCRIBE`), the one
  *   subscription of the store: "d [id, exit, kind, message]" (done: the Exit
  *   itself) and "w <id>" (look at the record again) for the waits; "c <id>"
- *   (cancel) and "k <id>" (a failure was retrieved) for the owner.
+ *   (cancel) and "k <id> <token>" (claimed by that store) for the owner.
  *
  * Nothing polls: a retriever subscribes, then claims (the claim names its
  * channel in the record), and the owner's publish, atomic with the claim,
@@ -192,6 +192,8 @@ export class Store implements ResultStore.ResultStore {
   private readonly owned = new Map<string, EventualResult.EventualResult<unknown, unknown>>()
   /** Stashed results not known to be claimed, oldest first: failures among them are reported at shutdown. */
   private readonly stashed = new Map<string, Stashed>()
+  /** Who claimed owned work that is still running, when this store knows: its publish wakes them at once. */
+  private readonly waiters = new Map<string, string>()
   private subscribed = false
   /** Set while the subscription is lost: since when. */
   private lostSince: number | undefined
@@ -254,7 +256,10 @@ export class Store implements ResultStore.ResultStore {
         self.backend.eval<[string, string]>(startScript, [record], [millis(ttl), ownerName, self.token])
       )
       if (cancel === "1") result.cancel()
-      if (waiter !== "") yield* self.notify(waiter, `w ${id}`)
+      if (waiter !== "") {
+        self.waiters.set(id, waiter)
+        yield* self.notify(waiter, `w ${id}`)
+      }
       const error = yield* settled
       yield* Effect.uninterruptible(self.tolerant(self.publishExit(id, result.poll()!, error)))
     }).pipe(
@@ -268,7 +273,10 @@ export class Store implements ResultStore.ResultStore {
             "so the work was interrupted."
         ).pipe(Effect.ignore)
       ),
-      Effect.ensuring(Effect.sync(() => this.owned.delete(id)))
+      Effect.ensuring(Effect.sync(() => {
+        this.owned.delete(id)
+        this.waiters.delete(id)
+      }))
     )
   }
 
@@ -287,7 +295,7 @@ export class Store implements ResultStore.ResultStore {
 
   /** Stores the Exit and wakes the retriever, if one claimed it already. */
   private publish(id: string, exit: string, kind: string, message: string): Effect.Effect<void, StoreUnavailable> {
-    return Effect.flatMap(
+    const publish = Effect.flatMap(
       this.backend.eval<string | null>(publishScript, [this.record(id), this.claim(id)], [
         millis(this.settings.ttl),
         exit,
@@ -297,12 +305,18 @@ export class Store implements ResultStore.ResultStore {
         this.token
       ]),
       (waiter) => {
-        if (waiter === null || waiter === "") return Effect.void
+        if (waiter === null || waiter === "" || waiter === known) return Effect.void
         this.stashed.delete(id)
-        // The Exit rides along: the retriever needs no round trip to read it.
-        return this.notify(waiter, `d ${JSON.stringify([id, exit, kind, message])}`)
+        return this.notify(waiter, done)
       }
     )
+    // The Exit rides along: the retriever needs no round trip to read it. When this store already knows
+    // who claimed it, the wake-up goes right behind the publish (same connection: Redis runs them in order).
+    const done = `d ${JSON.stringify([id, exit, kind, message])}`
+    const known = this.waiters.get(id)
+    if (known === undefined) return publish
+    this.stashed.delete(id)
+    return Effect.asVoid(Effect.all([publish, this.notify(known, done)], { concurrency: 2 }))
   }
 
   /** The owner's side runs unobserved: a failure to publish is logged, not lost. */
@@ -353,7 +367,7 @@ export class Store implements ResultStore.ResultStore {
       const owner = look[4]
       // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
       const retrieved = exit._tag === "Failure" && owner !== null
-        ? Effect.ignore(owner === self.token ? Effect.sync(() => self.stashed.delete(id)) : self.notify(owner, `k ${id}`))
+        ? self.tellClaimed(id, owner)
         : Effect.void
       return Effect.andThen(retrieved, finish(exit, look[2] ?? "", look[3] ?? ""))
     }
@@ -373,6 +387,8 @@ export class Store implements ResultStore.ResultStore {
       }
       const done = finishLook(claim)
       if (done !== undefined) return yield* done
+      // Claimed while pending: tell the owner who waits, so that its publish wakes us without a round trip.
+      if (claim[0] === 1 && claim[2] !== null) yield* self.tellClaimed(id, claim[2])
       while (true) {
         if (wait.node === undefined) {
           // No record yet: its first write may still be on the way, for at most ownerLostAfter after the stash.
@@ -460,9 +476,13 @@ export class Store implements ResultStore.ResultStore {
       case "c":
         this.owned.get(id)?.cancel()
         break
-      case "k":
-        this.stashed.delete(id)
+      case "k": {
+        // "k <id> <retriever's token>": claimed while pending; the publish can wake it at once.
+        const [claimedId, waiter] = id.split(" ") as [string, string]
+        this.stashed.delete(claimedId)
+        if (this.owned.has(claimedId)) this.waiters.set(claimedId, waiter)
         break
+      }
     }
   }
 
@@ -571,6 +591,12 @@ export class Store implements ResultStore.ResultStore {
           (alive) => alive === 0 ? Effect.sync(() => waits.forEach((wait) => wait.lostOwner())) : Effect.void
         )), { discard: true, concurrency: 16 })
     })
+  }
+
+  /** The owner learns who claimed its pending result (and that it was retrieved); a lost message costs a round trip, no more. */
+  private tellClaimed(id: string, node: string): Effect.Effect<void> {
+    if (node !== this.token) return Effect.ignore(this.notify(node, `k ${id} ${this.token}`))
+    return Effect.sync(() => this.onMessage(`k ${id} ${this.token}`))
   }
 
   /** `SPUBLISH` to another store's channel. */
