@@ -263,6 +263,16 @@ describe("in one process, with two stores", () => {
     expect(await rejection(a.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
   })
 
+  it("an id that cannot be ours fails at once without a Redis command, quoting only its start", async () => {
+    // Nothing listens there: any Redis command would end in StoreUnavailable, not ResultNotFound.
+    const { reactor } = reactorWithStore(testOptions("redis://127.0.0.1:1"))
+    for (const id of ["x".repeat(1_000_000), "nope", `${Date.now().toString(36)}.not-a-uuid`, `${"z".repeat(12)}.${globalThis.crypto.randomUUID()}`]) {
+      const error = await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+      expect(error).toBeInstanceOf(ResultNotFound)
+      expect(error.message.length).toBeLessThan(400)
+    }
+  })
+
   it("results expire after ttl", async () => {
     const options = { ...testOptions(redis.url), ttl: "300 millis" } as const
     const a = reactorWithStore(options)
