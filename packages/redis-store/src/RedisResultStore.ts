@@ -151,6 +151,7 @@ export const make = (options?: Options): RedisResultStore => {
       new Connection({
         where,
         external: false,
+        cluster: true,
         commandTimeout: settings.commandTimeout,
         makeClient: () =>
           createCluster({
@@ -169,6 +170,7 @@ export const make = (options?: Options): RedisResultStore => {
     new Connection({
       where: withoutPassword(url),
       external: false,
+      cluster: false,
       commandTimeout: settings.commandTimeout,
       makeClient: () =>
         createClient({ ...options?.client, ...quiet, url, socket: { ...quiet.socket, ...options?.client?.socket } as never })
@@ -232,6 +234,7 @@ export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.Resu
           new Connection({
             where: "the application's NodeRedis client",
             external: true,
+            cluster: false,
             commandTimeout: settings.commandTimeout,
             makeClient: () => client
           }),

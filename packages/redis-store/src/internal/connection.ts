@@ -32,6 +32,8 @@ export const script = (lua: string): Script => ({ lua, sha: createHash("sha1").u
 export interface Backend {
   /** Set once closed: every call then fails at once. */
   readonly closed: boolean
+  /** Whether every command goes over one connection, so Redis runs them in the order sent (not so on a cluster). */
+  readonly inOrder: boolean
   /** Why a new stash should be refused right now, when that is already known (no I/O). */
   knownDown(): StoreUnavailable | undefined
   /** A command, sent to the node that holds `key`, bounded by `commandTimeout`. */
@@ -54,6 +56,8 @@ export interface ConnectionSettings {
   readonly makeClient: () => SingleClient | ClusterClient
   /** Whether the client is the application's (never closed or rebuilt by us). */
   readonly external: boolean
+  /** Whether `makeClient` makes a Redis Cluster client. */
+  readonly cluster: boolean
   readonly commandTimeout: Duration.Duration
 }
 
@@ -80,6 +84,10 @@ export class Connection implements Backend {
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings
+  }
+
+  get inOrder(): boolean {
+    return !this.settings.cluster
   }
 
   knownDown(): StoreUnavailable | undefined {
@@ -175,7 +183,7 @@ export class Connection implements Backend {
 
   private start(): Current {
     const client = this.settings.makeClient()
-    const cluster = "masters" in client
+    const cluster = this.settings.cluster
     // node-redis rethrows `error` events nobody listens to; failures reach us through the commands.
     client.on("error", () => undefined)
     const ready = this.settings.external && client.isOpen

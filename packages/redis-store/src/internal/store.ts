@@ -311,9 +311,10 @@ export class Store implements ResultStore.ResultStore {
       }
     )
     // The Exit rides along: the retriever needs no round trip to read it. When this store already knows
-    // who claimed it, the wake-up goes right behind the publish (same connection: Redis runs them in order).
+    // who claimed it, the wake-up goes right behind the publish (one connection: Redis runs them in order;
+    // on a cluster they go to different nodes, so the wake-up waits for the publish).
     const done = `d ${JSON.stringify([id, exit, kind, message])}`
-    const known = this.waiters.get(id)
+    const known = this.backend.inOrder ? this.waiters.get(id) : undefined
     if (known === undefined) return publish
     this.stashed.delete(id)
     return Effect.asVoid(Effect.all([publish, this.notify(known, done)], { concurrency: 2 }))
