@@ -4,7 +4,8 @@
  * one process stand for two processes (each has its own connections).
  *
  * - completion → remote wake: the owner's work completes; how long until the
- *   retriever's `wait` resolves. Peers measured in the same run: node-redis
+ *   retriever's `wait` resolves (on one server, and on a 3-node Redis Cluster
+ *   this bench starts too). Peers measured in the same run: node-redis
  *   sharded pub/sub (SPUBLISH → SSUBSCRIBE listener), classic pub/sub and a
  *   blocking list pop (LPUSH → BLPOP), client to client: the floor.
  * - Redis commands/s while 1, 200 and 10,000 retrieved waits are pending
@@ -17,8 +18,9 @@ import { Reactor } from "@crochet/core"
 import { RedisResultStore } from "@crochet/redis-store"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createClient } from "redis"
-import { startRedis } from "../packages/redis-store/test/helpers.ts"
+import { createClient, createCluster } from "redis"
+import { testOptions } from "../packages/redis-store/test/fixtures/options.ts"
+import { startCluster, startRedis } from "../packages/redis-store/test/helpers.ts"
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 300)
 const server = await startRedis()
@@ -57,24 +59,45 @@ const latch = () => {
   return { effect: Effect.promise(() => promise), open }
 }
 
+type HGet = (key: string, field: string) => Promise<string | null>
+
 /** Until the retriever's claim has landed (its wait is then woken by the owner's publish, nothing else). */
-const claimed = async (id: string) => {
-  while ((await raw.hGet(`crochet:{${id}}:r`, "waiter")) === null) await pause(1)
+const claimed = async (id: string, hGet: HGet = (key, field) => raw.hGet(key, field)) => {
+  while ((await hGet(`crochet:{${id}}:r`, "waiter")) === null) await pause(1)
+}
+
+/** Owner `from` completes work that `to` waits for: the time until `to`'s wait resolves. */
+const wakeTimes = async (from: Reactor.Reactor<never>, to: Reactor.Reactor<never>, count: number, hGet?: HGet) => {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const work = latch()
+    const id = from.runInReactor(work.effect.pipe(Effect.as(i))).stash()
+    const waited = to.retrieve(id).wait({ timeout: "10 seconds" })
+    await claimed(id, hGet)
+    const start = performance.now()
+    work.open()
+    await waited
+    samples.push(performance.now() - start)
+  }
+  return samples
 }
 
 // --- completion → remote wake -----------------------------------------------------------
-const wakes: Array<number> = []
-for (let i = 0; i < rounds; i++) {
-  const work = latch()
-  const id = a.runInReactor(work.effect.pipe(Effect.as(i))).stash()
-  const result = b.retrieve(id)
-  const waited = result.wait({ timeout: "10 seconds" })
-  await claimed(id)
-  const start = performance.now()
-  work.open()
-  await waited
-  wakes.push(performance.now() - start)
-}
+const wakes = await wakeTimes(a, b, rounds)
+
+// The same on a 3-node Redis Cluster (results spread over the nodes).
+const cluster = await startCluster()
+const clusterOptions = testOptions(cluster.target)
+const clusterStores = [RedisResultStore.make(clusterOptions), RedisResultStore.make(clusterOptions)]
+const [ca, cb] = clusterStores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+const clusterRaw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) })
+await clusterRaw.connect()
+const clusterWakes = await wakeTimes(ca!, cb!, rounds, (key, field) => clusterRaw.hGet(key, field))
+await ca!.shutdown()
+await cb!.shutdown()
+for (const store of clusterStores) await store.close()
+clusterRaw.destroy()
+await cluster.stop()
 
 /** Client-to-client delivery over Redis itself, for comparison. */
 const floor = async (name: string, setup: (receive: () => void) => Promise<{ send: () => Promise<unknown>; close: () => void }>) => {
@@ -130,6 +153,9 @@ console.log(`\nCompletion → remote wake (${rounds} rounds, localhost)`)
 console.log("| path | p50 | p99 |")
 console.log("|---|---:|---:|")
 console.log(`| RedisResultStore: owner completes → retriever's wait resolves | ${ms(percentile(wakes, 50))} | ${ms(percentile(wakes, 99))} |`)
+console.log(
+  `| the same on a 3-node Redis Cluster | ${ms(percentile(clusterWakes, 50))} | ${ms(percentile(clusterWakes, 99))} |`
+)
 for (const { name, samples } of floors) console.log(`| ${name} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
 
 // --- cancel → owner interrupted --------------------------------------------------------------
