@@ -56,9 +56,10 @@ export interface Options {
   readonly ownerHeartbeat?: Duration.Input | undefined
   /**
    * A retriever whose owner has not refreshed its heartbeat for this long
-   * fails with `OwnerLost` (checked every `ownerHeartbeat`). Also how long a
-   * retriever waits for the record of a freshly stashed id to appear, and how
-   * long it rides out a Redis outage. Must be longer than `ownerHeartbeat`. Default: 6 seconds.
+   * fails with `OwnerLost` (checked every `ownerHeartbeat`). Also how long
+   * a retriever waits (plus `commandTimeout`) for the record of a freshly
+   * stashed id to appear, and how long it rides out a Redis outage. Must be
+   * longer than `ownerHeartbeat`. Default: 6 seconds.
    */
   readonly ownerLostAfter?: Duration.Input | undefined
   /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */

@@ -13,7 +13,7 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
-import { eventually, fixture, type Fixture, type RedisServer, startRedis } from "./helpers.ts"
+import { eventually, fixture, type Fixture, ownerStarted, type RedisServer, startRedis } from "./helpers.ts"
 
 let redis: RedisServer
 const cleanups: Array<() => Promise<unknown>> = []
@@ -103,6 +103,7 @@ describe("across two processes", () => {
   it("cancel() here interrupts the fiber in process A", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     // Let the claim land, then cancel while A's work runs.
     await rejection(result.wait({ timeout: "200 millis" }))
@@ -121,6 +122,7 @@ describe("across two processes", () => {
   it("the retrieving reactor shutting down while it waits asks A to cancel (nobody else can retrieve it)", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "200 millis" }))
     await reactor.shutdown()
@@ -131,6 +133,7 @@ describe("across two processes", () => {
   it("A dies before finishing: the wait here ends with OwnerLost within ownerLostAfter", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "200 millis" }))
     a.process.child.kill("SIGKILL")
@@ -146,6 +149,7 @@ describe("across two processes", () => {
   it("A's reactor shuts down before finishing: the wait here ends with ReactorStopped", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "200 millis" }))
     a.process.send("shutdown")

@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import { createCluster } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
-import { fixture, type Fixture, type RedisCluster, startCluster } from "./helpers.ts"
+import { fixture, type Fixture, ownerStarted, type RedisCluster, startCluster } from "./helpers.ts"
 
 let cluster: RedisCluster
 const cleanups: Array<() => Promise<unknown>> = []
@@ -78,6 +78,7 @@ describe("on a 3-node Redis Cluster, across two processes", () => {
   it("cancel() here interrupts the fiber in process A", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(cluster.target, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "300 millis" }))
     result.cancel()
@@ -88,6 +89,7 @@ describe("on a 3-node Redis Cluster, across two processes", () => {
   it("A is SIGKILLed before finishing: the wait here ends with OwnerLost", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(cluster.target, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "300 millis" }))
     a.process.child.kill("SIGKILL")

@@ -8,7 +8,7 @@ import { createServer, Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { createClient } from "redis"
+import { createClient, createCluster } from "redis"
 
 export interface RedisServer {
   readonly port: number
@@ -156,6 +156,23 @@ export const startCluster = async (): Promise<RedisCluster> => {
   }
   const urls = ports.map((port) => `redis://127.0.0.1:${port}`)
   return { target: `cluster:${urls.join(",")}`, urls, stop }
+}
+
+/**
+ * Until the owner of `id` has written its record (a slow owner process would
+ * otherwise be told apart from a dead one by timing). `target` as in `testOptions`.
+ */
+export const ownerStarted = async (target: string, id: string): Promise<void> => {
+  const key = `crochet:{${id}}:r`
+  const client = target.startsWith("cluster:")
+    ? createCluster({ rootNodes: target.slice("cluster:".length).split(",").map((url) => ({ url })) })
+    : createClient({ url: target })
+  await client.connect()
+  try {
+    await eventually(async () => (await client.hGet(key, "state")) === "pending")
+  } finally {
+    client.destroy()
+  }
 }
 
 /** A fixture in test/fixtures, run by this same Node (which runs .ts directly). */

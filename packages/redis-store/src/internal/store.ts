@@ -39,6 +39,7 @@ export interface StoreSettings {
   readonly ttl: Duration.Duration
   readonly ownerHeartbeat: Duration.Duration
   readonly ownerLostAfter: Duration.Duration
+  readonly commandTimeout: Duration.Duration
   readonly codec: ExitCodec
 }
 
@@ -248,14 +249,19 @@ export class Store implements ResultStore.ResultStore {
     // Yielding the handle gives core's ReactorStopped or Cancelled for a run the reactor interrupted
     // (and, unlike wait(), leaves a failure's error object as it is, for the codec to render).
     const settled = Effect.map(Effect.exit(result), (exit) => exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined)
+    const start = self.tolerant(self.backend.eval<[string, string]>(startScript, [record], [millis(ttl), ownerName, self.token]))
     return Effect.gen(function*() {
-      // Subscribed first: a cancel sent once the record names us reaches us.
-      yield* self.tolerant(self.subscribe)
-      yield* self.tolerant(self.beat)
-      const [waiter, cancel] = yield* self.tolerant(
-        self.backend.eval<[string, string]>(startScript, [record], [millis(ttl), ownerName, self.token])
-      )
-      if (cancel === "1") result.cancel()
+      // The record first, as fast as can be (a retriever waits for it). The heartbeat lands before it (sent first
+      // on the one connection; on a cluster, awaited first), so no retriever sees the record with the owner not alive.
+      const wasSubscribed = self.subscribed
+      const [, [, [waiter, cancel]]] = yield* Effect.all([
+        self.tolerant(self.subscribe),
+        self.backend.inOrder
+          ? Effect.all([self.tolerant(self.beat), start], { concurrency: 2 })
+          : Effect.all([self.tolerant(self.beat), start])
+      ], { concurrency: 2 })
+      // A cancel sent before we listened is in the record: read it again if we were not listening when it started.
+      if (cancel === "1" || (!wasSubscribed && (yield* self.cancelAsked(id)))) result.cancel()
       if (waiter !== "") {
         self.waiters.set(id, waiter)
         yield* self.notify(waiter, `w ${id}`)
@@ -320,6 +326,12 @@ export class Store implements ResultStore.ResultStore {
     return Effect.asVoid(Effect.all([publish, this.notify(known, done)], { concurrency: 2 }))
   }
 
+  private cancelAsked(id: string): Effect.Effect<boolean> {
+    const record = this.record(id)
+    return Effect.map(Effect.option(this.backend.send<string | null>(record, ["HGET", record, "cancel"])), (cancel) =>
+      cancel._tag === "Some" && cancel.value === "1")
+  }
+
   /** The owner's side runs unobserved: a failure to publish is logged, not lost. */
   private logFailure(id: string, effect: Effect.Effect<void, StoreUnavailable>): Effect.Effect<void> {
     return Effect.catch(effect, (error) =>
@@ -355,7 +367,10 @@ export class Store implements ResultStore.ResultStore {
     const match = id.length <= maxIdLength ? idPattern.exec(id) : null
     if (match === null) return Effect.fail(new ResultNotFound(id))
     const stashedAt = Number.parseInt(match[1]!, 36)
-    const { codec, ownerLostAfter, ttl } = this.settings
+    const { codec, commandTimeout, ownerLostAfter, ttl } = this.settings
+    // How long after the stash the owner's first write may take: its connection and command, each within
+    // commandTimeout, or an outage it rides out (ownerLostAfter).
+    const firstWrite = millis(ownerLostAfter) + millis(commandTimeout)
     const self = this
     const token = globalThis.crypto.randomUUID()
     const keys = [this.record(id), this.claim(id)]
@@ -392,8 +407,8 @@ export class Store implements ResultStore.ResultStore {
       if (claim[0] === 1 && claim[2] !== null) yield* self.tellClaimed(id, claim[2])
       while (true) {
         if (wait.node === undefined) {
-          // No record yet: its first write may still be on the way, for at most ownerLostAfter after the stash.
-          const left = stashedAt + millis(ownerLostAfter) - Date.now()
+          // No record yet: its first write may still be on the way, for at most firstWrite after the stash.
+          const left = stashedAt + firstWrite - Date.now()
           if (left > 0) yield* Effect.raceFirst(wait.next, Effect.sleep(Duration.millis(left)))
         } else {
           yield* wait.next
@@ -410,7 +425,7 @@ export class Store implements ResultStore.ResultStore {
         const look = yield* self.tolerant(self.backend.eval<Look>(lookScript, [keys[0]!], []))
         const result = finishLook(look)
         if (result !== undefined) return yield* result
-        if (look[0] === 0 && Date.now() - stashedAt > millis(ownerLostAfter)) return yield* Effect.fail(new ResultNotFound(id))
+        if (look[0] === 0 && Date.now() - stashedAt > firstWrite) return yield* Effect.fail(new ResultNotFound(id))
         if (look[0] === 1 && ownerGone) {
           return yield* Effect.fail(
             new OwnerLost({
@@ -503,10 +518,7 @@ export class Store implements ResultStore.ResultStore {
     const owned = [...this.owned]
     if (owned.length === 0) return
     Effect.runFork(Effect.forEach(owned, ([id, result]) =>
-      Effect.ignore(Effect.tap(
-        this.backend.send<string | null>(this.record(id), ["HGET", this.record(id), "cancel"]),
-        (cancel) => cancel === "1" ? Effect.sync(() => result.cancel()) : Effect.void
-      )), { discard: true }))
+      Effect.tap(this.cancelAsked(id), (asked) => asked ? Effect.sync(() => result.cancel()) : Effect.void), { discard: true }))
   }
 
   /** The heartbeat of this store's owned work: one key per store, not per result. */
