@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Data, Effect, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { InvalidArgument, Reactor, ResultNotFound, ResultStore } from "../src/index.ts"
 import { rejection } from "./helpers.ts"
 
@@ -120,4 +122,26 @@ describe("ResultStore.memory", () => {
     expect(() => reactor.retrieve("not-a-uuid")).toThrow(/"not-a-uuid"/)
     await reactor.shutdown()
   })
+
+  it("a stashed result nobody retrieves does not keep a finished program alive", () => {
+    const core = new URL("../src/index.ts", import.meta.url).href
+    const program = [
+      `import { Effect, Layer } from "effect"`,
+      `import { Reactor } from ${JSON.stringify(core)}`,
+      `const reactor = Reactor.setup(Layer.empty)`,
+      `reactor.runInReactor(Effect.succeed("never retrieved")).stash()`,
+      `await reactor.waitFor(Effect.void)`,
+      `console.log("end of program")`
+    ].join("\n")
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", program], {
+      cwd: fileURLToPath(new URL("../../..", import.meta.url)),
+      encoding: "utf8",
+      timeout: 15_000
+    })
+    expect(run.stderr).toBe("")
+    expect(run.stdout).toBe("end of program\n")
+    // Killed by the timeout (signal set, no status) if the ttl's timer (1 hour) kept it alive.
+    expect(run.signal).toBeNull()
+    expect(run.status).toBe(0)
+  }, 20_000)
 })
