@@ -7,7 +7,7 @@ import { OwnerLost, RedisResultStore } from "@crochet/redis-store"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createCluster } from "redis"
+import { createClient, createCluster } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
 import { fixture, type Fixture, ownerStarted, type RedisCluster, startCluster } from "./helpers.ts"
@@ -103,6 +103,25 @@ describe("on a 3-node Redis Cluster, across two processes", () => {
 })
 
 describe("on a 3-node Redis Cluster, in one process", () => {
+  it("lost connections (every node's pub/sub clients killed) are made again, and a pending wait looks again", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    let open!: (value: string) => void
+    const work = Effect.promise(() => new Promise<string>((resolve) => {
+      open = resolve
+    }))
+    const result = b.reactor.retrieve(a.reactor.runInReactor(work).stash())
+    await rejection(result.wait({ timeout: "300 millis" }))
+    for (const url of cluster.urls) {
+      const node = createClient({ url })
+      await node.connect()
+      await node.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
+      node.destroy()
+    }
+    open("after the reconnect")
+    expect(await result.wait({ timeout: "10 seconds" })).toBe("after the reconnect")
+  }, 20_000)
+
   it("an idle store does not keep a finished program alive", async () => {
     const program = fixture("idle", [cluster.target])
     expect(await program.next()).toEqual({ ok: "idle" })

@@ -73,6 +73,8 @@ interface Current {
   subscriber: SingleClient | undefined
   /** The subscription in progress or done. */
   subscribed: Promise<void> | undefined
+  /** Called when the subscription is lost. */
+  onLost: (() => void) | undefined
 }
 
 export class Connection implements Backend {
@@ -124,18 +126,14 @@ export class Connection implements Backend {
 
   subscribe(channel: string, onMessage: (message: string) => void, onLost: () => void): Effect.Effect<void, StoreUnavailable> {
     return this.run((current) => {
-      current.subscribed ??= subscribeOn(current, channel, onMessage, () => {
-        if (this.current === current) {
+      current.subscribed ??= subscribeOn(current, channel, onMessage, () => this.lost(current, "the subscriber's connection was lost"))
+        .then(() => {
+          current.onLost = onLost
+          if (!this.settings.external) unref(current)
+        }, (error) => {
           current.subscribed = undefined
-          if (!current.cluster) this.invalidate(current, "the subscriber's connection was lost")
-        }
-        onLost()
-      }).then(() => {
-        if (!this.settings.external) unref(current)
-      }, (error) => {
-        current.subscribed = undefined
-        throw error
-      })
+          throw error
+        })
       return current.subscribed
     })
   }
@@ -189,8 +187,13 @@ export class Connection implements Backend {
     const ready = this.settings.external && client.isOpen
       ? Promise.resolve()
       : client.connect().then(() => undefined)
-    const current: Current = { client, cluster, ready, connected: false, subscriber: undefined, subscribed: undefined }
+    const current: Current = { client, cluster, ready, connected: false, subscriber: undefined, subscribed: undefined, onLost: undefined }
     this.current = current
+    if (cluster) {
+      // A node's connection (commands or sharded pub/sub) is gone: the whole client is made again, and the
+      // subscription with it, rather than trusting a cluster client with a dead node inside.
+      client.on("node-disconnect", () => this.lost(current, "a connection to a node of the cluster was lost"))
+    }
     ready.then(() => {
       current.connected = true
       this.lastFailure = undefined
@@ -203,6 +206,23 @@ export class Connection implements Backend {
       if (!this.settings.external) destroy(client)
     })
     return current
+  }
+
+  /** A connection of `current` is gone: drop it (a call builds a new one) and tell the subscriber, if any. */
+  private lost(current: Current, why: string): void {
+    if (this.current !== current) return
+    const onLost = current.onLost
+    current.onLost = undefined
+    current.subscribed = undefined
+    if (this.settings.external && !current.cluster) {
+      // The application's client stays; only our subscriber goes.
+      const subscriber = current.subscriber
+      current.subscriber = undefined
+      if (subscriber !== undefined) destroy(subscriber)
+    } else {
+      this.invalidate(current, why)
+    }
+    onLost?.()
   }
 
   /** Drops a client whose connection is gone; the next call builds a new one (then at most once a second while that fails). */
