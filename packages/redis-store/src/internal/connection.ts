@@ -192,7 +192,10 @@ export class Connection implements Backend {
     if (cluster) {
       // A node's connection (commands or sharded pub/sub) is gone: the whole client is made again, and the
       // subscription with it, rather than trusting a cluster client with a dead node inside.
-      client.on("node-disconnect", () => this.lost(current, "a connection to a node of the cluster was lost"))
+      // ("node-error" is a socket's error: a command's error reply rejects that command only.)
+      for (const event of ["node-error", "node-disconnect"]) {
+        client.on(event, () => this.lost(current, "a connection to a node of the cluster was lost"))
+      }
     }
     ready.then(() => {
       current.connected = true
