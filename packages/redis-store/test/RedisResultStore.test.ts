@@ -423,6 +423,8 @@ describe("pushed, not polled", () => {
     const b = reactorWithStore()
     const raw = await redisClient()
     const work = latch()
+    // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
+    a.reactor.runInReactor(Effect.never).stash()
     const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
     await rejection(result.wait({ timeout: "300 millis" }))
     // Both stores lose their subscriber connection; the wake-up is sent while they are gone.

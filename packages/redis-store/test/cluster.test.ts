@@ -110,6 +110,8 @@ describe("on a 3-node Redis Cluster, in one process", () => {
     const work = Effect.promise(() => new Promise<string>((resolve) => {
       open = resolve
     }))
+    // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
+    a.reactor.runInReactor(Effect.never).stash()
     const result = b.reactor.retrieve(a.reactor.runInReactor(work).stash())
     await rejection(result.wait({ timeout: "300 millis" }))
     for (const url of cluster.urls) {
