@@ -102,7 +102,7 @@ export class Connection implements Backend {
       return undefined
     }
     if (current.connected && !isReady(current)) {
-      this.invalidate(current, "the connection was lost")
+      this.lost(current, "the connection was lost")
       return this.lastFailure
     }
     return undefined
@@ -167,7 +167,7 @@ export class Connection implements Backend {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
           const error = Cause.squash(cause)
           if (error instanceof StoreUnavailable) return Effect.fail(error)
-          if (current.connected && !isReady(current)) this.invalidate(current, describeError(error))
+          if (current.connected && !isReady(current)) this.lost(current, describeError(error))
           return Effect.fail(this.unavailable(describeError(error), error))
         })
       )
