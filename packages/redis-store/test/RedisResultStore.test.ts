@@ -451,6 +451,24 @@ describe("pushed, not polled", () => {
     expect(await result.wait({ timeout: "10 seconds" })).toBe("finished during the restart")
   }, 20_000)
 
+  it("a failure stashed here that expired unretrieved is logged (at the next stash), like the memory store's", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ cause, message }) => {
+      lines.push(`${JSON.stringify(message)} ${Cause.pretty(cause)}`)
+    })
+    const store = RedisResultStore.make({ ...testOptions(redis.url), ttl: "200 millis" })
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    reactor.runInReactor(Effect.fail(new Error("expired, never seen"))).stash()
+    reactor.runInReactor(Effect.succeed("expired, fine")).stash()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    reactor.runInReactor(Effect.succeed("a later stash")).stash()
+    await eventually(() => lines.some((line) => line.includes("expired unretrieved")))
+    const expired = lines.filter((line) => line.includes("expired unretrieved"))
+    expect(expired).toHaveLength(1)
+    expect(expired[0]).toContain("expired, never seen")
+  })
+
   it("a failure stashed here that nobody retrieved is logged at shutdown; a retrieved one is not", async () => {
     const lines: Array<string> = []
     const logger = Logger.make<unknown, void>(({ cause, message }) => {

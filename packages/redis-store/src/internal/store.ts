@@ -213,7 +213,7 @@ export class Store implements ResultStore.ResultStore {
     if (down !== undefined) throw down
     const id = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
     const exit = result.poll()
-    this.forgetExpired()
+    this.forgetExpired(runner)
     if (exit !== undefined) {
       const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
@@ -345,18 +345,29 @@ export class Store implements ResultStore.ResultStore {
     this.stashed.set(id, { result, expiresAt: Date.now() + millis(this.settings.ttl) })
   }
 
-  /** Results past their time-to-live cannot be retrieved any more: forgotten (oldest first, so this is cheap). */
-  private forgetExpired(): void {
+  /**
+   * Results past their time-to-live cannot be retrieved any more: forgotten
+   * (oldest first, so this is cheap), a failure logged as the memory store
+   * does. Done at the next stash.
+   */
+  private forgetExpired(runner: ResultStore.Runner): void {
     const now = Date.now()
     for (const [id, entry] of this.stashed) {
       if (entry.expiresAt > now) break
+      this.stashed.delete(id)
       if (this.owned.has(id)) {
         // Still running: kept while its owner is alive; look again later.
-        this.stashed.delete(id)
         this.stashed.set(id, { result: entry.result, expiresAt: now + millis(this.settings.ttl) })
         continue
       }
-      this.stashed.delete(id)
+      const exit = entry.result.poll()
+      if (exit?._tag === "Failure" && exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")) {
+        runner.runInReactor(Effect.logError(
+          `Unhandled error in EventualResult (stashed as ${id} and expired unretrieved after its ttl ` +
+            `(${Duration.format(this.settings.ttl)}))`,
+          exit.cause
+        ))
+      }
     }
   }
 
