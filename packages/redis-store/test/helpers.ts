@@ -45,11 +45,19 @@ interface Started {
   readonly exited: Promise<void>
 }
 
+/** Servers still running: killed when this process exits, however it ends (a bench piped into `head`). */
+const running = new Set<ChildProcess>()
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL")
+})
+
 /** Spawns `redis-server` with `args` and waits until it accepts connections on `port` (10 s at most). */
 export const spawnRedis = async (port: number, args: ReadonlyArray<string>): Promise<Started> => {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args], {
     stdio: ["ignore", "ignore", "pipe"]
   })
+  running.add(child)
+  child.once("exit", () => running.delete(child))
   let failure: Error | undefined
   child.once("error", (error) => {
     failure = new Error(`could not start redis-server (apt-get install redis-server): ${error.message}`)
