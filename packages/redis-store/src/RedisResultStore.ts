@@ -147,7 +147,9 @@ export const make = (options?: Options): RedisResultStore => {
           'such as { rootNodes: [{ url: "redis://10.0.0.1:6379" }] }.'
       )
     }
-    const where = `the Redis Cluster at ${cluster.rootNodes.map((node) => withoutPassword(node.url ?? "?")).join(", ")}`
+    const where = `the Redis Cluster at ${
+      cluster.rootNodes.map((node) => node.url !== undefined ? withoutPassword(node.url) : describeSocket(node.socket)).join(", ")
+    }`
     return storeOn(
       new Connection({
         where,
@@ -333,4 +335,9 @@ const withoutPassword = (url: string): string => {
   } catch {
     return url
   }
+}
+
+const describeSocket = (socket: unknown): string => {
+  const { host, port } = (socket ?? {}) as { readonly host?: unknown; readonly port?: unknown }
+  return `${String(host ?? "127.0.0.1")}:${String(port ?? 6379)}`
 }
