@@ -347,6 +347,8 @@ describe("in one process, with two stores", () => {
     expect(() => RedisResultStore.make({ ttl: "soon" as never })).toThrow(InvalidArgument)
     expect(() => RedisResultStore.make({ ttl: -1 })).toThrow(InvalidArgument)
     expect(() => RedisResultStore.make({ url: "http://localhost" })).toThrow(InvalidArgument)
+    expect(() => RedisResultStore.make({ cluster: { rootNodes: [] } })).toThrow(/at least one root node/)
+    expect(() => RedisResultStore.make({ prefix: "app:{x}:" })).toThrow(/hash tag/)
     expect(() => RedisResultStore.make({ ownerHeartbeat: "5 seconds", ownerLostAfter: "1 second" })).toThrow(
       /ownerLostAfter/
     )
