@@ -1,8 +1,8 @@
 /**
  * One cold start, in a fresh process (run by bench/threads.ts): the time from
  * before importing the library to the first answer of a blocking call.
- *   node bench/cold-start.ts crochet   ReactorThread.connect (importing @crochet/platform-node included) → call.echo
- *   node bench/cold-start.ts synckit   importing synckit → createSyncFn → the first call
+ *   npx node bench/cold-start.ts crochet   ReactorThread.connect (importing @crochet/platform-node included) → call.echo
+ *   npx node bench/cold-start.ts synckit   importing synckit → createSyncFn → the first call
  * Prints the milliseconds.
  */
 import { fileURLToPath } from "node:url"

@@ -1,7 +1,7 @@
 /**
  * One ESLint run for bench/eslint.ts, in a fresh process: lints the generated
  * files with the glossary rule over one bridge, and prints its timings as JSON.
- *   node bench/eslint-run.ts <dir> <none|synckit|crochet|low-latency>
+ *   npx node bench/eslint-run.ts <dir> <none|synckit|crochet|low-latency>
  */
 import { ReactorThread } from "@crochet/platform-node"
 import { ESLint } from "eslint"

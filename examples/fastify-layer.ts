@@ -7,7 +7,7 @@
  * 2 s, the rest get 503), then the reactor layer, then `Db` — by then no
  * query holds a connection. Exit code 130 (runMain's for an interrupted program).
  *
- *   node examples/fastify-layer.ts [port]
+ *   npx node examples/fastify-layer.ts [port]
  */
 import { Reactor } from "@crochet/core"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"

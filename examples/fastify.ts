@@ -8,7 +8,7 @@
  *   where the reactor drains — calls in flight may finish within `drain` —
  *   then stops (callers still waiting get 503), before the server closes.
  *
- *   node examples/fastify.ts [port] [drain]     (defaults: a free port, "5 seconds")
+ *   npx node examples/fastify.ts [port] [drain]     (defaults: a free port, "5 seconds")
  *   curl 127.0.0.1:PORT/users/1       → 200 {"id":1,"name":"Ada"}
  *   curl 127.0.0.1:PORT/users/7       → 404 {"error":"UserNotFound",...}
  *   curl '127.0.0.1:PORT/report?ms=9000'  → 504 after 5 s (the route's timeout)

@@ -1,12 +1,13 @@
 /**
  * `npm run soak` (core part): load on the reactor bridge with a mix of
  * successes, failures, timeouts and aborts, then a shutdown in the middle of a
- * burst. Every call must settle exactly once with the outcome its input
+ * burst, then 1,000,000 stashes nobody retrieves (the memory store's ttl must
+ * drop them). Every call must settle exactly once with the outcome its input
  * dictates; nothing may be left unhandled; the heap must come back.
  * Run with `npx node --expose-gc soak/core.ts`; exits non-zero when a check fails.
  */
 import { Data, Effect, Layer, ManagedRuntime } from "effect"
-import { Aborted, Reactor, ReactorStopped, TimeoutError } from "../packages/core/src/index.ts"
+import { Aborted, Reactor, ReactorStopped, ResultStore, TimeoutError } from "../packages/core/src/index.ts"
 import { check, figure, finish, heapAfterGc } from "./report.ts"
 
 class Expected extends Data.TaggedError("Expected")<{ readonly n: number }> {}
@@ -152,9 +153,32 @@ const shutdownMidBurst = async (peerMs: number) => {
   check(refused === "stopped", "a call after shutdown is refused with ReactorStopped")
 }
 
+/** 4. The memory store: 1,000,000 stashes nobody retrieves (a server whose clients never come back). */
+const unretrievedStashes = async () => {
+  const ttl = 1_000
+  const store = ResultStore.memory({ ttl })
+  const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store })
+  const stashes = 1_000_000
+  const began = performance.now()
+  for (let n = 0; n < stashes; n++) {
+    reactor.runInReactor(Effect.succeed(n)).stash()
+    if (n % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve))
+  }
+  const seconds = (performance.now() - began) / 1000
+  figure("1,000,000 stashes never retrieved (ttl 1 s)", `${seconds.toFixed(1)} s (${Math.round(stashes / seconds).toLocaleString("en")}/s)`)
+  const heapWhileKept = await heapAfterGc()
+  await new Promise((resolve) => setTimeout(resolve, ttl + 200))
+  const left = store.takeUnretrieved().length
+  const heapAfterTtl = await heapAfterGc()
+  figure("heap: within the last ttl → after it", `${(heapWhileKept / 1024 / 1024).toFixed(1)} MB → ${(heapAfterTtl / 1024 / 1024).toFixed(1)} MB`)
+  check(left === 0, `memory store: every unretrieved stash expired after its ttl (${left} left)`)
+  await reactor.shutdown()
+}
+
 await sequential()
 await concurrent()
 await shutdownMidBurst(await managedRuntimeDispose())
+await unretrievedStashes()
 
 const heapGrowth = (await heapAfterGc()) - heapBefore
 figure("heap growth after the runs (after GC)", `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`)

@@ -150,17 +150,23 @@ export class Aborted extends Data.TaggedError("Aborted")<{
  */
 export class ResultNotFound extends Data.TaggedError("ResultNotFound")<{
   readonly message: string
+  /** The id asked for; only its first 64 characters when longer (ids come from outside: cookies, URLs). */
   readonly id: string
 }> {
   constructor(id: string) {
+    const shown = id.length > maxIdShown ? `${id.slice(0, maxIdShown)}…` : id
     super({
-      id,
-      message: `No stashed result has the id ${JSON.stringify(id)}: it is unknown, was already retrieved ` +
+      id: shown,
+      message: `No stashed result has the id ${JSON.stringify(shown)}${
+        id.length > maxIdShown ? ` (${id.length} characters, longer than any id)` : ""
+      }: it is unknown, was already retrieved ` +
         "(each stashed result can be retrieved once), or expired. Keep the EventualResult returned by the " +
         "first retrieve() if you need it again."
     })
   }
 }
+
+const maxIdShown = 64
 
 /**
  * The reactor's layer failed to build, so the call could not run. `cause`

@@ -31,7 +31,7 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
 /**
  * The process that stashed the result stopped refreshing its heartbeat (it
  * died, or lost Redis) before the result was ready. A waiting `retrieve()`
- * handle rejects with it at most `ownerLostAfter` (plus one `pollInterval`)
+ * handle rejects with it at most `ownerLostAfter` (plus one `ownerHeartbeat`)
  * after the last heartbeat.
  *
  * @example

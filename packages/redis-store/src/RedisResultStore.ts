@@ -1,22 +1,21 @@
 /**
- * A `ResultStore` on Redis, shared by every process that points at the same
- * server: `result.stash()` in one process, `reactor.retrieve(id)` in another
- * (behind a load balancer) gives a handle whose `wait`, `poll`, `cancel` and
- * `originalFailure` work across processes. Built on Effect's own
- * `effect/persistence/Redis` service and `@effect/platform-node`'s `NodeRedis`.
+ * A `ResultStore` on Redis (a single server or a Redis Cluster), shared by
+ * every process that points at it: `result.stash()` in one process,
+ * `reactor.retrieve(id)` in another (behind a load balancer) gives a handle
+ * whose `wait`, `poll`, `cancel` and `originalFailure` work across processes.
+ * Waits are woken by Redis itself (sharded pub/sub), not by polling.
  *
  * @since 0.1.0
  */
 import { InvalidArgument, Options as CrochetOptions, ResultStore } from "@crochet/core"
+import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as LogLevel from "effect/LogLevel"
-import * as Redis from "effect/persistence/Redis"
 import type * as Schema from "effect/Schema"
-import type { createClient } from "redis"
+import { createClient, createCluster } from "redis"
 import { makeExitCodec } from "./internal/codec.ts"
-import { type Backend, Connection, ServiceBackend } from "./internal/connection.ts"
+import { type Backend, Connection } from "./internal/connection.ts"
 import { Store } from "./internal/store.ts"
 
 /**
@@ -43,20 +42,26 @@ export interface Options {
   readonly url?: string | undefined
   /** More node-redis client options (`socket`, `username`, TLS...); `url` wins over `client.url`. */
   readonly client?: Parameters<typeof createClient>[0] | undefined
-  /** Prefix of every key the store writes. Default: `"crochet:"`. */
+  /**
+   * A Redis Cluster instead of one server: node-redis `createCluster` options,
+   * at least `rootNodes` (say `[{ url: "redis://10.0.0.1:6379" }]`; the others
+   * are discovered). `url` and `client` are then not used.
+   */
+  readonly cluster?: Parameters<typeof createCluster>[0] | undefined
+  /** Prefix of every key and channel the store uses (no `{` or `}`). Default: `"crochet:"`. */
   readonly prefix?: string | undefined
   /** How long a result (and its claim) is kept after it is done or retrieved. Default: 1 hour. */
   readonly ttl?: Duration.Input | undefined
-  /** How often the owning process refreshes its heartbeat while the work runs. Default: 2 seconds. */
+  /** How often a process that owns running work refreshes its heartbeat (one per process, not per result). Default: 2 seconds. */
   readonly ownerHeartbeat?: Duration.Input | undefined
   /**
    * A retriever whose owner has not refreshed its heartbeat for this long
-   * fails with `OwnerLost`. Also how long a retriever waits for the record of
-   * a freshly stashed id to appear. Must be longer than `ownerHeartbeat`. Default: 6 seconds.
+   * fails with `OwnerLost` (checked every `ownerHeartbeat`). Also how long
+   * a retriever waits (plus `commandTimeout`) for the record of a freshly
+   * stashed id to appear, and how long it rides out a Redis outage. Must be
+   * longer than `ownerHeartbeat`. Default: 6 seconds.
    */
   readonly ownerLostAfter?: Duration.Input | undefined
-  /** How often a retriever looks for the result, and the owner for a cancel request. Default: 100 millis. */
-  readonly pollInterval?: Duration.Input | undefined
   /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */
   readonly commandTimeout?: Duration.Input | undefined
   /**
@@ -66,12 +71,6 @@ export interface Options {
    * works). Others come back as `RemoteError`. Both processes need the same schema.
    */
   readonly errors?: Schema.Top | undefined
-  /**
-   * Minimum level of the Redis client's own log lines. Default: `"Error"`:
-   * its connection warnings would repeat what the store reports anyway, as
-   * `StoreUnavailable` errors and its own warnings.
-   */
-  readonly logLevel?: LogLevel.LogLevel | undefined
 }
 
 /**
@@ -105,8 +104,8 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
 
 /**
  * Makes a Redis result store for `Reactor.setup(layer, { resultStore })` or
- * `Reactor.make({ resultStore })`. Nothing connects until the first `stash`
- * or `retrieve`.
+ * `Reactor.make({ resultStore })` (with `cluster`, on a Redis Cluster).
+ * Nothing connects until the first `stash` or `retrieve`.
  *
  * - `stash()` returns an id at once; the result is published in the
  *   background. A result that is already done and cannot be encoded (its
@@ -116,8 +115,9 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * - `reactor.retrieve(id)` in any process returns a handle at once; its
  *   work claims the id (exactly one retriever wins; the others, and unknown
  *   or expired ids, get `ResultNotFound`), then waits for the owner's Exit.
- *   `cancel()` on it asks the owner to interrupt the work. If the owner dies,
- *   the wait fails with `OwnerLost` within `ownerLostAfter` + `pollInterval`.
+ *   The owner's completion wakes it through Redis pub/sub; `cancel()` on it
+ *   reaches the owner's work the same way. If the owner dies, the wait fails
+ *   with `OwnerLost` within `ownerLostAfter` + `ownerHeartbeat`.
  *   If the owner's reactor shuts down first, it fails with `ReactorStopped`.
  *   If Redis goes away for longer than `ownerLostAfter`, it fails with
  *   `StoreUnavailable`. Ordinary work of the reactor is never affected.
@@ -142,35 +142,58 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
 export const make = (options?: Options): RedisResultStore => {
   CrochetOptions.check(options, optionKeys, "RedisResultStore.make")
   const settings = decodeOptions(options, "RedisResultStore.make")
+  const commandTimeout = Duration.toMillis(settings.commandTimeout)
+  // Fail commands at once while disconnected instead of queueing them until Redis is back, and run no
+  // reconnect loop of the client's own: its timers would keep an idle process alive while Redis is down.
+  // The store connects again (at most once a second) when it needs to.
+  const quiet = { disableOfflineQueue: true, socket: { connectTimeout: commandTimeout, reconnectStrategy: false } } as const
+  if (options?.cluster !== undefined) {
+    const cluster = options.cluster
+    if (typeof cluster !== "object" || cluster === null || !Array.isArray(cluster.rootNodes) || cluster.rootNodes.length === 0) {
+      throw new InvalidArgument(
+        "RedisResultStore.make: options.cluster must be node-redis createCluster options with at least one root node, " +
+          'such as { rootNodes: [{ url: "redis://10.0.0.1:6379" }] }.'
+      )
+    }
+    const where = `the Redis Cluster at ${
+      cluster.rootNodes.map((node) => node.url !== undefined ? withoutPassword(node.url) : describeSocket(node.socket)).join(", ")
+    }`
+    return storeOn(
+      new Connection({
+        where,
+        external: false,
+        cluster: true,
+        commandTimeout: settings.commandTimeout,
+        makeClient: () =>
+          createCluster({
+            ...cluster,
+            defaults: { ...quiet, ...cluster.defaults, socket: { ...quiet.socket, ...cluster.defaults?.socket } as never }
+          })
+      }),
+      settings
+    )
+  }
   const url = options?.url ?? options?.client?.url ?? "redis://127.0.0.1:6379"
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
     throw new InvalidArgument(`RedisResultStore.make: options.url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`)
   }
-  const connection = new Connection({
-    where: withoutPassword(url),
-    clientOptions: {
-      ...options?.client,
-      url,
-      // Fail commands at once while disconnected instead of queueing them until Redis is back.
-      disableOfflineQueue: true,
-      // No reconnect loop of the client's own: its timers would keep an idle process alive while Redis is
-      // down. The store connects again (at most once a second) when it needs to.
-      socket: {
-        connectTimeout: Duration.toMillis(settings.commandTimeout),
-        reconnectStrategy: false,
-        ...options?.client?.socket
-      } as never
-    },
-    commandTimeout: settings.commandTimeout,
-    logLevel: options?.logLevel ?? "Error"
-  })
-  return storeOn(connection, settings)
+  return storeOn(
+    new Connection({
+      where: withoutPassword(url),
+      external: false,
+      cluster: false,
+      commandTimeout: settings.commandTimeout,
+      makeClient: () =>
+        createClient({ ...options?.client, ...quiet, url, socket: { ...quiet.socket, ...options?.client?.socket } as never })
+    }),
+    settings
+  )
 }
 
 /**
  * The options of {@link layerRedis}: those of {@link make} but the
- * connection's own (`url`, `client`, `logLevel`), which belong to the
- * `Redis` layer you provide.
+ * connection's own (`url`, `client`, `cluster`), which belong to the
+ * `NodeRedis` layer you provide.
  *
  * @example
  * ```ts
@@ -181,16 +204,17 @@ export const make = (options?: Options): RedisResultStore => {
  *
  * @since 0.1.0
  */
-export type StoreOptions = Omit<Options, "url" | "client" | "logLevel">
+export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
 
 /**
- * Provides a Redis `ResultStore` built on the `Redis` service the application
- * already has (`effect/persistence/Redis`, for instance from
- * `@effect/platform-node`'s `NodeRedis.layer`): one connection for everything.
- * That connection is the application's: the store neither opens nor closes it,
- * and it does not fail commands at once while Redis is unreachable unless you
- * give `NodeRedis.layer` `disableOfflineQueue: true` (each command still ends
- * within `commandTimeout`).
+ * Provides a Redis `ResultStore` built on the node-redis client the
+ * application already has (`@effect/platform-node`'s `NodeRedis.layer`):
+ * commands share that connection; the store adds one subscriber connection
+ * of its own (a subscribed connection takes no commands), which it closes.
+ * The application's connection is the application's: the store neither opens
+ * nor closes it, and it does not fail commands at once while Redis is
+ * unreachable unless you give `NodeRedis.layer` `disableOfflineQueue: true`
+ * (each command still ends within `commandTimeout`).
  *
  * @example
  * ```ts
@@ -211,13 +235,23 @@ export type StoreOptions = Omit<Options, "url" | "client" | "logLevel">
  *
  * @since 0.1.0
  */
-export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, Redis.Redis> => {
+export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, NodeRedis> => {
   CrochetOptions.check(options, storeOptionKeys, "RedisResultStore.layerRedis")
   const settings = decodeOptions(options, "RedisResultStore.layerRedis")
   return Layer.effect(
     ResultStore.ResultStore,
     Effect.acquireRelease(
-      Effect.map(Effect.service(Redis.Redis), (redis) => storeOn(new ServiceBackend(redis, settings.commandTimeout), settings)),
+      Effect.map(Effect.service(NodeRedis), ({ client }) =>
+        storeOn(
+          new Connection({
+            where: "the application's NodeRedis client",
+            external: true,
+            cluster: false,
+            commandTimeout: settings.commandTimeout,
+            makeClient: () => client
+          }),
+          settings
+        )),
       (store) => Effect.promise(() => store.close())
     )
   )
@@ -230,12 +264,11 @@ const storeOptionKeys = Object.keys(
     ttl: 0,
     ownerHeartbeat: 0,
     ownerLostAfter: 0,
-    pollInterval: 0,
     commandTimeout: 0,
     errors: 0
   } satisfies Record<keyof StoreOptions, 0>
 )
-const optionKeys = Object.keys({ url: 0, client: 0, logLevel: 0 } satisfies Record<Exclude<keyof Options, keyof StoreOptions>, 0>)
+const optionKeys = Object.keys({ url: 0, client: 0, cluster: 0 } satisfies Record<Exclude<keyof Options, keyof StoreOptions>, 0>)
   .concat(storeOptionKeys)
 
 interface Settings {
@@ -243,7 +276,6 @@ interface Settings {
   readonly ttl: Duration.Duration
   readonly ownerHeartbeat: Duration.Duration
   readonly ownerLostAfter: Duration.Duration
-  readonly pollInterval: Duration.Duration
   readonly commandTimeout: Duration.Duration
   readonly errors: Schema.Top | undefined
 }
@@ -253,11 +285,12 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
     throw new InvalidArgument(`${call}: options must be an object; got ${String(options)}.`)
   }
   const prefix = options?.prefix ?? "crochet:"
-  if (typeof prefix !== "string") throw new InvalidArgument(`${call}: options.prefix must be a string.`)
+  if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
+    throw new InvalidArgument(`${call}: options.prefix must be a string without "{" or "}" (the store puts each id in braces, a Redis Cluster hash tag).`)
+  }
   const ttl = duration(options?.ttl, call, "ttl", Duration.hours(1))
   const ownerHeartbeat = duration(options?.ownerHeartbeat, call, "ownerHeartbeat", Duration.seconds(2))
   const ownerLostAfter = duration(options?.ownerLostAfter, call, "ownerLostAfter", Duration.seconds(6))
-  const pollInterval = duration(options?.pollInterval, call, "pollInterval", Duration.millis(100))
   const commandTimeout = duration(options?.commandTimeout, call, "commandTimeout", Duration.seconds(5))
   if (!Duration.isGreaterThan(ownerLostAfter, ownerHeartbeat)) {
     throw new InvalidArgument(
@@ -265,7 +298,7 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
         `(${Duration.format(ownerHeartbeat)}), or a live owner would look lost; make it 3 heartbeats or more.`
     )
   }
-  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, pollInterval, commandTimeout, errors: options?.errors }
+  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, commandTimeout, errors: options?.errors }
 }
 
 const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
@@ -275,7 +308,7 @@ const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
     stash: (result, runner) => store.stash(result, runner),
     retrieve: (id, runner) => store.retrieve(id, runner),
     takeUnretrieved: () => store.takeUnretrieved(),
-    ready: () => Effect.runPromise(Effect.asVoid(backend.use((redis) => redis.send("PING")))),
+    ready: () => Effect.runPromise(Effect.asVoid(backend.send(`${settings.prefix}ready`, ["PING"]))),
     close,
     [Symbol.asyncDispose]: close
   }
@@ -326,4 +359,9 @@ const withoutPassword = (url: string): string => {
   } catch {
     return url
   }
+}
+
+const describeSocket = (socket: unknown): string => {
+  const { host, port } = (socket ?? {}) as { readonly host?: unknown; readonly port?: unknown }
+  return `${String(host ?? "127.0.0.1")}:${String(port ?? 6379)}`
 }

@@ -7,12 +7,13 @@ import { OwnerLost, RedisResultStore, RemoteError, StoreUnavailable, Unencodable
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
-import { eventually, fixture, type Fixture, type RedisServer, startRedis } from "./helpers.ts"
+import { eventually, fixture, type Fixture, ownerStarted, type RedisServer, startRedis } from "./helpers.ts"
 
 let redis: RedisServer
 const cleanups: Array<() => Promise<unknown>> = []
@@ -102,6 +103,7 @@ describe("across two processes", () => {
   it("cancel() here interrupts the fiber in process A", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     // Let the claim land, then cancel while A's work runs.
     await rejection(result.wait({ timeout: "200 millis" }))
@@ -120,6 +122,7 @@ describe("across two processes", () => {
   it("the retrieving reactor shutting down while it waits asks A to cancel (nobody else can retrieve it)", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "200 millis" }))
     await reactor.shutdown()
@@ -130,6 +133,7 @@ describe("across two processes", () => {
   it("A dies before finishing: the wait here ends with OwnerLost within ownerLostAfter", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "200 millis" }))
     a.process.child.kill("SIGKILL")
@@ -145,6 +149,7 @@ describe("across two processes", () => {
   it("A's reactor shuts down before finishing: the wait here ends with ReactorStopped", async () => {
     const a = await owner("never")
     const { reactor } = reactorWithStore()
+    await ownerStarted(redis.url, a.id)
     const result = reactor.retrieve(a.id)
     await rejection(result.wait({ timeout: "200 millis" }))
     a.process.send("shutdown")
@@ -262,6 +267,16 @@ describe("in one process, with two stores", () => {
     expect(await rejection(a.reactor.retrieve(id).wait({ timeout: "5 seconds" }))).toBeInstanceOf(ResultNotFound)
   })
 
+  it("an id that cannot be ours fails at once without a Redis command, quoting only its start", async () => {
+    // Nothing listens there: any Redis command would end in StoreUnavailable, not ResultNotFound.
+    const { reactor } = reactorWithStore(testOptions("redis://127.0.0.1:1"))
+    for (const id of ["x".repeat(1_000_000), "nope", `${Date.now().toString(36)}.not-a-uuid`, `${"z".repeat(12)}.${globalThis.crypto.randomUUID()}`]) {
+      const error = await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+      expect(error).toBeInstanceOf(ResultNotFound)
+      expect(error.message.length).toBeLessThan(400)
+    }
+  })
+
   it("results expire after ttl", async () => {
     const options = { ...testOptions(redis.url), ttl: "300 millis" } as const
     const a = reactorWithStore(options)
@@ -270,8 +285,8 @@ describe("in one process, with two stores", () => {
     const raw = createClient({ url: redis.url })
     await raw.connect()
     try {
-      await eventually(async () => (await raw.exists(`crochet:r:${id}`)) === 1, 5_000)
-      await eventually(async () => (await raw.exists(`crochet:r:${id}`)) === 0, 5_000)
+      await eventually(async () => (await raw.exists(`crochet:{${id}}:r`)) === 1, 5_000)
+      await eventually(async () => (await raw.exists(`crochet:{${id}}:r`)) === 0, 5_000)
     } finally {
       raw.destroy()
     }
@@ -314,7 +329,7 @@ describe("in one process, with two stores", () => {
   })
 
   it("RedisResultStore.layerRedis shares the application's own NodeRedis connection", async () => {
-    const { url: _url, logLevel: _logLevel, ...storeOptions } = testOptions(redis.url)
+    const { url: _url, ...storeOptions } = testOptions(redis.url)
     const Store = RedisResultStore.layerRedis(storeOptions).pipe(
       Layer.provide(NodeRedis.layer({ url: redis.url, disableOfflineQueue: true }))
     )
@@ -332,9 +347,154 @@ describe("in one process, with two stores", () => {
     expect(() => RedisResultStore.make({ ttl: "soon" as never })).toThrow(InvalidArgument)
     expect(() => RedisResultStore.make({ ttl: -1 })).toThrow(InvalidArgument)
     expect(() => RedisResultStore.make({ url: "http://localhost" })).toThrow(InvalidArgument)
+    expect(() => RedisResultStore.make({ cluster: { rootNodes: [] } })).toThrow(/at least one root node/)
+    expect(() => RedisResultStore.make({ prefix: "app:{x}:" })).toThrow(/hash tag/)
     expect(() => RedisResultStore.make({ ownerHeartbeat: "5 seconds", ownerLostAfter: "1 second" })).toThrow(
       /ownerLostAfter/
     )
+  })
+})
+
+describe("pushed, not polled", () => {
+  /** A work whose end the test decides. */
+  const latch = () => {
+    let open!: (value: string) => void
+    const promise = new Promise<string>((resolve) => {
+      open = resolve
+    })
+    return { effect: Effect.promise(() => promise), open }
+  }
+
+  const redisClient = async (url = redis.url) => {
+    const client = createClient({ url })
+    await client.connect()
+    cleanups.push(async () => client.destroy())
+    return client
+  }
+
+  const commandsProcessed = async (client: Awaited<ReturnType<typeof redisClient>>): Promise<number> => {
+    const info = await client.info("stats")
+    return Number(/total_commands_processed:(\d+)/.exec(info)![1])
+  }
+
+  it("one subscriber connection per store, however many waits are pending", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const raw = await redisClient()
+    const before = (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
+    const results = Array.from({ length: 50 }, () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash()))
+    await rejection(results[49]!.wait({ timeout: "300 millis" }))
+    const after = (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
+    expect(after - before).toBe(2)
+    for (const result of results) result.cancel()
+  })
+
+  it("Redis traffic while waits are pending does not grow with their number", async () => {
+    // A server of its own: only this test's traffic counts.
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const raw = await redisClient(server.url)
+    const trafficWith = async (waits: number): Promise<number> => {
+      const a = reactorWithStore(testOptions(server.url))
+      const b = reactorWithStore(testOptions(server.url))
+      const results = Array.from({ length: waits }, () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash()))
+      await rejection(results[waits - 1]!.wait({ timeout: "300 millis" }))
+      // Claims and starts done: what is left is the steady state.
+      await eventually(async () => {
+        const start = await commandsProcessed(raw)
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        return await commandsProcessed(raw) - start < 30
+      })
+      const start = await commandsProcessed(raw)
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const commands = await commandsProcessed(raw) - start
+      for (const result of results) result.cancel()
+      await a.reactor.shutdown()
+      await b.reactor.shutdown()
+      return commands
+    }
+    const one = await trafficWith(1)
+    const many = await trafficWith(100)
+    // Heartbeat and liveness check: a few commands per ownerHeartbeat (100 ms here), whatever the number of waits.
+    expect(one).toBeLessThan(60)
+    expect(many).toBeLessThan(one * 1.5 + 10)
+  }, 30_000)
+
+  it("a lost subscription is made again and every pending wait looks again", async () => {
+    const a = reactorWithStore()
+    const b = reactorWithStore()
+    const raw = await redisClient()
+    const work = latch()
+    // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
+    a.reactor.runInReactor(Effect.never).stash()
+    const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+    await rejection(result.wait({ timeout: "300 millis" }))
+    // Both stores lose their subscriber connection; the wake-up is sent while they are gone.
+    await raw.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
+    work.open("after the reconnect")
+    expect(await result.wait({ timeout: "10 seconds" })).toBe("after the reconnect")
+  }, 20_000)
+
+  it("Redis restarted mid-wait: the wait goes on and gets the result, finished while Redis was down", async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    // Longer than the restart takes, so that neither side gives up meanwhile.
+    const options = { ...testOptions(server.url), ownerHeartbeat: "200 millis", ownerLostAfter: "5 seconds" } as const
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    const work = latch()
+    const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+    await rejection(result.wait({ timeout: "300 millis" }))
+    await server.restart(async () => {
+      work.open("finished during the restart")
+      // Down long enough for the owner's first attempts to publish to fail.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    })
+    expect(await result.wait({ timeout: "10 seconds" })).toBe("finished during the restart")
+  }, 20_000)
+
+  it("a failure stashed here that expired unretrieved is logged (at the next stash), like the memory store's", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ cause, message }) => {
+      lines.push(`${JSON.stringify(message)} ${Cause.pretty(cause)}`)
+    })
+    const store = RedisResultStore.make({ ...testOptions(redis.url), ttl: "200 millis" })
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    reactor.runInReactor(Effect.fail(new Error("expired, never seen"))).stash()
+    reactor.runInReactor(Effect.succeed("expired, fine")).stash()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    reactor.runInReactor(Effect.succeed("a later stash")).stash()
+    await eventually(() => lines.some((line) => line.includes("expired unretrieved")))
+    const expired = lines.filter((line) => line.includes("expired unretrieved"))
+    expect(expired).toHaveLength(1)
+    expect(expired[0]).toContain("expired, never seen")
+  })
+
+  it("a failure stashed here that nobody retrieved is logged at shutdown; a retrieved one is not", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ cause, message }) => {
+      lines.push(`${JSON.stringify(message)} ${Cause.pretty(cause)}`)
+    })
+    const store = RedisResultStore.make(testOptions(redis.url))
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => store.close())
+    const b = reactorWithStore()
+    reactor.runInReactor(Effect.fail(new Error("nobody came for me"))).stash()
+    reactor.runInReactor(Effect.succeed("fine")).stash()
+    const later = reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.andThen(Effect.fail(new Error("failed later, unseen")))))
+    later.stash()
+    const seen = reactor.runInReactor(Effect.fail(new Error("seen elsewhere"))).stash()
+    expect(await rejection(b.reactor.retrieve(seen).wait({ timeout: "5 seconds" }))).toMatchObject({ message: "seen elsewhere" })
+    await rejection(later.wait())
+    // The retriever's "retrieved" message reaches the owner in the background.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await reactor.shutdown()
+    const unretrieved = lines.filter((line) => line.includes("never retrieved"))
+    expect(unretrieved).toHaveLength(2)
+    expect(unretrieved.join("\n")).toContain("nobody came for me")
+    expect(unretrieved.join("\n")).toContain("failed later, unseen")
+    expect(unretrieved.join("\n")).not.toContain("seen elsewhere")
   })
 })
 

@@ -3,17 +3,23 @@
  * processes (fixtures) that talk in JSON lines.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
 import { createServer, Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { createClient, createCluster } from "redis"
 
 export interface RedisServer {
   readonly port: number
   readonly url: string
   /** Kills the server (SIGKILL) and waits for it to be gone. */
   readonly stop: () => Promise<void>
+  /** Stops the server, saving its data (`SHUTDOWN SAVE`), runs `whileDown`, and starts it again on the same port with that data. */
+  readonly restart: (whileDown?: () => Promise<void>) => Promise<void>
 }
 
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
@@ -34,12 +40,24 @@ const canConnect = (port: number): Promise<boolean> =>
     socket.connect(port, "127.0.0.1")
   })
 
-/** Starts `redis-server` (on `port`, or a free one) with nothing saved to disk; rejects if it is not up within 10 s. */
-export const startRedis = async (port?: number): Promise<RedisServer> => {
-  port ??= await freePort()
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+interface Started {
+  readonly child: ChildProcess
+  readonly exited: Promise<void>
+}
+
+/** Servers still running: killed when this process exits, however it ends (a bench piped into `head`). */
+const running = new Set<ChildProcess>()
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL")
+})
+
+/** Spawns `redis-server` with `args` and waits until it accepts connections on `port` (10 s at most). */
+export const spawnRedis = async (port: number, args: ReadonlyArray<string>): Promise<Started> => {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args], {
     stdio: ["ignore", "ignore", "pipe"]
   })
+  running.add(child)
+  child.once("exit", () => running.delete(child))
   let failure: Error | undefined
   child.once("error", (error) => {
     failure = new Error(`could not start redis-server (apt-get install redis-server): ${error.message}`)
@@ -55,13 +73,113 @@ export const startRedis = async (port?: number): Promise<RedisServer> => {
     }
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+  return { child, exited }
+}
+
+/** Starts `redis-server` (on `port`, or a free one), its data in a fresh temporary directory; rejects if it is not up within 10 s. */
+export const startRedis = async (port?: number): Promise<RedisServer> => {
+  const at = port ?? await freePort()
+  const dir = await mkdtemp(join(tmpdir(), "crochet-redis-"))
+  let current = await spawnRedis(at, ["--dir", dir])
+  const stop = async () => {
+    if (current.child.exitCode === null && current.child.signalCode === null) current.child.kill("SIGKILL")
+    await current.exited
+  }
   return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
+    port: at,
+    url: `redis://127.0.0.1:${at}`,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-      await exited
+      await stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+    restart: async (whileDown) => {
+      const client = createClient({ url: `redis://127.0.0.1:${at}`, socket: { reconnectStrategy: false } })
+      client.on("error", () => undefined)
+      await client.connect()
+      await client.sendCommand(["SHUTDOWN", "SAVE"]).catch(() => undefined)
+      if (client.isOpen) client.destroy()
+      await current.exited
+      await whileDown?.()
+      current = await spawnRedis(at, ["--dir", dir])
     }
+  }
+}
+
+export interface RedisCluster {
+  /** `cluster:<url>,<url>,<url>`: what the fixtures and `testOptions` take. */
+  readonly target: string
+  readonly urls: ReadonlyArray<string>
+  /** Kills every node (SIGKILL) and removes their files. */
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Starts a real 3-node Redis Cluster on free 127.0.0.1 ports (no replicas),
+ * its files in a fresh temporary directory; resolves once every node reports
+ * `cluster_state:ok`.
+ */
+export const startCluster = async (): Promise<RedisCluster> => {
+  const dir = await mkdtemp(join(tmpdir(), "crochet-cluster-"))
+  const ports = [await freePort(), await freePort(), await freePort()]
+  const nodes: Array<Started> = []
+  const stop = async () => {
+    for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill("SIGKILL")
+    await Promise.all(nodes.map((node) => node.exited))
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    for (const port of ports) {
+      nodes.push(
+        await spawnRedis(port, ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir])
+      )
+    }
+    await new Promise<void>((resolve, reject) => {
+      const create = spawn("redis-cli", [
+        "--cluster",
+        "create",
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes"
+      ], { stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      create.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk
+      })
+      create.once("error", reject)
+      create.once("exit", (code) => code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}: ${stderr}`)))
+    })
+    for (const port of ports) {
+      const client = createClient({ url: `redis://127.0.0.1:${port}` })
+      await client.connect()
+      try {
+        await eventually(async () => (await client.sendCommand(["CLUSTER", "INFO"]) as string).includes("cluster_state:ok"))
+      } finally {
+        client.destroy()
+      }
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  const urls = ports.map((port) => `redis://127.0.0.1:${port}`)
+  return { target: `cluster:${urls.join(",")}`, urls, stop }
+}
+
+/**
+ * Until the owner of `id` has written its record (a slow owner process would
+ * otherwise be told apart from a dead one by timing). `target` as in `testOptions`.
+ */
+export const ownerStarted = async (target: string, id: string): Promise<void> => {
+  const key = `crochet:{${id}}:r`
+  const client = target.startsWith("cluster:")
+    ? createCluster({ rootNodes: target.slice("cluster:".length).split(",").map((url) => ({ url })) })
+    : createClient({ url: target })
+  await client.connect()
+  try {
+    await eventually(async () => (await client.hGet(key, "state")) === "pending")
+  } finally {
+    client.destroy()
   }
 }
 

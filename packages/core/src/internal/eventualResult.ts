@@ -3,6 +3,7 @@
  * is): a handle on a run, the waits, and the logging of failures nobody saw.
  */
 import type * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
@@ -177,6 +178,23 @@ export const retrieved = (result: EventualResult<unknown, unknown>): void => {
 /**
  * Makes the handle for a run. Used by the reactor.
  */
+/**
+ * The context (Clock, logger) of the reactor that made the handle, for a
+ * store that keeps time on it; undefined for handles made elsewhere.
+ */
+export const contextOf = (result: EventualResult<unknown, unknown>): Context.Context<never> | undefined =>
+  result instanceof EventualResultImpl ? result.watch.host.deadlines.context : undefined
+
+/**
+ * A stashed result nobody can retrieve any more: a failure is logged like
+ * any unobserved one (`note` says why).
+ */
+export const logIfFailedUnretrieved = (result: EventualResult<unknown, unknown>, note: string): void => {
+  if (!(result instanceof EventualResultImpl)) return
+  const exit = result.run.exit
+  if (exit !== undefined) logIfFailed(result.watch.host, exit, note)
+}
+
 export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => new EventualResultImpl(run, host)
 
 

@@ -1,92 +1,152 @@
 /**
- * One lazily built `NodeRedis` layer per store, in its own scope: built on
- * first use, built again (at most once a second) after it failed or its
- * connection was lost, closed by `close()`. The client does not reconnect by
- * itself (node-redis' reconnect timers would keep an idle process alive while
- * Redis is down): the store builds a new one when it needs it. The client's
- * socket is unref'd, so an idle store does not keep the process alive.
+ * The store's link to Redis: commands (routed by key, so a Redis Cluster
+ * works) and one sharded pub/sub subscription (`SSUBSCRIBE`) per store.
+ *
+ * A client of our own (`make`) is built lazily, on first use, and built again
+ * (at most once a second) after it failed or its connection was lost: the
+ * client runs no reconnect loop of its own, whose timers would keep an idle
+ * process alive while Redis is down. Its sockets are unref'd, so an idle
+ * store does not keep the process alive either.
  */
-import { NodeRedis, layer as nodeRedisLayer } from "@effect/platform-node/NodeRedis"
+import { createHash } from "node:crypto"
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
-import type * as LogLevel from "effect/LogLevel"
-import type * as Redis from "effect/persistence/Redis"
-import { Redis as RedisKey } from "effect/persistence/Redis"
-import * as References from "effect/References"
-import * as Scope from "effect/Scope"
+import type { createClient, createCluster } from "redis"
 import { StoreUnavailable } from "../Errors.ts"
 
-type Client = NodeRedis["Service"]["client"]
+/** A single node's client. */
+export type SingleClient = ReturnType<typeof createClient>
+/** node-redis's Redis Cluster client. */
+export type ClusterClient = ReturnType<typeof createCluster>
 
-const reconnectDelay = 1_000
-type Services = Context.Context<Redis.Redis | NodeRedis>
-
-interface Current {
-  readonly build: Fiber.Fiber<Services, Redis.RedisError>
-  readonly scope: Scope.Closeable
-  client: Client | undefined
-  redis: Redis.Redis["Service"] | undefined
+/** A Lua script, run with `EVALSHA` (and `EVAL` the first time a node lacks it). */
+export interface Script {
+  readonly lua: string
+  readonly sha: string
 }
 
-/** What the store needs from a connection to Redis. */
+export const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") })
+
+/** What the store needs from Redis. */
 export interface Backend {
   /** Set once closed: every call then fails at once. */
   readonly closed: boolean
+  /** Whether every command goes over one connection, so Redis runs them in the order sent (not so on a cluster). */
+  readonly inOrder: boolean
   /** Why a new stash should be refused right now, when that is already known (no I/O). */
   knownDown(): StoreUnavailable | undefined
-  /** Runs a Redis command (or script), bounded by `commandTimeout`; every failure is a `StoreUnavailable`. */
-  use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable>
+  /** A command, sent to the node that holds `key`, bounded by `commandTimeout`. */
+  send<A>(key: string, args: ReadonlyArray<string>): Effect.Effect<A, StoreUnavailable>
+  /** A script on `keys` (all in one hash slot), bounded by `commandTimeout`. */
+  eval<A>(script: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Effect.Effect<A, StoreUnavailable>
+  /**
+   * Makes sure `channel` is subscribed (`SSUBSCRIBE`) with `onMessage`; done
+   * once the server confirmed it. `onLost` is called when the subscription
+   * is lost (subscribe again, then look again at what you were waiting for).
+   */
+  subscribe(channel: string, onMessage: (message: string) => void, onLost: () => void): Effect.Effect<void, StoreUnavailable>
   close(): Promise<void>
 }
 
 export interface ConnectionSettings {
   /** Shown in error messages; no password. */
   readonly where: string
-  readonly clientOptions: Parameters<typeof nodeRedisLayer>[0]
+  /** Makes a new (not yet connected) client. */
+  readonly makeClient: () => SingleClient | ClusterClient
+  /** Whether the client is the application's (never closed or rebuilt by us). */
+  readonly external: boolean
+  /** Whether `makeClient` makes a Redis Cluster client. */
+  readonly cluster: boolean
   readonly commandTimeout: Duration.Duration
-  readonly logLevel: LogLevel.LogLevel | undefined
+}
+
+const reconnectDelay = 1_000
+
+interface Current {
+  readonly client: SingleClient | ClusterClient
+  readonly cluster: boolean
+  /** Settles when connected. */
+  readonly ready: Promise<void>
+  connected: boolean
+  /** A single node's subscriber connection (a cluster client keeps its own). */
+  subscriber: SingleClient | undefined
+  /** The subscription in progress or done. */
+  subscribed: Promise<void> | undefined
+  /** Called when the subscription is lost. */
+  onLost: (() => void) | undefined
 }
 
 export class Connection implements Backend {
+  closed = false
   private current: Current | undefined
   private lastFailure: StoreUnavailable | undefined
   private failedAt = 0
-  /** Set by close(): from then on every call fails at once. */
-  closed = false
   private readonly settings: ConnectionSettings
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings
   }
 
-  /** Why a new stash should be refused right now, when that is already known (no I/O). */
+  get inOrder(): boolean {
+    return !this.settings.cluster
+  }
+
   knownDown(): StoreUnavailable | undefined {
     if (this.closed) return this.closedError()
     const current = this.current
-    if (current?.client !== undefined && !current.client.isOpen) {
-      this.invalidate(current, "the connection was lost")
-      return this.knownDown()
-    }
     if (current === undefined) {
-      const failure = this.lastFailure
+      if (this.lastFailure === undefined || this.failedRecently()) return this.lastFailure
       // Try again in the background, so that the next stash can succeed once Redis is back.
-      if (failure !== undefined && !this.failedRecently()) this.start()
-      return failure
+      this.start().ready.catch(() => undefined)
+      return undefined
     }
-    if (current.client !== undefined && !current.client.isReady) {
-      return this.unavailable("the connection is down", undefined)
+    if (current.connected && !isReady(current)) {
+      this.lost(current, "the connection was lost")
+      return this.lastFailure
     }
     return undefined
   }
 
-  /** Runs a Redis command (or script), bounded by `commandTimeout`; every failure is a `StoreUnavailable`. */
-  use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable> {
+  send<A>(key: string, args: ReadonlyArray<string>): Effect.Effect<A, StoreUnavailable> {
+    return this.run((current) => sendTo(current, key, args) as Promise<A>)
+  }
+
+  eval<A>(script: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Effect.Effect<A, StoreUnavailable> {
+    const tail = [String(keys.length), ...keys, ...args.map(String)]
+    return this.run(async (current) => {
+      try {
+        return await sendTo(current, keys[0]!, ["EVALSHA", script.sha, ...tail]) as A
+      } catch (error) {
+        if (!String(error).includes("NOSCRIPT")) throw error
+        return await sendTo(current, keys[0]!, ["EVAL", script.lua, ...tail]) as A
+      }
+    })
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void, onLost: () => void): Effect.Effect<void, StoreUnavailable> {
+    return this.run((current) => {
+      current.subscribed ??= subscribeOn(current, channel, onMessage, () => this.lost(current, "the subscriber's connection was lost"))
+        .then(() => {
+          current.onLost = onLost
+          if (!this.settings.external) unref(current)
+        }, (error) => {
+          current.subscribed = undefined
+          throw error
+        })
+      return current.subscribed
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const current = this.current
+    this.current = undefined
+    if (current !== undefined) await this.closeCurrent(current)
+  }
+
+  /** Runs `f` on a connected client, bounded by `commandTimeout`; every failure is a `StoreUnavailable`. */
+  private run<A>(f: (current: Current) => Promise<A>): Effect.Effect<A, StoreUnavailable> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       if (this.current === undefined && this.lastFailure !== undefined && this.failedRecently()) {
@@ -94,10 +154,10 @@ export class Connection implements Backend {
       }
       const current = this.current ?? this.start()
       const timeout = this.settings.commandTimeout
-      const run = current.redis !== undefined
-        ? f(current.redis)
-        : Effect.flatMap(awaitFiber(current.build), (services) => f(Context.get(services, RedisKey)))
-      return run.pipe(
+      return Effect.tryPromise({
+        try: () => current.ready.then(() => f(current)),
+        catch: (error) => error
+      }).pipe(
         Effect.timeoutOrElse({
           duration: timeout,
           orElse: () =>
@@ -107,19 +167,11 @@ export class Connection implements Backend {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
           const error = Cause.squash(cause)
           if (error instanceof StoreUnavailable) return Effect.fail(error)
-          if (current.client !== undefined && !current.client.isOpen) this.invalidate(current, describeError(error))
+          if (current.connected && !isReady(current)) this.lost(current, describeError(error))
           return Effect.fail(this.unavailable(describeError(error), error))
         })
       )
     })
-  }
-
-  /** Closes the connection; later calls fail with `StoreUnavailable`. Idempotent. */
-  async close(): Promise<void> {
-    this.closed = true
-    const current = this.current
-    this.current = undefined
-    if (current !== undefined) await closeCurrent(current, this.settings.commandTimeout)
   }
 
   /** Connection attempts are at least `reconnectDelay` apart: callers in between get the last failure. */
@@ -128,30 +180,33 @@ export class Connection implements Backend {
   }
 
   private start(): Current {
-    const scope = Scope.makeUnsafe()
-    let build = Layer.buildWithScope(nodeRedisLayer(this.settings.clientOptions), scope)
-    // The client's background fibers (the idle-connection pool) must not keep the process alive.
-    build = Effect.provideService(build, Clock.Clock, unrefClock)
-    if (this.settings.logLevel !== undefined) {
-      build = Effect.provideService(build, References.MinimumLogLevel, this.settings.logLevel)
-    }
-    const current: Current = { build: Effect.runFork(build), scope, client: undefined, redis: undefined }
+    const client = this.settings.makeClient()
+    const cluster = this.settings.cluster
+    // node-redis rethrows `error` events nobody listens to; failures reach us through the commands.
+    client.on("error", () => undefined)
+    const ready = this.settings.external && client.isOpen
+      ? Promise.resolve()
+      : client.connect().then(() => undefined)
+    const current: Current = { client, cluster, ready, connected: false, subscriber: undefined, subscribed: undefined, onLost: undefined }
     this.current = current
-    current.build.addObserver((exit) => {
-      if (exit._tag === "Success") {
-        current.client = Context.get(exit.value, NodeRedis).client
-        current.redis = Context.get(exit.value, RedisKey)
-        // An idle store must not keep the process alive; pending waits hold their own timers.
-        current.client.unref()
-        this.lastFailure = undefined
-        if (this.closed) void closeCurrent(current, this.settings.commandTimeout)
-      } else {
-        if (this.current === current) this.current = undefined
-        const error = Cause.squash(exit.cause)
-        this.lastFailure = this.unavailable(`could not connect: ${describeError(error)}`, error)
-        this.failedAt = Date.now()
-        Effect.runFork(Scope.close(scope, exit))
+    if (cluster) {
+      // A node's connection (commands or sharded pub/sub) is gone: the whole client is made again, and the
+      // subscription with it, rather than trusting a cluster client with a dead node inside.
+      // ("node-error" is a socket's error: a command's error reply rejects that command only.)
+      for (const event of ["node-error", "node-disconnect"]) {
+        client.on(event, () => this.lost(current, "a connection to a node of the cluster was lost"))
       }
+    }
+    ready.then(() => {
+      current.connected = true
+      this.lastFailure = undefined
+      if (!this.settings.external) unref(current)
+      if (this.closed) void this.closeCurrent(current)
+    }, (error) => {
+      if (this.current === current) this.current = undefined
+      this.lastFailure = this.unavailable(`could not connect: ${describeError(error)}`, error)
+      this.failedAt = Date.now()
+      if (!this.settings.external) destroy(client)
     })
     return current
   }
@@ -159,7 +214,7 @@ export class Connection implements Backend {
   /** When nothing listens at the URL: how to start a Redis there, or point the store at another. */
   private startHint(error: unknown): string {
     const code = errorCode(error)
-    if (code !== "ECONNREFUSED" && code !== "ENOTFOUND") return ""
+    if (this.settings.cluster || (code !== "ECONNREFUSED" && code !== "ENOTFOUND")) return ""
     let port = "6379"
     try {
       port = new URL(this.settings.where).port || port
@@ -170,13 +225,48 @@ export class Connection implements Backend {
       "or pass the URL of yours as the store's `url` option)"
   }
 
-  /** Drops a client whose connection is gone; a call builds a new one (at most once a second). */
-  private invalidate(current: Current, why: string): void {
+  /** A connection of `current` is gone: drop it (a call builds a new one) and tell the subscriber, if any. */
+  private lost(current: Current, why: string): void {
     if (this.current !== current) return
+    const onLost = current.onLost
+    current.onLost = undefined
+    current.subscribed = undefined
+    if (this.settings.external && !current.cluster) {
+      // The application's client stays; only our subscriber goes.
+      const subscriber = current.subscriber
+      current.subscriber = undefined
+      if (subscriber !== undefined) destroy(subscriber)
+    } else {
+      this.invalidate(current, why)
+    }
+    onLost?.()
+  }
+
+  /** Drops a client whose connection is gone; the next call builds a new one (then at most once a second while that fails). */
+  private invalidate(current: Current, why: string): void {
+    if (this.current !== current || this.settings.external) return
     this.current = undefined
     this.lastFailure = this.unavailable(why, undefined)
-    this.failedAt = Date.now()
-    void closeCurrent(current, this.settings.commandTimeout)
+    void this.closeCurrent(current)
+  }
+
+  /** Closes gracefully (in-flight replies arrive), or destroys the client when that takes longer than `commandTimeout`. */
+  private async closeCurrent(current: Current): Promise<void> {
+    const subscriber = current.subscriber
+    current.subscriber = undefined
+    if (subscriber !== undefined) destroy(subscriber)
+    if (this.settings.external) return
+    if (!current.connected) {
+      destroy(current.client)
+      return
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), Duration.toMillis(this.settings.commandTimeout))
+    })
+    const outcome = await Promise.race([current.client.close().catch(() => undefined), late])
+    clearTimeout(timer)
+    if (outcome === "late") destroy(current.client)
   }
 
   private unavailable(why: string, cause: unknown): StoreUnavailable {
@@ -190,54 +280,70 @@ export class Connection implements Backend {
   }
 }
 
-/**
- * A `Redis` service the application already has (for instance from
- * `NodeRedis.layer`): its connection is the application's to open and close.
- */
-export class ServiceBackend implements Backend {
-  closed = false
-  private readonly redis: Redis.Redis["Service"]
-  private readonly commandTimeout: Duration.Duration
-  constructor(redis: Redis.Redis["Service"], commandTimeout: Duration.Duration) {
-    this.redis = redis
-    this.commandTimeout = commandTimeout
-  }
+const isReady = (current: Current): boolean =>
+  current.cluster ? current.client.isOpen : (current.client as SingleClient).isReady
 
-  knownDown(): StoreUnavailable | undefined {
-    return this.closed ? unavailable("the Redis service", "its layer was released") : undefined
-  }
+const sendTo = (current: Current, key: string, args: ReadonlyArray<string>): Promise<unknown> =>
+  current.cluster
+    ? (current.client as ClusterClient).sendCommand(key, false, args as Array<string>)
+    : (current.client as SingleClient).sendCommand(args as Array<string>)
 
-  use<A>(f: (redis: Redis.Redis["Service"]) => Effect.Effect<A, Redis.RedisError>): Effect.Effect<A, StoreUnavailable> {
-    return Effect.suspend(() => {
-      if (this.closed) return Effect.fail(this.knownDown()!)
-      const timeout = this.commandTimeout
-      return f(this.redis).pipe(
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () =>
-            Effect.fail(new StoreUnavailableTimeout(timeout))
-        }),
-        Effect.mapError((error) =>
-          unavailable(
-            "the Redis service",
-            error instanceof StoreUnavailableTimeout
-              ? `Redis did not answer within commandTimeout (${Duration.format(timeout)})`
-              : describeError(error),
-            error
-          )
-        )
-      )
-    })
+/** `SSUBSCRIBE`: on a single node through a second connection of its own (a subscribed connection takes no commands). */
+const subscribeOn = async (
+  current: Current,
+  channel: string,
+  onMessage: (message: string) => void,
+  onLost: () => void
+): Promise<void> => {
+  const listener = (message: string) => onMessage(message)
+  if (current.cluster) {
+    const cluster = current.client as ClusterClient
+    await cluster.sSubscribe(channel, listener)
+    return
   }
-
-  async close(): Promise<void> {
-    this.closed = true
+  const client = current.client as SingleClient
+  // Its own reconnect would re-subscribe silently: we want to know, to look again at what was sent meanwhile.
+  const subscriber = client.duplicate({ socket: { ...client.options?.socket, reconnectStrategy: false } as never })
+  current.subscriber = subscriber
+  let lost = false
+  const lose = () => {
+    if (lost) return
+    lost = true
+    onLost()
+  }
+  subscriber.on("error", () => {
+    if (!subscriber.isOpen) lose()
+  })
+  subscriber.on("end", lose)
+  try {
+    await subscriber.connect()
+    subscriber.unref()
+    await subscriber.sSubscribe(channel, listener)
+  } catch (error) {
+    lost = true
+    destroy(subscriber)
+    throw error
   }
 }
 
-class StoreUnavailableTimeout extends Error {
-  constructor(timeout: Duration.Duration) {
-    super(`no answer within ${Duration.format(timeout)}`)
+/** An idle store does not keep the process alive: pending waits and owned work hold their own timers. */
+const unref = (current: Current): void => {
+  if (!current.cluster) {
+    ;(current.client as SingleClient).unref()
+    return
+  }
+  const cluster = current.client as ClusterClient
+  for (const node of cluster.nodeByAddress.values()) {
+    node.client?.unref()
+    if ("pubSub" in node) node.pubSub?.client.unref()
+  }
+}
+
+const destroy = (client: SingleClient | ClusterClient): void => {
+  try {
+    if (client.isOpen) client.destroy()
+  } catch {
+    // Already gone.
   }
 }
 
@@ -248,46 +354,6 @@ const unavailable = (where: string, why: string, cause?: unknown): StoreUnavaila
       "Stashed results cannot be shared until Redis is back; work that does not stash or retrieve is not affected."
   })
 
-const systemClock: Clock.Clock = Effect.runSync(Clock.clockWith(Effect.succeed))
-
-/** The system clock, but its sleeps do not keep the process alive. */
-const unrefClock: Clock.Clock = {
-  currentTimeMillisUnsafe: () => systemClock.currentTimeMillisUnsafe(),
-  currentTimeMillis: systemClock.currentTimeMillis,
-  currentTimeNanosUnsafe: () => systemClock.currentTimeNanosUnsafe(),
-  currentTimeNanos: systemClock.currentTimeNanos,
-  monotonicTimeNanosUnsafe: () => systemClock.monotonicTimeNanosUnsafe(),
-  monotonicTimeNanos: systemClock.monotonicTimeNanos,
-  sleep: (duration) => {
-    const millis = Duration.toMillis(duration)
-    if (!Number.isFinite(millis)) return Effect.never
-    return Effect.callback<void>((resume) => {
-      const timer = setTimeout(() => resume(Effect.void), Math.min(Math.max(0, millis), 2 ** 31 - 1))
-      timer.unref()
-      return Effect.sync(() => clearTimeout(timer))
-    })
-  }
-}
-
-const awaitFiber = <A, E>(fiber: Fiber.Fiber<A, E>): Effect.Effect<A, E> =>
-  Effect.callback((resume) => {
-    const remove = fiber.addObserver((exit) => resume(exit))
-    return Effect.sync(remove)
-  })
-
-/** Closes gracefully (in-flight replies arrive), or destroys the client when that takes longer than `timeout`. */
-const closeCurrent = async (current: Current, timeout: Duration.Duration): Promise<void> => {
-  if (current.client === undefined) current.build.interruptUnsafe()
-  const closing = Effect.runPromise(Scope.close(current.scope, Exit.void))
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), Duration.toMillis(timeout))
-  })
-  const outcome = await Promise.race([closing, late])
-  clearTimeout(timer)
-  if (outcome === "late" && current.client?.isOpen) current.client.destroy()
-}
-
 /** The system error code (`ECONNREFUSED`...) behind a connection failure, if any. */
 const errorCode = (error: unknown, depth = 0): unknown => {
   if (typeof error !== "object" || error === null || depth > 5) return undefined
@@ -297,7 +363,7 @@ const errorCode = (error: unknown, depth = 0): unknown => {
   return errorCode(cause, depth + 1)
 }
 
-/** What went wrong, in words: a RedisError's own cause (node-redis's or the socket's error) when it has one. */
+/** What went wrong, in words: the underlying error's own message when it has one. */
 const describeError = (error: unknown): string => {
   const inner = error instanceof Error && error.cause !== undefined ? error.cause : error
   if (inner instanceof AggregateError && inner.errors.length > 0) return describeError(inner.errors[0])

@@ -1,0 +1,241 @@
+/**
+ * The Redis result store against a redis-server this bench starts on a free
+ * 127.0.0.1 port: `node bench/redis.ts` (or `npm run bench`). Two stores in
+ * one process stand for two processes (each has its own connections).
+ *
+ * - completion → remote wake: the owner's work completes; how long until the
+ *   retriever's `wait` resolves (on one server, and on a 3-node Redis Cluster
+ *   this bench starts too). Peers measured in the same run: node-redis
+ *   sharded pub/sub (SPUBLISH → SSUBSCRIBE listener), classic pub/sub and a
+ *   blocking list pop (LPUSH → BLPOP), client to client: the floor.
+ * - Redis commands/s while 1, 200 and 10,000 retrieved waits are pending
+ *   (INFO stats total_commands_processed, over 3 s).
+ * - cancel → the owner's fiber interrupted.
+ * - stash + retrieve + wait round trips per second, one after another, and
+ *   the Redis commands each costs.
+ */
+import { Reactor } from "@crochet/core"
+import { RedisResultStore } from "@crochet/redis-store"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { createClient, createCluster } from "redis"
+import { testOptions } from "../packages/redis-store/test/fixtures/options.ts"
+import { startCluster, startRedis } from "../packages/redis-store/test/helpers.ts"
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 300)
+const server = await startRedis()
+const options: RedisResultStore.Options = { url: server.url }
+const owner = RedisResultStore.make(options)
+const retriever = RedisResultStore.make(options)
+// A fresh layer object per reactor: `setup` shares reactors set up with the same layer.
+const a = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: owner, logLevel: "None" })
+const b = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: retriever, logLevel: "None" })
+const raw = createClient({ url: server.url })
+await raw.connect()
+
+const percentile = (samples: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...samples].sort((x, y) => x - y)
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!
+}
+const ms = (value: number) => `${value.toFixed(2)} ms`
+const pause = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
+const commandsProcessed = async (): Promise<number> =>
+  Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1])
+
+/** Until Redis is quiet (the background work of the previous step is done): under 100 commands in 500 ms. */
+const settle = async () => {
+  for (let i = 0; i < 60; i++) {
+    const start = await commandsProcessed()
+    await pause(500)
+    if (await commandsProcessed() - start < 100) return
+  }
+}
+
+const latch = () => {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { effect: Effect.promise(() => promise), open }
+}
+
+type HGet = (key: string, field: string) => Promise<string | null>
+
+/** Until the retriever's claim has landed (its wait is then woken by the owner's publish, nothing else). */
+const claimed = async (id: string, hGet: HGet = (key, field) => raw.hGet(key, field)) => {
+  while ((await hGet(`crochet:{${id}}:r`, "waiter")) === null) await pause(1)
+}
+
+/** Owner `from` completes work that `to` waits for: the time until `to`'s wait resolves. */
+const wakeTimes = async (from: Reactor.Reactor<never>, to: Reactor.Reactor<never>, count: number, hGet?: HGet) => {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const work = latch()
+    const id = from.runInReactor(work.effect.pipe(Effect.as(i))).stash()
+    const waited = to.retrieve(id).wait({ timeout: "10 seconds" })
+    await claimed(id, hGet)
+    const start = performance.now()
+    work.open()
+    await waited
+    samples.push(performance.now() - start)
+  }
+  return samples
+}
+
+// --- completion → remote wake -----------------------------------------------------------
+const wakes = await wakeTimes(a, b, rounds)
+
+// The same on a 3-node Redis Cluster (results spread over the nodes).
+const cluster = await startCluster()
+const clusterOptions = testOptions(cluster.target)
+const clusterStores = [RedisResultStore.make(clusterOptions), RedisResultStore.make(clusterOptions)]
+const [ca, cb] = clusterStores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+const clusterRaw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) })
+await clusterRaw.connect()
+const clusterWakes = await wakeTimes(ca!, cb!, rounds, (key, field) => clusterRaw.hGet(key, field))
+await ca!.shutdown()
+await cb!.shutdown()
+for (const store of clusterStores) await store.close()
+clusterRaw.destroy()
+await cluster.stop()
+
+/** Client-to-client delivery over Redis itself, for comparison. */
+const floor = async (name: string, setup: (receive: () => void) => Promise<{ send: () => Promise<unknown>; close: () => void }>) => {
+  const samples: Array<number> = []
+  let received: (() => void) | undefined
+  const { close, send } = await setup(() => received?.())
+  for (let i = 0; i < rounds; i++) {
+    const arrived = new Promise<void>((resolve) => {
+      received = resolve
+    })
+    const start = performance.now()
+    await send()
+    await arrived
+    samples.push(performance.now() - start)
+  }
+  close()
+  return { name, samples }
+}
+const floors = [
+  await floor("node-redis SPUBLISH → SSUBSCRIBE (sharded pub/sub, what the store uses)", async (receive) => {
+    const subscriber = raw.duplicate()
+    await subscriber.connect()
+    await subscriber.sSubscribe("bench:s", receive)
+    return { send: () => raw.sPublish("bench:s", "x"), close: () => subscriber.destroy() }
+  }),
+  await floor("node-redis PUBLISH → SUBSCRIBE (classic pub/sub)", async (receive) => {
+    const subscriber = raw.duplicate()
+    await subscriber.connect()
+    await subscriber.subscribe("bench:c", receive)
+    return { send: () => raw.publish("bench:c", "x"), close: () => subscriber.destroy() }
+  }),
+  await floor("node-redis LPUSH → BLPOP (blocking list pop, one connection per waiter)", async (receive) => {
+    const popper = raw.duplicate()
+    await popper.connect()
+    let open = true
+    void (async () => {
+      while (open) {
+        const popped = await popper.blPop("bench:l", 0).catch(() => null)
+        if (popped !== null) receive()
+      }
+    })()
+    return {
+      send: () => raw.lPush("bench:l", "x"),
+      close: () => {
+        open = false
+        popper.destroy()
+      }
+    }
+  })
+]
+
+console.log(`\nCompletion → remote wake (${rounds} rounds, localhost)`)
+console.log("| path | p50 | p99 |")
+console.log("|---|---:|---:|")
+console.log(`| RedisResultStore: owner completes → retriever's wait resolves | ${ms(percentile(wakes, 50))} | ${ms(percentile(wakes, 99))} |`)
+console.log(
+  `| the same on a 3-node Redis Cluster | ${ms(percentile(clusterWakes, 50))} | ${ms(percentile(clusterWakes, 99))} |`
+)
+for (const { name, samples } of floors) console.log(`| ${name} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
+
+// --- cancel → owner interrupted --------------------------------------------------------------
+const cancels: Array<number> = []
+for (let i = 0; i < Math.min(rounds, 200); i++) {
+  let interrupted!: () => void
+  const done = new Promise<number>((resolve) => {
+    interrupted = () => resolve(performance.now())
+  })
+  const id = a.runInReactor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(interrupted)))).stash()
+  const result = b.retrieve(id)
+  await claimed(id)
+  // The owner has started (its record names it): the cancel goes to its channel.
+  while ((await raw.hGet(`crochet:{${id}}:r`, "state")) !== "pending") await pause(1)
+  const start = performance.now()
+  result.cancel()
+  cancels.push((await done) - start)
+}
+console.log(`\nRetriever's cancel() → owner's fiber interrupted (${cancels.length} rounds)`)
+console.log("| p50 | p99 |")
+console.log("|---:|---:|")
+console.log(`| ${ms(percentile(cancels, 50))} | ${ms(percentile(cancels, 99))} |`)
+
+// --- idle traffic with pending waits ---------------------------------------------------------
+console.log(
+  "\nRedis traffic while retrieved waits are pending (both stores, over 3 s once settled; the owner's work never ends; " +
+    "INFO total_commands_processed, which counts the commands inside scripts)"
+)
+console.log("| pending waits | Redis commands/s | connections (both stores) |")
+console.log("|---:|---:|---:|")
+for (const count of [1, 200, 10_000]) {
+  const results = []
+  let last = ""
+  for (let i = 0; i < count; i++) {
+    last = a.runInReactor(Effect.never).stash()
+    results.push(b.retrieve(last))
+  }
+  // Claims are sent in order on one connection: the last one landed, all have.
+  await claimed(last)
+  await settle()
+  const start = await commandsProcessed()
+  const startedAt = performance.now()
+  await pause(3_000)
+  // Minus the INFO command this bench sent.
+  const perSecond = (await commandsProcessed() - start - 1) / ((performance.now() - startedAt) / 1000)
+  // Minus this bench's own connection.
+  const connections = Number(/connected_clients:(\d+)/.exec(await raw.info("clients"))![1]) - 1
+  console.log(`| ${count.toLocaleString("en")} | ${perSecond.toFixed(1)} | ${connections} |`)
+  for (const result of results) result.cancel()
+  await Promise.all(results.map((result) => result.wait().catch(() => undefined)))
+  await settle()
+}
+
+// --- throughput ----------------------------------------------------------------------------
+const trips = 2_000
+await settle()
+await raw.sendCommand(["CONFIG", "RESETSTAT"])
+const started = performance.now()
+for (let i = 0; i < trips; i++) {
+  await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
+}
+const seconds = (performance.now() - started) / 1000
+const calls = new Map<string, number>()
+for (const [, name, count] of (await raw.info("commandstats")).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
+  calls.set(name!, Number(count))
+}
+const scripts = (calls.get("evalsha") ?? 0) + (calls.get("eval") ?? 0)
+const operations = [...calls].reduce((sum, [name, count]) => name === "config|resetstat" ? sum : sum + count, 0)
+console.log(`\nStash + retrieve + wait, one after another (${trips.toLocaleString("en")} round trips, a value done at stash)`)
+console.log("| round trips/s | scripts per round trip | SPUBLISH per round trip | Redis operations per round trip (inside scripts too) |")
+console.log("|---:|---:|---:|---:|")
+console.log(
+  `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
+    ((calls.get("spublish") ?? 0) / trips).toFixed(2)
+  } | ${(operations / trips).toFixed(1)} |`
+)
+
+await a.shutdown()
+await b.shutdown()
+await owner.close()
+await retriever.close()
+raw.destroy()
+await server.stop()
