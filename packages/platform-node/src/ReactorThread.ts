@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
+import type { Reactor } from "@crochet/core"
+import { InvalidArgument, ReactorStopped } from "@crochet/core/Errors"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
@@ -96,7 +97,7 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
   }
 ): Definition<Ops> => {
   checkOptions(definition, definitionKeys, "ReactorThread.define")
-  checkOptions(definition.reactor, Reactor.optionKeys, "ReactorThread.define: reactor")
+  checkOptions(definition.reactor, reactorOptionKeys, "ReactorThread.define: reactor")
   checkOptions(definition.timeouts, Object.keys(definition.operations ?? {}), "ReactorThread.define: timeouts (by operation)")
   const timeoutMillis: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
@@ -113,6 +114,21 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
 }
 
 const definitionKeys = ["layer", "operations", "timeouts", "reactor"] as const
+/**
+ * Core's `Reactor.optionKeys`, spelt out: importing core's `Reactor` here would
+ * load Effect's runtime into every calling thread. A record, so that the
+ * compiler finds a key missing or left over (and the options test compares).
+ */
+const reactorOptionKeys = Object.keys(
+  {
+    drain: 0,
+    shutdownTimeout: 0,
+    logLevel: 0,
+    logger: 0,
+    resultStore: 0,
+    name: 0
+  } satisfies Record<keyof Reactor.ReactorOptions, 0>
+)
 
 /**
  * Whether a value was made by {@link define}.

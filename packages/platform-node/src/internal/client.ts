@@ -3,7 +3,7 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { attachCause, Reactor, TimeoutError } from "@crochet/core"
+import { attachCause, outsideError, TimeoutError } from "@crochet/core/Errors"
 import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
@@ -376,7 +376,7 @@ class ClientImpl {
 
   /**
    * A failed call's Cause, rebuilt, and the error the caller throws for it:
-   * core's `Reactor.outsideError` (as for an in-process caller), the serving
+   * core's `outsideError` (as for an in-process caller), the serving
    * side's `Cause.pretty` under `reactorCause`, the caller's frames appended.
    */
   failure(
@@ -388,7 +388,7 @@ class ClientImpl {
     const cause = decodeCause(encoded, this.settings.errors)
     const error = encoded.stop?._tag === "Timeout"
       ? timedOut(this.connection.label, name, timeout ?? encoded.stop.millis, below)
-      : Reactor.outsideError(cause)
+      : outsideError(cause)
     if (encoded.stop?._tag === "Timeout") {
       attachCause(error, cause)
       define(error, "cause", cause)

@@ -3,7 +3,7 @@
  * `Reactor.setup`), builds the layer at once so that startup errors reach the
  * first caller, then serves calls until shut down.
  */
-import { Reactor } from "@crochet/core"
+import * as Reactor from "@crochet/core/Reactor"
 import * as Effect from "effect/Effect"
 import type { MessagePort } from "node:worker_threads"
 import { workerData } from "node:worker_threads"

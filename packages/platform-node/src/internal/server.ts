@@ -5,7 +5,7 @@
  * (ReactorThread) and on the main thread (MainThreadBridge).
  */
 import type { Reactor } from "@crochet/core"
-import { InvalidArgument } from "@crochet/core"
+import { InvalidArgument } from "@crochet/core/Errors"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Tracer from "effect/Tracer"
