@@ -193,9 +193,12 @@ export interface ConnectOptions {
   /** Default timeout of every call, below the operation's own default. No limit when absent. */
   readonly timeout?: Duration.Input | undefined
   /**
-   * Start the thread now, in the background, instead of on the first call:
-   * loading `effect` and building the layer then overlap with the caller's own
-   * start-up. `connect` does not block; the first call waits for what is left.
+   * Start the thread at `connect`, in the background (the default): loading
+   * `effect` and building the layer then overlap with what the caller does
+   * until its first call, which waits only for what is left. `connect` never
+   * blocks. `false`: start on the first call (or `ready()`), for a client
+   * that may never be used — an eager thread costs a start-up even then, and
+   * process exit waits for it to finish starting before shutting it down.
    */
   readonly eager?: boolean | undefined
   /** The most the first call waits for the thread to start (module loaded, layer built). Default: 30 seconds. */
@@ -252,8 +255,9 @@ export interface ConnectOptions {
 /**
  * Runs the reactor module at `module` in a worker thread and returns a
  * blocking client typed from the module (`typeof import(...)`). The thread
- * starts on the first call (or `client.ready()`), once; it does not keep the
- * process alive, and is shut down (finalizers run) when the process exits.
+ * starts at once in the background (`eager: false`: on the first call); it
+ * does not keep the process alive, and is shut down (finalizers run) when the
+ * process exits.
  *
  * If the thread dies (crash, `process.exit` in it, out of memory), every
  * blocked caller is released at once with `ReactorStopped` naming the reason,
@@ -307,7 +311,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
   }) as Client<OperationsOf<M>>
-  if (options?.eager === true) connection.startInBackground()
+  if (options?.eager !== false) connection.startInBackground()
   return client
 }
 
@@ -404,7 +408,11 @@ class ThreadConnection implements Connection {
 
   acquire(deadline?: number): Channel | undefined {
     const generation = this.generation
-    if (generation !== undefined && generation.channel.status === Protocol.Ready) return generation.channel
+    if (generation !== undefined && generation.channel.status === Protocol.Ready) {
+      // Started in the background (eager): read its "ready" message once.
+      if (generation.channel.info === undefined) generation.channel.drain()
+      return generation.channel
+    }
     if (this.stopped) throw this.stoppedError()
     checkNotReactorThread()
     let current = generation
@@ -443,7 +451,12 @@ class ThreadConnection implements Connection {
 
   /** Spawns the thread without waiting for it (the `eager` option). */
   startInBackground(): void {
-    if (this.generation === undefined) this.spawn()
+    if (this.generation !== undefined) return
+    try {
+      this.spawn()
+    } catch {
+      // A broken install: the first call tries again and throws the reason.
+    }
   }
 
   private startFailed(why: string, error: unknown): ReactorThreadStartFailed {
