@@ -31,7 +31,7 @@ export interface ServeOptions {
   readonly onShutdown: (() => Promise<void>) | undefined
 }
 
-/** Serves the callers of one connection until closed. */
+/** Serves the callers on one link (shared buffer and port) until closed. */
 export class Server {
   private readonly reactor: Reactor.Reactor<any>
   private readonly operations: Operations
