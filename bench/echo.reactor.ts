@@ -1,5 +1,5 @@
 /** The reactor the bench calls: one operation that answers at once. */
-import { ReactorThread } from "@crochet/platform-node"
+import * as ReactorThread from "@crochet/platform-node/ReactorThread"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 

@@ -198,29 +198,17 @@ if ((globalThis as Record<PropertyKey, unknown>)[Symbol.for("opentelemetry.js.ap
 }
 
 /**
- * C. Cold start, each in a fresh process, alternated: from before importing
- * the library (`@crochet/platform-node`, `synckit`) to the first answer.
+ * C. Cold start, from the built packages (run `npm run build` first): bench/cold-start.ts
+ * alternates fresh processes of each library, without this process's NODE_OPTIONS.
  */
-const coldStart = (library: "crochet" | "synckit"): number =>
-  Number(
-    execFileSync(process.execPath, [fileURLToPath(new URL("./cold-start.ts", import.meta.url)), library], {
-      encoding: "utf8"
-    }).trim()
-  )
-const starts = Number(process.env.BENCH_COLD_STARTS ?? 7)
-const cold = { crochet: [] as Array<number>, synckit: [] as Array<number> }
-for (let i = 0; i < starts; i++) {
-  cold.crochet.push(coldStart("crochet"))
-  cold.synckit.push(coldStart("synckit"))
-}
-const coldCrochet = median(cold.crochet)
-const coldSynckit = median(cold.synckit)
+const { NODE_OPTIONS: _sources, ...plainEnv } = process.env
 console.log(
-  `\nC. cold start, fresh process each, median of ${starts} (alternated): ReactorThread.connect incl. importing ` +
-    `@crochet/platform-node → first answer ${coldCrochet.toFixed(0)} ms; synckit (import → createSyncFn → first ` +
-    `answer) ${coldSynckit.toFixed(0)} ms = ${(coldCrochet / coldSynckit).toFixed(2)}× (target: ≤ 1.5×). From the ` +
-    "sources: both the calling thread and the reactor thread type-strip every .ts file of the toolkit they load " +
-    "(5–30 ms each here); the built packages load .js."
+  `\nC. ${
+    execFileSync(process.execPath, [fileURLToPath(new URL("./cold-start.ts", import.meta.url))], {
+      encoding: "utf8",
+      env: plainEnv
+    }).trim()
+  }`
 )
 
 crochet.shutdown()

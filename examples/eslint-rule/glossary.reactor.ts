@@ -2,7 +2,7 @@
  * The reactor module: runs in the reactor thread. The plugin (ESLint's thread)
  * calls `check` and blocks until the answer.
  */
-import { ReactorThread } from "@crochet/platform-node"
+import * as ReactorThread from "@crochet/platform-node/ReactorThread"
 import { Glossary } from "./glossary.ts"
 
 export default ReactorThread.define({

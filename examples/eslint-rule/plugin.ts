@@ -2,11 +2,11 @@
  * An ESLint plugin whose rule asks an Effect service, synchronously: ESLint
  * calls a rule's visitors synchronously, so `glossary/terms` blocks on a
  * reactor in a background thread (`ReactorThread`) for each string literal.
- * The thread starts when ESLint loads the plugin (`eager`), overlapping with
+ * The thread starts when ESLint loads the plugin (`connect` starts it), overlapping with
  * ESLint's own start-up, and never keeps ESLint's process alive: at exit it
  * is shut down, its finalizers run.
  */
-import { ReactorThread } from "@crochet/platform-node"
+import * as ReactorThread from "@crochet/platform-node/ReactorThread"
 import type { ESLint, Rule } from "eslint"
 import type { Finding } from "./terms.ts"
 
@@ -33,7 +33,7 @@ export const makePlugin = (check: (text: string) => ReadonlyArray<Finding>): ESL
 
 export const glossary = ReactorThread.connect<typeof import("./glossary.reactor.ts")>(
   new URL("./glossary.reactor.ts", import.meta.url),
-  { eager: true, timeout: "5 seconds" }
+  { timeout: "5 seconds" }
 )
 
 export default makePlugin((text) => glossary.call.check(text))

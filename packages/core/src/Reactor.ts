@@ -17,7 +17,6 @@ import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { EventualResult, WaitOptions } from "./EventualResult.ts"
 import { decodeSettings, ReactorImpl, reactorOptionKeys } from "./internal/reactor.ts"
-import * as run from "./internal/run.ts"
 import * as ResultStore from "./ResultStore.ts"
 
 /**
@@ -257,8 +256,8 @@ export interface Reactor<R> {
    * For bridges that serve callers elsewhere (another thread, another
    * process): runs the effect like `runInReactor` and calls `options.onExit`
    * with the fiber's Exit. When the reactor ended the work (timeout, cancel,
-   * shutdown) its Cause says why ({@link stopReasonOf}); {@link outsideError}
-   * turns a failed Exit into the error the caller gets. Returns a function
+   * shutdown) its Cause says why (`stopReasonOf` in `@crochet/core/Errors`);
+   * `outsideError` turns a failed Exit into the error the caller gets. Returns a function
    * that cancels the work.
    */
   runCallback<A, E>(effect: Effect.Effect<A, E, R>, options: RunCallbackOptions<A, E>): () => void
@@ -540,95 +539,3 @@ export const shutdownAll = async (): Promise<void> => {
   setups.clear()
   await Promise.all(reactors.map((reactor) => reactor.shutdown()))
 }
-
-/**
- * Why a reactor ended work itself, as its Exit's Cause records it: a timeout,
- * an `AbortSignal`, `cancel()`, or a shutdown (with the drain it outlasted,
- * or the `shutdownTimeout` its finalizers outlived, for the message's advice). A bridge sends it along with a failed Exit and rebuilds the Cause
- * on the other side with {@link stopCause}.
- *
- * @example
- * ```ts
- * import { Duration } from "effect"
- * import type { Reactor } from "@crochet/core"
- *
- * const reason: Reactor.StopReason = { _tag: "Timeout", timeout: Duration.seconds(5) }
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export type StopReason =
-  | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
-  | { readonly _tag: "Abort"; readonly reason: unknown }
-  | { readonly _tag: "Cancel" }
-  | {
-    readonly _tag: "Stop"
-    /** The reactor's drain, which the work outlasted. */
-    readonly drain?: Duration.Duration | undefined
-    /** Set when the work's finalizers outlived this shutdownTimeout and its caller was released anyway. */
-    readonly stuck?: Duration.Duration | undefined
-  }
-
-/**
- * The reason the reactor recorded when it interrupted the work behind this
- * Cause, or `undefined` when the work failed (or was interrupted) by itself.
- *
- * @example
- * ```ts
- * import { Effect, Layer } from "effect"
- * import { Reactor } from "@crochet/core"
- *
- * const reactor = Reactor.setup(Layer.empty)
- * reactor.runCallback(Effect.never, {
- *   timeout: "1 second",
- *   onExit: (exit) => exit._tag === "Failure" && Reactor.stopReasonOf(exit.cause)?._tag // => "Timeout"
- * })
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export const stopReasonOf: (cause: Cause.Cause<unknown>) => StopReason | undefined = run.stopReasonOf
-
-/**
- * An interruption recording why the reactor ended the work: what a bridge
- * puts in the Cause it rebuilds on the caller's side, so that
- * {@link outsideError} gives the same error there.
- *
- * @example
- * ```ts
- * import { Reactor } from "@crochet/core"
- *
- * Reactor.outsideError(Reactor.stopCause({ _tag: "Cancel" })).name // => "Cancelled"
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export const stopCause = (reason: StopReason): Cause.Cause<never> => run.stopCause({ ...reason })
-
-/**
- * The error an outside caller gets for a failed Exit's Cause, as `waitFor`
- * and `wait()` reject with it: the reactor's own error when it ended the work
- * (`TimeoutError`, `Aborted`, `Cancelled`, `ReactorStopped`), otherwise the
- * effect's own error (a non-Error value wrapped in `NonErrorFailure`), its
- * stack showing the span trace, the whole Cause reachable with `causeOf`.
- * Bridges call it on the caller's side, so a failure that crossed a thread
- * is the same error object as one in-process.
- *
- * @example
- * ```ts
- * import { Cause, Data } from "effect"
- * import { causeOf, Reactor } from "@crochet/core"
- *
- * class NotFound extends Data.TaggedError("NotFound")<{ readonly id: number }> {}
- * const cause = Cause.fail(new NotFound({ id: 1 }))
- * const error = Reactor.outsideError(cause) // the NotFound itself
- * causeOf(error) === cause // => true
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export const outsideError: (cause: Cause.Cause<unknown>) => Error = run.outsideError

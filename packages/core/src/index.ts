@@ -24,8 +24,12 @@ export {
   causeOf,
   InvalidArgument,
   NonErrorFailure,
+  outsideError,
   ReactorStartFailed,
   ReactorStopped,
   ResultNotFound,
+  stopCause,
+  type StopReason,
+  stopReasonOf,
   TimeoutError
 } from "./Errors.ts"

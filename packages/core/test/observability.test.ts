@@ -7,7 +7,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Data, Effect, Exit, Layer, Metric, Tracer } from "effect"
-import { Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
+import { outsideError, Reactor, ReactorStopped, stopReasonOf, TimeoutError } from "../src/index.ts"
 
 class NoSuchUser extends Data.TaggedError("NoSuchUser")<{ readonly id: number }> {}
 
@@ -75,8 +75,8 @@ describe("tracing", () => {
     const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
     expect(await exitOf(loadUser(1), { spanName: "lookup", parentSpan })).toEqual(Exit.succeed("Ada"))
     const timedOut = await exitOf(Effect.never, { spanName: "slow", parentSpan, timeout: 5 })
-    expect(Exit.isFailure(timedOut) && Reactor.stopReasonOf(timedOut.cause)?._tag).toBe("Timeout")
-    expect(Exit.isFailure(timedOut) && Reactor.outsideError(timedOut.cause)).toBeInstanceOf(TimeoutError)
+    expect(Exit.isFailure(timedOut) && stopReasonOf(timedOut.cause)?._tag).toBe("Timeout")
+    expect(Exit.isFailure(timedOut) && outsideError(timedOut.cause)).toBeInstanceOf(TimeoutError)
     expect(() => reactor.runCallback(Effect.void, { timeout: "soon" as never, onExit: () => {} })).toThrow(/options.timeout/)
     // A parent that was not sampled: nothing is recorded below it (OpenTelemetry's parent-based sampler).
     const unsampled = Tracer.externalSpan({ traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: false })

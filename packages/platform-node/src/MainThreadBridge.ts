@@ -13,10 +13,11 @@ import type * as Scope from "effect/Scope"
 import { MessageChannel, type MessagePort, threadId } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
-import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
+import { makeClient } from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
 import { checkOptions, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
+import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
 import { Server } from "./internal/server.ts"
 
 const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
@@ -284,47 +285,11 @@ export const connect = <Ops extends Operations = Operations>(
     })
   }
   checkOptions(options, connectKeys, "MainThreadBridge.connect")
-  const connection = new EndpointConnection(endpoint)
-  return makeClient(connection, {
+  const remote = new MainThreadReactor(endpoint)
+  return makeClient(remote, {
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
     spinMillis: toMillis(options?.spin, "MainThreadBridge.connect: options.spin") ?? 0,
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>
-}
-
-class EndpointConnection implements Connection {
-  readonly label = "main thread's reactor"
-  private readonly channel: Channel
-  private closed = false
-
-  constructor(endpoint: Endpoint<any>) {
-    this.channel = new Channel(new Int32Array(endpoint.buffer), endpoint.port, undefined)
-    this.channel.info = { type: "ready", operations: endpoint.operations, timeouts: endpoint.timeouts }
-    endpoint.port.unref()
-  }
-
-  acquire(_deadline?: number): Channel {
-    if (!this.closed && this.channel.status === Protocol.Ready) return this.channel
-    throw this.goneError()
-  }
-
-  checkThread(): void {
-    checkNotReactorThread()
-  }
-
-  goneError(_channel?: Channel, operation?: string): Error {
-    return new ReactorStopped({
-      message: this.closed
-        ? "This client was shut down with client.shutdown()."
-        : `The main thread's bridge was closed${operation ? ` while ${operation}() was waiting` : ""}; ` +
-          "its work was interrupted. Ask the main thread for a new endpoint."
-    })
-  }
-
-  shutdown(): void {
-    if (this.closed) return
-    this.closed = true
-    this.channel.port.close()
-  }
 }

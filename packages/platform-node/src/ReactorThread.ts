@@ -7,20 +7,17 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
+import type { Reactor } from "@crochet/core"
+import { InvalidArgument } from "@crochet/core/Errors"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import { existsSync, writeSync } from "node:fs"
-import { fileURLToPath } from "node:url"
-import { MessageChannel, Worker } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
-import { ReactorThreadStartFailed } from "./Errors.ts"
-import { Channel, checkNotReactorThread, type Connection, makeClient } from "./internal/client.ts"
-import { decodeValue, errorClassMap } from "./internal/codec.ts"
+import { makeClient } from "./internal/client.ts"
+import { errorClassMap } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
-import { checkOptions, formatMillis, toMillis } from "./internal/options.ts"
-import * as Protocol from "./internal/protocol.ts"
+import { checkOptions, toMillis } from "./internal/options.ts"
+import { ThreadReactor } from "./internal/threadReactor.ts"
 
 
 /**
@@ -96,7 +93,7 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
   }
 ): Definition<Ops> => {
   checkOptions(definition, definitionKeys, "ReactorThread.define")
-  checkOptions(definition.reactor, Reactor.optionKeys, "ReactorThread.define: reactor")
+  checkOptions(definition.reactor, reactorOptionKeys, "ReactorThread.define: reactor")
   checkOptions(definition.timeouts, Object.keys(definition.operations ?? {}), "ReactorThread.define: timeouts (by operation)")
   const timeoutMillis: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
@@ -113,6 +110,21 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
 }
 
 const definitionKeys = ["layer", "operations", "timeouts", "reactor"] as const
+/**
+ * Core's `Reactor.optionKeys`, spelt out: importing core's `Reactor` here would
+ * load Effect's runtime into every calling thread. A record, so that the
+ * compiler finds a key missing or left over (and the options test compares).
+ */
+const reactorOptionKeys = Object.keys(
+  {
+    drain: 0,
+    shutdownTimeout: 0,
+    logLevel: 0,
+    logger: 0,
+    resultStore: 0,
+    name: 0
+  } satisfies Record<keyof Reactor.ReactorOptions, 0>
+)
 
 /**
  * Whether a value was made by {@link define}.
@@ -177,9 +189,12 @@ export interface ConnectOptions {
   /** Default timeout of every call, below the operation's own default. No limit when absent. */
   readonly timeout?: Duration.Input | undefined
   /**
-   * Start the thread now, in the background, instead of on the first call:
-   * loading `effect` and building the layer then overlap with the caller's own
-   * start-up. `connect` does not block; the first call waits for what is left.
+   * Start the thread at `connect`, in the background (the default): loading
+   * `effect` and building the layer then overlap with what the caller does
+   * until its first call, which waits only for what is left. `connect` never
+   * blocks. `false`: start on the first call (or `ready()`), for a client
+   * that may never be used — an eager thread costs a start-up even then, and
+   * process exit waits for it to finish starting before shutting it down.
    */
   readonly eager?: boolean | undefined
   /** The most the first call waits for the thread to start (module loaded, layer built). Default: 30 seconds. */
@@ -236,8 +251,9 @@ export interface ConnectOptions {
 /**
  * Runs the reactor module at `module` in a worker thread and returns a
  * blocking client typed from the module (`typeof import(...)`). The thread
- * starts on the first call (or `client.ready()`), once; it does not keep the
- * process alive, and is shut down (finalizers run) when the process exits.
+ * starts at once in the background (`eager: false`: on the first call); it
+ * does not keep the process alive, and is shut down (finalizers run) when the
+ * process exits.
  *
  * If the thread dies (crash, `process.exit` in it, out of memory), every
  * blocked caller is released at once with `ReactorStopped` naming the reason,
@@ -277,7 +293,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
       throw new InvalidArgument(`ReactorThread.connect: options.resourceLimits.${key} must be a positive number; got ${String(value)}.`)
     }
   }
-  const connection = new ThreadConnection(url, label, {
+  const remote = new ThreadReactor(url, label, {
     exportName: options?.exportName ?? "default",
     startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,
     shutdownTimeout: toMillis(options?.shutdownTimeout, "ReactorThread.connect: options.shutdownTimeout") ?? 15_000,
@@ -285,13 +301,13 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     reactorBusy: spin.busy,
     resourceLimits: options?.resourceLimits
   })
-  const client = makeClient(connection, {
+  const client = makeClient(remote, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: spin.caller,
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
   }) as Client<OperationsOf<M>>
-  if (options?.eager === true) connection.startInBackground()
+  if (options?.eager !== false) remote.startInBackground()
   return client
 }
 
@@ -333,214 +349,3 @@ const resourceLimitKeys = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb",
 
 /** `lowLatency: true`: a 1 ms window, busy-polled for its first 0.2 ms; the caller spins 50 µs. */
 const lowLatencyDefaults = { reactor: 1, busy: 0.2, caller: 0.05 }
-
-interface ThreadSettings {
-  readonly exportName: string
-  readonly startTimeout: number
-  readonly shutdownTimeout: number
-  readonly reactorSpin: number
-  readonly reactorBusy: number
-  readonly resourceLimits: { readonly [key: string]: number } | undefined
-}
-
-/** Connections with a live thread, shut down at process exit. */
-const live = new Set<ThreadConnection>()
-let exitHookInstalled = false
-
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on("exit", () => {
-    for (const connection of [...live]) connection.shutdown(true)
-  })
-}
-
-/** Whether a thread is starting, or failed to start and nobody has been told yet (an eager start). */
-const startPending = (channel: Channel): boolean => {
-  channel.drain()
-  const status = channel.status
-  return status === Protocol.Launching || status === Protocol.StartFailed ||
-    (status === Protocol.Dead && channel.info === undefined)
-}
-
-/** One generation of a reactor thread: replaced after it dies. */
-interface Generation {
-  readonly channel: Channel
-  readonly supervisor: Worker
-}
-
-class ThreadConnection implements Connection {
-  readonly label: string
-  private readonly url: URL
-  private readonly settings: ThreadSettings
-  private generation: Generation | undefined
-  private stopped = false
-
-  constructor(url: URL, label: string, settings: ThreadSettings) {
-    this.url = url
-    this.label = label
-    this.settings = settings
-  }
-
-  checkThread(): void {
-    checkNotReactorThread()
-  }
-
-  acquire(deadline?: number): Channel | undefined {
-    const generation = this.generation
-    if (generation !== undefined && generation.channel.status === Protocol.Ready) return generation.channel
-    if (this.stopped) throw this.stoppedError()
-    checkNotReactorThread()
-    let current = generation
-    if (current === undefined || !startPending(current.channel)) {
-      // None yet, or the last one died: start a (new) thread. The dead one's
-      // port stays open so that handles can still read replies sent before the end.
-      current = this.spawn()
-    }
-    const channel = current.channel
-    const startDeadline = performance.now() + this.settings.startTimeout
-    channel.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
-    switch (channel.status) {
-      case Protocol.Ready:
-        return channel
-      case Protocol.Launching:
-        // The call's own deadline came first: the thread goes on starting for the next call.
-        if (deadline !== undefined && deadline < startDeadline) return undefined
-        this.discard(current, true)
-        throw this.startFailed(
-          `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,
-          undefined
-        )
-      case Protocol.StartFailed: {
-        this.discard(current, false)
-        const failure = channel.startFailure
-        throw this.startFailed(
-          failure?.message ?? "failed to start",
-          failure?.error === undefined ? undefined : decodeValue(failure.error, new Map())
-        )
-      }
-      default:
-        this.discard(current, false)
-        throw this.startFailed(`died while starting (${channel.death ?? "no reason given"})`, undefined)
-    }
-  }
-
-  /** Spawns the thread without waiting for it (the `eager` option). */
-  startInBackground(): void {
-    if (this.generation === undefined) this.spawn()
-  }
-
-  private startFailed(why: string, error: unknown): ReactorThreadStartFailed {
-    return new ReactorThreadStartFailed({
-      module: this.url.href,
-      error,
-      message: `The ${this.label} could not start: ${why}. The next call tries again.`
-    })
-  }
-
-  private stoppedError(): ReactorStopped {
-    return new ReactorStopped({
-      message: `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
-        "Connect again (ReactorThread.connect) to start a new thread."
-    })
-  }
-
-  goneError(channel: Channel, operation: string): Error {
-    channel.drain()
-    if (channel.status === Protocol.Dead) {
-      return new ReactorStopped({
-        message: `The ${this.label} died (${channel.death ?? "no reason given"}) while ${operation}() was waiting, ` +
-          "so its work is lost. The next call starts a new reactor thread."
-      })
-    }
-    return this.stoppedError()
-  }
-
-  private spawn(): Generation {
-    const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
-    const data = new MessageChannel()
-    const control = new MessageChannel()
-    const supervisorModule = Protocol.entryModule("./internal/supervisor", import.meta.url)
-    // A caller may block right away, and a blocked thread never sees the Worker's
-    // `error` event: find a missing entry module (a broken install) before that.
-    if (supervisorModule.protocol === "file:" && !existsSync(fileURLToPath(supervisorModule))) {
-      throw this.startFailed(
-        `its supervisor module ${fileURLToPath(supervisorModule)} is missing (is @crochet/platform-node installed whole? ` +
-          "Reinstall it)",
-        undefined
-      )
-    }
-    const supervisor = new Worker(supervisorModule, {
-      workerData: {
-        buffer,
-        control: control.port2,
-        resourceLimits: this.settings.resourceLimits,
-        reactor: {
-          module: this.url.href,
-          exportName: this.settings.exportName,
-          port: data.port2,
-          buffer,
-          spinMillis: this.settings.reactorSpin,
-          busyMillis: this.settings.reactorBusy
-        }
-      },
-      transferList: [control.port2, data.port2]
-    })
-    supervisor.on("error", (error) => {
-      // The supervisor reports the reactor thread's death through the shared state.
-      // It can only fail itself by not loading: say why to the next caller.
-      if (channel.status === Protocol.Launching) {
-        channel.death = `its supervisor thread (${supervisorModule.href}) failed to load: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
-        Protocol.setState(channel.state, Protocol.Dead)
-      }
-    })
-    supervisor.unref()
-    data.port1.unref()
-    control.port1.unref()
-    const channel = new Channel(new Int32Array(buffer), data.port1, control.port1)
-    channel.notifyRequests = this.settings.reactorSpin > 0
-    const generation: Generation = { channel, supervisor }
-    this.generation = generation
-    live.add(this)
-    installExitHook()
-    return generation
-  }
-
-  private discard(generation: Generation, terminate: boolean): void {
-    if (terminate) void generation.supervisor.terminate()
-    generation.channel.port.close()
-    generation.channel.control?.close()
-    if (this.generation === generation) this.generation = undefined
-    live.delete(this)
-  }
-
-  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
-  shutdown(atExit = false): void {
-    if (this.stopped) return
-    this.stopped = true
-    live.delete(this)
-    const generation = this.generation
-    if (generation === undefined) return
-    const channel = generation.channel
-    const status = channel.status
-    if (status === Protocol.Ready || status === Protocol.Launching) {
-      try {
-        channel.port.postMessage([Protocol.Shutdown])
-      } catch {
-        // already closed
-      }
-      channel.awaitStateChange([Protocol.Ready, Protocol.Launching], performance.now() + this.settings.shutdownTimeout)
-      const now = channel.status
-      if (now === Protocol.Ready || now === Protocol.Launching) {
-        const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
-          "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
-          "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
-        // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
-        if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
-        else process.emitWarning(warning, "ReactorThreadWarning")
-      }
-    }
-    this.discard(generation, true)
-  }
-}
-

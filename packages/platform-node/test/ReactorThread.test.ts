@@ -161,6 +161,23 @@ describe("ReactorThread: calls", () => {
     expect(error.reactorCause).toContain("and a defect")
   })
 
+  it("by default connect starts the thread in the background, before any call", async () => {
+    const { announcements } = await import("./fixtures/announced.reactor.ts")
+    const channel = new BroadcastChannel(announcements)
+    const started = new Promise<unknown>((resolve) => channel.onmessage = (event) => resolve(event.data))
+    const client = ReactorThread.connect<typeof import("./fixtures/announced.reactor.ts")>(
+      new URL("./fixtures/announced.reactor.ts", import.meta.url)
+    )
+    try {
+      // No call was made: the layer was built all the same, in the thread that then answers.
+      const announced = await started
+      expect(client.call.threadId()).toBe(announced)
+    } finally {
+      channel.close()
+      client.shutdown()
+    }
+  })
+
   it("eager: connect starts the thread in the background without blocking", () => {
     const eager = ReactorThread.connect<Demo>(demoUrl, { eager: true })
     eager.ready()

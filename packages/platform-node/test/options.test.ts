@@ -41,7 +41,8 @@ const entryPoints: ReadonlyArray<{
   {
     call: "reactor thread echo.reactor.ts: with()",
     keys: ["timeout"],
-    run: (options) => ReactorThread.connect(module).with(options as never)
+    // eager: false, so that no thread starts: nothing is called.
+    run: (options) => ReactorThread.connect(module, { eager: false }).with(options as never)
   },
   {
     call: "MainThreadBridge.serve",

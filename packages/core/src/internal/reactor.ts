@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
+import type * as Logger from "effect/Logger"
 import * as References from "effect/References"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
@@ -101,7 +101,10 @@ export const decodeSettings = (options: ReactorOptions | undefined, call: string
  */
 const guardedLogger = (logger: Logger.Logger<unknown, any>, name: string): Logger.Logger<unknown, unknown> => {
   let reported = false
-  return Logger.make((options) => {
+  // The user's logger's own prototype (Effect's logger brand) with a guarded `log`: not `Logger.make`,
+  // because importing effect/Logger costs every reactor ~65 ms of start-up (it loads FileSystem).
+  const guarded = Object.create(Object.getPrototypeOf(logger)) as { log: Logger.Logger<unknown, unknown>["log"] }
+  guarded.log = (options) => {
     try {
       return logger.log(options)
     } catch (error) {
@@ -115,14 +118,15 @@ const guardedLogger = (logger: Logger.Logger<unknown, any>, name: string): Logge
       }
       return undefined
     }
-  })
+  }
+  return guarded as Logger.Logger<unknown, unknown>
 }
 
 /** Adds the log settings to a context, so that every fiber of the reactor logs the same way. */
 const withLogSettings = <R>(context: Context.Context<R>, settings: Settings): Context.Context<R> => {
   let result = context
   if (settings.logLevel !== undefined) result = Context.add(result, References.MinimumLogLevel, settings.logLevel)
-  if (settings.logger !== undefined) result = Context.add(result, Logger.CurrentLoggers, new Set([settings.logger]))
+  if (settings.logger !== undefined) result = Context.add(result, References.CurrentLoggers, new Set([settings.logger]))
   return result
 }
 

@@ -3,7 +3,7 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { attachCause, Reactor, TimeoutError } from "@crochet/core"
+import { attachCause, outsideError, TimeoutError } from "@crochet/core/Errors"
 import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
@@ -19,8 +19,11 @@ import { activeTrace } from "./traceContext.ts"
 const TimedOut = Symbol("TimedOut")
 const Gone = Symbol("Gone")
 
-/** One live connection to a server: its shared state, its port, and the replies awaited on it. */
-export class Channel {
+/**
+ * The link to one serving thread: the shared state, the port, and the replies
+ * awaited on it. A reactor thread that dies and is started again gets a new link.
+ */
+export class Link {
   readonly state: Int32Array
   readonly port: MessagePort
   readonly control: MessagePort | undefined
@@ -231,18 +234,22 @@ const describe = (value: unknown): string => {
   return typeof value
 }
 
-/** What a client needs from the bridge it talks through. */
-export interface Connection {
+/**
+ * The reactor a client calls, as the client sees it: a reactor thread this
+ * side starts and restarts (`ThreadReactor`), or the main thread's reactor
+ * reached through an endpoint (`MainThreadReactor`).
+ */
+export interface RemoteReactor {
   /** Names the reactor in messages, e.g. `reactor thread dns.reactor.ts`. */
   readonly label: string
   /**
-   * The live channel, started and ready; throws the startup error. With a
+   * The live link, started and ready; throws the startup error. With a
    * `deadline` (a `performance.now()` time) it waits for a start no longer
    * than that and returns `undefined` if the thread is still starting then.
    */
-  acquire(deadline?: number): Channel | undefined
+  acquire(deadline?: number): Link | undefined
   /** The error for a call that was waiting when the server went away. */
-  goneError(channel: Channel, operation: string): Error
+  goneError(link: Link, operation: string): Error
   /** Throws `WrongThread` if blocking here would deadlock. */
   checkThread(): void
   shutdown(): void
@@ -267,15 +274,15 @@ export const checkNotReactorThread = (): void => {
 }
 
 class ClientImpl {
-  readonly connection: Connection
+  readonly remote: RemoteReactor
   readonly settings: ClientSettings
   private readonly methods = new Map<string, Function>()
   private readonly starters = new Map<string, Function>()
   readonly call: Blocking<any>
   readonly start: Starting<any>
 
-  constructor(connection: Connection, settings: ClientSettings) {
-    this.connection = connection
+  constructor(remote: RemoteReactor, settings: ClientSettings) {
+    this.remote = remote
     this.settings = settings
     this.call = this.proxy(this.methods, (name) => this.blockingMethod(name, undefined))
     this.start = this.proxy(this.starters, (name) => this.startingMethod(name))
@@ -293,19 +300,19 @@ class ClientImpl {
   }
 
   with(options: CallOptions): Blocking<any> {
-    const timeout = optionsTimeout(options, `${this.connection.label}: with()`)
+    const timeout = optionsTimeout(options, `${this.remote.label}: with()`)
     const explicit = options?.timeout === undefined ? undefined : timeout ?? Infinity
     const cache = new Map<string, Function>()
     return this.proxy(cache, (name) => this.blockingMethod(name, explicit))
   }
 
   ready(): void {
-    this.connection.checkThread()
-    this.connection.acquire()
+    this.remote.checkThread()
+    this.remote.acquire()
   }
 
   shutdown(): void {
-    this.connection.shutdown()
+    this.remote.shutdown()
   }
 
   private blockingMethod(name: string, timeout: number | undefined): Function {
@@ -319,64 +326,64 @@ class ClientImpl {
 
   private startingMethod(name: string): Function {
     return (...args: Array<unknown>) => {
-      const channel = this.acquire(name)
-      const id = channel.send(name, args, undefined, this.settings.traceContext ? activeTrace() : undefined)
-      const result = new ThreadResultImpl(this, channel, id, name)
-      abandoned.register(result, { channel, id })
+      const link = this.acquire(name)
+      const id = link.send(name, args, undefined, this.settings.traceContext ? activeTrace() : undefined)
+      const result = new ThreadResultImpl(this, link, id, name)
+      abandoned.register(result, { link, id })
       return result
     }
   }
 
-  private acquire(name: string): Channel
-  private acquire(name: string, deadline: number | undefined): Channel | undefined
-  private acquire(name: string, deadline?: number): Channel | undefined {
-    const channel = this.connection.acquire(deadline)
-    if (channel === undefined) return undefined
-    const info = channel.info!
+  private acquire(name: string): Link
+  private acquire(name: string, deadline: number | undefined): Link | undefined
+  private acquire(name: string, deadline?: number): Link | undefined {
+    const link = this.remote.acquire(deadline)
+    if (link === undefined) return undefined
+    const info = link.info!
     if (!info.operations.includes(name)) {
       throw new UnknownOperation({
         operation: name,
         known: info.operations,
-        message: `${this.connection.label} has no operation named ${JSON.stringify(name)}; it has: ` +
+        message: `${this.remote.label} has no operation named ${JSON.stringify(name)}; it has: ` +
           `${info.operations.join(", ") || "(none)"}. Check the name, or the module the client was typed with.`
       })
     }
-    return channel
+    return link
   }
 
   /** The timeout (ms) of a call: the call's own, else the operation's, else the client's. */
-  private timeoutOf(channel: Channel, name: string, explicit: number | undefined): number | undefined {
+  private timeoutOf(link: Link, name: string, explicit: number | undefined): number | undefined {
     if (explicit !== undefined) return explicit === Infinity ? undefined : explicit
-    return channel.info!.timeouts[name] ?? this.settings.timeout
+    return link.info!.timeouts[name] ?? this.settings.timeout
   }
 
   callBlocking(name: string, args: Array<unknown>, explicit: number | undefined, below: Function): unknown {
-    this.connection.checkThread()
+    this.remote.checkThread()
     const started = performance.now()
     // The call's own timeout (or the client's) bounds the wait for the reactor to start too.
     const known = explicit ?? this.settings.timeout
-    const channel = this.acquire(name, known === undefined || known === Infinity ? undefined : started + known)
-    if (channel === undefined) throw timedOut(this.connection.label, name, known!, below, true)
-    const timeout = this.timeoutOf(channel, name, explicit)
+    const link = this.acquire(name, known === undefined || known === Infinity ? undefined : started + known)
+    if (link === undefined) throw timedOut(this.remote.label, name, known!, below, true)
+    const timeout = this.timeoutOf(link, name, explicit)
     const trace = this.settings.traceContext ? activeTrace() : undefined
-    const seen = Atomics.load(channel.state, Protocol.SEQ)
+    const seen = Atomics.load(link.state, Protocol.SEQ)
     // The timeout goes with the call and the serving reactor enforces it (its span records the
     // timeout); this side stops waiting at the same deadline, so a busy reactor thread cannot hold it.
     const deadline = timeout === undefined ? undefined : started + timeout
-    const id = channel.send(name, args, timeout, trace)
-    const reply = channel.await(id, deadline, this.settings.spinMillis, seen)
+    const id = link.send(name, args, timeout, trace)
+    const reply = link.await(id, deadline, this.settings.spinMillis, seen)
     if (reply === TimedOut) {
-      channel.forget(id)
-      throw timedOut(this.connection.label, name, timeout!, below)
+      link.forget(id)
+      throw timedOut(this.remote.label, name, timeout!, below)
     }
-    if (reply === Gone) throw withCallerFrames(this.connection.goneError(channel, name), below)
+    if (reply === Gone) throw withCallerFrames(this.remote.goneError(link, name), below)
     if (reply[1] === Protocol.Success) return reply[2]
     throw this.failure(reply[2], name, timeout, below).error
   }
 
   /**
    * A failed call's Cause, rebuilt, and the error the caller throws for it:
-   * core's `Reactor.outsideError` (as for an in-process caller), the serving
+   * core's `outsideError` (as for an in-process caller), the serving
    * side's `Cause.pretty` under `reactorCause`, the caller's frames appended.
    */
   failure(
@@ -387,8 +394,8 @@ class ClientImpl {
   ): { readonly cause: Cause.Cause<unknown>; readonly error: Error } {
     const cause = decodeCause(encoded, this.settings.errors)
     const error = encoded.stop?._tag === "Timeout"
-      ? timedOut(this.connection.label, name, timeout ?? encoded.stop.millis, below)
-      : Reactor.outsideError(cause)
+      ? timedOut(this.remote.label, name, timeout ?? encoded.stop.millis, below)
+      : outsideError(cause)
     if (encoded.stop?._tag === "Timeout") {
       attachCause(error, cause)
       define(error, "cause", cause)
@@ -426,31 +433,31 @@ const timedOut = (label: string, name: string, timeout: number, below: Function,
   )
 
 /** A handle dropped without being read: its reply, if it ever comes, is not kept. */
-const abandoned = new FinalizationRegistry<{ readonly channel: Channel; readonly id: number }>(({ channel, id }) =>
-  channel.forget(id)
+const abandoned = new FinalizationRegistry<{ readonly link: Link; readonly id: number }>(({ link, id }) =>
+  link.forget(id)
 )
 
 class ThreadResultImpl implements ThreadResult<unknown, unknown> {
   private readonly client: ClientImpl
-  private readonly channel: Channel
+  private readonly link: Link
   private readonly id: number
   private readonly name: string
   private exit: Exit.Exit<unknown, unknown> | undefined
   private error: Error | undefined
 
-  constructor(client: ClientImpl, channel: Channel, id: number, name: string) {
+  constructor(client: ClientImpl, link: Link, id: number, name: string) {
     this.client = client
-    this.channel = channel
+    this.link = link
     this.id = id
     this.name = name
   }
 
   wait(options?: CallOptions): unknown {
-    this.client.connection.checkThread()
+    this.client.remote.checkThread()
     const timeout = optionsTimeout(options, `${this.name}(): wait()`)
     if (this.exit === undefined) {
       const deadline = timeout === undefined ? undefined : performance.now() + timeout
-      const reply = this.channel.await(this.id, deadline, this.client.settings.spinMillis)
+      const reply = this.link.await(this.id, deadline, this.client.settings.spinMillis)
       if (reply === TimedOut) {
         throw withCallerFrames(
           new TimeoutError(
@@ -470,13 +477,13 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
 
   poll(): Exit.Exit<unknown, unknown> | undefined {
     if (this.exit === undefined) {
-      const reply = this.channel.take(this.id)
+      const reply = this.link.take(this.id)
       if (reply !== undefined) this.settle(reply, this.poll)
       else {
-        const status = this.channel.status
+        const status = this.link.status
         if (status !== Protocol.Ready && status !== Protocol.Launching) {
           // A reply sent just before the end still counts.
-          this.settle(this.channel.take(this.id) ?? Gone, this.poll)
+          this.settle(this.link.take(this.id) ?? Gone, this.poll)
         }
       }
     }
@@ -484,7 +491,7 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
   }
 
   cancel(): void {
-    if (this.poll() === undefined) this.channel.cancel(this.id)
+    if (this.poll() === undefined) this.link.cancel(this.id)
   }
 
   originalFailure(): any {
@@ -494,8 +501,8 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
 
   private settle(reply: Protocol.Reply | typeof Gone, below: Function): void {
     if (reply === Gone) {
-      this.channel.forget(this.id)
-      this.error = withCallerFrames(this.client.connection.goneError(this.channel, this.name), below)
+      this.link.forget(this.id)
+      this.error = withCallerFrames(this.client.remote.goneError(this.link, this.name), below)
     } else if (reply[1] === Protocol.Success) {
       this.exit = Exit.succeed(reply[2])
       return
@@ -514,8 +521,8 @@ const clientThreadGuard = Symbol(
 )
 
 /** Assembles the public client object. */
-export const makeClient = (connection: Connection, settings: ClientSettings): Client<any> => {
-  const impl = new ClientImpl(connection, settings)
+export const makeClient = (remote: RemoteReactor, settings: ClientSettings): Client<any> => {
+  const impl = new ClientImpl(remote, settings)
   const client: Client<any> & { readonly threadGuard: symbol } = {
     // Structured clone refuses symbols, quoting their description first.
     threadGuard: clientThreadGuard,

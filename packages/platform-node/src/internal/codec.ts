@@ -2,7 +2,7 @@
  * A failed call's Exit across threads. The serving side sends the Cause's
  * reasons in order (failures and defects as values, interruptions as the
  * reason the reactor recorded, if any); the calling side rebuilds the Cause
- * and hands it to core's `Reactor.outsideError`, the same function that makes
+ * and hands it to core's `outsideError`, the same function that makes
  * an in-process caller's error. So the caller gets the same error object
  * (class, name, `_tag`, fields, `cause`, span trace, `causeOf`).
  *
@@ -16,7 +16,14 @@
  * know unregistered classes, and loading `effect/Schema` on the calling side
  * costs about 80 ms of every cold start.
  */
-import { InvalidArgument, NonErrorFailure, Reactor, ReactorStopped } from "@crochet/core"
+import {
+  InvalidArgument,
+  NonErrorFailure,
+  ReactorStopped,
+  stopCause,
+  type StopReason,
+  stopReasonOf
+} from "@crochet/core/Errors"
 import { NotCloneable } from "../Errors.ts"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -98,7 +105,7 @@ export const encodeCause = (cause: Cause.Cause<unknown>): EncodedCause => {
     const value = reason._tag === "Fail" ? reason.error : reason.defect
     reasons.push({ kind: reason._tag, value: encodeValue(value, 0, value instanceof Error ? renderedStack(reason) : undefined) })
   }
-  const stop = Reactor.stopReasonOf(cause)
+  const stop = stopReasonOf(cause)
   return { stop: stop === undefined ? undefined : encodeStop(stop), interrupted, reasons, pretty: safePretty(cause) }
 }
 
@@ -111,7 +118,7 @@ const renderedStack = (reason: Cause.Fail<unknown> | Cause.Die): string | undefi
   }
 }
 
-const encodeStop = (stop: Reactor.StopReason): EncodedStop => {
+const encodeStop = (stop: StopReason): EncodedStop => {
   switch (stop._tag) {
     case "Timeout":
       return { _tag: "Timeout", millis: Duration.toMillis(stop.timeout) }
@@ -135,12 +142,12 @@ export const decodeCause = (encoded: EncodedCause, classes: ErrorClasses): Cause
     return reason.kind === "Fail" ? Cause.makeFailReason(value) : Cause.makeDieReason(value)
   })
   const stop = encoded.stop === undefined ? undefined : decodeStop(encoded.stop, classes)
-  if (stop !== undefined) reasons.push(...Reactor.stopCause(stop).reasons)
+  if (stop !== undefined) reasons.push(...stopCause(stop).reasons)
   else if (encoded.interrupted) reasons.push(...Cause.interrupt().reasons)
   return Cause.fromReasons(reasons)
 }
 
-const decodeStop = (stop: EncodedStop, classes: ErrorClasses): Reactor.StopReason => {
+const decodeStop = (stop: EncodedStop, classes: ErrorClasses): StopReason => {
   switch (stop._tag) {
     case "Timeout":
       return { _tag: "Timeout", timeout: Duration.millis(stop.millis) }

@@ -1,4 +1,4 @@
-import { Options } from "@crochet/core"
+import * as Options from "@crochet/core/Options"
 import * as Duration from "effect/Duration"
 
 /** Core's check of an options object: an unknown key is `InvalidArgument` naming the nearest known one. */

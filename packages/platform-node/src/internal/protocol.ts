@@ -109,7 +109,7 @@ export interface EncodedReason {
   readonly value: EncodedValue
 }
 
-/** Why the reactor ended the work (core's `Reactor.StopReason`), as data. */
+/** Why the reactor ended the work (core's `StopReason`), as data. */
 export type EncodedStop =
   | { readonly _tag: "Timeout"; readonly millis: number }
   | { readonly _tag: "Abort"; readonly reason: EncodedValue }

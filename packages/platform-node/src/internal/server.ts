@@ -5,7 +5,7 @@
  * (ReactorThread) and on the main thread (MainThreadBridge).
  */
 import type { Reactor } from "@crochet/core"
-import { InvalidArgument } from "@crochet/core"
+import { InvalidArgument } from "@crochet/core/Errors"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Tracer from "effect/Tracer"
@@ -31,7 +31,7 @@ export interface ServeOptions {
   readonly onShutdown: (() => Promise<void>) | undefined
 }
 
-/** Serves the callers of one connection until closed. */
+/** Serves the callers on one link (shared buffer and port) until closed. */
 export class Server {
   private readonly reactor: Reactor.Reactor<any>
   private readonly operations: Operations

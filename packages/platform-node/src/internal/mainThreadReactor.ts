@@ -1,0 +1,44 @@
+/**
+ * The main thread's reactor as a worker's client sees it: reached through an
+ * endpoint (`bridge.endpoint()`), gone for good once the bridge is closed.
+ */
+import { ReactorStopped } from "@crochet/core/Errors"
+import type { Endpoint } from "../MainThreadBridge.ts"
+import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
+import * as Protocol from "./protocol.ts"
+
+export class MainThreadReactor implements RemoteReactor {
+  readonly label = "main thread's reactor"
+  private readonly link: Link
+  private closed = false
+
+  constructor(endpoint: Endpoint<any>) {
+    this.link = new Link(new Int32Array(endpoint.buffer), endpoint.port, undefined)
+    this.link.info = { type: "ready", operations: endpoint.operations, timeouts: endpoint.timeouts }
+    endpoint.port.unref()
+  }
+
+  acquire(_deadline?: number): Link {
+    if (!this.closed && this.link.status === Protocol.Ready) return this.link
+    throw this.goneError()
+  }
+
+  checkThread(): void {
+    checkNotReactorThread()
+  }
+
+  goneError(_link?: Link, operation?: string): Error {
+    return new ReactorStopped({
+      message: this.closed
+        ? "This client was shut down with client.shutdown()."
+        : `The main thread's bridge was closed${operation ? ` while ${operation}() was waiting` : ""}; ` +
+          "its work was interrupted. Ask the main thread for a new endpoint."
+    })
+  }
+
+  shutdown(): void {
+    if (this.closed) return
+    this.closed = true
+    this.link.port.close()
+  }
+}

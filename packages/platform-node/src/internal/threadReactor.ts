@@ -1,0 +1,234 @@
+/**
+ * A reactor thread as its clients see it: started in a worker thread (through
+ * a supervisor thread that watches it), started again on the next call after
+ * it died, shut down on `client.shutdown()` or at process exit.
+ */
+import { ReactorStopped } from "@crochet/core/Errors"
+import { existsSync, writeSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { MessageChannel, Worker } from "node:worker_threads"
+import { ReactorThreadStartFailed } from "../Errors.ts"
+import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
+import { decodeValue } from "./codec.ts"
+import { formatMillis } from "./options.ts"
+import * as Protocol from "./protocol.ts"
+
+export interface ThreadSettings {
+  readonly exportName: string
+  readonly startTimeout: number
+  readonly shutdownTimeout: number
+  readonly reactorSpin: number
+  readonly reactorBusy: number
+  readonly resourceLimits: { readonly [key: string]: number } | undefined
+}
+
+/** Reactor threads alive, shut down at process exit. */
+const live = new Set<ThreadReactor>()
+let exitHookInstalled = false
+
+const installExitHook = () => {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on("exit", () => {
+    for (const remote of [...live]) remote.shutdown(true)
+  })
+}
+
+/** Whether a thread is starting, or failed to start and nobody has been told yet (an eager start). */
+const startPending = (link: Link): boolean => {
+  link.drain()
+  const status = link.status
+  return status === Protocol.Launching || status === Protocol.StartFailed ||
+    (status === Protocol.Dead && link.info === undefined)
+}
+
+/** One launch of a reactor thread: replaced after it dies. */
+interface Launch {
+  readonly link: Link
+  readonly supervisor: Worker
+}
+
+export class ThreadReactor implements RemoteReactor {
+  readonly label: string
+  private readonly url: URL
+  private readonly settings: ThreadSettings
+  private launch: Launch | undefined
+  private stopped = false
+
+  constructor(url: URL, label: string, settings: ThreadSettings) {
+    this.url = url
+    this.label = label
+    this.settings = settings
+  }
+
+  checkThread(): void {
+    checkNotReactorThread()
+  }
+
+  acquire(deadline?: number): Link | undefined {
+    const launch = this.launch
+    if (launch !== undefined && launch.link.status === Protocol.Ready) {
+      // Started in the background (eager): read its "ready" message once.
+      if (launch.link.info === undefined) launch.link.drain()
+      return launch.link
+    }
+    if (this.stopped) throw this.stoppedError()
+    checkNotReactorThread()
+    let current = launch
+    if (current === undefined || !startPending(current.link)) {
+      // None yet, or the last one died: start a (new) thread. The dead one's
+      // port stays open so that handles can still read replies sent before the end.
+      current = this.spawn()
+    }
+    const link = current.link
+    const startDeadline = performance.now() + this.settings.startTimeout
+    link.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
+    switch (link.status) {
+      case Protocol.Ready:
+        return link
+      case Protocol.Launching:
+        // The call's own deadline came first: the thread goes on starting for the next call.
+        if (deadline !== undefined && deadline < startDeadline) return undefined
+        this.discard(current, true)
+        throw this.startFailed(
+          `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,
+          undefined
+        )
+      case Protocol.StartFailed: {
+        this.discard(current, false)
+        const failure = link.startFailure
+        throw this.startFailed(
+          failure?.message ?? "failed to start",
+          failure?.error === undefined ? undefined : decodeValue(failure.error, new Map())
+        )
+      }
+      default:
+        this.discard(current, false)
+        throw this.startFailed(`died while starting (${link.death ?? "no reason given"})`, undefined)
+    }
+  }
+
+  /** Spawns the thread without waiting for it (the `eager` option). */
+  startInBackground(): void {
+    if (this.launch !== undefined) return
+    try {
+      this.spawn()
+    } catch {
+      // A broken install: the first call tries again and throws the reason.
+    }
+  }
+
+  private startFailed(why: string, error: unknown): ReactorThreadStartFailed {
+    return new ReactorThreadStartFailed({
+      module: this.url.href,
+      error,
+      message: `The ${this.label} could not start: ${why}. The next call tries again.`
+    })
+  }
+
+  private stoppedError(): ReactorStopped {
+    return new ReactorStopped({
+      message: `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
+        "Connect again (ReactorThread.connect) to start a new thread."
+    })
+  }
+
+  goneError(link: Link, operation: string): Error {
+    link.drain()
+    if (link.status === Protocol.Dead) {
+      return new ReactorStopped({
+        message: `The ${this.label} died (${link.death ?? "no reason given"}) while ${operation}() was waiting, ` +
+          "so its work is lost. The next call starts a new reactor thread."
+      })
+    }
+    return this.stoppedError()
+  }
+
+  private spawn(): Launch {
+    const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
+    const data = new MessageChannel()
+    const control = new MessageChannel()
+    const supervisorModule = Protocol.entryModule("./supervisor", import.meta.url)
+    // A caller may block right away, and a blocked thread never sees the Worker's
+    // `error` event: find a missing entry module (a broken install) before that.
+    if (supervisorModule.protocol === "file:" && !existsSync(fileURLToPath(supervisorModule))) {
+      throw this.startFailed(
+        `its supervisor module ${fileURLToPath(supervisorModule)} is missing (is @crochet/platform-node installed whole? ` +
+          "Reinstall it)",
+        undefined
+      )
+    }
+    const supervisor = new Worker(supervisorModule, {
+      workerData: {
+        buffer,
+        control: control.port2,
+        resourceLimits: this.settings.resourceLimits,
+        reactor: {
+          module: this.url.href,
+          exportName: this.settings.exportName,
+          port: data.port2,
+          buffer,
+          spinMillis: this.settings.reactorSpin,
+          busyMillis: this.settings.reactorBusy
+        }
+      },
+      transferList: [control.port2, data.port2]
+    })
+    supervisor.on("error", (error) => {
+      // The supervisor reports the reactor thread's death through the shared state.
+      // It can only fail itself by not loading: say why to the next caller.
+      if (link.status === Protocol.Launching) {
+        link.death = `its supervisor thread (${supervisorModule.href}) failed to load: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+        Protocol.setState(link.state, Protocol.Dead)
+      }
+    })
+    supervisor.unref()
+    data.port1.unref()
+    control.port1.unref()
+    const link = new Link(new Int32Array(buffer), data.port1, control.port1)
+    link.notifyRequests = this.settings.reactorSpin > 0
+    const launch: Launch = { link, supervisor }
+    this.launch = launch
+    live.add(this)
+    installExitHook()
+    return launch
+  }
+
+  private discard(launch: Launch, terminate: boolean): void {
+    if (terminate) void launch.supervisor.terminate()
+    launch.link.port.close()
+    launch.link.control?.close()
+    if (this.launch === launch) this.launch = undefined
+    live.delete(this)
+  }
+
+  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
+  shutdown(atExit = false): void {
+    if (this.stopped) return
+    this.stopped = true
+    live.delete(this)
+    const launch = this.launch
+    if (launch === undefined) return
+    const link = launch.link
+    const status = link.status
+    if (status === Protocol.Ready || status === Protocol.Launching) {
+      try {
+        link.port.postMessage([Protocol.Shutdown])
+      } catch {
+        // already closed
+      }
+      link.awaitStateChange([Protocol.Ready, Protocol.Launching], performance.now() + this.settings.shutdownTimeout)
+      const now = link.status
+      if (now === Protocol.Ready || now === Protocol.Launching) {
+        const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
+          "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
+          "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
+        // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
+        if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
+        else process.emitWarning(warning, "ReactorThreadWarning")
+      }
+    }
+    this.discard(launch, true)
+  }
+}
+
