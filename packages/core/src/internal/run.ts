@@ -3,21 +3,20 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import { Aborted, Cancelled, ReactorStopped, TimeoutError } from "../Errors.ts"
-import type * as Reactor from "../Reactor.ts"
+import { Aborted, Cancelled, ReactorStopped, type StopReason as PublicStopReason, TimeoutError } from "../Errors.ts"
 import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
 import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
 
 /**
- * Why the reactor interrupted a fiber (the public `Reactor.StopReason`). It
+ * Why the reactor interrupted a fiber (the public `StopReason`). It
  * travels as an annotation on the Interrupt reason of the fiber's Cause, so
  * the Exit alone tells a timeout from a cancel or a shutdown, with no per-call
  * bookkeeping. A shutdown's reason also caches the one error shared by the
  * callers whose work was only interrupted (a shutdown may release 100,000).
  */
 export type StopReason =
-  | Exclude<Reactor.StopReason, { readonly _tag: "Stop" }>
-  | (Extract<Reactor.StopReason, { readonly _tag: "Stop" }> & { interrupted?: ReactorStopped })
+  | Exclude<PublicStopReason, { readonly _tag: "Stop" }>
+  | (Extract<PublicStopReason, { readonly _tag: "Stop" }> & { interrupted?: ReactorStopped })
 
 const StopReasonKey = Context.Service<StopReason>("@crochet/core/StopReason")
 
