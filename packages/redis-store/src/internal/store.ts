@@ -426,8 +426,8 @@ export class Store implements ResultStore.ResultStore {
         }
         if (wait.failure !== undefined) return yield* Effect.fail(wait.failure)
         if (wait.delivered !== undefined) {
-          // Read once: the record goes (in the background; it expires anyway).
-          Effect.runFork(Effect.ignore(self.backend.send(keys[0]!, ["DEL", keys[0]!])))
+          // Read once: the record goes, in the background once this wait has resolved (it expires anyway).
+          setImmediate(() => Effect.runFork(Effect.ignore(self.backend.send(keys[0]!, ["DEL", keys[0]!]))))
           return yield* finishLook(wait.delivered)!
         }
         const ownerGone = wait.ownerGone
