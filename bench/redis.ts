@@ -3,7 +3,8 @@
  * 127.0.0.1 port: `node bench/redis.ts` (or `npm run bench`). Two stores in
  * one process stand for two processes (each has its own connections).
  *
- * - completion → remote wake: the owner's work completes; how long until the
+ * - completion → remote wake: the owner's work completes while the
+ *   retriever's claim is in place (1 ms after it landed); how long until the
  *   retriever's `wait` resolves (on one server, and on a 3-node Redis Cluster
  *   this bench starts too). Peers measured in the same run: node-redis
  *   sharded pub/sub (SPUBLISH → SSUBSCRIBE listener), one after each wake
@@ -101,6 +102,9 @@ const wakeTimes = async (
     const id = from.runInReactor(work.effect.pipe(Effect.as(i))).stash()
     const waited = to.retrieve(id).wait({ timeout: "10 seconds" })
     await claimed(id, hGet)
+    // And a moment more: the owner has heard who claimed it (a wait that is pending, not one claimed a few
+    // microseconds ago, whose wake-up the owner finds in its publish's reply: a round trip more).
+    await pause(1)
     const start = performance.now()
     work.open()
     await waited
