@@ -301,6 +301,12 @@ export class Store implements ResultStore.ResultStore {
 
   /** Stores the Exit and wakes the retriever, if one claimed it already. */
   private publish(id: string, exit: string, kind: string, message: string): Effect.Effect<void, StoreUnavailable> {
+    // The Exit rides along: the retriever needs no round trip to read it. When this store already knows
+    // who claimed it, the wake-up goes at once, right behind the publish. On one connection Redis runs
+    // them in order: that is enough. On a cluster they go to different nodes: the wake-up goes again once
+    // the publish landed, for a retriever that subscribed again meanwhile and looked before it did.
+    const done = `d ${JSON.stringify([id, exit, kind, message])}`
+    const known = this.waiters.get(id)
     const publish = Effect.flatMap(
       this.backend.eval<string | null>(publishScript, [this.record(id), this.claim(id)], [
         millis(this.settings.ttl),
@@ -311,19 +317,15 @@ export class Store implements ResultStore.ResultStore {
         this.token
       ]),
       (waiter) => {
-        if (waiter === null || waiter === "" || waiter === known) return Effect.void
+        if (waiter === null || waiter === "" || (waiter === known && this.backend.inOrder)) return Effect.void
         this.stashed.delete(id)
         return this.notify(waiter, done)
       }
     )
-    // The Exit rides along: the retriever needs no round trip to read it. When this store already knows
-    // who claimed it, the wake-up goes right behind the publish (one connection: Redis runs them in order;
-    // on a cluster they go to different nodes, so the wake-up waits for the publish).
-    const done = `d ${JSON.stringify([id, exit, kind, message])}`
-    const known = this.backend.inOrder ? this.waiters.get(id) : undefined
     if (known === undefined) return publish
     this.stashed.delete(id)
-    return Effect.asVoid(Effect.all([publish, this.notify(known, done)], { concurrency: 2 }))
+    const early = this.notify(known, done)
+    return Effect.asVoid(Effect.all([publish, this.backend.inOrder ? early : Effect.ignore(early)], { concurrency: 2 }))
   }
 
   private cancelAsked(id: string): Effect.Effect<boolean> {
