@@ -49,6 +49,9 @@ export interface StoreSettings {
  * first write is on its way), `[1, owner, node]` while pending, and
  * `[2, exit, kind, message, node]` when done (the record is then deleted: read once).
  * Claiming again with the same token (a retry whose reply was lost) is the same claim.
+ * With ARGV[5] (the owner's channel, less its token; on one node only: a cluster's
+ * script cannot publish to another slot), a pending owner hears of the claim at once:
+ * `ARGV[6]` is the message.
  */
 const claimScript = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] and not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[3]) then
@@ -64,6 +67,7 @@ if not f[1] then
   if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
   return { 0 }
 end
+if ARGV[5] ~= '' and f[6] then redis.call('SPUBLISH', ARGV[5] .. f[6], ARGV[6]) end
 return { 1, f[5], f[6] }`)
 
 /** A woken retriever looks again: like the claim's reply, without claiming. */
@@ -409,15 +413,24 @@ export class Store implements ResultStore.ResultStore {
       self.keep()
       // Subscribed before claiming: the owner's wake-up cannot come before we listen.
       yield* self.tolerant(self.subscribe)
-      const claim = yield* self.tolerant(self.backend.eval<Look>(claimScript, keys, [token, self.token, millis(ttl), millis(ownerLostAfter) * 2]))
+      // On one node, the claim itself tells a pending owner who waits; on a cluster, the message below does.
+      const told = self.backend.inOrder
+      const claim = yield* self.tolerant(self.backend.eval<Look>(claimScript, keys, [
+        token,
+        self.token,
+        millis(ttl),
+        millis(ownerLostAfter) * 2,
+        told ? self.channelOf("") : "",
+        `k ${id} ${self.token}`
+      ]))
       if (claim[0] === -1) {
         lost = true
         return yield* Effect.fail(new ResultNotFound(id))
       }
       const done = finishLook(claim)
       if (done !== undefined) return yield* done
-      // Claimed while pending: tell the owner who waits, so that its publish wakes us without a round trip.
-      if (claim[0] === 1 && claim[2] !== null) yield* self.tellClaimed(id, claim[2])
+      // Claimed while pending, on a cluster: tell the owner who waits, so that its publish wakes us without a round trip.
+      if (claim[0] === 1 && claim[2] !== null && !told) yield* self.tellClaimed(id, claim[2])
       while (true) {
         if (wait.node === undefined) {
           // No record yet: its first write may still be on the way, for at most firstWrite after the stash.
