@@ -515,7 +515,7 @@ describe("when Redis is unavailable", () => {
   it("a Redis that stops answering: each command ends after commandTimeout, the wait with StoreUnavailable", async () => {
     const server = await startRedis()
     cleanups.push(() => server.stop())
-    const options = { ...testOptions(server.url), commandTimeout: "200 millis" }
+    const options: RedisResultStore.Options = { ...testOptions(server.url), commandTimeout: "200 millis" }
     const a = reactorWithStore(options)
     const b = reactorWithStore(options)
     // Connected and subscribed first: then only commands can hang.
