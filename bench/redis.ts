@@ -3,11 +3,14 @@
  * 127.0.0.1 port: `node bench/redis.ts` (or `npm run bench`). Two stores in
  * one process stand for two processes (each has its own connections).
  *
- * - completion → remote wake: the owner's work completes; how long until the
+ * - completion → remote wake: the owner's work completes while the
+ *   retriever's claim is in place (1 ms after it landed); how long until the
  *   retriever's `wait` resolves (on one server, and on a 3-node Redis Cluster
  *   this bench starts too). Peers measured in the same run: node-redis
- *   sharded pub/sub (SPUBLISH → SSUBSCRIBE listener), classic pub/sub and a
- *   blocking list pop (LPUSH → BLPOP), client to client: the floor.
+ *   sharded pub/sub (SPUBLISH → SSUBSCRIBE listener), one after each wake
+ *   (same idle gaps, same moment of a shared machine), then back to back with
+ *   classic pub/sub and a blocking list pop (LPUSH → BLPOP), client to
+ *   client: the floor.
  * - Redis commands/s while 1, 200 and 10,000 retrieved waits are pending
  *   (INFO stats total_commands_processed, over 3 s).
  * - cancel → the owner's fiber interrupted.
@@ -66,24 +69,60 @@ const claimed = async (id: string, hGet: HGet = (key, field) => raw.hGet(key, fi
   while ((await hGet(`crochet:{${id}}:r`, "waiter")) === null) await pause(1)
 }
 
-/** Owner `from` completes work that `to` waits for: the time until `to`'s wait resolves. */
-const wakeTimes = async (from: Reactor.Reactor<never>, to: Reactor.Reactor<never>, count: number, hGet?: HGet) => {
+/** A client-to-client SPUBLISH → SSUBSCRIBE delivery over `client`, timed by `sample()`. */
+const spublishPeer = async (client: { sPublish: (channel: string, message: string) => Promise<unknown>; sSubscribe: (channel: string, listener: () => void) => Promise<unknown> }) => {
+  let received: (() => void) | undefined
+  await client.sSubscribe("bench:peer", () => received?.())
+  return async () => {
+    const arrived = new Promise<void>((resolve) => {
+      received = resolve
+    })
+    const start = performance.now()
+    await client.sPublish("bench:peer", "x")
+    await arrived
+    return performance.now() - start
+  }
+}
+
+/**
+ * Owner `from` completes work that `to` waits for: the time until `to`'s wait resolves. Each round also
+ * times one `peer` delivery after the same kind of idle gap, so that both see the same machine.
+ */
+const wakeTimes = async (
+  from: Reactor.Reactor<never>,
+  to: Reactor.Reactor<never>,
+  count: number,
+  peer: () => Promise<number>,
+  hGet?: HGet
+) => {
   const samples: Array<number> = []
+  const peers: Array<number> = []
   for (let i = 0; i < count; i++) {
     const work = latch()
     const id = from.runInReactor(work.effect.pipe(Effect.as(i))).stash()
     const waited = to.retrieve(id).wait({ timeout: "10 seconds" })
     await claimed(id, hGet)
+    // And a moment more: the owner has heard who claimed it (a wait that is pending, not one claimed a few
+    // microseconds ago, whose wake-up the owner finds in its publish's reply: a round trip more).
+    await pause(1)
     const start = performance.now()
     work.open()
     await waited
     samples.push(performance.now() - start)
+    await pause(1)
+    peers.push(await peer())
   }
-  return samples
+  return { samples, peers }
 }
 
 // --- completion → remote wake -----------------------------------------------------------
-const wakes = await wakeTimes(a, b, rounds)
+const subscriber = raw.duplicate()
+await subscriber.connect()
+const wakes = await wakeTimes(a, b, rounds, await spublishPeer({
+  sPublish: (channel, message) => raw.sPublish(channel, message),
+  sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
+}))
+subscriber.destroy()
 
 // The same on a 3-node Redis Cluster (results spread over the nodes).
 const cluster = await startCluster()
@@ -92,7 +131,16 @@ const clusterStores = [RedisResultStore.make(clusterOptions), RedisResultStore.m
 const [ca, cb] = clusterStores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
 const clusterRaw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) })
 await clusterRaw.connect()
-const clusterWakes = await wakeTimes(ca!, cb!, rounds, (key, field) => clusterRaw.hGet(key, field))
+const clusterWakes = await wakeTimes(
+  ca!,
+  cb!,
+  rounds,
+  await spublishPeer({
+    sPublish: (channel, message) => clusterRaw.sPublish(channel, message),
+    sSubscribe: (channel, listener) => clusterRaw.sSubscribe(channel, listener)
+  }),
+  (key, field) => clusterRaw.hGet(key, field)
+)
 await ca!.shutdown()
 await cb!.shutdown()
 for (const store of clusterStores) await store.close()
@@ -152,11 +200,13 @@ const floors = [
 console.log(`\nCompletion → remote wake (${rounds} rounds, localhost)`)
 console.log("| path | p50 | p99 |")
 console.log("|---|---:|---:|")
-console.log(`| RedisResultStore: owner completes → retriever's wait resolves | ${ms(percentile(wakes, 50))} | ${ms(percentile(wakes, 99))} |`)
-console.log(
-  `| the same on a 3-node Redis Cluster | ${ms(percentile(clusterWakes, 50))} | ${ms(percentile(clusterWakes, 99))} |`
-)
-for (const { name, samples } of floors) console.log(`| ${name} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
+const row = (name: string, samples: ReadonlyArray<number>) =>
+  console.log(`| ${name} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
+row("RedisResultStore: owner completes → retriever's wait resolves", wakes.samples)
+row("↳ node-redis SPUBLISH → SSUBSCRIBE, one after each of those rounds (same idle gaps)", wakes.peers)
+row("the same on a 3-node Redis Cluster", clusterWakes.samples)
+row("↳ node-redis cluster SPUBLISH → SSUBSCRIBE, one after each of those rounds", clusterWakes.peers)
+for (const { name, samples } of floors) row(`${name}, back to back`, samples)
 
 // --- cancel → owner interrupted --------------------------------------------------------------
 const cancels: Array<number> = []

@@ -512,6 +512,28 @@ describe("when Redis is unavailable", () => {
     expect(await reactor.waitFor(Effect.succeed(3), { timeout: "1 second" })).toBe(3)
   })
 
+  it("a Redis that stops answering: each command ends after commandTimeout, the wait with StoreUnavailable", async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const options: RedisResultStore.Options = { ...testOptions(server.url), commandTimeout: "200 millis" }
+    const a = reactorWithStore(options)
+    const b = reactorWithStore(options)
+    // Connected and subscribed first: then only commands can hang.
+    expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(1)).stash()).wait({ timeout: "5 seconds" })).toBe(1)
+    const id = a.reactor.runInReactor(Effect.never).stash()
+    const admin = createClient({ url: server.url })
+    await admin.connect()
+    cleanups.push(async () => admin.destroy())
+    // Every client waits (this one too: the server is stopped at the end rather than unpaused).
+    await admin.sendCommand(["CLIENT", "PAUSE", "10000", "ALL"])
+    const paused = Date.now()
+    const error = await rejection(b.reactor.retrieve(id).wait({ timeout: "10 seconds" }))
+    expect(error).toBeInstanceOf(StoreUnavailable)
+    expect(error.message).toContain("did not answer within commandTimeout")
+    // Tried again for ownerLostAfter (600 ms), long before Redis answers again.
+    expect(Date.now() - paused).toBeLessThan(4_000)
+  })
+
   it("going away while a wait is pending ends the wait with StoreUnavailable", async () => {
     const server = await startRedis()
     cleanups.push(() => server.stop())

@@ -216,6 +216,8 @@ const encodeExit = (
   exit: Exit.Exit<unknown, unknown>,
   id: string
 ): string | UnencodableResult => {
+  // A plain value needs no schema (the text is the one the schema gives).
+  if (exit._tag === "Success" && isPlain(exit.value)) return JSON.stringify({ _tag: "Success", value: exit.value })
   const prepared = exit._tag === "Success" ? exit : Exit.failCause(carryTraces(exit.cause))
   const encoded = encodeExitJson(prepared)
   if (encoded._tag === "Success") return JSON.stringify(encoded.value)
@@ -227,6 +229,11 @@ const encodeExit = (
   })
 }
 
+/** null, a boolean, a string or a finite number: JSON as it is. */
+const isPlain = (value: unknown): boolean =>
+  value === null || typeof value === "string" || typeof value === "boolean" ||
+  (typeof value === "number" && Number.isFinite(value))
+
 const decodeExit = (
   decodeExitJson: (json: unknown) => Exit.Exit<unknown, unknown>,
   text: string
@@ -236,6 +243,10 @@ const decodeExit = (
     json = JSON.parse(text)
   } catch (error) {
     return Exit.die(new Error(`A stored result is not JSON: ${String(error)}`))
+  }
+  // Any JSON is a valid success value: no schema needed.
+  if (typeof json === "object" && json !== null && (json as { _tag?: unknown })._tag === "Success" && "value" in json) {
+    return Exit.succeed(json.value)
   }
   const decoded = decodeExitJson(json)
   if (decoded._tag === "Success") return decoded.value as Exit.Exit<unknown, unknown>

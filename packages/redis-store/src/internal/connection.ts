@@ -9,7 +9,6 @@
  * store does not keep the process alive either.
  */
 import { createHash } from "node:crypto"
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { createClient, createCluster } from "redis"
@@ -62,6 +61,8 @@ export interface ConnectionSettings {
 }
 
 const reconnectDelay = 1_000
+/** setTimeout's longest delay (about 24.8 days): longer ones fire at once. */
+const maxTimer = 2_147_483_647
 
 interface Current {
   readonly client: SingleClient | ClusterClient
@@ -145,7 +146,10 @@ export class Connection implements Backend {
     if (current !== undefined) await this.closeCurrent(current)
   }
 
-  /** Runs `f` on a connected client, bounded by `commandTimeout`; every failure is a `StoreUnavailable`. */
+  /**
+   * Runs `f` on a connected client, bounded by `commandTimeout`; every failure is a `StoreUnavailable`.
+   * One callback and one timer, no fiber of its own: once connected, the command is written at once.
+   */
   private run<A>(f: (current: Current) => Promise<A>): Effect.Effect<A, StoreUnavailable> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
@@ -153,25 +157,42 @@ export class Connection implements Backend {
         return Effect.fail(this.lastFailure)
       }
       const current = this.current ?? this.start()
-      const timeout = this.settings.commandTimeout
-      return Effect.tryPromise({
-        try: () => current.ready.then(() => f(current)),
-        catch: (error) => error
-      }).pipe(
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () =>
-            Effect.fail(this.unavailable(`Redis did not answer within commandTimeout (${Duration.format(timeout)})`, undefined))
-        }),
-        Effect.catchCause((cause) => {
-          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-          const error = Cause.squash(cause)
-          if (error instanceof StoreUnavailable) return Effect.fail(error)
-          if (current.connected && !isReady(current)) this.lost(current, describeError(error))
-          return Effect.fail(this.unavailable(describeError(error), error))
+      return Effect.callback<A, StoreUnavailable>((resume) => {
+        let settled = false
+        const settle = (outcome: Effect.Effect<A, StoreUnavailable>) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resume(outcome)
+        }
+        const timeout = this.settings.commandTimeout
+        const timer = setTimeout(() =>
+          settle(Effect.fail(this.unavailable(`Redis did not answer within commandTimeout (${Duration.format(timeout)})`, undefined))),
+          Math.min(Duration.toMillis(timeout), maxTimer))
+        const attempt = () => {
+          try {
+            return f(current)
+          } catch (error) {
+            return Promise.reject(error)
+          }
+        }
+        ;(current.connected ? attempt() : current.ready.then(attempt)).then(
+          (value) => settle(Effect.succeed(value)),
+          (error) => settle(Effect.fail(this.failure(current, error)))
+        )
+        return Effect.sync(() => {
+          settled = true
+          clearTimeout(timer)
         })
-      )
+      })
     })
+  }
+
+  /** A command's failure as a `StoreUnavailable`; a connection found dead on the way is dropped. */
+  private failure(current: Current, error: unknown): StoreUnavailable {
+    if (error instanceof StoreUnavailable) return error
+    if (current.connected && !isReady(current)) this.lost(current, describeError(error))
+    return this.unavailable(describeError(error), error)
   }
 
   /** Connection attempts are at least `reconnectDelay` apart: callers in between get the last failure. */

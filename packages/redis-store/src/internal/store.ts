@@ -49,6 +49,9 @@ export interface StoreSettings {
  * first write is on its way), `[1, owner, node]` while pending, and
  * `[2, exit, kind, message, node]` when done (the record is then deleted: read once).
  * Claiming again with the same token (a retry whose reply was lost) is the same claim.
+ * With ARGV[5] (the owner's channel, less its token; on one node only: a cluster's
+ * script cannot publish to another slot), a pending owner hears of the claim at once:
+ * `ARGV[6]` is the message.
  */
 const claimScript = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] and not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[3]) then
@@ -64,6 +67,7 @@ if not f[1] then
   if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
   return { 0 }
 end
+if ARGV[5] ~= '' and f[6] then redis.call('SPUBLISH', ARGV[5] .. f[6], ARGV[6]) end
 return { 1, f[5], f[6] }`)
 
 /** A woken retriever looks again: like the claim's reply, without claiming. */
@@ -301,6 +305,12 @@ export class Store implements ResultStore.ResultStore {
 
   /** Stores the Exit and wakes the retriever, if one claimed it already. */
   private publish(id: string, exit: string, kind: string, message: string): Effect.Effect<void, StoreUnavailable> {
+    // The Exit rides along: the retriever needs no round trip to read it. When this store already knows
+    // who claimed it, the wake-up goes at once, right behind the publish. On one connection Redis runs
+    // them in order: that is enough. On a cluster they go to different nodes: the wake-up goes again once
+    // the publish landed, for a retriever that subscribed again meanwhile and looked before it did.
+    const done = `d ${JSON.stringify([id, exit, kind, message])}`
+    const known = this.waiters.get(id)
     const publish = Effect.flatMap(
       this.backend.eval<string | null>(publishScript, [this.record(id), this.claim(id)], [
         millis(this.settings.ttl),
@@ -311,19 +321,15 @@ export class Store implements ResultStore.ResultStore {
         this.token
       ]),
       (waiter) => {
-        if (waiter === null || waiter === "" || waiter === known) return Effect.void
+        if (waiter === null || waiter === "" || (waiter === known && this.backend.inOrder)) return Effect.void
         this.stashed.delete(id)
         return this.notify(waiter, done)
       }
     )
-    // The Exit rides along: the retriever needs no round trip to read it. When this store already knows
-    // who claimed it, the wake-up goes right behind the publish (one connection: Redis runs them in order;
-    // on a cluster they go to different nodes, so the wake-up waits for the publish).
-    const done = `d ${JSON.stringify([id, exit, kind, message])}`
-    const known = this.backend.inOrder ? this.waiters.get(id) : undefined
     if (known === undefined) return publish
     this.stashed.delete(id)
-    return Effect.asVoid(Effect.all([publish, this.notify(known, done)], { concurrency: 2 }))
+    const early = this.notify(known, done)
+    return Effect.asVoid(Effect.all([publish, this.backend.inOrder ? early : Effect.ignore(early)], { concurrency: 2 }))
   }
 
   private cancelAsked(id: string): Effect.Effect<boolean> {
@@ -407,15 +413,24 @@ export class Store implements ResultStore.ResultStore {
       self.keep()
       // Subscribed before claiming: the owner's wake-up cannot come before we listen.
       yield* self.tolerant(self.subscribe)
-      const claim = yield* self.tolerant(self.backend.eval<Look>(claimScript, keys, [token, self.token, millis(ttl), millis(ownerLostAfter) * 2]))
+      // On one node, the claim itself tells a pending owner who waits; on a cluster, the message below does.
+      const told = self.backend.inOrder
+      const claim = yield* self.tolerant(self.backend.eval<Look>(claimScript, keys, [
+        token,
+        self.token,
+        millis(ttl),
+        millis(ownerLostAfter) * 2,
+        told ? self.channelOf("") : "",
+        `k ${id} ${self.token}`
+      ]))
       if (claim[0] === -1) {
         lost = true
         return yield* Effect.fail(new ResultNotFound(id))
       }
       const done = finishLook(claim)
       if (done !== undefined) return yield* done
-      // Claimed while pending: tell the owner who waits, so that its publish wakes us without a round trip.
-      if (claim[0] === 1 && claim[2] !== null) yield* self.tellClaimed(id, claim[2])
+      // Claimed while pending, on a cluster: tell the owner who waits, so that its publish wakes us without a round trip.
+      if (claim[0] === 1 && claim[2] !== null && !told) yield* self.tellClaimed(id, claim[2])
       while (true) {
         if (wait.node === undefined) {
           // No record yet: its first write may still be on the way, for at most firstWrite after the stash.
@@ -426,8 +441,8 @@ export class Store implements ResultStore.ResultStore {
         }
         if (wait.failure !== undefined) return yield* Effect.fail(wait.failure)
         if (wait.delivered !== undefined) {
-          // Read once: the record goes (in the background; it expires anyway).
-          Effect.runFork(Effect.ignore(self.backend.send(keys[0]!, ["DEL", keys[0]!])))
+          // Read once: the record goes, in the background once this wait has resolved (it expires anyway).
+          setImmediate(() => Effect.runFork(Effect.ignore(self.backend.send(keys[0]!, ["DEL", keys[0]!]))))
           return yield* finishLook(wait.delivered)!
         }
         const ownerGone = wait.ownerGone
