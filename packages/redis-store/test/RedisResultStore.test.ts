@@ -13,41 +13,17 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
-import { eventually, fixture, type Fixture, ownerStarted, type RedisServer, startRedis } from "./helpers.ts"
+import { crossProcess, eventually, fixture, ownerStarted, type RedisServer, rejection, startRedis } from "./helpers.ts"
 
 let redis: RedisServer
-const cleanups: Array<() => Promise<unknown>> = []
-
-/** A reactor with its own store (its own connection), as a separate process would have. */
-const reactorWithStore = (options: RedisResultStore.Options = testOptions(redis.url)) => {
-  const store = RedisResultStore.make(options)
-  // A fresh layer object per reactor: `setup` shares reactors set up with the same layer.
-  const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
-  cleanups.push(() => reactor.shutdown().then(() => store.close()))
-  return { reactor, store }
-}
-
-const owner = async (mode: string): Promise<{ readonly id: string; readonly process: Fixture }> => {
-  const process = fixture("owner", [redis.url, mode])
-  cleanups.push(async () => {
-    process.child.kill("SIGKILL")
-    await process.exited
-  })
-  const { id } = await process.next((message) => "id" in message)
-  return { id, process }
-}
-
-const rejection = (promise: Promise<unknown>): Promise<any> =>
-  promise.then((value) => {
-    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-  }, (error) => error)
+const { cleanups, cleanUp, owner, reactorWithStore } = crossProcess(() => redis.url)
 
 beforeAll(async () => {
   redis = await startRedis()
 }, 20_000)
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+  await cleanUp()
   await redis?.stop()
 }, 30_000)
 

@@ -2,47 +2,23 @@
  * The Redis result store on a real 3-node Redis Cluster (started here on free
  * 127.0.0.1 ports), with real child processes as the other side.
  */
-import { Reactor, ResultNotFound } from "@crochet/core"
-import { OwnerLost, RedisResultStore } from "@crochet/redis-store"
+import { ResultNotFound } from "@crochet/core"
+import { OwnerLost } from "@crochet/redis-store"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { createClient, createCluster } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { testOptions } from "./fixtures/options.ts"
-import { fixture, type Fixture, ownerStarted, type RedisCluster, startCluster } from "./helpers.ts"
+import { crossProcess, fixture, ownerStarted, type RedisCluster, rejection, startCluster } from "./helpers.ts"
 
 let cluster: RedisCluster
-const cleanups: Array<() => Promise<unknown>> = []
-
-const reactorWithStore = () => {
-  const store = RedisResultStore.make(testOptions(cluster.target))
-  const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
-  cleanups.push(() => reactor.shutdown().then(() => store.close()))
-  return { reactor, store }
-}
-
-const owner = async (mode: string): Promise<{ readonly id: string; readonly process: Fixture }> => {
-  const process = fixture("owner", [cluster.target, mode])
-  cleanups.push(async () => {
-    process.child.kill("SIGKILL")
-    await process.exited
-  })
-  const { id } = await process.next((message) => "id" in message)
-  return { id, process }
-}
-
-const rejection = (promise: Promise<unknown>): Promise<any> =>
-  promise.then((value) => {
-    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-  }, (error) => error)
+const { cleanups, cleanUp, owner, reactorWithStore } = crossProcess(() => cluster.target)
 
 beforeAll(async () => {
   cluster = await startCluster()
 }, 30_000)
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+  await cleanUp()
   await cluster?.stop()
 }, 30_000)
 

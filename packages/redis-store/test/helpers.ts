@@ -8,7 +8,12 @@ import { createServer, Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { Reactor } from "@crochet/core"
+import { RedisResultStore } from "@crochet/redis-store"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { createClient, createCluster } from "redis"
+import { testOptions } from "./fixtures/options.ts"
 
 export interface RedisServer {
   readonly port: number
@@ -256,3 +261,41 @@ export const eventually = async (condition: () => boolean | Promise<boolean>, ti
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/**
+ * The two sides of the cross-process tests against one Redis (a server's URL,
+ * or a cluster's root node): reactors with stores of their own here, owner
+ * processes there, and what to clean up after the file.
+ */
+export const crossProcess = (target: () => string) => {
+  const cleanups: Array<() => Promise<unknown>> = []
+  /** A reactor with its own store (its own connection), as a separate process would have. */
+  const reactorWithStore = (options: RedisResultStore.Options = testOptions(target())) => {
+    const store = RedisResultStore.make(options)
+    // A fresh layer object per reactor: `setup` shares reactors set up with the same layer.
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    return { reactor, store }
+  }
+  /** An owner process that stashes one result (`mode` says which) and reports its id. */
+  const owner = async (mode: string): Promise<{ readonly id: string; readonly process: Fixture }> => {
+    const process = fixture("owner", [target(), mode])
+    cleanups.push(async () => {
+      process.child.kill("SIGKILL")
+      await process.exited
+    })
+    const { id } = await process.next((message) => "id" in message)
+    return { id, process }
+  }
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+    cleanups.length = 0
+  }
+  return { cleanups, cleanUp, owner, reactorWithStore }
+}
+
+/** The rejection of a promise that must reject; fails the test if it resolves. */
+export const rejection = (promise: Promise<unknown>): Promise<any> =>
+  promise.then((value) => {
+    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+  }, (error) => error)
