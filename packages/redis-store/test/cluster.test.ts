@@ -2,16 +2,15 @@
  * The Redis result store on a real 3-node Redis Cluster (started here on free
  * 127.0.0.1 ports), with real child processes as the other side.
  */
-import { ResultNotFound } from "@crochet/core"
-import { OwnerLost } from "@crochet/redis-store"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { createClient, createCluster } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { crossProcess, fixture, ownerStarted, type RedisCluster, rejection, startCluster } from "./helpers.ts"
+import { crossProcessScenarios } from "./crossProcessScenarios.ts"
+import { crossProcess, type RedisCluster, rejection, startCluster } from "./helpers.ts"
 
 let cluster: RedisCluster
-const { cleanups, cleanUp, owner, reactorWithStore } = crossProcess(() => cluster.target)
+const harness = crossProcess(() => cluster.target)
+const { cleanups, cleanUp, reactorWithStore } = harness
 
 beforeAll(async () => {
   cluster = await startCluster()
@@ -23,62 +22,8 @@ afterAll(async () => {
 }, 30_000)
 
 describe("on a 3-node Redis Cluster, across two processes", () => {
-  it("a value stashed in process A is retrieved and waited for here", async () => {
-    const a = await owner("slow")
-    const { reactor } = reactorWithStore()
-    expect(await reactor.retrieve(a.id).wait({ timeout: "10 seconds" })).toBe("slow done")
-  }, 20_000)
+  crossProcessScenarios(() => cluster.target, harness)
 
-  it("a failure arrives with its whole Cause and A's span trace", async () => {
-    const a = await owner("fail")
-    const { reactor } = reactorWithStore()
-    const result = reactor.retrieve(a.id)
-    const error = await rejection(result.wait({ timeout: "10 seconds" }))
-    expect(error).toMatchObject({ _tag: "LookupFailed", message: "no user 7", user: 7 })
-    expect(error.stack).toContain("at lookupUser")
-    const cause = result.originalFailure()!
-    expect(Cause.isCause(cause)).toBe(true)
-    expect(cause.reasons).toHaveLength(1)
-  }, 20_000)
-
-  it("two processes racing to retrieve the same id: exactly one wins", async () => {
-    const a = await owner("success")
-    const racers = [fixture("retriever", [cluster.target, a.id]), fixture("retriever", [cluster.target, a.id])]
-    const outcomes = await Promise.all(racers.map((racer) => racer.next()))
-    expect(outcomes.filter((outcome) => "ok" in outcome)).toEqual([{ ok: { from: "owner", pid: a.process.child.pid } }])
-    expect(outcomes.filter((outcome) => "error" in outcome)).toEqual([{ error: "ResultNotFound" }])
-    const { reactor } = reactorWithStore()
-    expect(await rejection(reactor.retrieve(a.id).wait({ timeout: "10 seconds" }))).toBeInstanceOf(ResultNotFound)
-  }, 30_000)
-
-  it("cancel() here interrupts the fiber in process A", async () => {
-    const a = await owner("never")
-    const { reactor } = reactorWithStore()
-    await ownerStarted(cluster.target, a.id)
-    const result = reactor.retrieve(a.id)
-    await rejection(result.wait({ timeout: "300 millis" }))
-    result.cancel()
-    expect(await rejection(result.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "Cancelled" })
-    expect(await a.process.next((message) => message.event === "interrupted", 5_000)).toEqual({ event: "interrupted" })
-  }, 20_000)
-
-  it("A is SIGKILLed before finishing: the wait here ends with OwnerLost", async () => {
-    const a = await owner("never")
-    const { reactor } = reactorWithStore()
-    await ownerStarted(cluster.target, a.id)
-    const result = reactor.retrieve(a.id)
-    await rejection(result.wait({ timeout: "300 millis" }))
-    a.process.child.kill("SIGKILL")
-    await a.process.exited
-    const killed = Date.now()
-    const error = await rejection(result.wait({ timeout: "10 seconds" }))
-    expect(error).toBeInstanceOf(OwnerLost)
-    // ownerLostAfter 600 ms, checked every 100 ms: a generous bound, far below the wait's timeout.
-    expect(Date.now() - killed).toBeLessThan(3_000)
-  }, 20_000)
-})
-
-describe("on a 3-node Redis Cluster, in one process", () => {
   it("lost connections (every node's pub/sub clients killed) are made again, and a pending wait looks again", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()
@@ -98,12 +43,6 @@ describe("on a 3-node Redis Cluster, in one process", () => {
     }
     open("after the reconnect")
     expect(await result.wait({ timeout: "10 seconds" })).toBe("after the reconnect")
-  }, 20_000)
-
-  it("an idle store does not keep a finished program alive", async () => {
-    const program = fixture("idle", [cluster.target])
-    expect(await program.next()).toEqual({ ok: "idle" })
-    expect(await program.exited).toBe(0)
   }, 20_000)
 
   it("results spread over every node; each result's keys stay in one hash slot", async () => {
