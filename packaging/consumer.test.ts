@@ -154,7 +154,8 @@ describe("the packed packages, installed in a project outside the repository", (
     const internal = join(dir, "node_modules", "@crochet", "platform-node", "dist", "internal")
     for (const [file, expected] of [
       ["supervisor.js", /supervisor module .*supervisor\.js is missing/],
-      ["reactorWorker.js", /Cannot find module .*reactorWorker\.js/]
+      ["reactorWorker.js", /reactor thread module .*reactorWorker\.js is missing/],
+      ["reactorMain.js", /Cannot find module .*reactorMain\.js/]
     ] as const) {
       renameSync(join(internal, file), join(internal, `${file}.away`))
       try {

@@ -130,7 +130,8 @@ export class Link {
         this.startFailure = message
         break
       case "died":
-        this.death = message.reason
+        // The calling thread may have seen the reason itself first (the Worker's `error` event).
+        this.death ??= message.reason
         break
     }
   }

@@ -88,6 +88,11 @@ export interface DiedInfo {
   readonly reason: string
 }
 
+/** What a reactor thread says on its lifeline to the supervisor as it ends. */
+export type LastWord =
+  | { readonly type: "uncaught"; readonly name: string; readonly message: string }
+  | { readonly type: "exit"; readonly code: number }
+
 export type Control = ReadyInfo | StartFailedInfo | DiedInfo
 
 /** A failure value as it crosses threads: errors as their parts, other values as they are. */

@@ -1,5 +1,5 @@
 /**
- * A reactor thread as its clients see it: started in a worker thread (through
+ * A reactor thread as its clients see it: started in a worker thread (beside
  * a supervisor thread that watches it), started again on the next call after
  * it died, shut down on `client.shutdown()` or at process exit.
  */
@@ -45,6 +45,7 @@ const startPending = (link: Link): boolean => {
 /** One launch of a reactor thread: replaced after it dies. */
 interface Launch {
   readonly link: Link
+  readonly reactor: Worker
   readonly supervisor: Worker
 }
 
@@ -148,54 +149,78 @@ export class ThreadReactor implements RemoteReactor {
     const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
     const data = new MessageChannel()
     const control = new MessageChannel()
-    const supervisorModule = Protocol.entryModule("./supervisor", import.meta.url)
-    // A caller may block right away, and a blocked thread never sees the Worker's
-    // `error` event: find a missing entry module (a broken install) before that.
-    if (supervisorModule.protocol === "file:" && !existsSync(fileURLToPath(supervisorModule))) {
-      throw this.startFailed(
-        `its supervisor module ${fileURLToPath(supervisorModule)} is missing (is @crochet/platform-node installed whole? ` +
-          "Reinstall it)",
-        undefined
-      )
-    }
-    const supervisor = new Worker(supervisorModule, {
+    const lifeline = new MessageChannel()
+    const reactorModule = this.entryModule("./reactorWorker", "reactor thread")
+    const supervisorModule = this.entryModule("./supervisor", "supervisor")
+    // Both threads start at once: the reactor thread, and the supervisor that watches it
+    // through the lifeline (it learns of a death even while every caller is blocked).
+    const { resourceLimits } = this.settings
+    const reactor = new Worker(reactorModule, {
       workerData: {
+        module: this.url.href,
+        exportName: this.settings.exportName,
+        port: data.port2,
+        lifeline: lifeline.port2,
         buffer,
-        control: control.port2,
-        resourceLimits: this.settings.resourceLimits,
-        reactor: {
-          module: this.url.href,
-          exportName: this.settings.exportName,
-          port: data.port2,
-          buffer,
-          spinMillis: this.settings.reactorSpin,
-          busyMillis: this.settings.reactorBusy
-        }
+        spinMillis: this.settings.reactorSpin,
+        busyMillis: this.settings.reactorBusy
       },
-      transferList: [control.port2, data.port2]
+      transferList: [data.port2, lifeline.port2],
+      ...(resourceLimits !== undefined ? { resourceLimits } : {})
+    })
+    const supervisor = new Worker(supervisorModule, {
+      workerData: { buffer, control: control.port2, lifeline: lifeline.port1, limited: resourceLimits !== undefined },
+      transferList: [control.port2, lifeline.port1]
+    })
+    const link = new Link(new Int32Array(buffer), data.port1, control.port1)
+    reactor.on("error", (error) => {
+      // Seen only while this thread is not blocked; the supervisor's reason, which comes
+      // without one for a thread stopped by V8 (out of memory), gives way to this one.
+      link.death = error instanceof Error
+        ? `${(error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory:" : "uncaught"} ${error.name}: ${error.message}`
+        : `uncaught ${String(error)}`
     })
     supervisor.on("error", (error) => {
-      // The supervisor reports the reactor thread's death through the shared state.
-      // It can only fail itself by not loading: say why to the next caller.
-      if (link.status === Protocol.Launching) {
+      // The supervisor can only fail by not loading: the reactor thread would go unwatched.
+      void reactor.terminate()
+      if (link.status === Protocol.Launching || link.status === Protocol.Ready) {
         link.death = `its supervisor thread (${supervisorModule.href}) failed to load: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
         Protocol.setState(link.state, Protocol.Dead)
       }
     })
+    reactor.unref()
     supervisor.unref()
     data.port1.unref()
     control.port1.unref()
-    const link = new Link(new Int32Array(buffer), data.port1, control.port1)
     link.notifyRequests = this.settings.reactorSpin > 0
-    const launch: Launch = { link, supervisor }
+    const launch: Launch = { link, reactor, supervisor }
     this.launch = launch
     live.add(this)
     installExitHook()
     return launch
   }
 
+  /**
+   * The URL of a worker entry module of this package. A caller may block right away, and
+   * a blocked thread never sees a Worker's `error` event: find a missing one (a broken
+   * install) before that.
+   */
+  private entryModule(path: string, what: string): URL {
+    const url = Protocol.entryModule(path, import.meta.url)
+    if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
+      throw this.startFailed(
+        `its ${what} module ${fileURLToPath(url)} is missing (is @crochet/platform-node installed whole? Reinstall it)`,
+        undefined
+      )
+    }
+    return url
+  }
+
   private discard(launch: Launch, terminate: boolean): void {
-    if (terminate) void launch.supervisor.terminate()
+    if (terminate) {
+      void launch.reactor.terminate()
+      void launch.supervisor.terminate()
+    }
     launch.link.port.close()
     launch.link.control?.close()
     if (this.launch === launch) this.launch = undefined
