@@ -155,19 +155,24 @@ export class ThreadReactor implements RemoteReactor {
     // Both threads start at once: the reactor thread, and the supervisor that watches it
     // through the lifeline (it learns of a death even while every caller is blocked).
     const { resourceLimits } = this.settings
-    const reactor = new Worker(reactorModule, {
-      workerData: {
-        module: this.url.href,
-        exportName: this.settings.exportName,
-        port: data.port2,
-        lifeline: lifeline.port2,
-        buffer,
-        spinMillis: this.settings.reactorSpin,
-        busyMillis: this.settings.reactorBusy
-      },
-      transferList: [data.port2, lifeline.port2],
-      ...(resourceLimits !== undefined ? { resourceLimits } : {})
-    })
+    let reactor: Worker
+    try {
+      reactor = new Worker(reactorModule, {
+        workerData: {
+          module: this.url.href,
+          exportName: this.settings.exportName,
+          port: data.port2,
+          lifeline: lifeline.port2,
+          buffer,
+          spinMillis: this.settings.reactorSpin,
+          busyMillis: this.settings.reactorBusy
+        },
+        transferList: [data.port2, lifeline.port2],
+        ...(resourceLimits !== undefined ? { resourceLimits } : {})
+      })
+    } catch (error) {
+      throw this.startFailed(`its thread could not be created: ${(error as Error)?.message ?? error}`, error)
+    }
     const supervisor = new Worker(supervisorModule, {
       workerData: { buffer, control: control.port2, lifeline: lifeline.port1, limited: resourceLimits !== undefined },
       transferList: [control.port2, lifeline.port1]
