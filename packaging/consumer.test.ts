@@ -141,8 +141,9 @@ describe("the packed packages, installed in a project outside the repository", (
     }
   })
 
-  it("a ReactorThread with a plain .js reactor module and a MainThreadBridge worker run", async () => {
+  it("a ReactorThread with a plain .js reactor module, a MainThreadBridge worker, and a caller importing only ReactorThread run", async () => {
     expect(await run(dir, process.execPath, ["threads.mjs"])).toContain("threads: ok")
+    expect(await run(dir, process.execPath, ["lean-caller.mjs"])).toContain("lean caller: ok")
   })
 
   it("the README's testing example passes under @effect/vitest", async () => {
@@ -167,10 +168,11 @@ describe("the packed packages, installed in a project outside the repository", (
   })
 
   for (const runtime of ["bun", "deno"] as const) {
-    it(`${runtime} runs the program and both thread bridges`, async () => {
+    it(`${runtime} runs the program and both thread bridges, also from a caller importing only ReactorThread`, async () => {
       const args = (file: string) => runtime === "bun" ? [file] : ["run", "--allow-all", file]
       expect(await run(dir, bin(runtime), args("program.mjs"))).toContain("program: ok")
       expect(await run(dir, bin(runtime), args("threads.mjs"))).toContain("threads: ok")
+      expect(await run(dir, bin(runtime), args("lean-caller.mjs"))).toContain("lean caller: ok")
     })
   }
 })

@@ -3,44 +3,20 @@
  * its own effects. Each one is a `Data.TaggedError`: it has a `_tag`, works
  * with `instanceof`, can be yielded in Effect code, and its message says what
  * went wrong and what to do about it. Also the functions that turn a
- * reactor's failed Exit into the error an outside caller gets, for bridges:
- * this module loads only the part of Effect they need.
+ * reactor's failed Exit into the error an outside caller gets, for bridges.
+ * Importing it loads `effect/Data` and no more of Effect: the rest of what a
+ * failure needs is loaded when the first failure comes, so that a bridge's
+ * calling side stays lean. Effect's `TimeoutError` is exported by
+ * `@crochet/core` (it is `Cause.TimeoutError` from `effect/Cause`).
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
+import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
-// A cycle (run.ts builds these errors), harmless: neither module uses the other at load time.
-import * as run from "./internal/run.ts"
-
-/**
- * Effect's own timeout error, re-exported. A `waitFor` or `wait` that runs out
- * of time rejects with it; its message names the timeout and, for `waitFor`,
- * its `cause` holds the Cause of the interrupted fiber.
- *
- * @example
- * ```ts
- * import { Effect, Layer } from "effect"
- * import { Reactor, TimeoutError } from "@crochet/core"
- *
- * const reactor = Reactor.setup(Layer.empty)
- * await reactor.waitFor(Effect.never, { timeout: "1 second" })
- *   .catch((error) => error instanceof TimeoutError) // => true
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export const TimeoutError = Cause.TimeoutError
-
-/**
- * The type of {@link TimeoutError} instances.
- *
- * @since 0.1.0
- * @category errors
- */
-export type TimeoutError = Cause.TimeoutError
+import { effectModules } from "./internal/effectModules.ts"
+// A cycle (stop.ts builds these errors), harmless: neither module uses the other at load time.
+import * as stop from "./internal/stop.ts"
 
 /**
  * The reactor is shutting down or has shut down. New calls get it at once;
@@ -197,7 +173,7 @@ export class ReactorStartFailed extends Data.TaggedError("ReactorStartFailed")<{
     super({
       cause,
       message: "The reactor could not start because its layer failed to build:\n" +
-        indent(Cause.pretty(cause)) +
+        indent(effectModules().Cause.pretty(cause)) +
         "\nFix the layer (or what it connects to); the next call builds it again."
     })
   }
@@ -273,10 +249,17 @@ export class NonErrorFailure extends Data.TaggedError("NonErrorFailure")<{
 export const causeOf = (error: unknown): Cause.Cause<unknown> | undefined => {
   if (typeof error !== "object" || error === null) return undefined
   const cause = (error as { readonly [CauseKey]?: unknown })[CauseKey]
-  if (Cause.isCause(cause)) return cause
+  if (isCause(cause)) return cause
   const standard = (error as { readonly cause?: unknown }).cause
-  return Cause.isCause(standard) ? standard : undefined
+  return isCause(standard) ? standard : undefined
 }
+
+/** `Cause.isCause`, without loading `effect/Cause` (and Effect's runtime with it) to check any error. */
+const isCause = (value: unknown): value is Cause.Cause<unknown> =>
+  typeof value === "object" && value !== null && causeTypeId in value
+
+/** The brand of Causes (type-checked against Effect's own). */
+const causeTypeId: typeof Cause.TypeId = "~effect/Cause"
 
 /**
  * Attaches a Cause to an error so that {@link causeOf} finds it: for bridges
@@ -356,7 +339,7 @@ export type StopReason =
  * @since 0.1.0
  * @category bridges
  */
-export const stopReasonOf: (cause: Cause.Cause<unknown>) => StopReason | undefined = run.stopReasonOf
+export const stopReasonOf = (cause: Cause.Cause<unknown>): StopReason | undefined => stop.stopReasonOf(cause)
 
 /**
  * An interruption recording why the reactor ended the work: what a bridge
@@ -373,7 +356,7 @@ export const stopReasonOf: (cause: Cause.Cause<unknown>) => StopReason | undefin
  * @since 0.1.0
  * @category bridges
  */
-export const stopCause = (reason: StopReason): Cause.Cause<never> => run.stopCause({ ...reason })
+export const stopCause = (reason: StopReason): Cause.Cause<never> => stop.stopCause({ ...reason })
 
 /**
  * The error an outside caller gets for a failed Exit's Cause, as `waitFor`
@@ -398,6 +381,6 @@ export const stopCause = (reason: StopReason): Cause.Cause<never> => run.stopCau
  * @since 0.1.0
  * @category bridges
  */
-export const outsideError: (cause: Cause.Cause<unknown>) => Error = run.outsideError
+export const outsideError = (cause: Cause.Cause<unknown>): Error => stop.outsideError(cause)
 
 const indent = (text: string): string => text.split("\n").map((line) => `  ${line}`).join("\n")

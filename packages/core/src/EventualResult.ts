@@ -9,7 +9,7 @@ import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import { type Cancelled, InvalidArgument, type ReactorStopped, type TimeoutError } from "./Errors.ts"
+import { type Cancelled, InvalidArgument, type ReactorStopped } from "./Errors.ts"
 import * as internal from "./internal/eventualResult.ts"
 
 /**
@@ -50,7 +50,7 @@ export interface WaitOptions {
  * @since 0.1.0
  * @category models
  */
-export type Stopped = Cancelled | ReactorStopped | TimeoutError
+export type Stopped = Cancelled | ReactorStopped | Cause.TimeoutError
 
 /**
  * Work running in a reactor. Wait for it (repeatedly, with timeouts that do

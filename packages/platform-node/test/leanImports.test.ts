@@ -6,21 +6,33 @@ import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 
+const fixture = (name: string, ...args: Array<string>): string =>
+  execFileSync(process.execPath, [fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), ...args], {
+    encoding: "utf8"
+  })
+
 /** Effect's modules that importing `specifier` loads, in a fresh process. */
-const effectModulesOf = (specifier: string): Array<string> =>
-  JSON.parse(
-    execFileSync(process.execPath, [fileURLToPath(new URL("./fixtures/loaded-modules.ts", import.meta.url)), specifier], {
-      encoding: "utf8"
-    })
-  )
+const effectModulesOf = (specifier: string): Array<string> => JSON.parse(fixture("loaded-modules.ts", specifier))
+
+/** Effect's runtime, and the modules that load it. */
+const runtime = ["internal/effect.js", "Cause.js", "Exit.js", "Effect.js", "Layer.js", "Schema.js"]
 
 describe("lean imports", () => {
-  it("the calling side of ReactorThread does not load Effect's runtime, only what its errors need", () => {
-    const modules = effectModulesOf("@crochet/platform-node/ReactorThread")
-    expect(modules).toContain("Cause.js") // the hook sees Effect's modules: TimeoutError is Effect's
-    expect(modules).not.toContain("Effect.js")
-    expect(modules).not.toContain("Layer.js")
-    expect(modules).not.toContain("Schema.js")
+  it("the calling side of ReactorThread loads effect/Data of Effect, and a successful call loads no more", () => {
+    const { called, failed, imported, sum, timeoutError } = JSON.parse(fixture("caller-modules.ts"))
+    expect(imported).toContain("Data.js") // the hook sees Effect's modules
+    for (const module of [...runtime, "Duration.js"]) expect(imported).not.toContain(module)
+    expect(sum).toBe(10)
+    expect(called).toEqual(imported)
+    // The first failure loads what it needs, and the error is the class the user imports.
+    expect(failed).toContain("Cause.js")
+    expect(timeoutError).toBe(true)
+  })
+
+  it("core's errors load effect/Data of Effect, not its runtime", () => {
+    const modules = effectModulesOf("@crochet/core/Errors")
+    expect(modules).toContain("Data.js")
+    for (const module of runtime) expect(modules).not.toContain(module)
   })
 
   it("core's reactor does not load effect/Logger (it loads FileSystem and more)", () => {

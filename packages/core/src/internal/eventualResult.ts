@@ -2,17 +2,18 @@
  * The implementation of `EventualResult` (see the public module for what it
  * is): a handle on a run, the waits, and the logging of failures nobody saw.
  */
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
-import { Aborted, ReactorStopped, TimeoutError } from "../Errors.ts"
+import { Aborted, ReactorStopped } from "../Errors.ts"
 import type { EventualResult, Stopped, WaitOptions } from "../EventualResult.ts"
 import type { Deadlines } from "./deadlines.ts"
 import { decodeWaitOptions, waitKeys } from "./options.ts"
-import { interruptFor, outsideError, type Run, stopReasonOf } from "./run.ts"
+import type { Run } from "./run.ts"
+import { interruptFor, outsideError, stopReasonOf } from "./stop.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 /** The brand of `EventualResult` values (re-exported as `EventualResult.TypeId`). */
@@ -152,7 +153,7 @@ const awaitResult = <A, E>(
 
 const waitTimedOut = (timeout: Duration.Duration): Error =>
   withoutStack(() =>
-    new TimeoutError(
+    new Cause.TimeoutError(
       `EventualResult.wait timed out after ${Duration.format(timeout)}; the work goes on. ` +
         "Wait again, poll() or cancel() it, or stash() it to fetch later."
     )

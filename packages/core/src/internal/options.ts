@@ -1,5 +1,6 @@
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import { InvalidArgument } from "../Errors.ts"
+import { effectModules } from "./effectModules.ts"
 
 /**
  * Decodes a user-given duration, refusing what Effect would silently turn
@@ -8,20 +9,21 @@ import { InvalidArgument } from "../Errors.ts"
  */
 export const decodeDuration = (input: unknown, what: string): Duration.Duration | undefined => {
   if (input === undefined) return undefined
+  // Loaded on first use: a bridge's calling side that is given no durations does without.
+  const { Duration } = effectModules()
   if (Duration.isDuration(input)) return checked(input, input, what)
   // Most calls pass the same few literals ("5 seconds", 5000): decode each once.
   if (typeof input === "string" || typeof input === "number") {
     const known = decoded.get(input)
-    if (known !== undefined) return known === infinite ? undefined : known
+    if (known !== undefined) return known === Duration.infinity ? undefined : known
     const duration = decodeInput(input, what)
-    if (decoded.size < 256) decoded.set(input, duration ?? infinite)
+    if (decoded.size < 256) decoded.set(input, duration ?? Duration.infinity)
     return duration
   }
   return decodeInput(input, what)
 }
 
 const decoded = new Map<string | number, Duration.Duration>()
-const infinite = Duration.infinity
 
 const invalidDuration = (input: unknown, what: string, why: string): InvalidArgument =>
   new InvalidArgument(
@@ -42,6 +44,7 @@ const durationUnits = new Set([
 ])
 
 const decodeInput = (input: unknown, what: string): Duration.Duration | undefined => {
+  const { Duration } = effectModules()
   const invalid = (why: string) => invalidDuration(input, what, why)
   if (typeof input === "number" && Number.isNaN(input)) throw invalid("NaN")
   if (typeof input === "object" && input !== null && !Duration.isDuration(input)) {
@@ -68,6 +71,7 @@ const decodeInput = (input: unknown, what: string): Duration.Duration | undefine
 
 /** Refuses a negative duration; `Infinity` means no limit (`undefined`). */
 const checked = (duration: Duration.Duration, input: unknown, what: string): Duration.Duration | undefined => {
+  const { Duration } = effectModules()
   if (Duration.isNegative(duration)) throw invalidDuration(input, what, "it is negative")
   return Duration.isFinite(duration) ? duration : undefined
 }

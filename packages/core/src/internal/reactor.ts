@@ -24,6 +24,7 @@ import type {
 } from "../Reactor.ts"
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
+import { provide } from "./effectModules.ts"
 import {
   checkOptions,
   decodeDuration,
@@ -32,9 +33,13 @@ import {
   notAnEffect,
   waitForKeys
 } from "./options.ts"
-import { interruptFor, outsideError, Run, Stopping, stopCause, type Tracker } from "./run.ts"
+import { Run, Stopping, type Tracker } from "./run.ts"
+import { interruptFor, outsideError, stopCause } from "./stop.ts"
 import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
+
+// The modules a failure needs, already loaded here: no `require` for a reactor's failures.
+provide({ Cause, Context, Duration })
 
 const defaultShutdownTimeout = Duration.seconds(10)
 

@@ -2,7 +2,7 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import type * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import { stopReasonOf } from "./run.ts"
+import { stopReasonOf } from "./stop.ts"
 
 /** How a call ended, as counted and as put on its span. */
 export type Outcome = "success" | "failure" | "timeout" | "aborted" | "cancelled" | "stopped"

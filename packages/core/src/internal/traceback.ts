@@ -1,5 +1,6 @@
-import * as Cause from "effect/Cause"
+import type * as Cause from "effect/Cause"
 import { attachCause, NonErrorFailure } from "../Errors.ts"
+import { effectModules } from "./effectModules.ts"
 
 const enrichedKey = Symbol.for("@crochet/core/enriched")
 
@@ -22,6 +23,7 @@ export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unk
     // Effect's renderer reads the error's own stack: let it see the original.
     if (original === undefined) delete (error as { stack?: string }).stack
     else Object.defineProperty(error, "stack", original)
+    const { Cause } = effectModules()
     const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
     const frames = withoutFramesIn(ownSources, pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? "")
     const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length

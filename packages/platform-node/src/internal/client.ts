@@ -3,14 +3,15 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { attachCause, outsideError, TimeoutError } from "@crochet/core/Errors"
+import { attachCause, outsideError } from "@crochet/core/Errors"
 import type * as Cause from "effect/Cause"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Blocking, CallOptions, Client, Starting, ThreadResult } from "../BlockingClient.ts"
 import { NotCloneable, UnknownOperation, WrongThread } from "../Errors.ts"
 import { classInstanceIn } from "./cloneable.ts"
 import { decodeCause, type ErrorClasses } from "./codec.ts"
+import * as Lazy from "./effectModules.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
 import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
@@ -419,7 +420,7 @@ const withCallerFrames = (error: Error, below: Function): Error => {
 
 const timedOut = (label: string, name: string, timeout: number, below: Function, starting = false): Error =>
   withCallerFrames(
-    new TimeoutError(
+    new (Lazy.Cause().TimeoutError)(
       starting
         ? `${name}() on the ${label} timed out after ${formatMillis(timeout)} while the reactor was still starting, ` +
           "so nothing was sent; it goes on starting and the next call waits for it. Raise the timeout, or call " +
@@ -438,13 +439,19 @@ const abandoned = new FinalizationRegistry<{ readonly link: Link; readonly id: n
   link.forget(id)
 )
 
+/** How a started call ended: its value, or the error waits throw (with its Cause, unless the server went away). */
+type Outcome =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Failure"; readonly error: Error; readonly cause: Cause.Cause<unknown> | undefined }
+
 class ThreadResultImpl implements ThreadResult<unknown, unknown> {
   private readonly client: ClientImpl
   private readonly link: Link
   private readonly id: number
   private readonly name: string
+  private outcome: Outcome | undefined
+  /** Made by the first `poll()` that finds the outcome: `wait()` needs no Exit (nor `effect/Exit`). */
   private exit: Exit.Exit<unknown, unknown> | undefined
-  private error: Error | undefined
 
   constructor(client: ClientImpl, link: Link, id: number, name: string) {
     this.client = client
@@ -456,12 +463,12 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
   wait(options?: CallOptions): unknown {
     this.client.remote.checkThread()
     const timeout = optionsTimeout(options, `${this.name}(): wait()`)
-    if (this.exit === undefined) {
+    if (this.outcome === undefined) {
       const deadline = timeout === undefined ? undefined : performance.now() + timeout
       const reply = this.link.await(this.id, deadline, this.client.settings.spinMillis)
       if (reply === TimedOut) {
         throw withCallerFrames(
-          new TimeoutError(
+          new (Lazy.Cause().TimeoutError)(
             `wait() for ${this.name}() timed out after ${formatMillis(timeout!)}; the work goes on in the reactor. ` +
               "Wait again, poll() or cancel() it. (While wait() blocks, this thread's event loop is frozen: work " +
               "that waits for something this thread serves cannot finish.)"
@@ -471,28 +478,24 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       }
       this.settle(reply, this.wait)
     }
-    const exit = this.exit!
-    if (exit._tag === "Success") return exit.value
-    throw this.error
+    const outcome = this.outcome!
+    if (outcome._tag === "Success") return outcome.value
+    throw outcome.error
   }
 
   poll(): Exit.Exit<unknown, unknown> | undefined {
-    if (this.exit === undefined) {
-      const reply = this.link.take(this.id)
-      if (reply !== undefined) this.settle(reply, this.poll)
-      else {
-        const status = this.link.status
-        if (status !== Protocol.Ready && status !== Protocol.Launching) {
-          // A reply sent just before the end still counts.
-          this.settle(this.link.take(this.id) ?? Gone, this.poll)
-        }
-      }
-    }
-    return this.exit
+    const outcome = this.check(this.poll)
+    if (outcome === undefined || this.exit !== undefined) return this.exit
+    const Exit = Lazy.Exit()
+    return this.exit = outcome._tag === "Success"
+      ? Exit.succeed(outcome.value)
+      : outcome.cause === undefined
+      ? Exit.fail(outcome.error)
+      : Exit.failCause(outcome.cause)
   }
 
   cancel(): void {
-    if (this.poll() === undefined) this.link.cancel(this.id)
+    if (this.check(this.cancel) === undefined) this.link.cancel(this.id)
   }
 
   originalFailure(): any {
@@ -500,20 +503,35 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
     return exit?._tag === "Failure" ? exit.cause : undefined
   }
 
+  /** The outcome if the call has ended (reading what arrived), without blocking. */
+  private check(below: Function): Outcome | undefined {
+    if (this.outcome === undefined) {
+      const reply = this.link.take(this.id)
+      if (reply !== undefined) this.settle(reply, below)
+      else {
+        const status = this.link.status
+        if (status !== Protocol.Ready && status !== Protocol.Launching) {
+          // A reply sent just before the end still counts.
+          this.settle(this.link.take(this.id) ?? Gone, below)
+        }
+      }
+    }
+    return this.outcome
+  }
+
   private settle(reply: Protocol.Reply | typeof Gone, below: Function): void {
     if (reply === Gone) {
       this.link.forget(this.id)
-      this.error = withCallerFrames(this.client.remote.goneError(this.link, this.name), below)
+      this.outcome = {
+        _tag: "Failure",
+        error: withCallerFrames(this.client.remote.goneError(this.link, this.name), below),
+        cause: undefined
+      }
     } else if (reply[1] === Protocol.Success) {
-      this.exit = Exit.succeed(reply[2])
-      return
+      this.outcome = { _tag: "Success", value: reply[2] }
     } else {
-      const { cause, error } = this.client.failure(reply[2], this.name, undefined, below)
-      this.error = error
-      this.exit = Exit.failCause(cause)
-      return
+      this.outcome = { _tag: "Failure", ...this.client.failure(reply[2], this.name, undefined, below) }
     }
-    this.exit = Exit.fail(this.error)
   }
 }
 

@@ -24,9 +24,9 @@ import {
   type StopReason,
   stopReasonOf
 } from "@crochet/core/Errors"
+import type * as Cause from "effect/Cause"
 import { NotCloneable } from "../Errors.ts"
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
+import * as Lazy from "./effectModules.ts"
 import type { EncodedCause, EncodedReason, EncodedStop, EncodedValue } from "./protocol.ts"
 
 // An own `name` (a class field `name = "E"`) is kept as a field, so it stays an own property.
@@ -83,7 +83,7 @@ export const encodeValue = (value: unknown, depth = 0, stack?: string): EncodedV
       stack: withoutOwnFrames(stack ?? value.stack),
       fields,
       // A Cause (core's own errors) crosses as the reasons of the failure, not here.
-      cause: cause === undefined || Cause.isCause(cause) || depth >= maxCauseDepth ? undefined : encodeValue(cause, depth + 1)
+      cause: cause === undefined || Lazy.Cause().isCause(cause) || depth >= maxCauseDepth ? undefined : encodeValue(cause, depth + 1)
     }
   }
   return { type: "value", value: cloneable(value) ? value : describe(value) }
@@ -112,6 +112,7 @@ export const encodeCause = (cause: Cause.Cause<unknown>): EncodedCause => {
 /** The stack Effect renders for one failure: the error's own frames and its span trace. */
 const renderedStack = (reason: Cause.Fail<unknown> | Cause.Die): string | undefined => {
   try {
+    const Cause = Lazy.Cause()
     return Cause.prettyErrors(Cause.fromReasons([reason]))[0]?.stack
   } catch {
     return undefined
@@ -119,6 +120,7 @@ const renderedStack = (reason: Cause.Fail<unknown> | Cause.Die): string | undefi
 }
 
 const encodeStop = (stop: StopReason): EncodedStop => {
+  const Duration = Lazy.Duration()
   switch (stop._tag) {
     case "Timeout":
       return { _tag: "Timeout", millis: Duration.toMillis(stop.timeout) }
@@ -137,6 +139,7 @@ const encodeStop = (stop: StopReason): EncodedStop => {
 
 /** Rebuilds the Cause of a failed call on the caller's side, stop reason included. */
 export const decodeCause = (encoded: EncodedCause, classes: ErrorClasses): Cause.Cause<unknown> => {
+  const Cause = Lazy.Cause()
   const reasons: Array<Cause.Reason<unknown>> = encoded.reasons.map((reason) => {
     const value = decodeValue(reason.value, classes)
     return reason.kind === "Fail" ? Cause.makeFailReason(value) : Cause.makeDieReason(value)
@@ -148,6 +151,7 @@ export const decodeCause = (encoded: EncodedCause, classes: ErrorClasses): Cause
 }
 
 const decodeStop = (stop: EncodedStop, classes: ErrorClasses): StopReason => {
+  const Duration = Lazy.Duration()
   switch (stop._tag) {
     case "Timeout":
       return { _tag: "Timeout", timeout: Duration.millis(stop.millis) }
@@ -165,11 +169,11 @@ const decodeStop = (stop: EncodedStop, classes: ErrorClasses): StopReason => {
 }
 
 /** A Cause for an error thrown while starting a call (unknown operation, not an Effect, reactor stopped). */
-export const encodeThrown = (error: unknown): EncodedCause => encodeCause(Cause.die(error))
+export const encodeThrown = (error: unknown): EncodedCause => encodeCause(Lazy.Cause().die(error))
 
 const safePretty = (cause: Cause.Cause<unknown>): string => {
   try {
-    return Cause.pretty(cause)
+    return Lazy.Cause().pretty(cause)
   } catch {
     return "(Cause.pretty failed)"
   }

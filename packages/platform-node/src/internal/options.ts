@@ -1,5 +1,5 @@
 import * as Options from "@crochet/core/Options"
-import * as Duration from "effect/Duration"
+import * as Lazy from "./effectModules.ts"
 
 /** Core's check of an options object: an unknown key is `InvalidArgument` naming the nearest known one. */
 export const checkOptions = Options.check
@@ -11,7 +11,7 @@ export const checkOptions = Options.check
  */
 export const toMillis = (input: unknown, what: string): number | undefined => {
   const duration = Options.decodeDuration(input, what)
-  return duration === undefined ? undefined : Number(Duration.toNanosUnsafe(duration)) / 1e6
+  return duration === undefined ? undefined : Number(Lazy.Duration().toNanosUnsafe(duration)) / 1e6
 }
 
 /** A duration in milliseconds as text for messages. */
