@@ -393,6 +393,31 @@ describe("ReactorThread: thread death and startup", () => {
     client.shutdown()
   })
 
+  describe("a thread that dies while starting releases the blocked caller at once, not after startTimeout", () => {
+    const dyingStart = new URL("./fixtures/dying-start.reactor.ts", import.meta.url)
+    type DyingStart = typeof import("./fixtures/dying-start.reactor.ts")
+    const startOf = (exportName: keyof DyingStart, options?: ReactorThread.ConnectOptions) =>
+      thrown(() => ReactorThread.connect<DyingStart>(dyingStart, { exportName, startTimeout: "1 hour", ...options }).call.ping())
+
+    it("process.exit in its layer: the exit code", () => {
+      const error = startOf("exits")
+      expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+      expect(error.message).toContain("died while starting (exit code 3")
+    })
+
+    it("an uncaught error: its name and message", () => {
+      const error = startOf("throws")
+      expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+      expect(error.message).toContain("died while starting (uncaught Error: boom while starting)")
+    })
+
+    it("out of memory under resourceLimits, where the thread says nothing: the supervisor watches from the start", () => {
+      const error = startOf("outOfMemory", { resourceLimits: { maxOldGenerationSizeMb: 64 } })
+      expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+      expect(error.message).toContain("most likely out of memory")
+    })
+  })
+
   it("a missing module is a clear ReactorThreadStartFailed", () => {
     const client = ReactorThread.connect<Demo>(new URL("./fixtures/no-such.reactor.ts", import.meta.url))
     const error = thrown(() => client.call.add(1, 2))

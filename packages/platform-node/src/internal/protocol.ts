@@ -82,16 +82,11 @@ export interface StartFailedInfo {
   readonly error: EncodedValue | undefined
 }
 
-/** The supervisor saw the reactor thread die. */
+/** The reactor thread died: it said why as it ended, or the supervisor saw it end without a word. */
 export interface DiedInfo {
   readonly type: "died"
   readonly reason: string
 }
-
-/** What a reactor thread says on its lifeline to the supervisor as it ends. */
-export type LastWord =
-  | { readonly type: "uncaught"; readonly name: string; readonly message: string }
-  | { readonly type: "exit"; readonly code: number }
 
 export type Control = ReadyInfo | StartFailedInfo | DiedInfo
 

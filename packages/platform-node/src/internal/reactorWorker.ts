@@ -1,7 +1,11 @@
 /**
- * The reactor thread's entry module. First it arranges to say why it ends:
- * an uncaught error or an exit code goes on the lifeline to the supervisor
- * thread (`supervisor.ts`), which wakes blocked callers with that reason.
+ * The reactor thread's entry module. First it arranges to say why it ends,
+ * should it end unasked (an uncaught error, `process.exit`): it tells its
+ * callers itself, through the shared state and its port, so that a caller
+ * blocked while it starts learns of it too, before any supervisor thread
+ * watches it (see `supervisor.ts`, which covers the deaths that run no code,
+ * through `workerData.lifeline`: a port this thread holds and never uses,
+ * which closes when the thread ends).
  *
  * Most of a reactor thread's start-up is compiling Effect's modules, so it
  * then turns on Node's on-disk compile cache for this thread only (the
@@ -12,15 +16,26 @@
  */
 import * as NodeModule from "node:module"
 import { type MessagePort, workerData } from "node:worker_threads"
-import type * as Protocol from "./protocol.ts"
+import * as Protocol from "./protocol.ts"
 
-const lifeline = (workerData as { readonly lifeline: MessagePort }).lifeline
-const say = (word: Protocol.LastWord): void => lifeline.postMessage(word)
+const { port, buffer } = workerData as { readonly port: MessagePort; readonly buffer: SharedArrayBuffer }
+const state = new Int32Array(buffer)
+let uncaught: string | undefined
 process.on("uncaughtExceptionMonitor", (error: unknown) => {
-  const { name, message } = error instanceof Error ? error : { name: "non-Error", message: String(error) }
-  say({ type: "uncaught", name, message })
+  uncaught ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 })
-process.on("exit", (code) => say({ type: "exit", code }))
+process.on("exit", (code) => {
+  const status = Atomics.load(state, Protocol.STATE)
+  if (status !== Protocol.Launching && status !== Protocol.Ready) return // stopped on purpose, or failed to start
+  const info: Protocol.DiedInfo = {
+    type: "died",
+    reason: uncaught !== undefined
+      ? `uncaught ${uncaught}`
+      : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`
+  }
+  port.postMessage(info)
+  Protocol.setState(state, Protocol.Dead)
+})
 
 try {
   // Not every runtime has it (Deno, Bun); an optimization only, so a failure is ignored.

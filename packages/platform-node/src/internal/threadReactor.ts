@@ -6,7 +6,7 @@
 import { ReactorStopped } from "@crochet/core/Errors"
 import { existsSync, writeSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { MessageChannel, Worker } from "node:worker_threads"
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
 import { decodeValue } from "./codec.ts"
@@ -46,7 +46,10 @@ const startPending = (link: Link): boolean => {
 interface Launch {
   readonly link: Link
   readonly reactor: Worker
-  readonly supervisor: Worker
+  /** The thread that watches it, once started (see `watch`). */
+  supervisor: Worker | undefined
+  /** What the supervisor is given when it starts. */
+  watch: { readonly supervisorModule: URL; readonly control: MessagePort; readonly lifeline: MessagePort } | undefined
 }
 
 export class ThreadReactor implements RemoteReactor {
@@ -71,6 +74,7 @@ export class ThreadReactor implements RemoteReactor {
     if (launch !== undefined && launch.link.status === Protocol.Ready) {
       // Started in the background (eager): read its "ready" message once.
       if (launch.link.info === undefined) launch.link.drain()
+      this.watch(launch)
       return launch.link
     }
     if (this.stopped) throw this.stoppedError()
@@ -86,6 +90,7 @@ export class ThreadReactor implements RemoteReactor {
     link.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
     switch (link.status) {
       case Protocol.Ready:
+        this.watch(current)
         return link
       case Protocol.Launching:
         // The call's own deadline came first: the thread goes on starting for the next call.
@@ -152,8 +157,6 @@ export class ThreadReactor implements RemoteReactor {
     const lifeline = new MessageChannel()
     const reactorModule = this.entryModule("./reactorWorker", "reactor thread")
     const supervisorModule = this.entryModule("./supervisor", "supervisor")
-    // Both threads start at once: the reactor thread, and the supervisor that watches it
-    // through the lifeline (it learns of a death even while every caller is blocked).
     const { resourceLimits } = this.settings
     let reactor: Worker
     try {
@@ -173,36 +176,64 @@ export class ThreadReactor implements RemoteReactor {
     } catch (error) {
       throw this.startFailed(`its thread could not be created: ${(error as Error)?.message ?? error}`, error)
     }
-    const supervisor = new Worker(supervisorModule, {
-      workerData: { buffer, control: control.port2, lifeline: lifeline.port1, limited: resourceLimits !== undefined },
-      transferList: [control.port2, lifeline.port1]
-    })
     const link = new Link(new Int32Array(buffer), data.port1, control.port1)
     reactor.on("error", (error) => {
-      // Seen only while this thread is not blocked; the supervisor's reason, which comes
-      // without one for a thread stopped by V8 (out of memory), gives way to this one.
+      // Seen only while this thread is not blocked: more precise than "ended without a word".
       link.death = error instanceof Error
         ? `${(error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory:" : "uncaught"} ${error.name}: ${error.message}`
         : `uncaught ${String(error)}`
     })
-    supervisor.on("error", (error) => {
-      // The supervisor can only fail by not loading: the reactor thread would go unwatched.
-      void reactor.terminate()
-      if (link.status === Protocol.Launching || link.status === Protocol.Ready) {
-        link.death = `its supervisor thread (${supervisorModule.href}) failed to load: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
-        Protocol.setState(link.state, Protocol.Dead)
-      }
-    })
     reactor.unref()
-    supervisor.unref()
     data.port1.unref()
     control.port1.unref()
     link.notifyRequests = this.settings.reactorSpin > 0
-    const launch: Launch = { link, reactor, supervisor }
+    const launch: Launch = { link, reactor, supervisor: undefined, watch: { supervisorModule, control: control.port2, lifeline: lifeline.port1 } }
+    // Under resourceLimits, running out of memory while starting is likely: watch from the start.
+    if (resourceLimits !== undefined) this.watch(launch)
     this.launch = launch
     live.add(this)
     installExitHook()
     return launch
+  }
+
+  /**
+   * Starts the supervisor thread that watches a launch (`supervisor.ts`), once: when the
+   * reactor thread is ready, so that the two start-ups do not compete for the cores.
+   */
+  private watch(launch: Launch): void {
+    const pending = launch.watch
+    if (pending === undefined) return
+    launch.watch = undefined
+    const { link, reactor } = launch
+    const unwatched = (reason: string) => {
+      void reactor.terminate()
+      if (link.status === Protocol.Launching || link.status === Protocol.Ready) {
+        link.death ??= reason
+        Protocol.setState(link.state, Protocol.Dead)
+      }
+    }
+    try {
+      launch.supervisor = new Worker(pending.supervisorModule, {
+        workerData: {
+          buffer: link.state.buffer,
+          control: pending.control,
+          lifeline: pending.lifeline,
+          limited: this.settings.resourceLimits !== undefined
+        },
+        transferList: [pending.control, pending.lifeline]
+      })
+    } catch {
+      // Node refuses to hand over a lifeline that has closed: the reactor thread is gone.
+      return unwatched("it ended without a word (out of memory?)")
+    }
+    launch.supervisor.on("error", (error) =>
+      // It can only fail by not loading: the reactor thread would go unwatched.
+      unwatched(
+        `its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
+          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        }`
+      ))
+    launch.supervisor.unref()
   }
 
   /**
@@ -224,7 +255,7 @@ export class ThreadReactor implements RemoteReactor {
   private discard(launch: Launch, terminate: boolean): void {
     if (terminate) {
       void launch.reactor.terminate()
-      void launch.supervisor.terminate()
+      void launch.supervisor?.terminate()
     }
     launch.link.port.close()
     launch.link.control?.close()
