@@ -9,6 +9,7 @@ import { Data, Effect, Exit, FiberSet, Layer, ManagedRuntime, References, Scope 
 import { Reactor } from "../packages/core/src/index.ts"
 
 const rounds = 5
+const gc = (globalThis as { gc?: () => void }).gc
 const callsPerRound = 200_000
 
 interface Row {
@@ -71,6 +72,45 @@ for (const { effect, label } of workloads) {
   print(`${label}, 5 s timeout (baseline: the peer; target ≥ 2×)`, timedRows, peer)
 }
 
+// The route of bench/http.ts without the HTTP server: 50 concurrent callers, each call awaiting
+// a data source that answers at once; (c) also makes a fresh AbortController per call, as a
+// route's signal would be. The server's CPU time per call, median of 21 rounds run in random order.
+{
+  const find = async (id: number) => ({ id })
+  const work = (id: number) => Effect.promise(() => find(id))
+  const routes: ReadonlyArray<readonly [string, (id: number) => Promise<unknown>]> = [
+    ["(a) a plain async function", find],
+    ["ManagedRuntime.runPromise(…), no timeout: Effect's floor", (id) => runtime.runPromise(work(id))],
+    ["(b) ManagedRuntime.runPromise(Effect.timeout(…, 5 s))", (id) => runtime.runPromise(Effect.timeout(work(id), "5 seconds"))],
+    ["(c) reactor.waitFor(…, { timeout: 5 s, signal })", (id) =>
+      reactor.waitFor(work(id), { timeout: "5 seconds", signal: new AbortController().signal })]
+  ]
+  const cpuPerCall = async (call: (id: number) => Promise<unknown>) => {
+    const before = process.cpuUsage()
+    await Promise.all(Array.from({ length: 50 }, async (_, caller) => {
+      for (let i = 0; i < 400; i++) await call(caller + i)
+    }))
+    const used = process.cpuUsage(before)
+    return (used.user + used.system) / 20_000
+  }
+  const samples = new Map(routes.map(([name]) => [name, [] as Array<number>]))
+  for (let round = 0; round < 21; round++) {
+    for (const [name, call] of [...routes].sort(() => Math.random() - 0.5)) {
+      gc?.()
+      samples.get(name)!.push(await cpuPerCall(call))
+    }
+  }
+  const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[values.length >> 1]!
+  const floor = samples.get(routes[1]![0])!
+  console.log("\nA route's call without HTTP: 50 concurrent callers, data source answering at once (CPU per call, median of 21)")
+  console.log("| call | CPU µs/call | over Effect's floor (paired median) |")
+  console.log("|---|---:|---:|")
+  for (const [name] of routes) {
+    const all = samples.get(name)!
+    console.log(`| ${name} | ${median(all).toFixed(2)} | ${median(all.map((x, i) => x - floor[i]!)).toFixed(2)} |`)
+  }
+}
+
 // Tracing: a reactor makes spans only when a tracer other than Effect's built-in one is
 // configured, so "no tracer" must cost the same as tracing switched off (target: within 5%).
 const yieldOnce = Effect.yieldNow.pipe(Effect.as(1))
@@ -107,7 +147,6 @@ const failureRows = [
 print("A failing effect that yields once (baseline: ManagedRuntime.runPromise)", failureRows, failureRows[0]!)
 
 // Pending waits: memory per wait, and the time for shutdown() to release them all.
-const gc = (globalThis as { gc?: () => void }).gc
 const pendingCount = 100_000
 const pendingReactor = Reactor.setup(Layer.effectDiscard(Effect.void)) // its own layer, so its own reactor
 await pendingReactor.waitFor(Effect.void)

@@ -88,7 +88,7 @@ const statusOf = (error: FastifyError & { readonly _tag?: string }): number => {
  */
 export const clientGone = (reply: FastifyReply): AbortSignal => {
   const controller = new AbortController()
-  reply.raw.once("close", () => reply.raw.writableFinished || controller.abort())
+  reply.raw.on("close", () => reply.raw.writableFinished || controller.abort())
   return controller.signal
 }
 

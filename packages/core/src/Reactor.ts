@@ -238,6 +238,8 @@ export interface Reactor<R> {
    * Runs the effect and resolves with its value. On timeout (or when
    * `signal` aborts) the work is interrupted and the Promise rejects with
    * `TimeoutError` (or `Aborted`), whose `cause` holds the fiber's Cause.
+   * The signal is listened to from the next turn of the event loop (a call
+   * over by then costs no listener); an abort before that takes effect then.
    * A failure rejects with the effect's own error, its stack showing the
    * Effect span trace and the caller's frames.
    *

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Aborted, causeOf, InvalidArgument, NonErrorFailure, Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
@@ -113,6 +113,34 @@ describe("waitFor", () => {
       controller.abort()
       expect(reactor.stats().calls).toMatchObject({ success: 100, aborted: 0 })
     }))
+
+  it("listens to a signal only for calls still running at the next turn of the event loop", () =>
+    withReactor(async (reactor) => {
+      await new Promise((resolve) => setTimeout(resolve, 5)) // earlier tests' turns are over
+      vi.useFakeTimers({ toFake: ["setTimeout"] }) // the next turn comes when the test says so
+      try {
+        const controller = new AbortController()
+        const added = vi.spyOn(controller.signal, "addEventListener")
+        const quick = Effect.promise(() => Promise.resolve("done")) // not at once: the call is tracked
+        const answers = await Promise.all(Array.from({ length: 10 }, () => reactor.waitFor(quick, { signal: controller.signal })))
+        expect(answers).toEqual(Array(10).fill("done"))
+        let finalized = false
+        const slow = rejection(reactor.waitFor(Effect.never.pipe(Effect.ensuring(Effect.sync(() => finalized = true))), {
+          signal: controller.signal
+        }))
+        vi.advanceTimersByTime(1)
+        expect(added).toHaveBeenCalledTimes(1) // the slow call's only
+        expect(getEventListeners(controller.signal, "abort")).toHaveLength(1)
+        controller.abort("client left")
+        const error = await slow
+        expect(error).toBeInstanceOf(Aborted)
+        expect(error.reason).toBe("client left")
+        expect(finalized).toBe(true)
+        expect(getEventListeners(controller.signal, "abort")).toHaveLength(0)
+      } finally {
+        vi.useRealTimers()
+      }
+    }))
 })
 
 describe("waitFor timeouts (TestClock)", () => {
@@ -134,6 +162,34 @@ describe("waitFor timeouts (TestClock)", () => {
       expect(error.message).toContain("5s")
       expect(Cause.hasInterrupts(error.cause)).toBe(true)
       expect(finalized).toBe(true)
+    }))
+
+  it.effect("with both a timeout and a signal, whichever comes first wins; the other is let go", () =>
+    Effect.gen(function*() {
+      const reactor = yield* Reactor.make()
+      const finalized: Array<string> = []
+      const work = (name: string) => Effect.never.pipe(Effect.ensuring(Effect.sync(() => finalized.push(name))))
+
+      const aborted = new AbortController()
+      const first = reactor.waitFor(work("aborted"), { timeout: "5 seconds", signal: aborted.signal })
+        .then(() => undefined, (error) => error)
+      yield* TestClock.adjust("1 second")
+      aborted.abort("client left")
+      const abortError = yield* Effect.promise(() => first)
+      expect(abortError).toBeInstanceOf(Aborted)
+      expect(abortError.reason).toBe("client left")
+      expect(getEventListeners(aborted.signal, "abort")).toHaveLength(0)
+
+      const kept = new AbortController()
+      const second = reactor.waitFor(work("timed out"), { timeout: "5 seconds", signal: kept.signal })
+        .then(() => undefined, (error) => error)
+      yield* TestClock.adjust("5 seconds") // past the first call's deadline too: it must not fire again
+      expect(yield* Effect.promise(() => second)).toBeInstanceOf(TimeoutError)
+      expect(getEventListeners(kept.signal, "abort")).toHaveLength(0)
+      kept.abort()
+
+      expect(finalized).toEqual(["aborted", "timed out"])
+      expect(reactor.stats()).toMatchObject({ inFlight: 0, calls: { aborted: 1, timeout: 1, failure: 0 } })
     }))
 
   it.effect("arms no timer for work that finishes at once, and lets fast work win", () =>
@@ -197,7 +253,8 @@ describe("bad input", () => {
 
   it("refuses bad durations and options with InvalidArgument, at the call", () =>
     withReactor(async (reactor) => {
-      for (const timeout of badTimeouts) {
+      // Twice: a literal's decoding is cached, a bad one must be refused every time.
+      for (const timeout of [...badTimeouts, ...badTimeouts]) {
         const error = await rejection(reactor.waitFor(Effect.void, { timeout } as never))
         expect(error, String(timeout)).toBeInstanceOf(InvalidArgument)
         expect(error.message).toContain("options.timeout")

@@ -397,7 +397,7 @@ describe("ReactorThread: thread death and startup", () => {
     const dyingStart = new URL("./fixtures/dying-start.reactor.ts", import.meta.url)
     type DyingStart = typeof import("./fixtures/dying-start.reactor.ts")
     const startOf = (exportName: keyof DyingStart, options?: ReactorThread.ConnectOptions) =>
-      thrown(() => ReactorThread.connect<DyingStart>(dyingStart, { exportName, startTimeout: "1 hour", ...options }).call.ping())
+      thrown(() => ReactorThread.connect<DyingStart[typeof exportName]>(dyingStart, { exportName, startTimeout: "1 hour", ...options }).call.ping())
 
     it("process.exit in its layer: the exit code", () => {
       const error = startOf("exits")

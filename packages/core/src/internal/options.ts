@@ -23,6 +23,14 @@ export const decodeDuration = (input: unknown, what: string): Duration.Duration 
   return decodeInput(input, what)
 }
 
+/** `decodeDuration` for `options.timeout` of `call`: a literal seen before costs one lookup, no message built. */
+export const decodeTimeout = (input: unknown, call: string): Duration.Duration | undefined => {
+  if (input === undefined) return undefined
+  const known = typeof input === "string" || typeof input === "number" ? decoded.get(input) : undefined
+  if (known !== undefined) return known === effectModules().Duration.infinity ? undefined : known
+  return decodeDuration(input, `${call}: options.timeout`)
+}
+
 const decoded = new Map<string | number, Duration.Duration>()
 
 const invalidDuration = (input: unknown, what: string, why: string): InvalidArgument =>
@@ -164,14 +172,27 @@ export const decodeWaitOptions = (
   call: string
 ): { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined } => {
   if (options === undefined) return noOptions
+  return { timeout: decodeWaitTimeout(options, known, call), signal: (options as { signal?: AbortSignal }).signal }
+}
+
+const noOptions = { timeout: undefined, signal: undefined }
+
+/**
+ * `decodeWaitOptions` for a call that reads `options.signal` itself: checks
+ * the options and returns the decoded timeout, allocating nothing.
+ */
+export const decodeWaitTimeout = (
+  options: unknown,
+  known: ReadonlyArray<string>,
+  call: string
+): Duration.Duration | undefined => {
+  if (options === undefined) return undefined
   const { signal, timeout } = checkOptions(options, known, call)!
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgument(`${call}: options.signal must be an AbortSignal; got ${describe(signal)}.`)
   }
-  return { timeout: decodeDuration(timeout, `${call}: options.timeout`), signal }
+  return decodeTimeout(timeout, call)
 }
-
-const noOptions = { timeout: undefined, signal: undefined }
 
 /** The error for a value that is not an Effect, naming what was passed instead. */
 export const notAnEffect = (value: unknown, call: string): InvalidArgument => {

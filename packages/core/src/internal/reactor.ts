@@ -29,6 +29,7 @@ import {
   checkOptions,
   decodeDuration,
   decodeWaitOptions,
+  decodeWaitTimeout,
   describe,
   notAnEffect,
   waitForKeys
@@ -149,6 +150,8 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   status: Status = "running"
   /** The services, once built (at once for `make`, on first use for `setup`). */
   private context: Context.Context<R> | undefined
+  /** `Effect.runForkWith(context)`, made once the services are built. */
+  private forkInContext: (<A, E>(effect: Effect.Effect<A, E, R>) => Fiber.Fiber<A, E>) | undefined
   private readonly base: Context.Context<never>
   private readonly running = new Set<Run<unknown, unknown>>()
   private idleListeners: Set<() => void> | undefined
@@ -201,22 +204,24 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
 
   waitFor(effectOrFn: unknown, options?: WaitForOptions): any {
     if (typeof effectOrFn === "function" && !Effect.isEffect(effectOrFn)) {
-      const decoded = decodeWaitOptions(options, waitForKeys, `waitFor(${effectOrFn.name || "fn"})`)
+      const { signal, timeout } = decodeWaitOptions(options, waitForKeys, `waitFor(${effectOrFn.name || "fn"})`)
       const name = options?.spanName ?? effectOrFn.name
-      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
+      return wrap(effectOrFn, (effect, wrapper) => this.waitForEffect(effect, timeout, signal, name, wrapper), true)
     }
-    let decoded
+    // The hot path (a route calling waitFor per request): nothing allocated for the options.
+    let timeout
     try {
-      decoded = decodeWaitOptions(options, waitForKeys, "waitFor")
+      timeout = decodeWaitTimeout(options, waitForKeys, "waitFor")
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.waitForEffect(effectOrFn, decoded, options?.spanName, ReactorImpl.prototype.waitFor)
+    return this.waitForEffect(effectOrFn, timeout, options?.signal, options?.spanName, ReactorImpl.prototype.waitFor)
   }
 
   private waitForEffect(
     effect: unknown,
-    options: { readonly timeout: Duration.Duration | undefined; readonly signal: AbortSignal | undefined },
+    timeout: Duration.Duration | undefined,
+    signal: AbortSignal | undefined,
     name: string | undefined,
     entry: Function
   ): Promise<unknown> {
@@ -224,9 +229,8 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     if (!Effect.isEffect(effect)) {
       return Promise.reject(notAnEffect(effect, name === undefined ? "waitFor" : `waitFor(${name || "fn"})`))
     }
-    const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal))
-    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, { name: name || "Reactor.waitFor", timeout })
+    const fiber = this.fork(effect as Effect.Effect<unknown, unknown, R>, name || "Reactor.waitFor", timeout)
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) {
       if (exit._tag === "Success") {
@@ -239,7 +243,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     const run = this.trackRun(fiber)
     if (timeout !== undefined) run.interruptAfter(timeout, this.deadlines)
     if (signal !== undefined) run.interruptOnAbort(signal)
-    return awaitRun(run)
+    return run.promise()
   }
 
   runInReactor(effectOrFn: unknown, options?: RunInReactorOptions): any {
@@ -260,7 +264,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     name: string | undefined,
     timeout?: Duration.Duration | undefined
   ): EventualResult.EventualResult<unknown, unknown> {
-    return EventualResultImpl.make(this.start(effect, call, { name: name || "Reactor.runInReactor", timeout }), this)
+    return EventualResultImpl.make(this.start(effect, call, name || "Reactor.runInReactor", timeout), this)
   }
 
   runCallback(effect: unknown, options: RunCallbackOptions<unknown, unknown>): () => void {
@@ -269,11 +273,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     }
     checkOptions(options, runCallbackKeys, "runCallback")
     const timeout = decodeDuration(options.timeout, "runCallback: options.timeout")
-    const run = this.start(effect, "runCallback", {
-      name: options.spanName || "Reactor.runCallback",
-      timeout,
-      parent: options.parentSpan
-    })
+    const run = this.start(effect, "runCallback", options.spanName || "Reactor.runCallback", timeout, options.parentSpan)
     run.onExit(options.onExit)
     return () => {
       if (run.exit === undefined) interruptFor(run.fiber, { _tag: "Cancel" })
@@ -281,11 +281,17 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   }
 
   /** Starts a run that outlives the call (runInReactor, runCallback), with its timeout armed. */
-  private start(effect: unknown, call: string, span: CallSpan): Run<unknown, unknown> {
+  private start(
+    effect: unknown,
+    call: string,
+    name: string,
+    timeout: Duration.Duration | undefined,
+    parent?: Tracer.AnySpan
+  ): Run<unknown, unknown> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (!Effect.isEffect(effect)) throw notAnEffect(effect, call)
-    const run = this.trackRun(this.fork(effect as Effect.Effect<unknown, unknown, R>, span))
-    if (span.timeout !== undefined && run.exit === undefined) run.interruptAfter(span.timeout, this.deadlines)
+    const run = this.trackRun(this.fork(effect as Effect.Effect<unknown, unknown, R>, name, timeout, parent))
+    if (timeout !== undefined && run.exit === undefined) run.interruptAfter(timeout, this.deadlines)
     return run
   }
 
@@ -312,7 +318,11 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     const decoded = decodeWaitOptions(options, waitForKeys, "waitForMethod")
     return (method: Function, context: ClassMethodDecoratorContext) => {
       const name = options?.spanName ?? String(context.name)
-      return wrap(method, (effect, wrapper) => this.waitForEffect(effect, decoded, name, wrapper), true)
+      return wrap(
+        method,
+        (effect, wrapper) => this.waitForEffect(effect, decoded.timeout, decoded.signal, name, wrapper),
+        true
+      )
     }
   }
 
@@ -337,15 +347,24 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     return run
   }
 
-  /** Starts a fiber for a call: in the services' context, or behind the layer's build while that runs. */
-  private fork<A, E>(effect: Effect.Effect<A, E, R>, span: CallSpan): Fiber.Fiber<A, E> {
-    if (this.context !== undefined) {
-      return Effect.runForkWith(this.context)(this.traced ? this.inSpan(effect, span) : effect)
+  /**
+   * Starts a fiber for a call: in the services' context, or behind the layer's
+   * build while that runs. Its span (when traced) is `name`, recording `timeout`,
+   * a child of `parent` if given.
+   */
+  private fork<A, E>(
+    effect: Effect.Effect<A, E, R>,
+    name: string,
+    timeout: Duration.Duration | undefined,
+    parent?: Tracer.AnySpan
+  ): Fiber.Fiber<A, E> {
+    if (this.forkInContext !== undefined) {
+      return this.forkInContext(this.traced ? this.inSpan(effect, { name, timeout, parent }) : effect)
     }
     return Effect.runForkWith(this.base)(
       Effect.flatMap(
         this.awaitServices(),
-        (context) => Effect.provideContext(this.traced ? this.inSpan(effect, span) : effect, context)
+        (context) => Effect.provideContext(this.traced ? this.inSpan(effect, { name, timeout, parent }) : effect, context)
       )
     )
   }
@@ -378,6 +397,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
   /** Starts serving calls with these services: tracing if a tracer is configured, metrics in their registry. */
   private useServices(context: Context.Context<R>): void {
     this.context = context
+    this.forkInContext = Effect.runForkWith(context)
     const services = context as Context.Context<never>
     this.traced = Context.get(services, Tracer.Tracer) !== Tracer.nativeTracer &&
       Context.get(services, References.TracerEnabled)
@@ -522,7 +542,8 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
 
   untrack(run: Run<any, any>, exit: Exit.Exit<unknown, unknown>): void {
     this.running.delete(run)
-    this.counters.calls[outcomeOf(exit, this.stopping !== undefined)]++
+    if (exit._tag === "Success") this.counters.calls.success++
+    else this.counters.calls[outcomeOf(exit, this.stopping !== undefined)]++
     this.counters.recordWait((performance.now() - run.startedAt) / 1000)
     if (this.idleListeners !== undefined && this.running.size === 0) {
       for (const listener of this.idleListeners) listener()
@@ -561,23 +582,6 @@ const nextMacrotask = Effect.callback<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
   return Effect.sync(() => clearTimeout(timer))
 })
-
-/**
- * Waits for a run that did not finish at once. The error is made in a `then`
- * callback, where V8's async stack traces list the outside callers that await
- * this promise (`at async handleRequest`): caller frames at no cost on the
- * success path, and without an async function's frame held per pending call.
- */
-const awaitRun = (run: Run<unknown, unknown>): Promise<unknown> =>
-  new Promise<Exit.Exit<unknown, unknown>>((resolve) => run.onExit(resolve)).then(valueOrThrow)
-
-const valueOrThrow = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  if (exit._tag === "Success") return exit.value
-  const error = outsideError(exit.cause)
-  // A shutdown can release 100,000 callers at once, and they share one ReactorStopped error:
-  // capturing each caller's frames would cost more than the rest of the shutdown together.
-  throw error instanceof ReactorStopped ? error : addCallerFrames(error, valueOrThrow)
-}
 
 /**
  * Wraps a function returning an Effect (Crochet's `@wait_for`/`@run_in_reactor`):
