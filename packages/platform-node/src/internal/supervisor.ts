@@ -11,8 +11,9 @@
  *
  * It is not the reactor thread's parent (a parent would have to start first,
  * and a thread start-up is the largest part of a cold start), and it starts
- * once the reactor thread is ready, so that the two start-ups do not compete
- * for the cores; a lifeline that closed before it started closes for it then.
+ * once the reactor thread is ready (with it under `resourceLimits`), so that
+ * the two start-ups do not compete for the cores; a lifeline that closed
+ * before it started closes for it then.
  * It imports nothing but `node:worker_threads`.
  */
 import { type MessagePort, workerData } from "node:worker_threads"
