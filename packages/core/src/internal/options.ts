@@ -9,29 +9,31 @@ import { effectModules } from "./effectModules.ts"
  */
 export const decodeDuration = (input: unknown, what: string): Duration.Duration | undefined => {
   if (input === undefined) return undefined
+  const before = decodedBefore(input)
+  if (before !== undefined) return before ?? undefined
   // Loaded on first use: a bridge's calling side that is given no durations does without.
   const { Duration } = effectModules()
   if (Duration.isDuration(input)) return checked(input, input, what)
-  // Most calls pass the same few literals ("5 seconds", 5000): decode each once.
-  if (typeof input === "string" || typeof input === "number") {
-    const known = decoded.get(input)
-    if (known !== undefined) return known === Duration.infinity ? undefined : known
-    const duration = decodeInput(input, what)
-    if (decoded.size < 256) decoded.set(input, duration ?? Duration.infinity)
-    return duration
-  }
-  return decodeInput(input, what)
+  const duration = decodeInput(input, what)
+  if ((typeof input === "string" || typeof input === "number") && decoded.size < 256) decoded.set(input, duration ?? null)
+  return duration
 }
 
 /** `decodeDuration` for `options.timeout` of `call`: a literal seen before costs one lookup, no message built. */
 export const decodeTimeout = (input: unknown, call: string): Duration.Duration | undefined => {
-  if (input === undefined) return undefined
-  const known = typeof input === "string" || typeof input === "number" ? decoded.get(input) : undefined
-  if (known !== undefined) return known === effectModules().Duration.infinity ? undefined : known
-  return decodeDuration(input, `${call}: options.timeout`)
+  const before = decodedBefore(input)
+  return before !== undefined ? before ?? undefined : decodeDuration(input, `${call}: options.timeout`)
 }
 
-const decoded = new Map<string | number, Duration.Duration>()
+/**
+ * Most calls pass the same few literals ("5 seconds", 5000): each is decoded
+ * once. `null` is a literal that means no limit.
+ */
+const decoded = new Map<string | number, Duration.Duration | null>()
+
+/** What a literal decoded to before (`null`: no limit), or undefined if it is new. */
+const decodedBefore = (input: unknown): Duration.Duration | null | undefined =>
+  typeof input === "string" || typeof input === "number" ? decoded.get(input) : undefined
 
 const invalidDuration = (input: unknown, what: string, why: string): InvalidArgument =>
   new InvalidArgument(

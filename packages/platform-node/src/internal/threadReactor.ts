@@ -34,11 +34,14 @@ const installExitHook = () => {
   })
 }
 
-/** Whether a thread is starting, or failed to start and nobody has been told yet (an eager start). */
-const startPending = (link: Link): boolean => {
+/**
+ * Whether a launch is still the one to use: starting, ready (it may have become
+ * ready a moment ago), or failed to start and nobody has been told yet (an eager start).
+ */
+const stillCurrent = (link: Link): boolean => {
   link.drain()
   const status = link.status
-  return status === Protocol.Launching || status === Protocol.StartFailed ||
+  return status === Protocol.Launching || status === Protocol.Ready || status === Protocol.StartFailed ||
     (status === Protocol.Dead && link.info === undefined)
 }
 
@@ -72,15 +75,17 @@ export class ThreadReactor implements RemoteReactor {
   acquire(deadline?: number): Link | undefined {
     const launch = this.launch
     if (launch !== undefined && launch.link.status === Protocol.Ready) {
-      // Started in the background (eager): read its "ready" message once.
-      if (launch.link.info === undefined) launch.link.drain()
-      this.watch(launch)
+      // Started in the background (eager): read its "ready" message once, and have it watched.
+      if (launch.link.info === undefined) {
+        launch.link.drain()
+        this.watch(launch)
+      }
       return launch.link
     }
     if (this.stopped) throw this.stoppedError()
     checkNotReactorThread()
     let current = launch
-    if (current === undefined || !startPending(current.link)) {
+    if (current === undefined || !stillCurrent(current.link)) {
       // None yet, or the last one died: start a (new) thread. The dead one's
       // port stays open so that handles can still read replies sent before the end.
       current = this.spawn()
