@@ -6,7 +6,7 @@
  */
 import type { Blocking, CallOptions, Client, Starting } from "../BlockingClient.ts"
 import { UnknownOperation, WrongThread } from "../Errors.ts"
-import { failure, timedOut, withCallerFrames } from "./callerError.ts"
+import { failure, released, timedOut } from "./callerError.ts"
 import type { ErrorClasses } from "./codec.ts"
 import { type Endpoint, Gone, TimedOut } from "./endpoint.ts"
 import { optionsTimeout } from "./options.ts"
@@ -158,7 +158,7 @@ class ClientImpl {
       endpoint.forget(id)
       throw timedOut(this.remote.label, name, timeout!, below)
     }
-    if (reply === Gone) throw withCallerFrames(this.remote.goneError(endpoint, name), below)
+    if (reply === Gone) throw released(this.remote.goneError(endpoint, name), endpoint, this.settings.errors, below)
     if (reply[1] === Protocol.Success) return reply[2]
     throw failure(reply[2], this.settings.errors, this.remote.label, name, timeout, below).error
   }

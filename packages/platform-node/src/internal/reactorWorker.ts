@@ -5,7 +5,9 @@
  * blocked while it starts learns of it too, before any supervisor thread
  * watches it (see `supervisor.ts`, which covers the deaths that run no code,
  * through `workerData.lifeline`: a port this thread holds and never uses,
- * which closes when the thread ends).
+ * which closes when the thread ends). An uncaught error goes along whole
+ * (class, message, stack, fields: `codec.ts`), so that the released callers
+ * get it in their `ReactorStopped`'s `cause`.
  *
  * Most of a reactor thread's start-up is compiling Effect's modules, so it
  * then turns on Node's on-disk compile cache for this thread only (the
@@ -16,13 +18,17 @@
  */
 import * as NodeModule from "node:module"
 import { type MessagePort, workerData } from "node:worker_threads"
+import type { encodeValue } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
 
 const { port, buffer } = workerData as { readonly port: MessagePort; readonly buffer: SharedArrayBuffer }
 const state = new Int32Array(buffer)
-let uncaught: string | undefined
+/** The first uncaught error: the one the thread dies of. */
+let uncaught: { readonly error: unknown } | undefined
+/** `codec.ts`'s encoder, once loaded (before any code of the user's runs). */
+let encode: typeof encodeValue | undefined
 process.on("uncaughtExceptionMonitor", (error: unknown) => {
-  uncaught ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  uncaught ??= { error }
 })
 process.on("exit", (code) => {
   const status = Atomics.load(state, Protocol.STATE)
@@ -30,12 +36,24 @@ process.on("exit", (code) => {
   const info: Protocol.DiedInfo = {
     type: "died",
     reason: uncaught !== undefined
-      ? `uncaught ${uncaught}`
-      : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`
+      ? `uncaught ${describe(uncaught.error)}`
+      : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`,
+    error: uncaught === undefined || encode === undefined ? undefined : safely(encode, uncaught.error)
   }
   port.postMessage(info)
   Protocol.setState(state, Protocol.Dead)
 })
+
+const describe = (error: unknown): string => error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+
+const safely = (encoder: typeof encodeValue, error: unknown) => {
+  try {
+    return encoder(error)
+  } catch {
+    // A getter that throws: the reason still says what it was.
+    return undefined
+  }
+}
 
 try {
   // Not every runtime has it (Deno, Bun); an optimization only, so a failure is ignored.
@@ -43,4 +61,5 @@ try {
 } catch {
   // run without the cache
 }
+encode = (await import("./codec.ts")).encodeValue
 await import("./reactorMain.ts")

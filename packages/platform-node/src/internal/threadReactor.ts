@@ -23,6 +23,15 @@ export interface ThreadSettings {
   readonly resourceLimits: { readonly [key: string]: number } | undefined
 }
 
+/** A thrown value as text, whatever it is (an object without `toString` too). */
+const describe = (thrown: unknown): string => {
+  try {
+    return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
+  } catch {
+    return Object.prototype.toString.call(thrown)
+  }
+}
+
 /** Reactor threads alive, shut down at process exit. */
 const live = new Set<ThreadReactor>()
 let exitHookInstalled = false
@@ -101,13 +110,13 @@ export class ThreadReactor implements RemoteReactor {
       case Protocol.Starting:
         // The call's own deadline came first: the thread goes on starting for the next call.
         if (deadline !== undefined && deadline < startDeadline) return undefined
-        this.discard(current, true)
+        this.discard(current, `it did not start within ${formatMillis(this.settings.startTimeout)} (startTimeout)`)
         throw this.startFailed(
           `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,
           undefined
         )
       case Protocol.StartFailed: {
-        this.discard(current, false)
+        this.discard(current, undefined)
         const failure = endpoint.startFailure
         throw this.startFailed(
           failure?.message ?? "failed to start",
@@ -115,8 +124,12 @@ export class ThreadReactor implements RemoteReactor {
         )
       }
       default:
-        this.discard(current, false)
-        throw this.startFailed(`died while starting (${endpoint.death ?? "no reason given"})`, undefined)
+        this.discard(current, undefined)
+        endpoint.deathReported = true
+        throw this.startFailed(
+          `died while starting (${endpoint.death ?? "no reason given"})`,
+          endpoint.deathError === undefined ? undefined : decodeValue(endpoint.deathError, new Map())
+        )
     }
   }
 
@@ -138,15 +151,18 @@ export class ThreadReactor implements RemoteReactor {
     })
   }
 
-  private stoppedError(): ReactorStopped {
+  /** `how`: how the shutdown ended, when not as asked (the thread was terminated). */
+  private stoppedError(how?: string): ReactorStopped {
     return new ReactorStopped({
-      message: `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
+      message: `The ${this.label} was shut down (client.shutdown() or process exit)` +
+        `${how === undefined ? "" : `: ${how}`}; a shutdown is final. ` +
         "Connect again (ReactorThread.connect) to start a new thread."
     })
   }
 
   goneError(endpoint: Endpoint, operation: string): Error {
     endpoint.drain()
+    if (this.stopped) return this.stoppedError(endpoint.death)
     if (endpoint.status === Protocol.Dead) {
       return new ReactorStopped({
         message: `The ${this.label} died (${endpoint.death ?? "no reason given"}) while ${operation}() was waiting, ` +
@@ -184,10 +200,15 @@ export class ThreadReactor implements RemoteReactor {
     }
     const endpoint = new Endpoint(new Int32Array(buffer), data.port1, control.port1)
     reactor.on("error", (error) => {
-      // Seen only while this thread is not blocked: more precise than "ended without a word".
-      endpoint.death = error instanceof Error
-        ? `${(error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory:" : "uncaught"} ${error.name}: ${error.message}`
-        : `uncaught ${String(error)}`
+      endpoint.drain() // the thread's own word, if it said one
+      // Seen only while this thread is not blocked: Node's word for a death that runs no code
+      // in the thread, more precise than the supervisor's "without running any code of its own".
+      if ((error as { code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+        endpoint.death = `out of memory: ${describe(error)}`
+      } else {
+        endpoint.death ??= `uncaught ${describe(error)}`
+      }
+      this.reportUnheard(endpoint, error)
     })
     reactor.unref()
     data.port1.unref()
@@ -208,6 +229,22 @@ export class ThreadReactor implements RemoteReactor {
   }
 
   /**
+   * A death no caller was released with (none was waiting): a `ReactorThreadWarning`
+   * with the error's stack, so that it is not lost. Callers that come later still get it.
+   */
+  private reportUnheard(endpoint: Endpoint, error: unknown): void {
+    endpoint.drain()
+    if (endpoint.deathReported || this.stopped) return
+    endpoint.deathReported = true
+    const thrown = endpoint.deathError === undefined ? error : decodeValue(endpoint.deathError, new Map())
+    const stack = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack : describe(thrown)
+    process.emitWarning(
+      `The ${this.label} died while no call was waiting (${endpoint.death}); the next call starts a new thread.\n${stack}`,
+      "ReactorThreadWarning"
+    )
+  }
+
+  /**
    * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once: when
    * the reactor thread is ready, so that the two start-ups do not compete for the cores.
    */
@@ -217,11 +254,9 @@ export class ThreadReactor implements RemoteReactor {
     thread.watch = undefined
     const { endpoint, reactor } = thread
     const unwatched = (reason: string) => {
+      endpoint.death ??= reason
       void reactor.terminate()
-      if (endpoint.serving) {
-        endpoint.death ??= reason
-        Protocol.setState(endpoint.state, Protocol.Dead)
-      }
+      if (endpoint.serving) Protocol.setState(endpoint.state, Protocol.Dead)
     }
     try {
       thread.supervisor = new Worker(pending.supervisorModule, {
@@ -235,12 +270,12 @@ export class ThreadReactor implements RemoteReactor {
       })
     } catch {
       // Node refuses to hand over a lifeline that has closed: the reactor thread is gone.
-      return unwatched("it ended without a word (out of memory?)")
+      return unwatched("it ended without running any code of its own: worker.terminate(), or out of memory")
     }
     thread.supervisor.on("error", (error) =>
       // It can only fail by not loading: the reactor thread would go unwatched.
       unwatched(
-        `its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
+        `it was terminated, since its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
           error instanceof Error ? `${error.name}: ${error.message}` : String(error)
         }`
       ))
@@ -263,10 +298,15 @@ export class ThreadReactor implements RemoteReactor {
     return url
   }
 
-  private discard(thread: Thread, terminate: boolean): void {
-    if (terminate) {
+  /** Lets a thread go; `terminate`: why it is terminated, if it still runs. */
+  private discard(thread: Thread, terminate: string | undefined): void {
+    if (terminate !== undefined) {
+      const { endpoint } = thread
+      // Said before the supervisor would see it end without a word.
+      if (endpoint.serving) endpoint.death ??= `it was terminated (worker.terminate()) because ${terminate}`
       void thread.reactor.terminate()
       void thread.supervisor?.terminate()
+      if (endpoint.serving) Protocol.setState(endpoint.state, Protocol.Dead)
     }
     thread.endpoint.port.close()
     thread.endpoint.control?.close()
@@ -298,6 +338,7 @@ export class ThreadReactor implements RemoteReactor {
         else process.emitWarning(warning, "ReactorThreadWarning")
       }
     }
-    this.discard(thread, true)
+    // The reason counts only if it still runs: it overran.
+    this.discard(thread, `it did not shut down within ${formatMillis(this.settings.shutdownTimeout)} (shutdownTimeout)`)
   }
 }

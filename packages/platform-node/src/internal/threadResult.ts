@@ -7,7 +7,7 @@
 import type * as Cause from "effect/Cause"
 import type * as Exit from "effect/Exit"
 import type { CallOptions, ThreadResult } from "../BlockingClient.ts"
-import { failure, waitTimedOut, withCallerFrames } from "./callerError.ts"
+import { failure, released, waitTimedOut } from "./callerError.ts"
 import type { ClientSettings, RemoteReactor } from "./client.ts"
 import { type Endpoint, Gone, TimedOut } from "./endpoint.ts"
 import * as Lazy from "./effectModules.ts"
@@ -109,7 +109,7 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       this.endpoint.forget(this.id)
       this.settled = {
         _tag: "Failure",
-        error: withCallerFrames(this.remote.goneError(this.endpoint, this.name), below),
+        error: released(this.remote.goneError(this.endpoint, this.name), this.endpoint, this.settings.errors, below),
         cause: undefined
       }
     } else if (reply[1] === Protocol.Success) {
