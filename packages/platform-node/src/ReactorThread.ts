@@ -12,6 +12,8 @@ import { InvalidArgument } from "@crochet/core/Errors"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import { isAbsolute, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { makeClient } from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
@@ -255,6 +257,12 @@ export interface ConnectOptions {
  * does not keep the process alive, and is shut down (finalizers run) when the
  * process exits.
  *
+ * `module` is a URL (`new URL("./x.reactor.ts", import.meta.url)`: found next
+ * to the calling module wherever the program runs from; the form for a
+ * library), a `file:` URL string, or a file path: absolute, or relative to the
+ * current directory (`process.cwd()`, as `new Worker` and `path.resolve` read
+ * it; synckit refuses relative paths). Anything else throws `InvalidArgument`.
+ *
  * If the thread dies (crash, `process.exit` in it, out of memory), every
  * blocked caller is released at once with `ReactorStopped` naming the reason,
  * and the NEXT call starts a new thread (building the layer again). After
@@ -281,8 +289,7 @@ export interface ConnectOptions {
  * @category constructors
  */
 export const connect = <M>(module: URL | string, options?: ConnectOptions): Client<OperationsOf<M>> => {
-  const url = typeof module === "string" ? new URL(module) : module
-  if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
+  const url = moduleUrl(module)
   const label = `reactor thread ${url.pathname.split("/").pop()}`
   checkOptions(options, connectKeys, "ReactorThread.connect")
   const lowLatency = decodeLowLatency(options?.lowLatency, lowLatencyDefaults, "ReactorThread.connect: options.lowLatency")
@@ -309,6 +316,34 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   }) as Client<OperationsOf<M>>
   if (options?.eager !== false) remote.start()
   return client
+}
+
+/**
+ * The reactor module's URL: a `URL`, a `file:` or `data:` URL string, or a
+ * file path, absolute or relative to the current directory (as `new Worker`
+ * and `path.resolve` take it; synckit refuses relative paths).
+ */
+const moduleUrl = (module: unknown): URL => {
+  if (module instanceof URL) return checkProtocol(module, module.href)
+  if (typeof module === "string" && module !== "") {
+    if (isAbsolute(module)) return pathToFileURL(module)
+    if (URL.canParse(module)) return checkProtocol(new URL(module), module)
+    return pathToFileURL(resolve(module))
+  }
+  throw new InvalidArgument(
+    `ReactorThread.connect: the reactor module must be a file path or a URL; got ${
+      module === "" ? "an empty string" : module === null ? "null" : typeof module
+    }. Pass new URL("./x.reactor.ts", import.meta.url) (found next to the calling module, wherever the program ` +
+      "runs from), or a path (a relative one is resolved against the current directory)."
+  )
+}
+
+const checkProtocol = (url: URL, given: string): URL => {
+  if (url.protocol === "file:" || url.protocol === "data:") return url
+  throw new InvalidArgument(
+    `ReactorThread.connect: a reactor thread loads its module from a file (or a data: URL); got ${JSON.stringify(given)}. ` +
+      "Pass new URL(\"./x.reactor.ts\", import.meta.url), or a file path."
+  )
 }
 
 // A record, so that a new option must be added here too.

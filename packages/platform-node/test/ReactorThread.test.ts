@@ -4,7 +4,8 @@ import * as Cause from "effect/Cause"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, relative, sep } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
@@ -299,6 +300,48 @@ describe("ReactorThread: low-latency mode", () => {
 
   it("bad spin bounds are InvalidArgument", () => {
     expect(() => ReactorThread.connect(demoUrl, { lowLatency: { reactorSpin: "fast" as any } })).toThrow(InvalidArgument)
+  })
+})
+
+describe("ReactorThread.connect: where the reactor module is", () => {
+  const absolutePath = fileURLToPath(demoUrl)
+  const relativePath = relative(process.cwd(), absolutePath)
+
+  it.each([
+    ["an absolute path", absolutePath],
+    ["a relative path with ./, resolved against the current directory", `.${sep}${relativePath}`],
+    ["a bare relative path", relativePath],
+    ["a file: URL string", demoUrl.href],
+    ["a URL (as before)", demoUrl]
+  ])("%s", (_, module) => {
+    const client = ReactorThread.connect<Demo>(module)
+    try {
+      expect(client.call.add(2, 3)).toBe(5)
+      expect(thrown(() => client.call.lookup("missing"))).toBeInstanceOf(Error)
+    } finally {
+      client.shutdown()
+    }
+  })
+
+  it("a relative path that is not there is a start failure naming where it looked", () => {
+    const client = ReactorThread.connect<Demo>("./no-such-dir/demo.reactor.ts")
+    const error = thrown(() => client.ready())
+    expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+    expect(error.message).toContain(pathToFileURL(join(process.cwd(), "no-such-dir/demo.reactor.ts")).href)
+  })
+
+  it.each([
+    ["a number", 42],
+    ["null", null],
+    ["an object that is not a URL", { href: demoUrl.href }],
+    ["an empty string", ""],
+    ["an http URL", "https://example.com/demo.reactor.mjs"],
+    ["a URL of another scheme", new URL("node:worker_threads")]
+  ])("anything else is InvalidArgument naming the fix, not a raw TypeError: %s", (_, module) => {
+    const error = thrown(() => ReactorThread.connect(module as never))
+    expect(error).toBeInstanceOf(InvalidArgument)
+    expect(error.message).toMatch(/^ReactorThread.connect: /)
+    expect(error.message).toContain("new URL(\"./x.reactor.ts\", import.meta.url)")
   })
 })
 
