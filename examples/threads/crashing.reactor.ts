@@ -5,10 +5,8 @@
  */
 import { ReactorThread } from "@crochet/platform-node"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 
 export default ReactorThread.define({
-  layer: Layer.empty,
   operations: {
     crashSoon: () =>
       Effect.sync(() => {

@@ -48,7 +48,8 @@ import { ThreadReactor } from "./internal/threadReactor.ts"
 export interface Definition<Ops extends Operations> {
   readonly [DefinitionTypeId]: typeof DefinitionTypeId
   readonly operations: Ops
-  readonly layer: Layer.Layer<any, any, never>
+  /** The services the operations need; `undefined` for none. */
+  readonly layer: Layer.Layer<any, any, never> | undefined
   /** Default timeouts in milliseconds, by operation. */
   readonly timeouts: Readonly<Record<string, number>>
   readonly reactorOptions: Reactor.ReactorOptions | undefined
@@ -59,6 +60,13 @@ export interface Definition<Ops extends Operations> {
  * under a name given to `connect` as `exportName`). Bad timeouts throw
  * `InvalidArgument` here.
  *
+ * Operations return an Effect, or are plain `async` functions: a rejection
+ * then reaches the caller as it would from `Effect.promise` (the rejected
+ * error itself, class and fields kept, as a defect), and a timeout releases
+ * the caller but cannot stop the function. An operation that needs a service
+ * the layer does not provide is a type error naming the fix ("add them to the
+ * layer"). `layer` may be left out when the operations need no services.
+ *
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
@@ -68,7 +76,8 @@ export interface Definition<Ops extends Operations> {
  *   layer: Layer.empty,
  *   operations: {
  *     add: (a: number, b: number) => Effect.succeed(a + b),
- *     lookup: (name: string) => Effect.succeed(`${name} is 127.0.0.1`)
+ *     lookup: (name: string) => Effect.succeed(`${name} is 127.0.0.1`),
+ *     later: async (text: string) => text.toUpperCase() // a plain async function
  *   },
  *   timeouts: { lookup: "2 seconds" },
  *   reactor: { drain: "1 second" }
@@ -78,10 +87,14 @@ export interface Definition<Ops extends Operations> {
  * @since 0.1.0
  * @category constructors
  */
-export const define = <R, E, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
+export const define = <
+  R = never,
+  E = never,
+  const Ops extends { readonly [K in keyof Ops]: Provided<Ops[K], R> } & Operations = Operations
+>(
   definition: {
-    /** The services the operations need; built once, when the thread starts. */
-    readonly layer: Layer.Layer<R, E, never>
+    /** The services the operations need; built once, when the thread starts. Leave it out for none. */
+    readonly layer?: Layer.Layer<R, E, never> | undefined
     /** The operations callers can call, by name. Arguments and results must be structured-cloneable. */
     readonly operations: Ops
     /** Default timeout of each operation (a call's own timeout wins). */
@@ -129,6 +142,34 @@ const reactorOptionKeys = Object.keys(
 )
 
 /**
+ * An operation itself when the layer's services `R` cover what it needs;
+ * else a type whose only key says what to do, so that the operation fails to
+ * type-check with that message.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { ReactorThread } from "@crochet/platform-node"
+ *
+ * type Fine = ReactorThread.Provided<() => Effect.Effect<number, never, "Db">, "Db">  // => () => Effect<number, never, "Db">
+ * type Lacks = ReactorThread.Provided<() => Effect.Effect<number, never, "Db">, never> // => { "ReactorThread.define: ...": "Db" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Provided<F, R> = [Exclude<ServicesOfOperation<F>, R>] extends [never] ? F
+  // `any` services: an untyped operation.
+  : 0 extends 1 & ServicesOfOperation<F> ? F
+  : {
+    readonly "ReactorThread.define: this operation needs services its layer does not provide; add them to the layer":
+      Exclude<ServicesOfOperation<F>, R>
+  }
+
+type ServicesOfOperation<F> = F extends (...args: any) => infer X ? X extends Effect.Effect<any, any, infer S> ? S : never
+  : never
+
+/**
  * Whether a value was made by {@link define}.
  *
  * @example
@@ -147,7 +188,8 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
 
 /**
  * The operations of a reactor module's type (`typeof import("./x.reactor.ts")`)
- * or of a definition's type.
+ * or of a definition's type. For {@link ModuleTypeNotGiven} (`connect` called
+ * without the module's type), operations whose one name says what to do.
  *
  * @example
  * ```ts
@@ -160,9 +202,56 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
  * @since 0.1.0
  * @category models
  */
-export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
+export type OperationsOf<M> = 0 extends 1 & M ? { readonly [name: string]: (...args: Array<any>) => any }
+  : [M] extends [ModuleTypeNotGiven] ? {
+    readonly "ReactorThread.connect: give the reactor module's type, connect<typeof import('./x.reactor.ts')>(url), or in JavaScript a JSDoc @type on the client (see docs/plugins.md)":
+      never
+  }
+  : M extends Definition<infer Ops> ? Ops
   : M extends { readonly default: Definition<infer Ops> } ? Ops
   : never
+
+/**
+ * `connect`'s module type when none was given: its client's calls then fail
+ * to type-check with a message saying how to give it (see {@link OperationsOf}).
+ *
+ * @example
+ * ```ts
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const untyped = ReactorThread.connect(new URL("../../examples/threads/dns.reactor.ts", import.meta.url))
+ * // untyped.call.lookup("example.com") does not type-check: "ReactorThread.connect: give the reactor module's type, ..."
+ * untyped.shutdown()
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export interface ModuleTypeNotGiven {
+  readonly [ModuleTypeNotGivenId]: typeof ModuleTypeNotGivenId
+}
+
+declare const ModuleTypeNotGivenId: unique symbol
+
+/**
+ * The client of a reactor module's type: what `connect<M>` returns, for a
+ * type annotation (a JSDoc `@type` in JavaScript).
+ *
+ * @example
+ * ```ts
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns: ReactorThread.ClientOf<typeof import("../../examples/threads/dns.reactor.ts")> = ReactorThread.connect(
+ *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * ) // the module's type comes from the annotation
+ * dns.call.lookup("example.com") // => "93.184.215.14"
+ * dns.shutdown()
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientOf<M> = Client<OperationsOf<M>>
 
 /**
  * Options of {@link connect}. Durations are Effect `Duration.Input`s.
@@ -288,7 +377,10 @@ export interface ConnectOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = <M>(module: URL | string, options?: ConnectOptions): Client<OperationsOf<M>> => {
+export const connect = <M = ModuleTypeNotGiven, Ops extends Operations = OperationsOf<M>>(
+  module: URL | string,
+  options?: ConnectOptions
+): Client<Ops> => {
   const url = moduleUrl(module)
   const label = `reactor thread ${url.pathname.split("/").pop()}`
   checkOptions(options, connectKeys, "ReactorThread.connect")
@@ -313,7 +405,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     spinMillis: lowLatency?.callerSpin ?? 0,
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
-  }) as Client<OperationsOf<M>>
+  }) as Client<Ops>
   if (options?.eager !== false) remote.start()
   return client
 }

@@ -10,6 +10,7 @@ import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
 import { LookupError, PlainError, Point, WithCause } from "./fixtures/errors.ts"
+import { shapeOf } from "./fixtures/shape.ts"
 import { thrown } from "./helpers.ts"
 
 type Demo = typeof import("./fixtures/demo.reactor.ts")
@@ -300,6 +301,51 @@ describe("ReactorThread: low-latency mode", () => {
 
   it("bad spin bounds are InvalidArgument", () => {
     expect(() => ReactorThread.connect(demoUrl, { lowLatency: { reactorSpin: "fast" as any } })).toThrow(InvalidArgument)
+  })
+})
+
+describe("ReactorThread: plain async operations and no layer (a port from synckit)", () => {
+  it("an async operation's value is the call's, typed from the module", () => {
+    const upper: string = demo.call.upper("quiet")
+    expect(upper).toBe("QUIET")
+    expect(demo.start.upper("later").wait()).toBe("LATER")
+  })
+
+  it("a rejection is the error Effect.promise gives: the rejected error itself, class and fields kept", () => {
+    const fromAsync = thrown(() => demo.call.rejects())
+    expect(fromAsync).toBeInstanceOf(SyntaxError)
+    expect(fromAsync.message).toBe("Unexpected token (1:5)")
+    expect(fromAsync.loc).toEqual({ start: { line: 1, column: 5 } })
+    expect(fromAsync.stack).toContain("failures.ts")
+    expect(shapeOf(fromAsync)).toEqual(shapeOf(thrown(() => demo.call.promiseRejects())))
+    expect(Cause.hasDies(causeOf(fromAsync)!)).toBe(true)
+  })
+
+  it("Effect.tryPromise makes the same rejection an UnknownError, which a rule cannot read as a SyntaxError", () => {
+    const error = thrown(() => demo.call.tryPromiseRejects())
+    expect(error._tag).toBe("UnknownError")
+    expect(error).not.toBeInstanceOf(SyntaxError)
+    expect(error.cause).toBeInstanceOf(SyntaxError)
+  })
+
+  it("an operation that returns neither an Effect nor a Promise fails that call with InvalidArgument", () => {
+    const error = thrown(() => demo.call.returnsPlainValue())
+    expect(error).toBeInstanceOf(InvalidArgument)
+    expect(error.message).toContain("returnsPlainValue() must return an Effect or a Promise (be an async function); it returned number")
+    expect(demo.call.add(1, 1)).toBe(2)
+  })
+
+  it("a module without a layer runs its operations in a reactor thread", () => {
+    const client = ReactorThread.connect<typeof import("./fixtures/no-layer.reactor.ts")>(
+      new URL("./fixtures/no-layer.reactor.ts", import.meta.url)
+    )
+    try {
+      const sum: number = client.call.add(2, 3)
+      expect(sum).toBe(5)
+      expect(client.call.threadId()).not.toBe(threadId)
+    } finally {
+      client.shutdown()
+    }
   })
 })
 

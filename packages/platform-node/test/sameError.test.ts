@@ -1,9 +1,10 @@
 /**
  * One failing effect, three ways to call it: in-process (`reactor.waitFor`),
  * a reactor thread, and the main thread's reactor from a worker. The caller
- * must get the same error object each way.
+ * must get the same error object each way. A plain async operation (`rejects`)
+ * must give what `Effect.promise` of it gives in process.
  */
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import { causeOf, Reactor } from "@crochet/core"
 import { type BlockingClient, MainThreadBridge, ReactorThread } from "@crochet/platform-node"
 import * as Layer from "effect/Layer"
@@ -39,8 +40,12 @@ const fromWorker = async (op: string): Promise<Record<string, unknown>> => {
   return outcome.shape
 }
 
+/** In process, a plain async operation is what `Effect.promise` makes of it. */
+const effectOf = (op: keyof typeof failures): Effect.Effect<unknown, unknown> =>
+  op === "rejects" ? Effect.promise(failures.rejects) : (failures[op] as () => Effect.Effect<unknown, unknown>)()
+
 const inProcess = async (op: keyof typeof failures): Promise<Record<string, unknown>> =>
-  shapeOf(await reactor.waitFor((failures[op] as () => Effect.Effect<unknown, unknown>)()).then(() => undefined, (error) => error))
+  shapeOf(await reactor.waitFor(effectOf(op)).then(() => undefined, (error) => error))
 
 const fromThread = (op: keyof typeof failures): Record<string, unknown> => {
   try {
@@ -64,7 +69,7 @@ const fromHandle = (op: keyof typeof failures): Record<string, unknown> => {
 }
 
 describe("the same error object from waitFor, ReactorThread (call and handle) and MainThreadBridge", () => {
-  for (const op of ["typedFailure", "failWithCause", "dieWithCause", "failAndDie", "failPlain"] as const) {
+  for (const op of ["typedFailure", "failWithCause", "dieWithCause", "failAndDie", "failPlain", "rejects"] as const) {
     it(op, async () => {
       const expected = await inProcess(op)
       expect(expected.causeOf).toBeDefined()
