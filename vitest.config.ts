@@ -4,6 +4,11 @@ import { defineConfig } from "vitest/config"
 // `@crochet/source` export condition (child processes and worker threads get it from the
 // NODE_OPTIONS that `npm test` sets). The consumer test checks the built packages.
 const ssr = { resolve: { conditions: ["@crochet/source"] } }
+// ...and Node loads those sources itself, as it does in child processes and worker threads (and
+// for users, from dist/): one copy of each module whatever imports it, so that a module the
+// package loads on first use with `require` (platform-node's main entry) is the very one a
+// test imports.
+const server = { deps: { external: [/\/packages\/[^/]+\/src\//] } }
 
 export default defineConfig({
   test: {
@@ -12,6 +17,7 @@ export default defineConfig({
         ssr,
         test: {
           name: "core",
+          server,
           root: "packages/core",
           include: ["test/**/*.test.ts"],
           execArgv: ["--expose-gc"]
@@ -21,6 +27,7 @@ export default defineConfig({
         ssr,
         test: {
           name: "platform-node",
+          server,
           root: "packages/platform-node",
           include: ["test/**/*.test.ts"],
           testTimeout: 30_000,
@@ -31,6 +38,7 @@ export default defineConfig({
         ssr,
         test: {
           name: "redis-store",
+          server,
           root: "packages/redis-store",
           include: ["test/**/*.test.ts"]
         }
@@ -39,6 +47,7 @@ export default defineConfig({
         ssr,
         test: {
           name: "examples",
+          server,
           root: "examples",
           include: ["**/*.test.ts"]
         }

@@ -77,7 +77,7 @@ export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread }
  *
  * @since 0.1.0
  */
-export * as MainThreadBridge from "./MainThreadBridge.ts"
+export * as MainThreadBridge from "./internal/lazyMainThreadBridge.ts"
 
 /**
  * Core's `Reactor.setup` tied to Node's process lifecycle.
@@ -94,4 +94,4 @@ export * as MainThreadBridge from "./MainThreadBridge.ts"
  *
  * @since 0.1.0
  */
-export * as NodeReactor from "./NodeReactor.ts"
+export * as NodeReactor from "./internal/lazyNodeReactor.ts"

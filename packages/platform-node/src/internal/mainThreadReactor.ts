@@ -28,6 +28,10 @@ export class MainThreadReactor implements RemoteReactor {
     checkNotReactorThread()
   }
 
+  watch(): void {
+    // The main thread cannot die without this thread's process: nothing to watch.
+  }
+
   goneError(_endpoint?: Endpoint, operation?: string): Error {
     return new ReactorStopped({
       message: this.closed

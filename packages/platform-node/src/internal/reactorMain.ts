@@ -24,8 +24,6 @@ interface ReactorData {
   readonly busyMillis: number
 }
 
-;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
-
 const data = workerData as ReactorData
 const state = new Int32Array(data.buffer)
 const port = data.port

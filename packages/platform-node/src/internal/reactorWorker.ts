@@ -21,11 +21,17 @@ import { type MessagePort, workerData } from "node:worker_threads"
 import type { encodeValue } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
 
-const { port, buffer } = workerData as { readonly port: MessagePort; readonly buffer: SharedArrayBuffer }
+const { buffer, module, port } = workerData as {
+  readonly buffer: SharedArrayBuffer
+  readonly module: string
+  readonly port: MessagePort
+}
+// Before any code of the user's runs: a blocking call from this thread would deadlock it.
+;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
 const state = new Int32Array(buffer)
 /** The first uncaught error: the one the thread dies of. */
 let uncaught: { readonly error: unknown } | undefined
-/** `codec.ts`'s encoder, once loaded (before any code of the user's runs). */
+/** `codec.ts`'s encoder, once loaded. */
 let encode: typeof encodeValue | undefined
 process.on("uncaughtExceptionMonitor", (error: unknown) => {
   uncaught ??= { error }
@@ -61,5 +67,10 @@ try {
 } catch {
   // run without the cache
 }
-encode = (await import("./codec.ts")).encodeValue
+// The reactor module's own imports load alongside the reactor's (Effect, core): reactorMain's
+// import of it then finds it loaded or loading. (Its failure is reported by reactorMain.)
+import(module).catch(() => {})
+// Part of reactorMain's graph: loaded with it. (An error thrown before, while Effect still loads,
+// is reported by its name and message only.)
+void import("./codec.ts").then((codec) => encode = codec.encodeValue)
 await import("./reactorMain.ts")

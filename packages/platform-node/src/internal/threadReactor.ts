@@ -85,11 +85,8 @@ export class ThreadReactor implements RemoteReactor {
   acquire(deadline?: number): Endpoint | undefined {
     const thread = this.thread
     if (thread !== undefined && thread.endpoint.status === Protocol.Ready) {
-      // Started in the background (eager): read its "ready" message once, and have it watched.
-      if (thread.endpoint.info === undefined) {
-        thread.endpoint.drain()
-        this.watch(thread)
-      }
+      // Started in the background (eager): read its "ready" message once.
+      if (thread.endpoint.info === undefined) thread.endpoint.drain()
       return thread.endpoint
     }
     if (this.stopped) throw this.stoppedError()
@@ -105,7 +102,6 @@ export class ThreadReactor implements RemoteReactor {
     endpoint.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
     switch (endpoint.status) {
       case Protocol.Ready:
-        this.watch(current)
         return endpoint
       case Protocol.Starting:
         // The call's own deadline came first: the thread goes on starting for the next call.
@@ -221,7 +217,7 @@ export class ThreadReactor implements RemoteReactor {
       watch: { supervisorModule, control: control.port2, lifeline: lifeline.port1 }
     }
     // Under resourceLimits, running out of memory while starting is likely: watch from the start.
-    if (resourceLimits !== undefined) this.watch(thread)
+    if (resourceLimits !== undefined) this.startSupervisor(thread)
     this.thread = thread
     live.add(this)
     installExitHook()
@@ -244,11 +240,17 @@ export class ThreadReactor implements RemoteReactor {
     )
   }
 
+  watch(): void {
+    if (this.thread !== undefined) this.startSupervisor(this.thread)
+  }
+
   /**
-   * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once: when
-   * the reactor thread is ready, so that the two start-ups do not compete for the cores.
+   * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once:
+   * when the reactor thread is ready and the first call was sent (see `RemoteReactor.watch`),
+   * so that the two start-ups do not compete for the cores, and the first call's answer
+   * does not wait for the supervisor's `new Worker`.
    */
-  private watch(thread: Thread): void {
+  private startSupervisor(thread: Thread): void {
     const pending = thread.watch
     if (pending === undefined) return
     thread.watch = undefined

@@ -34,6 +34,7 @@ export const startCall = (
   trace: Protocol.WireTrace | undefined
 ): ThreadResult<unknown, unknown> => {
   const id = endpoint.send(name, args, undefined, trace)
+  remote.watch()
   const result = new ThreadResultImpl(remote, settings, endpoint, id, name)
   abandoned.register(result, { endpoint, id })
   return result
