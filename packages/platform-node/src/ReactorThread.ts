@@ -15,11 +15,17 @@ import type * as Layer from "effect/Layer"
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { Client, Operations } from "./BlockingClient.ts"
-import { makeClient } from "./internal/client.ts"
+import type * as ClientModule from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
+import { onFirstUse } from "./internal/onFirstUse.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
-import { ThreadReactor } from "./internal/threadReactor.ts"
+import type * as ThreadReactorModule from "./internal/threadReactor.ts"
+
+// The calling side's machinery, loaded by the first `connect`: a reactor module imports this
+// module for `define` only, and its thread should not load what only a caller needs.
+const clientModule = onFirstUse<typeof ClientModule>("internal/client")
+const threadReactorModule = onFirstUse<typeof ThreadReactorModule>("internal/threadReactor")
 
 
 /**
@@ -392,7 +398,7 @@ export const connect = <M = ModuleTypeNotGiven, Ops extends Operations = Operati
       throw new InvalidArgument(`ReactorThread.connect: options.resourceLimits.${key} must be a positive number; got ${String(value)}.`)
     }
   }
-  const remote = new ThreadReactor(url, label, {
+  const remote = new (threadReactorModule().ThreadReactor)(url, label, {
     exportName: options?.exportName ?? "default",
     startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,
     shutdownTimeout: toMillis(options?.shutdownTimeout, "ReactorThread.connect: options.shutdownTimeout") ?? 15_000,
@@ -400,7 +406,7 @@ export const connect = <M = ModuleTypeNotGiven, Ops extends Operations = Operati
     busyPoll: Math.min(lowLatency?.reactorSpin ?? 0, lowLatency?.busyPoll ?? 0),
     resourceLimits: options?.resourceLimits
   })
-  const client = makeClient(remote, {
+  const client = clientModule().makeClient(remote, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: lowLatency?.callerSpin ?? 0,
     errors: errorClassMap(options?.errors),
