@@ -22,10 +22,40 @@ import * as Data from "effect/Data"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly message: string
   readonly cause?: unknown
+}> {}
+
+/**
+ * What Redis holds for a result is not what this store wrote: the stored
+ * Exit is not JSON or not of the shape of an Exit, a key has the wrong type
+ * (`WRONGTYPE`), or a completion message on the store's channel carried such
+ * an Exit. Redis answered, so this is not `StoreUnavailable`; the handle's
+ * wait rejects with it and other waits go on. `found` quotes at most the
+ * first 64 characters of what was there. Something other than this store
+ * wrote to its keys (another program using the same `prefix`, a hand edit):
+ * give the store a prefix of its own, and stash the work again.
+ *
+ * @example
+ * ```ts
+ * import { CorruptResult } from "@crochet/redis-store"
+ *
+ * const error = new CorruptResult({ id: "some-id", found: "not JSON", message: "The result stored as some-id is corrupt" })
+ * error._tag // => "CorruptResult"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CorruptResult extends Data.TaggedError("CorruptResult")<{
+  readonly message: string
+  /** The id whose record is corrupt. */
+  readonly id: string
+  /** At most the first 64 characters of what was found. */
+  readonly found: string
 }> {}
 
 /**
@@ -43,6 +73,7 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OwnerLost extends Data.TaggedError("OwnerLost")<{
   readonly message: string
@@ -72,6 +103,7 @@ export class OwnerLost extends Data.TaggedError("OwnerLost")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
   readonly message: string
@@ -93,6 +125,7 @@ export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class RemoteError extends Error {
   readonly _tag: string

@@ -5,8 +5,14 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category modules
+ */
 export * as RedisResultStore from "./RedisResultStore.ts"
 
-/** @since 0.1.0 */
-export { OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "./Errors.ts"
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export { CorruptResult, OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "./Errors.ts"

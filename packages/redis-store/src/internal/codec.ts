@@ -10,7 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "../Errors.ts"
+import { CorruptResult, OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "../Errors.ts"
 
 /** A failure or defect with its trace rendered on the owner's side. */
 class Carried {
@@ -168,8 +168,8 @@ const renderStack = (reason: Cause.Fail<unknown> | Cause.Die, error: Error): str
 export interface ExitCodec {
   /** The JSON text of an Exit, or an `UnencodableResult` saying why there is none. */
   readonly encodeExit: (exit: Exit.Exit<unknown, unknown>, id: string) => string | UnencodableResult
-  /** The Exit back from its JSON text; a corrupt record is a defect. */
-  readonly decodeExit: (text: string) => Exit.Exit<unknown, unknown>
+  /** The Exit of `id` back from its JSON text, or a `CorruptResult` when the text is not one. */
+  readonly decodeExit: (text: string, id: string) => Exit.Exit<unknown, unknown> | CorruptResult
 }
 
 /**
@@ -191,7 +191,7 @@ export const makeExitCodec = (errors?: Schema.Top | undefined): ExitCodec => {
   const decodeExitJson = Schema.decodeUnknownExit(ExitJson)
   return {
     encodeExit: (exit, id) => encodeExit(encodeExitJson, exit, id),
-    decodeExit: (text) => decodeExit(decodeExitJson, text)
+    decodeExit: (text, id) => decodeExit(decodeExitJson, text, id)
   }
 }
 
@@ -236,13 +236,14 @@ const isPlain = (value: unknown): boolean =>
 
 const decodeExit = (
   decodeExitJson: (json: unknown) => Exit.Exit<unknown, unknown>,
-  text: string
-): Exit.Exit<unknown, unknown> => {
+  text: string,
+  id: string
+): Exit.Exit<unknown, unknown> | CorruptResult => {
   let json: unknown
   try {
     json = JSON.parse(text)
-  } catch (error) {
-    return Exit.die(new Error(`A stored result is not JSON: ${String(error)}`))
+  } catch {
+    return corruptResult(id, text, "it is not JSON")
   }
   // Any JSON is a valid success value: no schema needed.
   if (typeof json === "object" && json !== null && (json as { _tag?: unknown })._tag === "Success" && "value" in json) {
@@ -250,5 +251,17 @@ const decodeExit = (
   }
   const decoded = decodeExitJson(json)
   if (decoded._tag === "Success") return decoded.value as Exit.Exit<unknown, unknown>
-  return Exit.die(new Error(`A stored result could not be decoded: ${Cause.pretty(decoded.cause)}`))
+  return corruptResult(id, text, "it is not an encoded Exit")
+}
+
+/** What was found for `id` is not what a store wrote: `why`, quoting at most 64 characters of it. */
+export const corruptResult = (id: string, found: string, why: string): CorruptResult => {
+  const quoted = found.slice(0, 64)
+  return new CorruptResult({
+    id,
+    found: quoted,
+    message: `The result stored as ${id} is corrupt (${why}): found ${JSON.stringify(quoted)}${
+      found.length > 64 ? ` and ${found.length - 64} characters more` : ""
+    }. Something other than the result store wrote there: give each program its own prefix, and start the work again.`
+  })
 }
