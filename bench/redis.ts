@@ -16,8 +16,18 @@
  * - cancel → the owner's fiber interrupted.
  * - stash + retrieve + wait round trips per second, one after another, and
  *   the Redis commands each costs.
+ * - a burst: 500 results of 4 owner stores complete at once, their 4
+ *   retriever stores waiting: completion → wake p50/p99 and Redis commands
+ *   per result, alternated with its peer: 4 node-redis clients sending 500
+ *   `SPUBLISH` at once to 4 subscribed clients.
+ * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
+ *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
+ *   store in blocks: round trips/s, and completion → waiter p50/p99.
  */
 import { Reactor } from "@crochet/core"
+import { Queue, QueueEvents } from "bullmq"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { RedisResultStore } from "@crochet/redis-store"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -281,6 +291,152 @@ console.log(
   `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
     ((calls.get("spublish") ?? 0) / trips).toFixed(2)
   } | ${(operations / trips).toFixed(1)} |`
+)
+
+// --- a burst of completions -----------------------------------------------------------------
+const median = (values: ReadonlyArray<number>) => percentile(values, 50)
+const bursts = { count: 500, stores: 4, rounds: 5 }
+const burstOwners = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
+const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
+const [burstA, burstB] = [burstOwners, burstRetrievers].map((stores) =>
+  stores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+)
+
+/** `count` results of 4 owners complete at once; each of their waits' time from the completion. */
+const storeBurst = async () => {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  let opened = 0
+  const waits: Array<Promise<number>> = []
+  let last = ""
+  for (let i = 0; i < bursts.count; i++) {
+    last = burstA![i % bursts.stores]!.runInReactor(Effect.promise(() => gate).pipe(Effect.as(i))).stash()
+    waits.push(burstB![i % bursts.stores]!.retrieve(last).wait().then(() => performance.now() - opened))
+  }
+  await claimed(last)
+  await settle()
+  await raw.sendCommand(["CONFIG", "RESETSTAT"])
+  opened = performance.now()
+  open()
+  const samples = await Promise.all(waits)
+  const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
+  return { samples, commandsPerResult: commands / bursts.count }
+}
+
+/** The peer: 4 clients send `count` SPUBLISH at once, round robin, to 4 subscribed clients. */
+const publishers = await Promise.all(Array.from({ length: bursts.stores }, async () => {
+  const client = raw.duplicate()
+  await client.connect()
+  return client
+}))
+let onBurstMessage: (i: number) => void = () => undefined
+const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
+  const client = raw.duplicate()
+  await client.connect()
+  await client.sSubscribe(`bench:burst:${n}`, (message) => onBurstMessage(Number(message)))
+  return client
+}))
+const peerBurst = async () => {
+  const samples: Array<number> = []
+  const all = new Promise<void>((resolve) => {
+    onBurstMessage = () => {
+      samples.push(performance.now() - opened)
+      if (samples.length === bursts.count) resolve()
+    }
+  })
+  const opened = performance.now()
+  for (let i = 0; i < bursts.count; i++) void publishers[i % bursts.stores]!.sPublish(`bench:burst:${i % bursts.stores}`, String(i))
+  await all
+  return samples
+}
+
+const burstRows: Array<{ readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }> = []
+for (let round = 0; round < bursts.rounds; round++) {
+  const { commandsPerResult, samples } = await storeBurst()
+  burstRows.push({ ours: samples, peer: await peerBurst(), commands: commandsPerResult })
+}
+console.log(
+  `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores complete at once, ${bursts.stores} retriever stores waiting ` +
+    `(medians over ${bursts.rounds} alternated rounds)`
+)
+console.log("| path | p50 | p99 | Redis commands per result |")
+console.log("|---|---:|---:|---:|")
+const burstMedian = (pick: (row: (typeof burstRows)[number]) => ReadonlyArray<number>, p: number) =>
+  median(burstRows.map((row) => percentile(pick(row), p)))
+console.log(
+  `| RedisResultStore: completion → wait resolved | ${ms(burstMedian((row) => row.ours, 50))} | ${
+    ms(burstMedian((row) => row.ours, 99))
+  } | ${median(burstRows.map((row) => row.commands)).toFixed(2)} |`
+)
+console.log(
+  `| node-redis: ${bursts.count} SPUBLISH from ${bursts.stores} clients at once → listener | ${ms(burstMedian((row) => row.peer, 50))} | ${
+    ms(burstMedian((row) => row.peer, 99))
+  } | 1 |`
+)
+for (const client of [...publishers, ...subscribers]) client.destroy()
+for (const reactor of [...burstA!, ...burstB!]) await reactor.shutdown()
+for (const store of [...burstOwners, ...burstRetrievers]) await store.close()
+
+// --- BullMQ --------------------------------------------------------------------------------
+const connection = { host: "127.0.0.1", port: server.port }
+const queue = new Queue("bench", { connection })
+const queueEvents = new QueueEvents("bench", { connection })
+await queueEvents.waitUntilReady()
+const worker = spawn(process.execPath, [fileURLToPath(new URL("bullmq-worker.ts", import.meta.url)), String(server.port)], {
+  stdio: ["pipe", "pipe", "inherit"]
+})
+await new Promise<void>((resolve) => worker.stdout!.once("data", () => resolve()))
+
+const blocks = { count: 5, trips: 300, wakes: 100 }
+const bullTrips = async (trips: number) => {
+  const start = performance.now()
+  for (let i = 0; i < trips; i++) await (await queue.add("x", { i })).waitUntilFinished(queueEvents)
+  return trips / ((performance.now() - start) / 1000)
+}
+const storeTrips = async (trips: number) => {
+  const start = performance.now()
+  for (let i = 0; i < trips; i++) await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
+  return trips / ((performance.now() - start) / 1000)
+}
+const bullWakes = async (count: number) => {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as { completedAt: number }
+    samples.push(performance.timeOrigin + performance.now() - completedAt)
+    await pause(1)
+  }
+  return samples
+}
+const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
+const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number> }
+await bullTrips(50)
+await storeTrips(50)
+for (let block = 0; block < blocks.count; block++) {
+  rates.bullmq.push(await bullTrips(blocks.trips))
+  rates.store.push(await storeTrips(blocks.trips))
+  wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
+  wakeSamples.store.push(...(await wakeTimes(a, b, blocks.wakes, async () => 0)).samples)
+}
+worker.stdin!.end()
+await new Promise((resolve) => worker.once("exit", resolve))
+await queueEvents.close()
+await queue.close()
+const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
+console.log(
+  `\nBullMQ ${JSON.parse(await import("node:fs").then((fs) => fs.readFileSync(fileURLToPath(import.meta.resolve("bullmq/package.json")), "utf8"))).version} ` +
+    `(queue.add + job.waitUntilFinished, its Worker in another process) against the store (both stores in this process), ` +
+    `the same Redis, alternated: ${blocks.count} blocks of ${blocks.trips} round trips (median) and of ${blocks.wakes} wake-ups`
+)
+console.log("| | round trips/s | completion → waiter p50 | p99 |")
+console.log("|---|---:|---:|---:|")
+console.log(`| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${ms(percentile(wakeSamples.store, 50))} | ${ms(percentile(wakeSamples.store, 99))} |`)
+console.log(`| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${ms(percentile(wakeSamples.bullmq, 50))} | ${ms(percentile(wakeSamples.bullmq, 99))} |`)
+console.log(
+  `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
+    ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.store, 50))
+  } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.store, 99))} faster |`
 )
 
 await a.shutdown()

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import { createClient, createCluster } from "redis"
 import { afterAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
-import { type ClusterNode, crossProcess, eventually, type RedisCluster, rejection, startCluster } from "./helpers.ts"
+import { type ClusterNode, crossProcess, eventually, latch, type RedisCluster, rejection, startCluster } from "./helpers.ts"
 
 let cluster: RedisCluster | undefined
 const { cleanUp, reactorWithStore } = crossProcess(() => cluster!.target)
@@ -26,15 +26,6 @@ const start = async (options: Parameters<typeof startCluster>[0]) => {
   cluster = await startCluster(options)
   clusters.push(cluster)
   return cluster
-}
-
-/** A work whose end the test decides. */
-const latch = <A>() => {
-  let open!: (value: A) => void
-  const promise = new Promise<A>((resolve) => {
-    open = resolve
-  })
-  return { effect: Effect.promise(() => promise), open }
 }
 
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))

@@ -339,6 +339,15 @@ export const crossProcess = (target: () => string) => {
   return { cleanups, cleanUp, owner, reactorWithStore }
 }
 
+/** A work whose end the test decides: `open(value)` completes it. */
+export const latch = <A>() => {
+  let open!: (value: A) => void
+  const promise = new Promise<A>((resolve) => {
+    open = resolve
+  })
+  return { effect: Effect.promise(() => promise), open }
+}
+
 /** The rejection of a promise that must reject; fails the test if it resolves. */
 export const rejection = (promise: Promise<unknown>): Promise<any> =>
   promise.then((value) => {

@@ -262,6 +262,8 @@ class NodeRedisConnection implements Connection {
       }
       client.on("node-error", nodeLost)
       client.on("node-disconnect", (node: { readonly host: string; readonly port: number }) => nodeLost(undefined, node))
+      // A node connected again later (or found by reading the slot map again) must not keep an idle process alive either.
+      if (!this.settings.external) client.on("node-connect", () => unref(clients))
     }
     ready.then(() => {
       clients.connected = true
