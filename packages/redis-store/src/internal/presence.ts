@@ -86,6 +86,8 @@ export class Presence {
     })
     Effect.runFork(Effect.ensuring(loop, Effect.sync(() => {
       this.keeping = false
+      // A role that became busy after the loop's last look (the fiber may yield in between) gets a keeper too.
+      if (this.roles.some((role) => role.busy)) this.keep()
     })))
   }
 
