@@ -3,7 +3,7 @@
  * until the server bumps the wake-up counter, read the reply with
  * `receiveMessageOnPort`. Nothing here needs the caller's event loop.
  */
-import { attachCause, outsideError } from "@crochet/core/Errors"
+import { attachCause, outsideError } from "@crochet/core/Bridge"
 import type * as Cause from "effect/Cause"
 import type * as Exit from "effect/Exit"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
