@@ -186,7 +186,7 @@ export interface EncodeOptions {
 
 /**
  * A class that failures can be rebuilt as: a `Data.TaggedError`, a
- * `Schema.TaggedErrorClass`, an `Error` subclass.
+ * `Schema.TaggedError`, an `Error` subclass.
  *
  * @example
  * ```ts

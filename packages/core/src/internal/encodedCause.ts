@@ -230,7 +230,7 @@ export const errorClasses = (
   if (registered !== undefined && !Array.isArray(registered)) {
     throw new InvalidArgument(
       `${what} must be a list of error classes, such as [NotFound, Timeout] (Data.TaggedError, ` +
-        `Schema.TaggedErrorClass or Error subclasses); got ${describeInput(registered)}. A Schema of errors ` +
+        `Schema.TaggedError or Error subclasses); got ${describeInput(registered)}. A Schema of errors ` +
         "is not accepted: list its classes instead."
     )
   }
@@ -239,7 +239,7 @@ export const errorClasses = (
   ;(registered as ReadonlyArray<unknown> | undefined)?.forEach((constructor, index) => {
     if (typeof constructor !== "function" || typeof constructor.prototype !== "object" || constructor.prototype === null) {
       throw new InvalidArgument(
-        `${what}[${index}] must be an error class (Data.TaggedError, Schema.TaggedErrorClass or an Error subclass); ` +
+        `${what}[${index}] must be an error class (Data.TaggedError, Schema.TaggedError or an Error subclass); ` +
           `got ${describeInput(constructor)}.`
       )
     }
