@@ -23,7 +23,7 @@
  * looks again at every pending wait and owned result. Owner liveness is
  * one `EXISTS` per distinct owner per `ownerHeartbeat`, however many waits.
  */
-import { Cancelled, ReactorStopped, ResultNotFound, type EventualResult, type ResultStore } from "@crochet/core"
+import { Cancelled, ReactorStopped, type Reactor, ResultNotFound, type EventualResult, type ResultStore } from "@crochet/core"
 import { stopCause } from "@crochet/core/Bridge"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -213,7 +213,7 @@ export class Store implements ResultStore.ResultStore {
     this.channel = this.channelOf(this.token)
   }
 
-  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: ResultStore.Runner): string {
+  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: Reactor.Reactor<never>): string {
     const down = this.backend.knownDown()
     if (down !== undefined) throw down
     const id = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
@@ -233,7 +233,7 @@ export class Store implements ResultStore.ResultStore {
     return id
   }
 
-  retrieve(id: string, runner: ResultStore.Runner): EventualResult.EventualResult<unknown, unknown> {
+  retrieve(id: string, runner: Reactor.Reactor<never>): EventualResult.EventualResult<unknown, unknown> {
     return runner.runInReactor(this.awaitRemote(id))
   }
 
@@ -354,7 +354,7 @@ export class Store implements ResultStore.ResultStore {
    * (oldest first, so this is cheap), a failure logged as the memory store
    * does. Done at the next stash.
    */
-  private forgetExpired(runner: ResultStore.Runner): void {
+  private forgetExpired(runner: Reactor.Reactor<never>): void {
     const now = Date.now()
     for (const [id, entry] of this.stashed) {
       if (entry.expiresAt > now) break
