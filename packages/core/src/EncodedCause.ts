@@ -306,7 +306,11 @@ export const decodeUnknown: (input: unknown, classes: ErrorClasses) => Cause.Cau
  * class BridgeBroke extends Data.TaggedError("BridgeBroke")<{ readonly message: string }> {}
  * const classes = EncodedCause.errorClasses([NotFound], "MyBridge.connect: options.errors", [BridgeBroke])
  * classes.get("NotFound") === NotFound // => true
- * EncodedCause.errorClasses(NotFound, "options.errors") // throws InvalidArgument: ... must be a list of error classes ...
+ * try {
+ *   EncodedCause.errorClasses(NotFound as any, "options.errors")
+ * } catch (error) {
+ *   console.log(String(error)) // InvalidArgument: options.errors must be a list of error classes, such as [NotFound, Timeout] ...
+ * }
  * ```
  *
  * @since 0.1.0

@@ -82,7 +82,7 @@ const encodeValue = (
       _tag: "Error",
       name,
       message,
-      stack: `${name}: ${message}${withoutFramesIn(ownSources, hidden === undefined ? frames : withoutFramesIn(hidden, frames))}`,
+      stack: `${headline(name, message)}${withoutFramesIn(ownSources, hidden === undefined ? frames : withoutFramesIn(hidden, frames))}`,
       fields,
       // A Cause (core's own errors hold one) crosses as the reasons around it, not here.
       ...(cause === undefined || isCause(cause) || depth >= maxCauseDepth
@@ -94,6 +94,9 @@ const encodeValue = (
     return { _tag: "Value", value: `[${constructorName(value)} that could not be read: ${String(error)}]` }
   }
 }
+
+/** A stack's first line, as V8 writes it. */
+const headline = (name: string, message: string): string => message === "" ? name : `${name}: ${message}`
 
 /** An error's own stack, below its headline. */
 const framesOf = (error: Error): string => {
@@ -352,7 +355,7 @@ const decodeValue = (encoded: EncodedValue, classes: ErrorClasses): unknown => {
   }
   // The name may be an own field (`class E extends Error { name = "E" }`), or the class unknown here.
   if (error.name !== name) define(error, "name", name)
-  define(error, "stack", encoded.stack ?? `${name}: ${message}`)
+  define(error, "stack", encoded.stack ?? headline(name, message))
   if (encoded.cause !== undefined) define(error, "cause", decodeValue(encoded.cause, classes))
   return error
 }
