@@ -16,15 +16,7 @@ import type {
   Leaves
 } from "../EncodedCause.ts"
 import { MalformedCause } from "../EncodedCause.ts"
-import {
-  Aborted,
-  Cancelled,
-  InvalidArgument,
-  NonErrorFailure,
-  ReactorStartFailed,
-  ReactorStopped,
-  ResultNotFound
-} from "../Errors.ts"
+import * as Errors from "../Errors.ts"
 import { effectModules } from "./effectModules.ts"
 import { stopCause, type StopReason, stopReasonOf } from "./stop.ts"
 import { isError, ownSources, renderedFrames, withoutFramesIn, withoutStack } from "./traceback.ts"
@@ -216,13 +208,13 @@ const leafPolicies: Record<Leaves, (value: unknown) => unknown> = { structuredCl
 
 /** Core's own errors: always rebuilt as themselves. */
 const coreErrors: ReadonlyArray<ErrorClass> = [
-  Aborted,
-  Cancelled,
-  InvalidArgument,
-  NonErrorFailure,
-  ReactorStartFailed,
-  ReactorStopped,
-  ResultNotFound
+  Errors.Aborted,
+  Errors.Cancelled,
+  Errors.InvalidArgument,
+  Errors.NonErrorFailure,
+  Errors.ReactorStartFailed,
+  Errors.ReactorStopped,
+  Errors.ResultNotFound
 ]
 
 export const errorClasses = (
@@ -231,7 +223,7 @@ export const errorClasses = (
   toolkit: ReadonlyArray<ErrorClass> = []
 ): ErrorClasses => {
   if (registered !== undefined && !Array.isArray(registered)) {
-    throw new InvalidArgument(
+    throw new Errors.InvalidArgument(
       `${what} must be a list of error classes, such as [NotFound, Timeout] (Data.TaggedError, ` +
         `Schema.TaggedError or Error subclasses); got ${describeInput(registered)}. A Schema of errors ` +
         "is not accepted: list its classes instead."
@@ -241,7 +233,7 @@ export const errorClasses = (
   for (const constructor of [...coreErrors, ...toolkit]) map.set(keyOf(constructor), constructor)
   ;(registered as ReadonlyArray<unknown> | undefined)?.forEach((constructor, index) => {
     if (typeof constructor !== "function" || typeof constructor.prototype !== "object" || constructor.prototype === null) {
-      throw new InvalidArgument(
+      throw new Errors.InvalidArgument(
         `${what}[${index}] must be an error class (Data.TaggedError, Schema.TaggedError or an Error subclass); ` +
           `got ${describeInput(constructor)}.`
       )
