@@ -280,8 +280,9 @@ export const decode: (encoded: EncodedCause, classes: ErrorClasses) => Cause.Cau
  *
  * const classes = EncodedCause.errorClasses(undefined, "errors")
  * const decoded = EncodedCause.decodeUnknown({ reasons: "nope" }, classes)
- * decoded instanceof EncodedCause.MalformedCause // => true
- * decoded.message // => "Not an encoded Cause: reasons is not an array."
+ * if (decoded instanceof EncodedCause.MalformedCause) {
+ *   decoded.message // => "Not an encoded Cause: reasons is not an array."
+ * }
  * ```
  *
  * @since 0.1.0
