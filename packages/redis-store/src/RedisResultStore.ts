@@ -7,14 +7,15 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, Options as CrochetOptions, ResultStore } from "@crochet/core"
+import { InvalidArgument, ResultStore } from "@crochet/core"
+import { checkOptions, decodeDuration } from "@crochet/core/Bridge"
+import type { ErrorClass, ErrorClasses } from "@crochet/core/EncodedCause"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Schema from "effect/Schema"
 import { createClient, createCluster } from "redis"
-import { makeExitCodec } from "./internal/codec.ts"
+import { errorClasses, makeExitCodec } from "./internal/codec.ts"
 import { type Connection, makeConnection } from "./internal/connection.ts"
 import { Keys } from "./internal/scripts.ts"
 import { makeStore } from "./internal/store.ts"
@@ -67,12 +68,17 @@ export interface Options {
   /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */
   readonly commandTimeout?: Duration.Input | undefined
   /**
-   * A schema of your own errors (say `Schema.Union([NotFound, Timeout])` of
-   * `Schema.TaggedError` classes): failures it can encode come back in the
-   * retrieving process as real instances of those classes (`instanceof`
-   * works). Others come back as `RemoteError`. Both processes need the same schema.
+   * Your error classes (say `[NotFound, Timeout]`: `Data.TaggedError`,
+   * `Schema.TaggedError` or `Error` subclasses), for the retrieving
+   * process: a failure whose `_tag` (or, without one, `name`) is one of
+   * theirs comes back as an instance of that class (`instanceof` works).
+   * The toolkit's own errors, Effect's and JavaScript's come back as
+   * themselves anyway; any other failure is a plain `Error` with the same
+   * `name`, `message`, `_tag`, fields and stack. The same option as
+   * `ReactorThread.connect`'s. Anything but an array of classes (a Schema,
+   * as this option took before) throws `InvalidArgument` at `make`.
    */
-  readonly errors?: Schema.Top | undefined
+  readonly errors?: ReadonlyArray<ErrorClass> | undefined
 }
 
 /**
@@ -144,7 +150,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * @category constructors
  */
 export const make = (options?: Options): RedisResultStore => {
-  CrochetOptions.check(options, optionKeys, "RedisResultStore.make")
+  checkOptions(options, optionKeys, "RedisResultStore.make")
   const settings = decodeOptions(options, "RedisResultStore.make")
   const commandTimeout = Duration.toMillis(settings.commandTimeout)
   // Fail commands at once while disconnected instead of queueing them until Redis is back, and run no
@@ -247,7 +253,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * @category layers
  */
 export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, NodeRedis> => {
-  CrochetOptions.check(options, storeOptionKeys, "RedisResultStore.layerRedis")
+  checkOptions(options, storeOptionKeys, "RedisResultStore.layerRedis")
   const settings = decodeOptions(options, "RedisResultStore.layerRedis")
   return Layer.effect(
     ResultStore.ResultStore,
@@ -290,7 +296,7 @@ interface Settings {
   readonly commandTimeout: Duration.Duration
   /** Connection attempts at most once a second, or every `ownerHeartbeat` if that is shorter. */
   readonly reconnectDelay: Duration.Duration
-  readonly errors: Schema.Top | undefined
+  readonly errors: ErrorClasses
 }
 
 const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
@@ -318,7 +324,7 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
     ownerLostAfter,
     commandTimeout,
     reconnectDelay: Duration.min(ownerHeartbeat, Duration.seconds(1)),
-    errors: options?.errors
+    errors: errorClasses(options?.errors, `${call}: options.errors`)
   }
 }
 
@@ -374,7 +380,7 @@ export const layer = (options?: Options): Layer.Layer<ResultStore.ResultStore> =
 /** A positive, finite duration (core's decoder: a misspelt unit or NaN is `InvalidArgument` naming the option). */
 const duration = (input: unknown, call: string, name: string, fallback: Duration.Duration): Duration.Duration => {
   if (input === undefined) return fallback
-  const decoded = CrochetOptions.decodeDuration(input, `${call}: options.${name}`)
+  const decoded = decodeDuration(input, `${call}: options.${name}`)
   if (decoded === undefined || !Duration.isGreaterThan(decoded, Duration.zero)) {
     throw new InvalidArgument(
       `${call}: options.${name} must be a positive, finite Duration.Input such as "5 seconds", ` +

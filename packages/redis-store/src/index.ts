@@ -15,4 +15,4 @@ export * as RedisResultStore from "./RedisResultStore.ts"
  * @since 0.1.0
  * @category errors
  */
-export { CorruptResult, OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "./Errors.ts"
+export { CorruptResult, OwnerLost, StoreUnavailable, UnencodableResult } from "./Errors.ts"

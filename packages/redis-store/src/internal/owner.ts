@@ -5,7 +5,8 @@
  * wakes the retriever that claimed it. While it owns running work, the store
  * refreshes one heartbeat key (not one per result).
  */
-import { Cancelled, ReactorStopped, type EventualResult, type ResultStore } from "@crochet/core"
+import { Cancelled, type EventualResult, type Reactor, ReactorStopped } from "@crochet/core"
+import { stopCause } from "@crochet/core/Bridge"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -51,7 +52,7 @@ export class Owner implements Role {
     return this.owned.size > 0
   }
 
-  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: ResultStore.Runner): string {
+  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: Reactor.Reactor<never>): string {
     const down = this.connection.knownDown()
     if (down !== undefined) throw down
     const id = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
@@ -148,12 +149,9 @@ export class Owner implements Role {
     }).pipe(
       // Our reactor is shutting down (the work is being interrupted too): say so, rather than go silent.
       Effect.onInterrupt(() =>
-        this.publish(
-          id,
-          this.settings.codec.encodeExit(Exit.failCause(Cause.interrupt()), id) as string,
-          "ReactorStopped",
-          `The reactor of the process that stashed ${id} (${ownerName}) shut down before the result was ready, ` +
-            "so the work was interrupted."
+        Effect.suspend(() =>
+          // The work's own Exit (a shutdown interrupts it first, with its stop reason), else a shutdown's.
+          this.publishExit(id, result.poll() ?? Exit.failCause(stopCause({ _tag: "Stop" })), undefined)
         ).pipe(Effect.ignore)
       ),
       Effect.ensuring(Effect.sync(() => {
@@ -252,7 +250,7 @@ export class Owner implements Role {
    * (oldest first, so this is cheap), a failure logged as the memory store
    * does. Done at the next stash.
    */
-  private forgetExpired(runner: ResultStore.Runner): void {
+  private forgetExpired(runner: Reactor.Reactor<never>): void {
     const now = Date.now()
     for (const [id, entry] of this.stashed) {
       if (entry.expiresAt > now) break

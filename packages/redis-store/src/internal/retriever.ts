@@ -6,12 +6,11 @@
  * per `ownerHeartbeat` (one `EXISTS` per owner, however many waits).
  * Interrupting the wait asks the owner to cancel.
  */
-import { Cancelled, ReactorStopped, ResultNotFound } from "@crochet/core"
+import { ResultNotFound } from "@crochet/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
-import { type CorruptResult, OwnerLost, type StoreUnavailable } from "../Errors.ts"
-import { corruptResult } from "./codec.ts"
+import { CorruptResult, OwnerLost, type StoreUnavailable } from "../Errors.ts"
+import { corrupt } from "./codec.ts"
 import type { Connection, WrongType } from "./connection.ts"
 import type { Presence, Role } from "./presence.ts"
 import * as Scripts from "./scripts.ts"
@@ -96,19 +95,20 @@ export class Retriever implements Role {
     const claimKeys = [record, keys.claim(id)]
     const wait = new Wait()
     let lost = false
-    const corrupt = (error: StoreUnavailable | WrongType): StoreUnavailable | CorruptResult =>
-      error._tag === "WrongType" ? corruptResult(id, error.reply, "a key of the store holds another type of value") : error
+    const named = (error: StoreUnavailable | WrongType): StoreUnavailable | CorruptResult =>
+      error._tag === "WrongType" ? corrupt(error.reply, id, "a key of the store holds another type of value") : error
     const command = <A>(effect: Effect.Effect<A, StoreUnavailable | WrongType>) =>
-      Effect.mapError(tolerant(this.connection, this.settings, effect), corrupt)
+      Effect.mapError(tolerant(this.connection, this.settings, effect), named)
     const finish = (look: Scripts.Look): Effect.Effect<unknown, unknown> | undefined => {
       if (look[0] === 1) wait.ownerToken = look[2] ?? undefined
       if (look[0] !== 2) return undefined
       const exit = this.settings.codec.decodeExit(look[1], id)
-      if (exit._tag === "CorruptResult") return Effect.fail(exit)
+      if (exit instanceof CorruptResult) return Effect.fail(exit)
       const owner = look[4]
       // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
       const retrieved = exit._tag === "Failure" && owner !== null ? self.tellClaimed(id, owner) : Effect.void
-      return Effect.andThen(retrieved, outcome(exit, look[2] ?? "", look[3] ?? ""))
+      // The Exit as it is: its Cause carries the reason the owner's reactor ended the work, if it did.
+      return Effect.andThen(retrieved, exit)
     }
     return Effect.gen(function*() {
       if (self.waits.has(id)) {
@@ -247,11 +247,4 @@ export class Retriever implements Role {
       for (const keys of deletes) Effect.runFork(Effect.ignore(this.connection.send(keys[0]!, ["DEL", ...keys])))
     })
   }
-}
-
-/** The owner's Exit on the retriever's side: its Cause, or core's error for a run the owner interrupted. */
-const outcome = (exit: Exit.Exit<unknown, unknown>, stop: string, message: string): Effect.Effect<unknown, unknown> => {
-  if (exit._tag === "Success" || stop === "") return exit
-  const cause = exit.cause
-  return Effect.fail(stop === "Cancelled" ? new Cancelled({ message, cause }) : new ReactorStopped({ message, cause }))
 }
