@@ -84,11 +84,13 @@ export class Presence {
         yield* self.pause
       }
     })
-    Effect.runFork(Effect.ensuring(loop, Effect.sync(() => {
-      this.keeping = false
-      // A role that became busy after the loop's last look (the fiber may yield in between) gets a keeper too.
-      if (this.roles.some((role) => role.busy)) this.keep()
-    })))
+    Effect.runFork(Effect.onExit(loop, (exit) =>
+      Effect.sync(() => {
+        this.keeping = false
+        // A role that became busy after the loop's last look (the fiber may yield in between) gets a keeper
+        // too; a loop that died is not restarted from here (that could recurse).
+        if (exit._tag === "Success" && this.roles.some((role) => role.busy)) this.keep()
+      })))
   }
 
   /**
