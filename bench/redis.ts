@@ -16,10 +16,11 @@
  * - cancel → the owner's fiber interrupted.
  * - stash + retrieve + wait round trips per second, one after another, and
  *   the Redis commands each costs.
- * - a burst: 500 results of 4 owner stores complete at once, their 4
- *   retriever stores waiting: completion → wake p50/p99 and Redis commands
- *   per result, alternated with its peer: 4 node-redis clients sending 500
- *   `SPUBLISH` at once to 4 subscribed clients.
+ * - a burst: 500 results of 4 owner stores (in another process:
+ *   bench/burst-owners.ts) complete at once, 4 retriever stores here
+ *   waiting: completion → wake p50/p99 and Redis commands per result,
+ *   alternated with its peer: 4 node-redis clients there sending 500
+ *   `SPUBLISH` at once to 4 subscribed clients here.
  * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
  *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
  *   store in blocks: round trips/s, and completion → waiter p50/p99.
@@ -27,6 +28,7 @@
 import { Reactor } from "@crochet/core"
 import { Queue, QueueEvents } from "bullmq"
 import { spawn } from "node:child_process"
+import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { RedisResultStore } from "@crochet/redis-store"
 import * as Effect from "effect/Effect"
@@ -296,60 +298,53 @@ console.log(
 // --- a burst of completions -----------------------------------------------------------------
 const median = (values: ReadonlyArray<number>) => percentile(values, 50)
 const bursts = { count: 500, stores: 4, rounds: 5 }
-const burstOwners = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
-const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
-const [burstA, burstB] = [burstOwners, burstRetrievers].map((stores) =>
-  stores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+const now = () => performance.timeOrigin + performance.now()
+// The owners (and the peer's publishers) in a process of their own; the retrievers (and the peer's subscribers) here.
+const owners = spawn(
+  process.execPath,
+  [fileURLToPath(new URL("burst-owners.ts", import.meta.url)), server.url, String(bursts.count), String(bursts.stores)],
+  { stdio: ["pipe", "pipe", "inherit"] }
 )
+const ownerLines = createInterface({ input: owners.stdout! })[Symbol.asyncIterator]()
+const ask = async (command: string) => {
+  owners.stdin!.write(`${command}\n`)
+  return JSON.parse((await ownerLines.next()).value as string)
+}
+const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
+const burstB = burstRetrievers.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
 
-/** `count` results of 4 owners complete at once; each of their waits' time from the completion. */
+/** `count` results of the owners complete at once; each wait's time from that moment (clocks of one machine). */
 const storeBurst = async () => {
-  let open!: () => void
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  let opened = 0
-  const waits: Array<Promise<number>> = []
-  let last = ""
-  for (let i = 0; i < bursts.count; i++) {
-    last = burstA![i % bursts.stores]!.runInReactor(Effect.promise(() => gate).pipe(Effect.as(i))).stash()
-    waits.push(burstB![i % bursts.stores]!.retrieve(last).wait().then(() => performance.now() - opened))
-  }
-  await claimed(last)
+  const { ids } = await ask("stash") as { ids: Array<string> }
+  const waits = ids.map((id, i) => burstB[i % bursts.stores]!.retrieve(id).wait().then(now))
+  await claimed(ids[ids.length - 1]!)
   await settle()
   await raw.sendCommand(["CONFIG", "RESETSTAT"])
-  opened = performance.now()
-  open()
-  const samples = await Promise.all(waits)
+  const { at } = await ask("go") as { at: number }
+  const samples = (await Promise.all(waits)).map((resolvedAt) => resolvedAt - at)
   const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
   return { samples, commandsPerResult: commands / bursts.count }
 }
 
-/** The peer: 4 clients send `count` SPUBLISH at once, round robin, to 4 subscribed clients. */
-const publishers = await Promise.all(Array.from({ length: bursts.stores }, async () => {
-  const client = raw.duplicate()
-  await client.connect()
-  return client
-}))
-let onBurstMessage: (i: number) => void = () => undefined
+/** The peer: the owners' process sends `count` SPUBLISH at once to 4 subscribed clients here. */
+let onBurstMessage: () => void = () => undefined
 const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
   const client = raw.duplicate()
   await client.connect()
-  await client.sSubscribe(`bench:burst:${n}`, (message) => onBurstMessage(Number(message)))
+  await client.sSubscribe(`bench:burst:${n}`, () => onBurstMessage())
   return client
 }))
 const peerBurst = async () => {
-  const samples: Array<number> = []
+  const arrivals: Array<number> = []
   const all = new Promise<void>((resolve) => {
     onBurstMessage = () => {
-      samples.push(performance.now() - opened)
-      if (samples.length === bursts.count) resolve()
+      arrivals.push(now())
+      if (arrivals.length === bursts.count) resolve()
     }
   })
-  const opened = performance.now()
-  for (let i = 0; i < bursts.count; i++) void publishers[i % bursts.stores]!.sPublish(`bench:burst:${i % bursts.stores}`, String(i))
+  const { at } = await ask("spublish") as { at: number }
   await all
-  return samples
+  return arrivals.map((arrival) => arrival - at)
 }
 
 const burstRows: Array<{ readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }> = []
@@ -358,8 +353,8 @@ for (let round = 0; round < bursts.rounds; round++) {
   burstRows.push({ ours: samples, peer: await peerBurst(), commands: commandsPerResult })
 }
 console.log(
-  `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores complete at once, ${bursts.stores} retriever stores waiting ` +
-    `(medians over ${bursts.rounds} alternated rounds)`
+  `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores (in another process) complete at once, ` +
+    `${bursts.stores} retriever stores here waiting (medians over ${bursts.rounds} alternated rounds)`
 )
 console.log("| path | p50 | p99 | Redis commands per result |")
 console.log("|---|---:|---:|---:|")
@@ -375,9 +370,11 @@ console.log(
     ms(burstMedian((row) => row.peer, 99))
   } | 1 |`
 )
-for (const client of [...publishers, ...subscribers]) client.destroy()
-for (const reactor of [...burstA!, ...burstB!]) await reactor.shutdown()
-for (const store of [...burstOwners, ...burstRetrievers]) await store.close()
+owners.stdin!.end()
+await new Promise((resolve) => owners.once("exit", resolve))
+for (const client of subscribers) client.destroy()
+for (const reactor of burstB) await reactor.shutdown()
+for (const store of burstRetrievers) await store.close()
 
 // --- BullMQ --------------------------------------------------------------------------------
 const connection = { host: "127.0.0.1", port: server.port }
