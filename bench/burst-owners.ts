@@ -1,10 +1,11 @@
 /**
  * bench/redis.ts's burst, the owners' side, in a process of its own (as
  * owners are deployed): `stores` owner stores, and as many bare node-redis
- * clients for the peer. Reads commands on stdin, answers JSON lines:
+ * clients for the peer. Says {"ready": true}, then reads commands on stdin and answers JSON lines:
  *   stash      `count` results that wait for "go", round robin over the stores: {"ids": [...]}
  *   go         completes them all at once: {"at": <performance.timeOrigin + performance.now()>}
  *   spublish   the peer: `count` SPUBLISH to bench:burst:<n>, round robin over the clients: {"at": ...}
+ *   clock      {"clock": ...}, for the bench to measure the offset between the processes' clocks
  *   node bench/burst-owners.ts <redis url> <count> <stores>
  */
 import { Reactor } from "@crochet/core"
@@ -26,6 +27,7 @@ const print = (message: unknown) => process.stdout.write(`${JSON.stringify(messa
 const now = () => performance.timeOrigin + performance.now()
 
 let open: () => void = () => undefined
+print({ ready: true })
 const input = createInterface({ input: process.stdin })
 input.on("line", (line) => {
   if (line === "stash") {
@@ -37,6 +39,8 @@ input.on("line", (line) => {
     const at = now()
     open()
     print({ at })
+  } else if (line === "clock") {
+    print({ clock: now() })
   } else if (line === "spublish") {
     const at = now()
     for (let i = 0; i < count; i++) void publishers[i % storeCount]!.sPublish(`bench:burst:${i % storeCount}`, String(i))

@@ -297,19 +297,40 @@ console.log(
 
 // --- a burst of completions -----------------------------------------------------------------
 const median = (values: ReadonlyArray<number>) => percentile(values, 50)
-const bursts = { count: 500, stores: 4, rounds: 5 }
 const now = () => performance.timeOrigin + performance.now()
-// The owners (and the peer's publishers) in a process of their own; the retrievers (and the peer's subscribers) here.
-const owners = spawn(
-  process.execPath,
-  [fileURLToPath(new URL("burst-owners.ts", import.meta.url)), server.url, String(bursts.count), String(bursts.stores)],
-  { stdio: ["pipe", "pipe", "inherit"] }
-)
-const ownerLines = createInterface({ input: owners.stdout! })[Symbol.asyncIterator]()
-const ask = async (command: string) => {
-  owners.stdin!.write(`${command}\n`)
-  return JSON.parse((await ownerLines.next()).value as string)
+
+/**
+ * A bench process of its own (bench/<file>), talked to in JSON lines once it said it is ready, and how far
+ * its clock is ahead of ours: each process's `performance.timeOrigin` comes from the wall clock when it started, which may have
+ * been stepped in between. The offset is taken from the quickest of 20 "clock" round trips (within half of it).
+ */
+const child = async (file: string, args: ReadonlyArray<string>) => {
+  const spawned = spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), ...args], { stdio: ["pipe", "pipe", "inherit"] })
+  const lines = createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]()
+  const next = async () => JSON.parse((await lines.next()).value as string)
+  const ask = async (command: string) => {
+    spawned.stdin!.write(`${command}\n`)
+    return next()
+  }
+  await next()
+  let best = { roundTrip: Infinity, offset: 0 }
+  for (let i = 0; i < 20; i++) {
+    const sent = now()
+    const { clock } = await ask("clock") as { clock: number }
+    const received = now()
+    if (received - sent < best.roundTrip) best = { roundTrip: received - sent, offset: clock - (sent + received) / 2 }
+  }
+  const end = async () => {
+    spawned.stdin!.end()
+    await new Promise((resolve) => spawned.once("exit", resolve))
+  }
+  return { ask, next, offset: best.offset, end }
 }
+
+const bursts = { count: 500, stores: 4, rounds: 5 }
+// The owners (and the peer's publishers) in a process of their own; the retrievers (and the peer's subscribers) here.
+const owners = await child("burst-owners.ts", [server.url, String(bursts.count), String(bursts.stores)])
+const ask = owners.ask
 const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
 const burstB = burstRetrievers.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
 
@@ -321,7 +342,7 @@ const storeBurst = async () => {
   await settle()
   await raw.sendCommand(["CONFIG", "RESETSTAT"])
   const { at } = await ask("go") as { at: number }
-  const samples = (await Promise.all(waits)).map((resolvedAt) => resolvedAt - at)
+  const samples = (await Promise.all(waits)).map((resolvedAt) => resolvedAt - (at - owners.offset))
   const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
   return { samples, commandsPerResult: commands / bursts.count }
 }
@@ -344,7 +365,7 @@ const peerBurst = async () => {
   })
   const { at } = await ask("spublish") as { at: number }
   await all
-  return arrivals.map((arrival) => arrival - at)
+  return arrivals.map((arrival) => arrival - (at - owners.offset))
 }
 
 const burstRows: Array<{ readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }> = []
@@ -370,8 +391,7 @@ console.log(
     ms(burstMedian((row) => row.peer, 99))
   } | 1 |`
 )
-owners.stdin!.end()
-await new Promise((resolve) => owners.once("exit", resolve))
+await owners.end()
 for (const client of subscribers) client.destroy()
 for (const reactor of burstB) await reactor.shutdown()
 for (const store of burstRetrievers) await store.close()
@@ -381,10 +401,7 @@ const connection = { host: "127.0.0.1", port: server.port }
 const queue = new Queue("bench", { connection })
 const queueEvents = new QueueEvents("bench", { connection })
 await queueEvents.waitUntilReady()
-const worker = spawn(process.execPath, [fileURLToPath(new URL("bullmq-worker.ts", import.meta.url)), String(server.port)], {
-  stdio: ["pipe", "pipe", "inherit"]
-})
-await new Promise<void>((resolve) => worker.stdout!.once("data", () => resolve()))
+const worker = await child("bullmq-worker.ts", [String(server.port)])
 
 const blocks = { count: 5, trips: 300, wakes: 100 }
 const bullTrips = async (trips: number) => {
@@ -401,7 +418,7 @@ const bullWakes = async (count: number) => {
   const samples: Array<number> = []
   for (let i = 0; i < count; i++) {
     const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as { completedAt: number }
-    samples.push(performance.timeOrigin + performance.now() - completedAt)
+    samples.push(now() - (completedAt - worker.offset))
     await pause(1)
   }
   return samples
@@ -416,8 +433,7 @@ for (let block = 0; block < blocks.count; block++) {
   wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
   wakeSamples.store.push(...(await wakeTimes(a, b, blocks.wakes, async () => 0)).samples)
 }
-worker.stdin!.end()
-await new Promise((resolve) => worker.once("exit", resolve))
+await worker.end()
 await queueEvents.close()
 await queue.close()
 const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
