@@ -128,8 +128,9 @@ describe("corrupted records and forged messages", () => {
 
   it("a stored Exit that is not JSON, of the wrong shape, or 32 MB of garbage: CorruptResult naming the id, quoting at most 64 characters; other waits unaffected", async () => {
     const raw = await rawClient()
-    // 32 MB take a while to cross a busy machine: more than testOptions' 2 s.
-    const options = { ...testOptions(redis.url), commandTimeout: "20 seconds" } as const
+    // 32 MB take a while to cross a busy machine (more than testOptions' 2 s), and reading them holds up this
+    // process's event loop, the owner's heartbeat with it (the owner is in this process here): longer bounds.
+    const options = { ...testOptions(redis.url), commandTimeout: "20 seconds", ownerHeartbeat: "1 second", ownerLostAfter: "20 seconds" } as const
     const a = reactorWithStore(options)
     const b = reactorWithStore(options)
     const work = latch<string>()
