@@ -433,6 +433,7 @@ describe("ReactorThread: thread death and startup", () => {
     const error = thrown(() => client.ready())
     expect(error).toBeInstanceOf(ReactorThreadStartFailed)
     expect(error.message).toContain("ReactorThread.define")
+    expect(error.message).toMatch(/ReactorThread\.define\(\{ layer, operations \}\)\. The next call tries again\.$/)
   })
 
   it("a failing layer is a ReactorThreadStartFailed carrying the layer's error", () => {
