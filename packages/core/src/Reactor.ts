@@ -418,7 +418,7 @@ export const optionKeys: ReadonlyArray<keyof ReactorOptions> = reactorOptionKeys
  * {@link MissingServices}. Bad options throw `InvalidArgument` here.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { createServer } from "node:http"
  * import { Effect } from "effect"
  * import { Reactor } from "@crochet/core"

@@ -22,6 +22,7 @@ import * as Data from "effect/Data"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly message: string
@@ -43,6 +44,7 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OwnerLost extends Data.TaggedError("OwnerLost")<{
   readonly message: string
@@ -72,6 +74,7 @@ export class OwnerLost extends Data.TaggedError("OwnerLost")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
   readonly message: string
@@ -93,6 +96,7 @@ export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class RemoteError extends Error {
   readonly _tag: string
