@@ -105,6 +105,31 @@ describe("the packed packages, installed in a project outside the repository", (
     }
   })
 
+  it("publint finds nothing to report in each tarball, warnings counted as errors", async () => {
+    for (const p of packed) {
+      const output = await run(dir, bin("publint"), ["run", join(dir, p.filename), "--strict"])
+      expect(output, p.name).toContain("All good!")
+    }
+  })
+
+  it("@arethetypeswrong/cli finds no problem in any entry point, as ES modules only (as effect is)", async () => {
+    // The esm-only profile leaves out the CommonJS resolutions (node10, node16 from CJS): the packages
+    // are ES modules, which CommonJS reaches with require() on Node 22.12 and later. Every module is
+    // listed, since attw does not follow the "./*" pattern by itself.
+    for (const p of packed) {
+      const modules = p.files.map((f) => f.path.match(/^dist\/(\w+)\.js$/)?.[1]).filter((m) => m !== undefined && m !== "index")
+      await run(dir, bin("attw"), [
+        join(dir, p.filename),
+        "--profile",
+        "esm-only",
+        "--format",
+        "ascii",
+        "--include-entrypoints",
+        ...modules.map((m) => `./${m}`)
+      ])
+    }
+  })
+
   it("a plain JavaScript ES module program runs (value, traced failure, timeout, shutdown)", async () => {
     expect(await run(dir, process.execPath, ["program.mjs"])).toContain("program: ok")
   })
