@@ -15,7 +15,7 @@ import type * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
-import type { EventualResult, WaitOptions } from "./EventualResult.ts"
+import type { EventualResult, StashId, WaitOptions } from "./EventualResult.ts"
 import { decodeSettings, ReactorImpl, reactorOptionKeys } from "./internal/reactor.ts"
 import * as ResultStore from "./ResultStore.ts"
 
@@ -280,7 +280,12 @@ export interface Reactor<R> {
   ) => (this: This, ...args: Args) => EventualResult<A, E>
   /** A snapshot of calls in flight, outcomes, wait times and the last shutdown. */
   stats(): Stats
-  /** The stashed result with this id; throws `ResultNotFound` if unknown or already retrieved. */
+  /**
+   * The stashed result with this id, once; throws `ResultNotFound` if unknown,
+   * expired or already retrieved. An id from `stash()` keeps its result's type
+   * ({@link StashId}); a plain string gives `EventualResult<unknown, unknown>`.
+   */
+  retrieve<A, E>(id: StashId<A, E>): EventualResult<A, E>
   retrieve(id: string): EventualResult<unknown, unknown>
   /**
    * Stops the reactor: refuses new calls, drains (`options.drain`), interrupts
@@ -288,6 +293,11 @@ export interface Reactor<R> {
    * finalizers. Idempotent; every call gets the same completion.
    */
   shutdown(): Promise<void>
+  /**
+   * `shutdown()`, for `await using reactor = Reactor.setup(layer)`: the
+   * reactor stops when the block that declared it ends.
+   */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /**
