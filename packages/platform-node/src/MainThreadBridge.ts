@@ -42,7 +42,7 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
 import { makeClient } from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
-import { checkOptions, toMillis } from "./internal/options.ts"
+import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
 import { Server } from "./internal/server.ts"
@@ -118,7 +118,7 @@ export interface Bridge<Ops extends Operations> {
  * import type { MainThreadBridge } from "@crochet/platform-node"
  * import type { operations } from "./render.ts"
  *
- * const options: MainThreadBridge.ServeOptions<typeof operations> = { timeouts: { render: "1 second" }, spin: "50 micros" }
+ * const options: MainThreadBridge.ServeOptions<typeof operations> = { timeouts: { render: "1 second" }, lowLatency: true }
  * ```
  *
  * @since 0.1.0
@@ -127,8 +127,13 @@ export interface Bridge<Ops extends Operations> {
 export interface ServeOptions<Ops extends Operations = Operations> {
   /** Default timeout of each operation (a call's own timeout wins). */
   readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-  /** Low-latency mode: after each answer, keep reading the worker's port for this long. Default: off. */
-  readonly spin?: Duration.Input | undefined
+  /**
+   * Low-latency mode, as `ReactorThread.connect`'s: after each answer the
+   * main thread keeps busy-polling the worker's port for `reactorSpin`
+   * (`true`: 0.2 ms, `ReactorThread`'s `busyPoll`), holding its event loop
+   * meanwhile. Default: off. See docs/threads.md.
+   */
+  readonly lowLatency?: boolean | { readonly reactorSpin?: Duration.Input | undefined } | undefined
 }
 
 /**
@@ -172,8 +177,11 @@ export interface ConnectOptions {
   readonly timeout?: Duration.Input | undefined
   /** Error classes to rebuild failures as, matched by `_tag` (see `ReactorThread.ConnectOptions`). */
   readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
-  /** Spin for this long before parking in `Atomics.wait` (low-latency mode). Default: off. */
-  readonly spin?: Duration.Input | undefined
+  /**
+   * Low-latency mode, as `ReactorThread.connect`'s: spin for `callerSpin`
+   * (`true`: 50 µs) before parking in `Atomics.wait`. Default: off.
+   */
+  readonly lowLatency?: boolean | { readonly callerSpin?: Duration.Input | undefined } | undefined
   /** Send this worker's active OpenTelemetry span with each call (see `ReactorThread.ConnectOptions`). Default: true. */
   readonly traceContext?: boolean | undefined
 }
@@ -216,7 +224,8 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     const millis = toMillis(timeout, `MainThreadBridge.serve: timeouts.${name}`)
     if (millis !== undefined) timeouts[name] = millis
   }
-  const spinMillis = toMillis(options?.spin, "MainThreadBridge.serve: options.spin") ?? 0
+  const spinMillis =
+    decodeLowLatency(options?.lowLatency, serveLowLatency, "MainThreadBridge.serve: options.lowLatency")?.reactorSpin ?? 0
   const served = new Set<{ readonly server: Server; readonly state: Int32Array; readonly port: MessagePort }>()
   let closed = false
   const names = Object.keys(operations)
@@ -317,9 +326,13 @@ export const make = <const Ops extends Operations>(
     ))
 }
 
-const serveKeys = ["timeouts", "spin"] as const
-const makeKeys = ["timeouts", "spin", "reactor"] as const
-const connectKeys = ["timeout", "errors", "spin", "traceContext"] as const
+const serveKeys = ["timeouts", "lowLatency"] as const
+const makeKeys = ["timeouts", "lowLatency", "reactor"] as const
+const connectKeys = ["timeout", "errors", "lowLatency", "traceContext"] as const
+/** `lowLatency: true` of `serve`: the main thread busy-polls all along (it has no request counter to sleep on). */
+const serveLowLatency = { reactorSpin: 0.2 }
+/** `lowLatency: true` of `connect`: the worker spins 50 µs before parking, as `ReactorThread`'s caller. */
+const connectLowLatency = { callerSpin: 0.05 }
 
 /**
  * Connects a worker thread to the main thread's reactor through an
@@ -365,7 +378,8 @@ export const connect = <Ops extends Operations = Operations>(
   const remote = new MainThreadReactor(endpoint)
   return makeClient(remote, {
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
-    spinMillis: toMillis(options?.spin, "MainThreadBridge.connect: options.spin") ?? 0,
+    spinMillis:
+      decodeLowLatency(options?.lowLatency, connectLowLatency, "MainThreadBridge.connect: options.lowLatency")?.callerSpin ?? 0,
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>

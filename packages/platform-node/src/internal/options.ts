@@ -30,3 +30,22 @@ export const optionsTimeout = (options: unknown, what: string): number | undefin
 }
 
 const callOptionKeys = ["timeout"] as const
+
+/**
+ * A `lowLatency` option: off (`undefined`, `false`), `true` (the defaults),
+ * or an object giving some of the defaults' keys as durations; in
+ * milliseconds, `undefined` when off. Anything else is `InvalidArgument`.
+ */
+export const decodeLowLatency = <K extends string>(
+  option: unknown,
+  defaults: Readonly<Record<K, number>>,
+  what: string
+): Readonly<Record<K, number>> | undefined => {
+  if (option === undefined || option === false) return undefined
+  if (option === true) return defaults
+  const keys = Object.keys(defaults) as Array<K>
+  const given = checkOptions(option, keys, what)!
+  const decoded: Record<K, number> = { ...defaults }
+  for (const key of keys) decoded[key] = toMillis(given[key], `${what}.${key}`) ?? defaults[key]
+  return decoded
+}

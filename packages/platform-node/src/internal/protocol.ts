@@ -26,8 +26,8 @@ export const REQ = 2
 /** Number of Int32 slots in the shared buffer. */
 export const slots = 4
 
-/** The reactor thread is loading its module and building its layer. */
-export const Launching = 0
+/** The reactor thread is starting: loading its module and building its layer. */
+export const Starting = 0
 export const Ready = 1
 /** Shut down on purpose (client.shutdown(), bridge.close(), process exit). */
 export const Stopped = 2
