@@ -154,6 +154,11 @@ export interface Client<Ops extends Operations> {
    * `ReactorStopped`. Idempotent.
    */
   shutdown(): void
+  /**
+   * `shutdown()`, for `using client = ReactorThread.connect(...)`: the client
+   * stops when the block that declared it ends.
+   */
+  [Symbol.dispose](): void
 }
 
 /**
