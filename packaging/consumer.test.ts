@@ -29,7 +29,7 @@ const run = async (dir: string, command: string, args: ReadonlyArray<string>, ti
     return stdout
   } catch (error) {
     const { stdout = "", stderr = "", message } = error as { stdout?: string; stderr?: string; message: string }
-    throw new Error(`${command} ${args.join(" ")} failed: ${message}\n${stdout}\n${stderr}`)
+    throw new Error(`${command} ${args.join(" ")} failed: ${message}\n${stdout}\n${stderr}`, { cause: error })
   }
 }
 

@@ -118,7 +118,8 @@ const existing = (): Map<string, string> => {
 
 const files = await render()
 const before = existing()
-const changed = [...new Set([...files.keys(), ...before.keys()])].filter((file) => files.get(file) !== before.get(file)).sort()
+const changed = [...new Set([...files.keys(), ...before.keys()])].filter((file) => files.get(file) !== before.get(file))
+  .sort()
 
 if (process.argv.includes("--check")) {
   if (changed.length > 0) {

@@ -43,7 +43,9 @@ const sourceOf = (specifier) => {
 Module.registerHooks?.({
   resolve(specifier, context, nextResolve) {
     const source = sourceOf(specifier)
-    return source === undefined ? nextResolve(specifier, context) : { url: pathToFileURL(source).href, shortCircuit: true }
+    return source === undefined
+      ? nextResolve(specifier, context)
+      : { url: pathToFileURL(source).href, shortCircuit: true }
   }
 })
 

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,7 +16,7 @@ import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import type { EventualResult, StashId, WaitOptions } from "./EventualResult.ts"
 import { decodeSettings, ReactorImpl, reactorOptionKeys } from "./internal/reactor.ts"
-import * as ResultStore from "./ResultStore.ts"
+import type * as ResultStore from "./ResultStore.ts"
 
 /**
  * `"running"` admits calls; `"draining"` refuses new calls while in-flight

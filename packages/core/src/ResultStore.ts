@@ -12,7 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { InvalidArgument, ResultNotFound } from "./Errors.ts"
-import * as EventualResult from "./EventualResult.ts"
+import type * as EventualResult from "./EventualResult.ts"
 import { contextOf, logIfFailedUnretrieved } from "./internal/eventualResult.ts"
 import { decodeDuration } from "./internal/options.ts"
 
