@@ -94,13 +94,15 @@ afterAll(() => {
 })
 
 describe("the packed packages, installed in a project outside the repository", () => {
-  it("tarballs hold compiled JavaScript, declarations, README and LICENSE; no sources, tests or tsconfig", () => {
+  it("tarballs hold compiled JavaScript, declarations, README, CHANGELOG and LICENSE; no sources, tests or tsconfig", () => {
     expect(packed.map((p) => p.name)).toEqual(["@crochet/core", "@crochet/platform-node", "@crochet/redis-store"])
     for (const p of packed) {
       const files = p.files.map((f) => f.path)
       console.log(`${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${(p.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files`)
-      expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "LICENSE", "dist/index.js", "dist/index.d.ts"]))
-      expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/.test(f))).toEqual([])
+      expect(files).toEqual(
+        expect.arrayContaining(["package.json", "README.md", "CHANGELOG.md", "LICENSE", "dist/index.js", "dist/index.d.ts"])
+      )
+      expect(files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/.test(f))).toEqual([])
       expect(files.filter((f) => f.includes("test") || f.endsWith("tsconfig.json"))).toEqual([])
     }
   })
