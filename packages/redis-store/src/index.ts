@@ -10,19 +10,19 @@ export * as RedisResultStore from "./RedisResultStore.ts"
 
 export {
   /**
+   * A result found in Redis that cannot be decoded (`Errors.CorruptResult`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  CorruptResult,
+  /**
    * The process that owns a retrieved result went silent (`Errors.OwnerLost`).
    *
    * @since 0.1.0
    * @category errors
    */
   OwnerLost,
-  /**
-   * A failure from another process whose class this one does not know (`Errors.RemoteError`).
-   *
-   * @since 0.1.0
-   * @category errors
-   */
-  RemoteError,
   /**
    * Redis could not be reached (`Errors.StoreUnavailable`).
    *
