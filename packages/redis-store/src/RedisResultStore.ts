@@ -38,7 +38,7 @@ import { makeStore } from "./internal/store.ts"
  * ```
  *
  * @since 0.1.0
- * @category options
+ * @category models
  */
 export interface Options {
   /** The Redis server, `redis://[[user]:password@]host[:port][/db]`. Default: `redis://127.0.0.1:6379`. */
@@ -132,7 +132,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  *   `StoreUnavailable`. Ordinary work of the reactor is never affected.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect, Layer } from "effect"
  * import { Reactor } from "@crochet/core"
  * import { RedisResultStore } from "@crochet/redis-store"
@@ -218,7 +218,7 @@ export const make = (options?: Options): RedisResultStore => {
  * ```
  *
  * @since 0.1.0
- * @category options
+ * @category models
  */
 export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
 
@@ -233,7 +233,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * (each command still ends within `commandTimeout`).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect, Layer } from "effect"
  * import { layer as nodeRedis } from "@effect/platform-node/NodeRedis"
  * import { Reactor, ResultStore } from "@crochet/core"
