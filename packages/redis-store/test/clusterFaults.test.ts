@@ -3,7 +3,7 @@
  * (`cluster-require-full-coverage no`), a failover to a replica, and slots
  * moved under pending waits while results complete.
  */
-import { RedisResultStore, StoreUnavailable } from "@crochet/redis-store"
+import { type RedisResultStore, StoreUnavailable } from "@crochet/redis-store"
 import * as Effect from "effect/Effect"
 import { createClient, createCluster } from "redis"
 import { afterAll, describe, expect, it } from "vitest"
