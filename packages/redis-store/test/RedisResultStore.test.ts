@@ -15,7 +15,7 @@ import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
 import { crossProcessScenarios } from "./crossProcessScenarios.ts"
-import { crossProcess, eventually, fixture, ownerStarted, type RedisServer, rejection, startRedis } from "./helpers.ts"
+import { crossProcess, eventually, fixture, latch, ownerStarted, type RedisServer, rejection, startRedis } from "./helpers.ts"
 
 let redis: RedisServer
 const harness = crossProcess(() => redis.url)
@@ -274,15 +274,6 @@ describe("in one process, with two stores", () => {
 })
 
 describe("pushed, not polled", () => {
-  /** A work whose end the test decides. */
-  const latch = () => {
-    let open!: (value: string) => void
-    const promise = new Promise<string>((resolve) => {
-      open = resolve
-    })
-    return { effect: Effect.promise(() => promise), open }
-  }
-
   const redisClient = async (url = redis.url) => {
     const client = createClient({ url })
     await client.connect()
@@ -342,7 +333,7 @@ describe("pushed, not polled", () => {
     const a = reactorWithStore()
     const b = reactorWithStore()
     const raw = await redisClient()
-    const work = latch()
+    const work = latch<string>()
     // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
     a.reactor.runInReactor(Effect.never).stash()
     const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
@@ -360,7 +351,7 @@ describe("pushed, not polled", () => {
     const options = { ...testOptions(server.url), ownerHeartbeat: "200 millis", ownerLostAfter: "5 seconds" } as const
     const a = reactorWithStore(options)
     const b = reactorWithStore(options)
-    const work = latch()
+    const work = latch<string>()
     const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
     await rejection(result.wait({ timeout: "300 millis" }))
     await server.restart(async () => {

@@ -100,7 +100,7 @@ const decodeExit = (text: string, id: string, classes: EncodedCause.ErrorClasses
 /** How much of a corrupt record an error message quotes. */
 const quoted = 64
 
-const corrupt = (text: unknown, id: string, why: string): CorruptResult => {
+export const corrupt = (text: unknown, id: string, why: string): CorruptResult => {
   const found = typeof text === "string" ? text : String(text)
   return new CorruptResult({
     id,
