@@ -18,6 +18,7 @@ import { errorClassMap } from "./internal/codec.ts"
 import { checkOptions, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
+import * as Released from "./internal/released.ts"
 import { Server } from "./internal/server.ts"
 
 const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
@@ -139,7 +140,13 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       const entry = {
         state,
         port: port1,
-        server: new Server(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
+        server: new Server(reactor, operations, port1, state, {
+          spinMillis,
+          watchRequests: false,
+          busyMillis: spinMillis,
+          onShutdown: undefined,
+          countReleases: true
+        })
       }
       served.add(entry)
       port1.on("close", () => {
@@ -153,6 +160,8 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       if (closed) return
       closed = true
       for (const entry of served) {
+        // A worker blocked in a call is released by this: its own handling comes next.
+        if (entry.server.inFlight > 0) Released.count(entry.state)
         entry.server.close()
         Protocol.setState(entry.state, Protocol.Stopped)
         entry.port.close()
@@ -226,8 +235,12 @@ export const make = <const Ops extends Operations>(
       // The reactor shuts down first, so its drain applies to the workers' calls too; the
       // bridge then closes, releasing any worker that still waits. (The scope's own shutdown
       // of the reactor, next, finds it stopped.)
+      // Workers released meanwhile then get to run their own handling (up to 1 s) before the services close.
       (bridge) =>
-        Effect.promise(() => reactor.shutdown()).pipe(Effect.ensuring(Effect.sync(() => bridge.close())))
+        Effect.promise(() => reactor.shutdown()).pipe(
+          Effect.ensuring(Effect.sync(() => bridge.close())),
+          Effect.andThen(Effect.promise(Released.awaitHandling))
+        )
     ))
 }
 

@@ -6,10 +6,11 @@
  *
  * @since 0.1.0
  */
-import { Reactor } from "@crochet/core"
+import { InvalidArgument, Reactor } from "@crochet/core"
+import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
 import { facadeOf, hold, shutdownRunning, track, withUnrefClock } from "./internal/nodeReactor.ts"
-import { checkOptions } from "./internal/options.ts"
+import { checkOptions, toMillis } from "./internal/options.ts"
 
 /**
  * Options of {@link setup}: core's reactor options plus the process hooks.
@@ -43,6 +44,28 @@ export interface Options extends Reactor.ReactorOptions {
    * usual behaviour.
    */
   readonly keepAlive?: "callers" | "always" | undefined
+  /**
+   * With `signals`: the longest the main thread may stay blocked in blocking
+   * calls (`ReactorThread`, `BlockingClient`) between two turns of its event
+   * loop. A blocked thread runs no signal handler: a SIGINT/SIGTERM that comes
+   * during a block is handled when the block ends, and this limit is how long
+   * it can wait. Past it, the call throws `BlockedTooLong` (the work goes on
+   * in the other thread) and so does every blocking call until the event loop
+   * runs. Default: 10 seconds. `Infinity` turns it off. When several reactors
+   * set it, the smallest wins.
+   */
+  readonly blockingLimit?: Duration.Input | undefined
+  /**
+   * With `signals`: the app's own step, run first on SIGINT/SIGTERM and
+   * awaited before any reactor drains, while the reactors still serve: fail
+   * the health check, wait for the load balancer to notice, stop accepting.
+   * Bounded by {@link beforeShutdownTimeout}; a step that fails or overruns
+   * is reported as a warning and the shutdown goes on. The steps of several
+   * reactors run at the same time.
+   */
+  readonly beforeShutdown?: ((signal: "SIGINT" | "SIGTERM") => void | PromiseLike<void>) | undefined
+  /** How long `beforeShutdown` may take. Default: 10 seconds. */
+  readonly beforeShutdownTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -81,13 +104,29 @@ export interface Options extends Reactor.ReactorOptions {
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options): Reactor.Reactor<R> => {
   checkOptions(options, optionKeys, "NodeReactor.setup")
   const keepAlive = options?.keepAlive ?? "callers"
-  const { keepAlive: _keepAlive, signals, ...reactorOptions } = options ?? {}
+  const {
+    beforeShutdown,
+    beforeShutdownTimeout,
+    blockingLimit,
+    keepAlive: _keepAlive,
+    signals,
+    ...reactorOptions
+  } = options ?? {}
+  if (beforeShutdown !== undefined && typeof beforeShutdown !== "function") {
+    throw new InvalidArgument("NodeReactor.setup: options.beforeShutdown must be a function (signal) => void | Promise<void>.")
+  }
+  const settings = {
+    signals: signals !== false,
+    blockingLimit: blockingLimit === undefined ? 10_000 : toMillis(blockingLimit, "NodeReactor.setup: options.blockingLimit"),
+    beforeShutdown,
+    beforeShutdownTimeout: toMillis(beforeShutdownTimeout, "NodeReactor.setup: options.beforeShutdownTimeout") ?? 10_000
+  }
   const reactor = Reactor.setup(keepAlive === "callers" ? withUnrefClock(layer) : layer, reactorOptions)
-  track(reactor, signals !== false)
+  track(reactor, settings)
   return facadeOf(reactor, keepAlive === "callers")
 }
 
-const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive"] as const
+const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive", "blockingLimit", "beforeShutdown", "beforeShutdownTimeout"] as const
 
 /**
  * Shuts down every reactor made by {@link setup} (and core's `Reactor.setup`)

@@ -44,17 +44,17 @@ export * as BlockingClient from "./BlockingClient.ts"
  *
  * @example
  * ```ts
- * import { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "@crochet/platform-node"
+ * import { BlockedTooLong, NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "@crochet/platform-node"
  *
  * const isBridgeError = (error: unknown): boolean =>
  *   error instanceof NotCloneable || error instanceof UnknownOperation ||
- *   error instanceof WrongThread || error instanceof ReactorThreadStartFailed
+ *   error instanceof WrongThread || error instanceof ReactorThreadStartFailed || error instanceof BlockedTooLong
  * isBridgeError(new UnknownOperation({ message: "no such operation", operation: "lokup", known: ["lookup"] })) // => true
  * ```
  *
  * @since 0.1.0
  */
-export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "./Errors.ts"
+export { BlockedTooLong, NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "./Errors.ts"
 
 /**
  * Worker threads calling the main thread's reactor.

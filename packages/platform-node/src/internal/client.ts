@@ -13,7 +13,7 @@ import { classInstanceIn } from "./cloneable.ts"
 import { decodeCause, type ErrorClasses } from "./codec.ts"
 import * as Lazy from "./effectModules.ts"
 import { formatMillis, optionsTimeout } from "./options.ts"
-import { parkUntil } from "./park.ts"
+import { parkCaller, parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
 import { activeTrace } from "./traceContext.ts"
 
@@ -185,7 +185,7 @@ export class Link {
         }
         this.spinBudget.wasted()
       }
-      parkUntil(this.state, seen, deadline ?? Infinity)
+      parkCaller(this.state, seen, deadline ?? Infinity)
     }
   }
 
@@ -254,6 +254,8 @@ export interface RemoteReactor {
   goneError(link: Link, operation: string): Error
   /** Throws `WrongThread` if blocking here would deadlock. */
   checkThread(): void
+  /** Called when a call failed with a reply (after its error is made). */
+  afterFailure?(): void
   shutdown(): void
 }
 
@@ -405,6 +407,7 @@ class ClientImpl {
       define(error, "stack", `${error.stack}\n    --- (in the reactor thread) called from ---\n${callerFrames(below)}`)
     }
     define(error, "reactorCause", encoded.pretty)
+    this.remote.afterFailure?.()
     return { cause, error }
   }
 }

@@ -6,6 +6,7 @@ import { ReactorStopped } from "@crochet/core/Errors"
 import type { Endpoint } from "../MainThreadBridge.ts"
 import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
 import * as Protocol from "./protocol.ts"
+import * as Released from "./released.ts"
 
 export class MainThreadReactor implements RemoteReactor {
   readonly label = "main thread's reactor"
@@ -27,7 +28,13 @@ export class MainThreadReactor implements RemoteReactor {
     checkNotReactorThread()
   }
 
+  /** A failed call may have been a release at shutdown: the main thread waits for this worker's handling. */
+  afterFailure(): void {
+    Released.acknowledgeLater(this.link.state)
+  }
+
   goneError(_link?: Link, operation?: string): Error {
+    this.afterFailure()
     return new ReactorStopped({
       message: this.closed
         ? "This client was shut down with client.shutdown()."

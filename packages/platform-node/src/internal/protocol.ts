@@ -23,8 +23,22 @@ export const STATE = 1
  * for the next request of a burst (`Atomics.wait`, no event loop) wakes.
  */
 export const REQ = 2
+/**
+ * Index of the process-exit mark of a reactor thread: the thread sets it to 1
+ * when the main thread asked every reactor thread to stop because the process
+ * is ending (`liveThreads.ts`), before it shuts down.
+ */
+export const EXITING = 3
+/**
+ * Indexes of a MainThreadBridge endpoint's release counters: the main thread
+ * bumps `RELEASED` each time it releases the worker's call because its reactor
+ * is stopping; the worker sets `HANDLED` to it once its own handling of the
+ * failure has run (see `released.ts`).
+ */
+export const RELEASED = 4
+export const HANDLED = 5
 /** Number of Int32 slots in the shared buffer. */
-export const slots = 4
+export const slots = 6
 
 /** The reactor thread is loading its module and building its layer. */
 export const Launching = 0
@@ -128,7 +142,13 @@ export interface EncodedCause {
   readonly pretty: string
 }
 
-/** Bumps the wake-up counter and wakes every parked caller. */
+/**
+ * The BroadcastChannel on which worker threads announce their reactor threads
+ * to the main thread, and the main thread asks every reactor thread to stop
+ * when the process ends (see `liveThreads.ts`).
+ */
+export const reactorThreadsChannel = "@crochet/platform-node:reactor-threads"
+
 /**
  * The URL of a worker entry module of this package next to `base` (an
  * `import.meta.url`): `.ts` when running from the sources, `.js` from the
@@ -138,6 +158,7 @@ export interface EncodedCause {
 export const entryModule = (path: string, base: string): URL =>
   new URL(`${path}${base.endsWith(".ts") ? ".ts" : ".js"}`, base)
 
+/** Bumps the wake-up counter and wakes every parked caller. */
 export const wake = (state: Int32Array): void => {
   Atomics.add(state, SEQ, 1)
   Atomics.notify(state, SEQ)

@@ -6,8 +6,7 @@
  */
 import * as Reactor from "@crochet/core/Reactor"
 import * as Effect from "effect/Effect"
-import type { MessagePort } from "node:worker_threads"
-import { workerData } from "node:worker_threads"
+import { BroadcastChannel, type MessagePort, workerData } from "node:worker_threads"
 import type { Definition } from "../ReactorThread.ts"
 import { encodeValue } from "./codec.ts"
 import { isDefinition } from "./definition.ts"
@@ -71,13 +70,30 @@ const main = async (): Promise<void> => {
     timeouts: definition.timeoutMillis
   }
   port.postMessage(ready)
-  new Server(reactor, definition.operations, port, state, {
+  server = new Server(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
     watchRequests: true,
     busyMillis: data.busyMillis,
-    onShutdown: () => reactor.shutdown()
+    onShutdown: () => reactor.shutdown(),
+    countReleases: false
   })
   Protocol.setState(state, Protocol.Ready)
+  if (exiting) server.shutdown()
+}
+
+let server: Server | undefined
+let exiting = false
+
+// The process is ending (see `liveThreads.ts`): the main thread asks every reactor thread, also
+// those of worker threads, to stop. Mark it in the shared state first: the main thread waits for that.
+const processEnd = new BroadcastChannel(Protocol.reactorThreadsChannel)
+processEnd.unref()
+processEnd.onmessage = (event) => {
+  if ((event as { readonly data: { readonly type: string } }).data.type !== "exit" || exiting) return
+  exiting = true
+  Atomics.store(state, Protocol.EXITING, 1)
+  Protocol.wake(state)
+  server?.shutdown()
 }
 
 void main()

@@ -4,12 +4,13 @@
  * it died, shut down on `client.shutdown()` or at process exit.
  */
 import { ReactorStopped } from "@crochet/core/Errors"
-import { existsSync, writeSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
 import { decodeValue } from "./codec.ts"
+import * as LiveThreads from "./liveThreads.ts"
 import { formatMillis } from "./options.ts"
 import * as Protocol from "./protocol.ts"
 
@@ -20,18 +21,6 @@ export interface ThreadSettings {
   readonly reactorSpin: number
   readonly reactorBusy: number
   readonly resourceLimits: { readonly [key: string]: number } | undefined
-}
-
-/** Reactor threads alive, shut down at process exit. */
-const live = new Set<ThreadReactor>()
-let exitHookInstalled = false
-
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on("exit", () => {
-    for (const remote of [...live]) remote.shutdown(true)
-  })
 }
 
 /**
@@ -55,12 +44,13 @@ interface Launch {
   watch: { readonly supervisorModule: URL; readonly control: MessagePort; readonly lifeline: MessagePort } | undefined
 }
 
-export class ThreadReactor implements RemoteReactor {
+export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   readonly label: string
   private readonly url: URL
   private readonly settings: ThreadSettings
   private launch: Launch | undefined
-  private stopped = false
+  /** Who stopped it for good: `client.shutdown()`, or the end of the process. */
+  private stopped: "client" | "exit" | undefined
 
   constructor(url: URL, label: string, settings: ThreadSettings) {
     this.url = url
@@ -82,7 +72,8 @@ export class ThreadReactor implements RemoteReactor {
       }
       return launch.link
     }
-    if (this.stopped) throw this.stoppedError()
+    if (launch !== undefined && LiveThreads.stoppedForExit(launch.link.state)) this.stopped ??= "exit"
+    if (this.stopped !== undefined) throw this.stoppedError()
     checkNotReactorThread()
     let current = launch
     if (current === undefined || !stillCurrent(current.link)) {
@@ -139,8 +130,11 @@ export class ThreadReactor implements RemoteReactor {
 
   private stoppedError(): ReactorStopped {
     return new ReactorStopped({
-      message: `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
-        "Connect again (ReactorThread.connect) to start a new thread."
+      message: this.stopped === "exit"
+        ? `The ${this.label} was shut down because the process is ending (a signal under NodeReactor, ` +
+          "or the main thread's exit); no new reactor thread starts."
+        : `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
+          "Connect again (ReactorThread.connect) to start a new thread."
     })
   }
 
@@ -152,6 +146,7 @@ export class ThreadReactor implements RemoteReactor {
           "so its work is lost. The next call starts a new reactor thread."
       })
     }
+    if (LiveThreads.stoppedForExit(link.state)) this.stopped ??= "exit"
     return this.stoppedError()
   }
 
@@ -196,8 +191,7 @@ export class ThreadReactor implements RemoteReactor {
     // Under resourceLimits, running out of memory while starting is likely: watch from the start.
     if (resourceLimits !== undefined) this.watch(launch)
     this.launch = launch
-    live.add(this)
-    installExitHook()
+    LiveThreads.track(this, link.state, this.label, this.settings.shutdownTimeout)
     return launch
   }
 
@@ -265,36 +259,48 @@ export class ThreadReactor implements RemoteReactor {
     launch.link.port.close()
     launch.link.control?.close()
     if (this.launch === launch) this.launch = undefined
-    live.delete(this)
+    LiveThreads.untrack(this)
   }
 
-  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
-  shutdown(atExit = false): void {
-    if (this.stopped) return
-    this.stopped = true
-    live.delete(this)
+  /** `client.shutdown()`: stops the thread, waiting up to shutdownTimeout. */
+  shutdown(): void {
+    const stopping = this.stop("client")
+    if (stopping === undefined) return
+    const { state } = stopping
+    LiveThreads.waitUntil(state, () => !running(state), stopping.deadline)
+    stopping.finish(false)
+  }
+
+  /** Stops it for good and asks the thread to stop (see `LiveThreads.OwnThread`). */
+  stop(why: "client" | "exit"): LiveThreads.Stopping | undefined {
+    if (this.stopped !== undefined) return undefined
+    this.stopped = why
     const launch = this.launch
-    if (launch === undefined) return
+    if (launch === undefined) return undefined
     const link = launch.link
-    const status = link.status
-    if (status === Protocol.Ready || status === Protocol.Launching) {
-      try {
-        link.port.postMessage([Protocol.Shutdown])
-      } catch {
-        // already closed
-      }
-      link.awaitStateChange([Protocol.Ready, Protocol.Launching], performance.now() + this.settings.shutdownTimeout)
-      const now = link.status
-      if (now === Protocol.Ready || now === Protocol.Launching) {
-        const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
-          "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
-          "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
-        // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
-        if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
-        else process.emitWarning(warning, "ReactorThreadWarning")
+    if (!running(link.state)) {
+      this.discard(launch, true)
+      return undefined
+    }
+    try {
+      link.port.postMessage([Protocol.Shutdown])
+    } catch {
+      // already closed
+    }
+    return {
+      state: link.state,
+      deadline: performance.now() + this.settings.shutdownTimeout,
+      finish: (atExit) => {
+        if (running(link.state)) {
+          LiveThreads.report(LiveThreads.overrun(this.label, this.settings.shutdownTimeout, true), atExit)
+        }
+        this.discard(launch, true)
       }
     }
-    this.discard(launch, true)
   }
 }
 
+const running = (state: Int32Array): boolean => {
+  const status = Atomics.load(state, Protocol.STATE)
+  return status === Protocol.Ready || status === Protocol.Launching
+}
