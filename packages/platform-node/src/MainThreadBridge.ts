@@ -88,8 +88,9 @@ export interface Bridge<Ops extends Operations> {
  * `Reactor.setup` in THIS thread) to worker threads. Calls run in the
  * reactor like `runInReactor`; when the reactor shuts down, workers blocked
  * on a call are released with `ReactorStopped` (core interrupts the work) and
- * later calls fail with it at once. The bridge does not keep the process
- * alive. Bad timeouts throw `InvalidArgument` here.
+ * later calls fail with it at once; under `NodeReactor` the process waits up
+ * to 1 s for each released worker's own handling before it exits. The bridge
+ * does not keep the process alive. Bad timeouts throw `InvalidArgument` here.
  *
  * @example
  * ```ts
@@ -192,7 +193,9 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  * services of the enclosing context and serves `operations` from it. When the
  * scope closes, the reactor shuts down first (workers' calls in flight may
  * finish within its `drain`; the rest are interrupted and their workers get
- * `ReactorStopped`), then the bridge closes, then the services' finalizers run.
+ * `ReactorStopped`), then the bridge closes, then the released workers get up
+ * to 1 s to run their own handling (until their event loop turns again),
+ * then the services' finalizers run.
  *
  * @example
  * ```ts

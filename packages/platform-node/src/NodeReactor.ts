@@ -29,11 +29,11 @@ import { checkOptions, toMillis } from "./internal/options.ts"
  */
 export interface Options extends Reactor.ReactorOptions {
   /**
-   * Shut every reactor down on SIGINT/SIGTERM, then exit with 128 + the
-   * signal's number (130, 143); a second signal exits at once. Default: true.
-   * Set it to `false` when the program runs `NodeRuntime.runMain` (which has
-   * its own handlers) or handles signals itself, and call
-   * `Reactor.shutdownAll()` from there.
+   * On SIGINT/SIGTERM, run the `beforeShutdown` steps, shut every reactor and
+   * every reactor thread down, then exit with 128 + the signal's number (130,
+   * 143); a second signal exits at once. Default: true. Set it to `false`
+   * when the program runs `NodeRuntime.runMain` (which has its own handlers)
+   * or handles signals itself, and call `NodeReactor.shutdownAll()` from there.
    */
   readonly signals?: boolean | undefined
   /**
@@ -64,23 +64,29 @@ export interface Options extends Reactor.ReactorOptions {
    * reactors run at the same time.
    */
   readonly beforeShutdown?: ((signal: "SIGINT" | "SIGTERM") => void | PromiseLike<void>) | undefined
-  /** How long `beforeShutdown` may take. Default: 10 seconds. */
+  /** How long `beforeShutdown` may take. Default: 10 seconds; `Infinity`: no bound. */
   readonly beforeShutdownTimeout?: Duration.Input | undefined
 }
 
 /**
  * Sets up a reactor like core's `Reactor.setup` (lazy layer build, one
  * reactor per layer object) and ties it to the process:
- * - SIGINT/SIGTERM: every reactor drains, interrupts and runs its
- *   finalizers, then the process exits with 130/143; a second signal exits at
- *   once (see {@link Options.signals}).
+ * - SIGINT/SIGTERM: the app's `beforeShutdown` steps (awaited, bounded),
+ *   then every reactor drains, interrupts and runs its finalizers (the
+ *   `MainThreadBridge` workers it releases get up to 1 s for their own
+ *   handling), then every reactor thread shuts down, then the process exits
+ *   with 130/143; a second signal exits at once (see {@link Options.signals}).
+ *   A signal that comes while the main thread is blocked in a call is handled
+ *   when the call returns, at most `blockingLimit` later (see
+ *   {@link Options.blockingLimit}).
  * - When the program has nothing left to do, every reactor shuts down (its
  *   finalizers run) and the process ends; the reactor's own timers do not
  *   keep it alive, an outside caller awaiting a result does.
  * - Passing the reactor to another thread (`workerData`, `postMessage`)
  *   fails at once with a `DataCloneError` pointing to `MainThreadBridge`.
- * `process.exit()` ends the process without running async finalizers: prefer
- * letting the program end, or `await Reactor.shutdownAll()` first.
+ * `process.exit()` ends the process without running async finalizers (reactor
+ * threads still shut down): prefer letting the program end, or
+ * `await NodeReactor.shutdownAll()` first.
  *
  * @example
  * ```ts
@@ -119,7 +125,9 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options):
     signals: signals !== false,
     blockingLimit: blockingLimit === undefined ? 10_000 : toMillis(blockingLimit, "NodeReactor.setup: options.blockingLimit"),
     beforeShutdown,
-    beforeShutdownTimeout: toMillis(beforeShutdownTimeout, "NodeReactor.setup: options.beforeShutdownTimeout") ?? 10_000
+    beforeShutdownTimeout: beforeShutdownTimeout === undefined
+      ? 10_000
+      : toMillis(beforeShutdownTimeout, "NodeReactor.setup: options.beforeShutdownTimeout") ?? Infinity
   }
   const reactor = Reactor.setup(keepAlive === "callers" ? withUnrefClock(layer) : layer, reactorOptions)
   track(reactor, settings)

@@ -211,6 +211,7 @@ const runStep = async (settings: ProcessSettings, signal: "SIGINT" | "SIGTERM"):
       )
   )
   const overrun = new Promise<void>((resolve) => {
+    if (settings.beforeShutdownTimeout === Infinity) return
     timer = setTimeout(() => {
       process.emitWarning(
         `beforeShutdown did not finish within ${formatMillis(settings.beforeShutdownTimeout)} ` +
@@ -218,7 +219,7 @@ const runStep = async (settings: ProcessSettings, signal: "SIGINT" | "SIGTERM"):
         "NodeReactorWarning"
       )
       resolve()
-    }, settings.beforeShutdownTimeout)
+    }, Math.min(settings.beforeShutdownTimeout, MAX_TIMER_MILLIS))
   })
   await Promise.race([step, overrun])
   clearTimeout(timer)
