@@ -11,15 +11,16 @@
  *   its own down then. Each worker announces its reactor threads (their shared
  *   state) to the main thread on a BroadcastChannel; at the end the main thread
  *   asks every reactor thread on that channel to stop (`reactorMain.ts` listens)
- *   and waits for them through their shared state. A thread that does not
- *   acknowledge within {@link acknowledgeMillis} (its worker was terminated, or
- *   it is busy) is not waited for. An announcement reaches the main thread when
- *   its event loop runs, so a thread connected in the very turn the main thread
- *   exits in is missed.
+ *   and waits for them through their shared state, each within its
+ *   `shutdownTimeout`. A worker that is terminated takes its reactor threads
+ *   with it, without a word: the main thread forgets a worker's reactor threads
+ *   (and those of the workers it started) when that worker's `exit` event
+ *   comes. An announcement reaches the main thread when its event loop runs,
+ *   so a thread connected in the very turn the main thread exits in is missed.
  * No imports of `effect` here.
  */
 import { writeSync } from "node:fs"
-import { BroadcastChannel, isMainThread, threadId } from "node:worker_threads"
+import { BroadcastChannel, getEnvironmentData, isMainThread, setEnvironmentData, threadId, type Worker } from "node:worker_threads"
 import { formatMillis } from "./options.ts"
 import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
@@ -39,26 +40,31 @@ export interface OwnThread {
   stop(why: "client" | "exit"): Stopping | undefined
 }
 
-/** How long a reactor thread of another thread gets to acknowledge the request to stop. */
-export const acknowledgeMillis = 500
-
-
-type Message =
-  | { readonly type: "started"; readonly id: string; readonly buffer: SharedArrayBuffer; readonly label: string; readonly shutdownTimeout: number }
-  | { readonly type: "ended"; readonly id: string }
-  | { readonly type: "rollCall" }
-  | { readonly type: "exit" }
-
 interface Announced {
   readonly state: Int32Array
   readonly label: string
   readonly shutdownTimeout: number
 }
 
+type Message =
+  | Announced & { readonly type: "started"; readonly id: string; readonly worker: number }
+  | { readonly type: "ended"; readonly id: string }
+  | { readonly type: "rollCall" }
+  | { readonly type: "exit" }
+
+/**
+ * The worker thread started by the main thread that this thread descends from
+ * (itself, for such a worker): when it ends, so do the threads it started.
+ * Handed down to the workers this thread starts, as environment data.
+ */
+const workerKey = "@crochet/platform-node:worker"
+const topWorker = isMainThread ? 0 : (getEnvironmentData(workerKey) as number | undefined) ?? threadId
+if (!isMainThread) setEnvironmentData(workerKey, topWorker)
+
 /** This thread's reactor threads, with the id each was announced under (worker threads only). */
 const own = new Map<OwnThread, Announced & { readonly id: string | undefined }>()
-/** On the main thread: the reactor threads of worker threads, by id. */
-const others = new Map<string, Announced>()
+/** On the main thread: the reactor threads of worker threads, by id, with the worker they descend from. */
+const others = new Map<string, Announced & { readonly worker: number }>()
 let channel: BroadcastChannel | undefined
 let exitHookInstalled = false
 let hurried = false
@@ -76,9 +82,8 @@ const open = (): BroadcastChannel => {
   opened.onmessage = (event) => {
     const message = (event as { readonly data: Message }).data
     if (isMainThread) {
-      if (message.type === "started") {
-        others.set(message.id, { state: new Int32Array(message.buffer), label: message.label, shutdownTimeout: message.shutdownTimeout })
-      } else if (message.type === "ended") others.delete(message.id)
+      if (message.type === "started") others.set(message.id, message)
+      else if (message.type === "ended") others.delete(message.id)
     } else if (message.type === "rollCall") {
       for (const thread of own.values()) announce(thread)
     }
@@ -87,7 +92,8 @@ const open = (): BroadcastChannel => {
 }
 
 const announce = ({ id, label, shutdownTimeout, state }: Announced & { readonly id: string | undefined }) => {
-  if (id !== undefined) open().postMessage({ type: "started", id, buffer: state.buffer as SharedArrayBuffer, label, shutdownTimeout } satisfies Message)
+  if (id === undefined) return
+  open().postMessage({ type: "started", id, state, label, shutdownTimeout, worker: topWorker } satisfies Message)
 }
 
 const installExitHook = () => {
@@ -115,12 +121,23 @@ export const untrack = (thread: OwnThread): void => {
 export const stoppedForExit = (state: Int32Array): boolean => Atomics.load(state, Protocol.EXITING) === 1
 
 /** Asks every reactor thread of this thread, and (on the main thread) of the others, to stop. */
-const stopEverything = (): { readonly stopping: ReadonlyArray<Stopping>; readonly others: ReadonlyArray<Announced> } => {
+const stopEverything = (): ReadonlyArray<Stopping> => {
   const stopping = [...own.keys()].flatMap((thread) => thread.stop("exit") ?? [])
+  const started = performance.now()
   const asked = [...others.values()].filter((thread) => running(thread.state))
   others.clear()
   if (asked.length > 0) open().postMessage({ type: "exit" } satisfies Message)
-  return { stopping, others: asked }
+  return [
+    ...stopping,
+    ...asked.map((thread): Stopping => ({
+      state: thread.state,
+      deadline: started + thread.shutdownTimeout,
+      finish: (atExit) => {
+        // Not this thread's: it cannot be terminated from here, and ends with the process.
+        if (running(thread.state)) report(overrun(thread.label, thread.shutdownTimeout, false), atExit)
+      }
+    }))
+  ]
 }
 
 /** The warning for a reactor thread that overran its shutdownTimeout. */
@@ -135,42 +152,32 @@ export const report = (warning: string, atExit: boolean): void => {
   else process.emitWarning(warning, "ReactorThreadWarning")
 }
 
-/** Parks until `done()` or the deadline (a `performance.now()` time), waking on each change of `state`. */
-export const waitUntil = (state: Int32Array, done: () => boolean, deadline: number): void => {
+/** Parks until the reactor thread has stopped or the deadline (a `performance.now()` time) has passed. */
+export const awaitStop = (state: Int32Array, deadline: number): void => {
   for (;;) {
     const seen = Atomics.load(state, Protocol.SEQ)
-    if (done() || performance.now() >= deadline) return
+    if (!running(state) || performance.now() >= deadline) return
     parkUntil(state, seen, deadline)
   }
 }
 
-/** {@link waitUntil} without blocking the event loop. */
-const waitUntilAsync = async (state: Int32Array, done: () => boolean, deadline: number): Promise<void> => {
+/** {@link awaitStop} without blocking the event loop. */
+const awaitStopAsync = async (state: Int32Array, deadline: number): Promise<void> => {
   for (;;) {
     const seen = Atomics.load(state, Protocol.SEQ)
     const remaining = deadline - performance.now()
-    if (done() || remaining <= 0) return
+    if (!running(state) || remaining <= 0) return
     const result = Atomics.waitAsync(state, Protocol.SEQ, seen, remaining)
     if (result.async) await result.value
   }
 }
 
-const acknowledged = (state: Int32Array) => !running(state) || stoppedForExit(state)
-
 /** Shuts every reactor thread down when this thread exits (the `exit` event), in parallel. */
 const stopAllAtExit = () => {
   if (hurried) return
-  const started = performance.now()
-  const { others, stopping } = stopEverything()
-  for (const thread of stopping) {
-    waitUntil(thread.state, () => !running(thread.state), thread.deadline)
+  for (const thread of stopEverything()) {
+    awaitStop(thread.state, thread.deadline)
     thread.finish(true)
-  }
-  for (const { state } of others) waitUntil(state, () => acknowledged(state), started + acknowledgeMillis)
-  for (const { label, shutdownTimeout, state } of others) {
-    if (!stoppedForExit(state)) continue
-    waitUntil(state, () => !running(state), started + shutdownTimeout)
-    if (running(state)) report(overrun(label, shutdownTimeout, false), true)
   }
 }
 
@@ -180,20 +187,10 @@ const stopAllAtExit = () => {
  * shutdownTimeout. For NodeReactor, on a signal.
  */
 export const stopAll = async (): Promise<void> => {
-  const started = performance.now()
-  const { others, stopping } = stopEverything()
-  await Promise.all([
-    ...stopping.map(async (thread) => {
-      await waitUntilAsync(thread.state, () => !running(thread.state), thread.deadline)
-      thread.finish(false)
-    }),
-    ...others.map(async ({ label, shutdownTimeout, state }) => {
-      await waitUntilAsync(state, () => acknowledged(state), started + acknowledgeMillis)
-      if (!stoppedForExit(state)) return
-      await waitUntilAsync(state, () => !running(state), started + shutdownTimeout)
-      if (running(state)) report(overrun(label, shutdownTimeout, false), false)
-    })
-  ])
+  await Promise.all(stopEverything().map(async (thread) => {
+    await awaitStopAsync(thread.state, thread.deadline)
+    thread.finish(false)
+  }))
 }
 
 /** A second signal: the process exits now, and its `exit` event waits for no reactor thread. */
@@ -202,8 +199,15 @@ export const hurry = (): void => {
 }
 
 // On the main thread, from the moment this package is loaded: listen for the reactor threads of
-// worker threads (asking those started earlier to announce themselves), to shut them down at the end too.
+// worker threads (asking those started earlier to announce themselves), to shut them down at the
+// end too, and forget those of a worker when it ends.
 if (isMainThread) {
   open().postMessage({ type: "rollCall" } satisfies Message)
   installExitHook()
+  process.on("worker", (worker: Worker) => {
+    const id = worker.threadId
+    worker.once("exit", () => {
+      for (const [key, thread] of others) if (thread.worker === id) others.delete(key)
+    })
+  })
 }

@@ -266,8 +266,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   shutdown(): void {
     const stopping = this.stop("client")
     if (stopping === undefined) return
-    const { state } = stopping
-    LiveThreads.waitUntil(state, () => !running(state), stopping.deadline)
+    LiveThreads.awaitStop(stopping.state, stopping.deadline)
     stopping.finish(false)
   }
 
