@@ -258,8 +258,8 @@ export interface Reactor<R> {
    * For bridges that serve callers elsewhere (another thread, another
    * process): runs the effect like `runInReactor` and calls `options.onExit`
    * with the fiber's Exit. When the reactor ended the work (timeout, cancel,
-   * shutdown) its Cause says why (`stopReasonOf` in `@crochet/core/Errors`);
-   * `outsideError` turns a failed Exit into the error the caller gets. Returns a function
+   * shutdown) its Cause says why (`stopReasonOf` in `@crochet/core/Bridge`);
+   * `outsideError` (same module) turns a failed Exit into the error the caller gets. Returns a function
    * that cancels the work.
    */
   runCallback<A, E>(effect: Effect.Effect<A, E, R>, options: RunCallbackOptions<A, E>): () => void
@@ -393,13 +393,14 @@ export type RunInReactorResult<X> = X extends Effect.Effect<infer A, infer E, an
 
 /**
  * The keys of {@link ReactorOptions}, for wrappers that take a reactor's
- * options among their own and check them with `Options.check`.
+ * options among their own and check them with `checkOptions`.
  *
  * @example
  * ```ts
- * import { Options, Reactor } from "@crochet/core"
+ * import { Reactor } from "@crochet/core"
+ * import { checkOptions } from "@crochet/core/Bridge"
  *
- * const myOptions = Options.check({ drain: "1 second", verbose: true }, [...Reactor.optionKeys, "verbose"], "myLibrary.start")
+ * const myOptions = checkOptions({ drain: "1 second", verbose: true }, [...Reactor.optionKeys, "verbose"], "myLibrary.start")
  * ```
  *
  * @since 0.1.0

@@ -1,5 +1,8 @@
 /**
  * @crochet/core: call an Effect runtime safely from code that is not written in Effect.
+ * Tools for bridge authors (turning a failed Exit into the caller's error,
+ * stop reasons, option checks) are in `@crochet/core/Bridge`, out of this
+ * first view.
  *
  * @since 0.1.0
  */
@@ -14,23 +17,15 @@ export * as EventualResult from "./EventualResult.ts"
 export * as ResultStore from "./ResultStore.ts"
 
 /** @since 0.1.0 */
-export * as Options from "./Options.ts"
-
-/** @since 0.1.0 */
 export {
   Aborted,
-  attachCause,
   Cancelled,
   causeOf,
   InvalidArgument,
   NonErrorFailure,
-  outsideError,
   ReactorStartFailed,
   ReactorStopped,
-  ResultNotFound,
-  stopCause,
-  type StopReason,
-  stopReasonOf
+  ResultNotFound
 } from "./Errors.ts"
 
 /**

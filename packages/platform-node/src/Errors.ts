@@ -101,8 +101,8 @@ export class WrongThread extends Data.TaggedError("WrongThread")<{
 /**
  * The reactor thread could not start: its module could not be loaded, does
  * not export a `ReactorThread.define(...)`, or its layer failed to build.
- * `error` holds the original error as it came across. The next call tries to
- * start the thread again.
+ * `cause` holds the original error as it came across (as `cause` does in
+ * core's `ReactorStartFailed`). The next call tries to start the thread again.
  *
  * @example
  * ```ts
@@ -124,7 +124,7 @@ export class ReactorThreadStartFailed extends Data.TaggedError("ReactorThreadSta
   /** The reactor module's URL. */
   readonly module: string
   /** The error that stopped the start, rebuilt on this side of the thread boundary. */
-  readonly error: unknown
+  readonly cause: unknown
 }> {}
 
 /**

@@ -15,7 +15,7 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
 import { makeClient } from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
-import { checkOptions, toMillis } from "./internal/options.ts"
+import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
 import * as Released from "./internal/released.ts"
@@ -113,8 +113,13 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
   options?: {
     /** Default timeout of each operation (a call's own timeout wins). */
     readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /** Low-latency mode: after each answer, keep reading the worker's port for this long. Default: off. */
-    readonly spin?: Duration.Input | undefined
+    /**
+     * Low-latency mode, as `ReactorThread.connect`'s: after each answer the
+     * main thread keeps busy-polling the worker's port for `reactorSpin`
+     * (`true`: 0.2 ms, `ReactorThread`'s `busyPoll`), holding its event loop
+     * meanwhile. Default: off. See docs/threads.md.
+     */
+    readonly lowLatency?: boolean | { readonly reactorSpin?: Duration.Input | undefined } | undefined
   }
 ): Bridge<Ops> => {
   if (typeof reactor?.runCallback !== "function") {
@@ -127,7 +132,8 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
     const millis = toMillis(timeout, `MainThreadBridge.serve: timeouts.${name}`)
     if (millis !== undefined) timeouts[name] = millis
   }
-  const spinMillis = toMillis(options?.spin, "MainThreadBridge.serve: options.spin") ?? 0
+  const spinMillis =
+    decodeLowLatency(options?.lowLatency, serveLowLatency, "MainThreadBridge.serve: options.lowLatency")?.reactorSpin ?? 0
   const served = new Set<{ readonly server: Server; readonly state: Int32Array; readonly port: MessagePort }>()
   let closed = false
   const names = Object.keys(operations)
@@ -225,7 +231,8 @@ export const make = <const Ops extends Operations>(
   operations: Ops,
   options?: {
     readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    readonly spin?: Duration.Input | undefined
+    /** Low-latency mode (see {@link serve}). */
+    readonly lowLatency?: boolean | { readonly reactorSpin?: Duration.Input | undefined } | undefined
     /** Options of the reactor (drain, shutdownTimeout, logLevel, ...). */
     readonly reactor?: Reactor.ReactorOptions | undefined
   }
@@ -247,9 +254,13 @@ export const make = <const Ops extends Operations>(
     ))
 }
 
-const serveKeys = ["timeouts", "spin"] as const
-const makeKeys = ["timeouts", "spin", "reactor"] as const
-const connectKeys = ["timeout", "errors", "spin", "traceContext"] as const
+const serveKeys = ["timeouts", "lowLatency"] as const
+const makeKeys = ["timeouts", "lowLatency", "reactor"] as const
+const connectKeys = ["timeout", "errors", "lowLatency", "traceContext"] as const
+/** `lowLatency: true` of `serve`: the main thread busy-polls all along (it has no request counter to sleep on). */
+const serveLowLatency = { reactorSpin: 0.2 }
+/** `lowLatency: true` of `connect`: the worker spins 50 µs before parking, as `ReactorThread`'s caller. */
+const connectLowLatency = { callerSpin: 0.05 }
 
 /**
  * Connects a worker thread to the main thread's reactor through an
@@ -280,8 +291,11 @@ export const connect = <Ops extends Operations = Operations>(
     readonly timeout?: Duration.Input | undefined
     /** Error classes to rebuild failures as, matched by `_tag` (see `ReactorThread.ConnectOptions`). */
     readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
-    /** Spin for this long before parking in `Atomics.wait` (low-latency mode). Default: off. */
-    readonly spin?: Duration.Input | undefined
+    /**
+     * Low-latency mode, as `ReactorThread.connect`'s: spin for `callerSpin`
+     * (`true`: 50 µs) before parking in `Atomics.wait`. Default: off.
+     */
+    readonly lowLatency?: boolean | { readonly callerSpin?: Duration.Input | undefined } | undefined
     /** Send this worker's active OpenTelemetry span with each call (see `ReactorThread.ConnectOptions`). Default: true. */
     readonly traceContext?: boolean | undefined
   }
@@ -304,7 +318,8 @@ export const connect = <Ops extends Operations = Operations>(
   const remote = new MainThreadReactor(endpoint)
   return makeClient(remote, {
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
-    spinMillis: toMillis(options?.spin, "MainThreadBridge.connect: options.spin") ?? 0,
+    spinMillis:
+      decodeLowLatency(options?.lowLatency, connectLowLatency, "MainThreadBridge.connect: options.lowLatency")?.callerSpin ?? 0,
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>

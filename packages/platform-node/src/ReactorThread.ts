@@ -16,7 +16,7 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { makeClient } from "./internal/client.ts"
 import { errorClassMap } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
-import { checkOptions, toMillis } from "./internal/options.ts"
+import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import { ThreadReactor } from "./internal/threadReactor.ts"
 
 
@@ -36,7 +36,7 @@ import { ThreadReactor } from "./internal/threadReactor.ts"
  *   timeouts: { lookup: "2 seconds" }
  * })
  * Object.keys(definition.operations) // => ["lookup"]
- * definition.timeoutMillis             // => { lookup: 2000 }
+ * definition.timeouts                  // => { lookup: 2000 }
  * export default definition
  * ```
  *
@@ -48,7 +48,7 @@ export interface Definition<Ops extends Operations> {
   readonly operations: Ops
   readonly layer: Layer.Layer<any, any, never>
   /** Default timeouts in milliseconds, by operation. */
-  readonly timeoutMillis: Readonly<Record<string, number>>
+  readonly timeouts: Readonly<Record<string, number>>
   readonly reactorOptions: Reactor.ReactorOptions | undefined
 }
 
@@ -95,16 +95,16 @@ export const define = <R, E, const Ops extends { readonly [name: string]: (...ar
   checkOptions(definition, definitionKeys, "ReactorThread.define")
   checkOptions(definition.reactor, reactorOptionKeys, "ReactorThread.define: reactor")
   checkOptions(definition.timeouts, Object.keys(definition.operations ?? {}), "ReactorThread.define: timeouts (by operation)")
-  const timeoutMillis: Record<string, number> = {}
+  const timeouts: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
     const millis = toMillis(timeout, `ReactorThread.define: timeouts.${name}`)
-    if (millis !== undefined) timeoutMillis[name] = millis
+    if (millis !== undefined) timeouts[name] = millis
   }
   return {
     [DefinitionTypeId]: DefinitionTypeId,
     operations: definition.operations,
     layer: definition.layer,
-    timeoutMillis,
+    timeouts,
     reactorOptions: definition.reactor
   }
 }
@@ -285,7 +285,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
   const label = `reactor thread ${url.pathname.split("/").pop()}`
   checkOptions(options, connectKeys, "ReactorThread.connect")
-  const spin = decodeLowLatency(options?.lowLatency)
+  const lowLatency = decodeLowLatency(options?.lowLatency, lowLatencyDefaults, "ReactorThread.connect: options.lowLatency")
   checkOptions(options?.resourceLimits, resourceLimitKeys, "ReactorThread.connect: options.resourceLimits")
   for (const [key, value] of Object.entries(options?.resourceLimits ?? {})) {
     // Node does not check these, and a bad one can abort the whole process when the thread starts.
@@ -297,36 +297,18 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     exportName: options?.exportName ?? "default",
     startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,
     shutdownTimeout: toMillis(options?.shutdownTimeout, "ReactorThread.connect: options.shutdownTimeout") ?? 15_000,
-    reactorSpin: spin.reactor,
-    reactorBusy: spin.busy,
+    reactorSpin: lowLatency?.reactorSpin ?? 0,
+    busyPoll: Math.min(lowLatency?.reactorSpin ?? 0, lowLatency?.busyPoll ?? 0),
     resourceLimits: options?.resourceLimits
   })
   const client = makeClient(remote, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
-    spinMillis: spin.caller,
+    spinMillis: lowLatency?.callerSpin ?? 0,
     errors: errorClassMap(options?.errors),
     traceContext: options?.traceContext !== false
   }) as Client<OperationsOf<M>>
-  if (options?.eager !== false) remote.startInBackground()
+  if (options?.eager !== false) remote.start()
   return client
-}
-
-const decodeLowLatency = (
-  option: ConnectOptions["lowLatency"]
-): { readonly reactor: number; readonly busy: number; readonly caller: number } => {
-  if (option === undefined || option === false) return { reactor: 0, busy: 0, caller: 0 }
-  if (option === true) return lowLatencyDefaults
-  checkOptions(option, lowLatencyKeys, "ReactorThread.connect: options.lowLatency")
-  const reactor = toMillis(option.reactorSpin, "ReactorThread.connect: options.lowLatency.reactorSpin") ??
-    lowLatencyDefaults.reactor
-  return {
-    reactor,
-    busy: Math.min(
-      reactor,
-      toMillis(option.busyPoll, "ReactorThread.connect: options.lowLatency.busyPoll") ?? lowLatencyDefaults.busy
-    ),
-    caller: toMillis(option.callerSpin, "ReactorThread.connect: options.lowLatency.callerSpin") ?? lowLatencyDefaults.caller
-  }
 }
 
 // A record, so that a new option must be added here too.
@@ -343,9 +325,8 @@ const connectKeys = Object.keys(
     traceContext: 0
   } satisfies Record<keyof ConnectOptions, 0>
 )
-const lowLatencyKeys = ["reactorSpin", "busyPoll", "callerSpin"] as const
 /** The keys of Node's `ResourceLimits`: Node ignores others in silence. */
 const resourceLimitKeys = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
 
 /** `lowLatency: true`: a 1 ms window, busy-polled for its first 0.2 ms; the caller spins 50 µs. */
-const lowLatencyDefaults = { reactor: 1, busy: 0.2, caller: 0.05 }
+const lowLatencyDefaults = { reactorSpin: 1, busyPoll: 0.2, callerSpin: 0.05 }

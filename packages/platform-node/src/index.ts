@@ -36,7 +36,7 @@ export * as ReactorThread from "./ReactorThread.ts"
  *
  * @since 0.1.0
  */
-export * as BlockingClient from "./BlockingClient.ts"
+export type * as BlockingClient from "./BlockingClient.ts"
 
 /**
  * The errors of the Node bridges (besides core's `ReactorStopped`,

@@ -28,10 +28,10 @@ const pollBound = { timeout: 20_000 }
 const workers: Array<Worker> = []
 
 /** A worker thread blocked on the main reactor's bridge, driven by messages. */
-const startWorker = (bridge: MainThreadBridge.Bridge<any>) => {
+const startWorker = (bridge: MainThreadBridge.Bridge<any>, options?: Parameters<typeof MainThreadBridge.connect>[1]) => {
   const endpoint = bridge.endpoint()
   const worker = new Worker(new URL("./fixtures/bridge-worker.ts", import.meta.url), {
-    workerData: { endpoint },
+    workerData: { endpoint, options },
     transferList: [endpoint.port]
   })
   workers.push(worker)
@@ -60,6 +60,15 @@ describe("MainThreadBridge", () => {
     const { call } = startWorker(bridge)
     expect(await call("add", [1, 2])).toMatchObject({ ok: true, value: 3 })
     expect(await call("threadId")).toMatchObject({ ok: true, value: threadId })
+    await reactor.shutdown()
+  })
+
+  it("low-latency mode (lowLatency, as ReactorThread's) answers values and failures as the default mode", async () => {
+    const reactor = Reactor.setup(layer())
+    const bridge = MainThreadBridge.serve(reactor, operations, { lowLatency: true })
+    const { call } = startWorker(bridge, { lowLatency: { callerSpin: "100 micros" } })
+    for (let i = 0; i < 20; i++) expect(await call("add", [i, 1])).toMatchObject({ ok: true, value: i + 1 })
+    expect(await call("lookup", ["missing"])).toMatchObject({ ok: false, error: { instanceOfLookupError: true } })
     await reactor.shutdown()
   })
 

@@ -440,7 +440,10 @@ describe("ReactorThread: thread death and startup", () => {
     const error = thrown(() => client.call.ping())
     expect(error).toBeInstanceOf(ReactorThreadStartFailed)
     expect(error.message).toContain("database unreachable")
-    expect(error.error.message).toContain("database unreachable")
+    // `cause`, as in core's ReactorStartFailed (it was `error`)
+    expect(error.cause).toBeInstanceOf(Error)
+    expect(error.cause.message).toContain("database unreachable")
+    expect(error).not.toHaveProperty("error")
   })
 
   it("after shutdown, calls fail fast with ReactorStopped", () => {

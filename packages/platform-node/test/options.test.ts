@@ -46,12 +46,12 @@ const entryPoints: ReadonlyArray<{
   },
   {
     call: "MainThreadBridge.serve",
-    keys: ["timeouts", "spin"],
+    keys: ["timeouts", "lowLatency"],
     run: (options) => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, options as never)
   },
   {
     call: "MainThreadBridge.make",
-    keys: ["timeouts", "spin", "reactor"],
+    keys: ["timeouts", "lowLatency", "reactor"],
     run: (options) => MainThreadBridge.make(operations, options as never)
   },
   {
@@ -94,14 +94,30 @@ describe("an unknown option key is InvalidArgument naming the nearest valid one,
     expect(message(() => NodeReactor.setup(Layer.empty, { keepalive: "always" } as never))).toContain("did you mean `keepAlive`?")
   })
 
+  it("MainThreadBridge's low-latency option has ReactorThread's name: the old `spin` is refused, naming it", () => {
+    for (const run of [
+      () => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { spin: 1 } as never),
+      () => MainThreadBridge.make(operations, { spin: 1 } as never)
+    ]) {
+      const error = thrown(run)
+      expect(error).toBeInstanceOf(InvalidArgument)
+      expect(error.message).toContain("unknown option `spin`")
+      expect(error.message).toContain("`lowLatency`")
+    }
+    expect(() => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { lowLatency: { reactorSpin: "fast" as never } }))
+      .toThrow(/MainThreadBridge.serve: options.lowLatency.reactorSpin/)
+  })
+
   it("MainThreadBridge.connect checks its options before it connects", async () => {
     const scope = Scope.makeUnsafe()
     const bridge = await Effect.runPromise(Scope.provide(MainThreadBridge.make(operations), scope))
     // The serving thread may not connect (WrongThread), so the check must come first to be seen here.
     const endpoint = { ...bridge.endpoint(), servingThread: -1 }
-    const error = thrown(() => MainThreadBridge.connect(endpoint, { spinn: 1 } as never))
+    const error = thrown(() => MainThreadBridge.connect(endpoint, { lowLatncy: true } as never))
     expect(error).toBeInstanceOf(InvalidArgument)
-    expect(error.message).toMatch(/^MainThreadBridge.connect: unknown option `spinn`; did you mean `spin`\?/)
+    expect(error.message).toMatch(/^MainThreadBridge.connect: unknown option `lowLatncy`; did you mean `lowLatency`\?/)
+    const lowLatency = thrown(() => MainThreadBridge.connect(endpoint, { lowLatency: { reactorSpin: 1 } } as never))
+    expect(lowLatency.message).toMatch(/^MainThreadBridge.connect: options.lowLatency: unknown option `reactorSpin`/)
     endpoint.port.close()
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })

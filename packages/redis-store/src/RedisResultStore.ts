@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, Options as CrochetOptions, ResultStore } from "@crochet/core"
+import { InvalidArgument, ResultStore } from "@crochet/core"
+import { checkOptions } from "@crochet/core/Bridge"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -140,7 +141,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * @since 0.1.0
  */
 export const make = (options?: Options): RedisResultStore => {
-  CrochetOptions.check(options, optionKeys, "RedisResultStore.make")
+  checkOptions(options, optionKeys, "RedisResultStore.make")
   const settings = decodeOptions(options, "RedisResultStore.make")
   const commandTimeout = Duration.toMillis(settings.commandTimeout)
   // Fail commands at once while disconnected instead of queueing them until Redis is back, and run no
@@ -236,7 +237,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * @since 0.1.0
  */
 export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, NodeRedis> => {
-  CrochetOptions.check(options, storeOptionKeys, "RedisResultStore.layerRedis")
+  checkOptions(options, storeOptionKeys, "RedisResultStore.layerRedis")
   const settings = decodeOptions(options, "RedisResultStore.layerRedis")
   return Layer.effect(
     ResultStore.ResultStore,

@@ -1,6 +1,16 @@
 import type * as Cause from "effect/Cause"
-import { attachCause, NonErrorFailure } from "../Errors.ts"
+// A cycle (Errors.ts reads CauseKey), harmless: neither module uses the other at load time.
+import { NonErrorFailure } from "../Errors.ts"
 import { effectModules } from "./effectModules.ts"
+
+/** Where a rejected error keeps its Cause (`causeOf` reads it). */
+export const CauseKey: unique symbol = Symbol.for("@crochet/core/Cause") as never
+
+/** Attaches a Cause to an error so that `causeOf` finds it; returns the error. */
+export const attachCause = <E extends Error>(error: E, cause: Cause.Cause<unknown>): E => {
+  Object.defineProperty(error, CauseKey, { value: cause, configurable: true, writable: true, enumerable: false })
+  return error
+}
 
 const enrichedKey = Symbol.for("@crochet/core/enriched")
 

@@ -16,14 +16,8 @@
  * know unregistered classes, and loading `effect/Schema` on the calling side
  * costs about 80 ms of every cold start.
  */
-import {
-  InvalidArgument,
-  NonErrorFailure,
-  ReactorStopped,
-  stopCause,
-  type StopReason,
-  stopReasonOf
-} from "@crochet/core/Errors"
+import { stopCause, type StopReason, stopReasonOf } from "@crochet/core/Bridge"
+import { InvalidArgument, NonErrorFailure, ReactorStopped } from "@crochet/core/Errors"
 import type * as Cause from "effect/Cause"
 import { NotCloneable } from "../Errors.ts"
 import * as Lazy from "./effectModules.ts"

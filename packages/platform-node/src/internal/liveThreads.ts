@@ -30,7 +30,7 @@ export interface Stopping {
   readonly state: Int32Array
   /** A `performance.now()` time. */
   readonly deadline: number
-  /** Once the thread left Launching/Ready or the deadline passed: reports an overrun, lets the thread go. */
+  /** Once the thread left Starting/Ready or the deadline passed: reports an overrun, lets the thread go. */
   finish(atExit: boolean): void
 }
 
@@ -72,7 +72,7 @@ let announced = 0
 
 const running = (state: Int32Array): boolean => {
   const status = Atomics.load(state, Protocol.STATE)
-  return status === Protocol.Launching || status === Protocol.Ready
+  return status === Protocol.Starting || status === Protocol.Ready
 }
 
 const open = (): BroadcastChannel => {

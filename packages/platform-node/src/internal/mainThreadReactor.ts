@@ -3,24 +3,25 @@
  * endpoint (`bridge.endpoint()`), gone for good once the bridge is closed.
  */
 import { ReactorStopped } from "@crochet/core/Errors"
-import type { Endpoint } from "../MainThreadBridge.ts"
-import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
+import type * as MainThreadBridge from "../MainThreadBridge.ts"
+import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
+import { Endpoint } from "./endpoint.ts"
 import * as Protocol from "./protocol.ts"
 import * as Released from "./released.ts"
 
 export class MainThreadReactor implements RemoteReactor {
   readonly label = "main thread's reactor"
-  private readonly link: Link
+  private readonly endpoint: Endpoint
   private closed = false
 
-  constructor(endpoint: Endpoint<any>) {
-    this.link = new Link(new Int32Array(endpoint.buffer), endpoint.port, undefined)
-    this.link.info = { type: "ready", operations: endpoint.operations, timeouts: endpoint.timeouts }
+  constructor(endpoint: MainThreadBridge.Endpoint<any>) {
+    this.endpoint = new Endpoint(new Int32Array(endpoint.buffer), endpoint.port, undefined)
+    this.endpoint.info = { type: "ready", operations: endpoint.operations, timeouts: endpoint.timeouts }
     endpoint.port.unref()
   }
 
-  acquire(_deadline?: number): Link {
-    if (!this.closed && this.link.status === Protocol.Ready) return this.link
+  acquire(_deadline?: number): Endpoint {
+    if (!this.closed && this.endpoint.status === Protocol.Ready) return this.endpoint
     throw this.goneError()
   }
 
@@ -28,13 +29,9 @@ export class MainThreadReactor implements RemoteReactor {
     checkNotReactorThread()
   }
 
-  /** A failed call may have been a release at shutdown: the main thread waits for this worker's handling. */
-  afterFailure(): void {
-    Released.acknowledgeLater(this.link.state)
-  }
-
-  goneError(_link?: Link, operation?: string): Error {
-    this.afterFailure()
+  goneError(_endpoint?: Endpoint, operation?: string): Error {
+    // The bridge may have closed at shutdown, releasing this worker: the main thread waits for its handling.
+    Released.acknowledgeLater(this.endpoint.state)
     return new ReactorStopped({
       message: this.closed
         ? "This client was shut down with client.shutdown()."
@@ -46,6 +43,6 @@ export class MainThreadReactor implements RemoteReactor {
   shutdown(): void {
     if (this.closed) return
     this.closed = true
-    this.link.port.close()
+    this.endpoint.port.close()
   }
 }

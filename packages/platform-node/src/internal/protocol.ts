@@ -40,8 +40,8 @@ export const HANDLED = 5
 /** Number of Int32 slots in the shared buffer. */
 export const slots = 6
 
-/** The reactor thread is loading its module and building its layer. */
-export const Launching = 0
+/** The reactor thread is starting: loading its module and building its layer. */
+export const Starting = 0
 export const Ready = 1
 /** Shut down on purpose (client.shutdown(), bridge.close(), process exit). */
 export const Stopped = 2

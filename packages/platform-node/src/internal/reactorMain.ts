@@ -67,7 +67,7 @@ const main = async (): Promise<void> => {
   const ready: Protocol.ReadyInfo = {
     type: "ready",
     operations: Object.keys(definition.operations),
-    timeouts: definition.timeoutMillis
+    timeouts: definition.timeouts
   }
   port.postMessage(ready)
   server = new Server(reactor, definition.operations, port, state, {

@@ -26,7 +26,7 @@ process.on("uncaughtExceptionMonitor", (error: unknown) => {
 })
 process.on("exit", (code) => {
   const status = Atomics.load(state, Protocol.STATE)
-  if (status !== Protocol.Launching && status !== Protocol.Ready) return // stopped on purpose, or failed to start
+  if (status !== Protocol.Starting && status !== Protocol.Ready) return // stopped on purpose, or failed to start
   const info: Protocol.DiedInfo = {
     type: "died",
     reason: uncaught !== undefined

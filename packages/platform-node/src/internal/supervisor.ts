@@ -32,7 +32,7 @@ const state = new Int32Array(data.buffer)
 
 data.lifeline.on("close", () => {
   const status = Atomics.load(state, Protocol.STATE)
-  if (status === Protocol.Launching || status === Protocol.Ready) {
+  if (status === Protocol.Starting || status === Protocol.Ready) {
     const info: Protocol.DiedInfo = {
       type: "died",
       reason: "it ended without a word" +

@@ -8,10 +8,11 @@ import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
-import { checkNotReactorThread, Link, type RemoteReactor } from "./client.ts"
+import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
+import { Endpoint } from "./endpoint.ts"
 import { decodeValue } from "./codec.ts"
-import * as LiveThreads from "./liveThreads.ts"
 import { formatMillis } from "./options.ts"
+import * as LiveThreads from "./liveThreads.ts"
 import * as Protocol from "./protocol.ts"
 
 export interface ThreadSettings {
@@ -19,24 +20,24 @@ export interface ThreadSettings {
   readonly startTimeout: number
   readonly shutdownTimeout: number
   readonly reactorSpin: number
-  readonly reactorBusy: number
+  readonly busyPoll: number
   readonly resourceLimits: { readonly [key: string]: number } | undefined
 }
 
 /**
- * Whether a launch is still the one to use: starting, ready (it may have become
+ * Whether a thread is still the one to use: starting, ready (it may have become
  * ready a moment ago), or failed to start and nobody has been told yet (an eager start).
  */
-const stillCurrent = (link: Link): boolean => {
-  link.drain()
-  const status = link.status
-  return status === Protocol.Launching || status === Protocol.Ready || status === Protocol.StartFailed ||
-    (status === Protocol.Dead && link.info === undefined)
+const stillCurrent = (endpoint: Endpoint): boolean => {
+  endpoint.drain()
+  const status = endpoint.status
+  return status === Protocol.Starting || status === Protocol.Ready || status === Protocol.StartFailed ||
+    (status === Protocol.Dead && endpoint.info === undefined)
 }
 
-/** One launch of a reactor thread: replaced after it dies. */
-interface Launch {
-  readonly link: Link
+/** One start of a reactor thread: replaced by a new one after it dies. */
+interface Thread {
+  readonly endpoint: Endpoint
   readonly reactor: Worker
   /** The thread that watches it, once started (see `watch`). */
   supervisor: Worker | undefined
@@ -48,7 +49,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   readonly label: string
   private readonly url: URL
   private readonly settings: ThreadSettings
-  private launch: Launch | undefined
+  private thread: Thread | undefined
   /** Who stopped it for good: `client.shutdown()`, or the end of the process. */
   private stopped: "client" | "exit" | undefined
 
@@ -62,33 +63,33 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     checkNotReactorThread()
   }
 
-  acquire(deadline?: number): Link | undefined {
-    const launch = this.launch
-    if (launch !== undefined && launch.link.status === Protocol.Ready) {
+  acquire(deadline?: number): Endpoint | undefined {
+    const thread = this.thread
+    if (thread !== undefined && thread.endpoint.status === Protocol.Ready) {
       // Started in the background (eager): read its "ready" message once, and have it watched.
-      if (launch.link.info === undefined) {
-        launch.link.drain()
-        this.watch(launch)
+      if (thread.endpoint.info === undefined) {
+        thread.endpoint.drain()
+        this.watch(thread)
       }
-      return launch.link
+      return thread.endpoint
     }
-    if (launch !== undefined && LiveThreads.stoppedForExit(launch.link.state)) this.stopped ??= "exit"
+    if (thread !== undefined && LiveThreads.stoppedForExit(thread.endpoint.state)) this.stopped ??= "exit"
     if (this.stopped !== undefined) throw this.stoppedError()
     checkNotReactorThread()
-    let current = launch
-    if (current === undefined || !stillCurrent(current.link)) {
+    let current = thread
+    if (current === undefined || !stillCurrent(current.endpoint)) {
       // None yet, or the last one died: start a (new) thread. The dead one's
       // port stays open so that handles can still read replies sent before the end.
-      current = this.spawn()
+      current = this.startThread()
     }
-    const link = current.link
+    const endpoint = current.endpoint
     const startDeadline = performance.now() + this.settings.startTimeout
-    link.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
-    switch (link.status) {
+    endpoint.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
+    switch (endpoint.status) {
       case Protocol.Ready:
         this.watch(current)
-        return link
-      case Protocol.Launching:
+        return endpoint
+      case Protocol.Starting:
         // The call's own deadline came first: the thread goes on starting for the next call.
         if (deadline !== undefined && deadline < startDeadline) return undefined
         this.discard(current, true)
@@ -98,7 +99,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
         )
       case Protocol.StartFailed: {
         this.discard(current, false)
-        const failure = link.startFailure
+        const failure = endpoint.startFailure
         throw this.startFailed(
           failure?.message ?? "failed to start",
           failure?.error === undefined ? undefined : decodeValue(failure.error, new Map())
@@ -106,24 +107,24 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
       }
       default:
         this.discard(current, false)
-        throw this.startFailed(`died while starting (${link.death ?? "no reason given"})`, undefined)
+        throw this.startFailed(`died while starting (${endpoint.death ?? "no reason given"})`, undefined)
     }
   }
 
-  /** Spawns the thread without waiting for it (the `eager` option). */
-  startInBackground(): void {
-    if (this.launch !== undefined) return
+  /** Starts the thread without waiting for it (the `eager` option). */
+  start(): void {
+    if (this.thread !== undefined) return
     try {
-      this.spawn()
+      this.startThread()
     } catch {
       // A broken install: the first call tries again and throws the reason.
     }
   }
 
-  private startFailed(why: string, error: unknown): ReactorThreadStartFailed {
+  private startFailed(why: string, cause: unknown): ReactorThreadStartFailed {
     return new ReactorThreadStartFailed({
       module: this.url.href,
-      error,
+      cause,
       message: `The ${this.label} could not start: ${why}. The next call tries again.`
     })
   }
@@ -138,19 +139,19 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     })
   }
 
-  goneError(link: Link, operation: string): Error {
-    link.drain()
-    if (link.status === Protocol.Dead) {
+  goneError(endpoint: Endpoint, operation: string): Error {
+    endpoint.drain()
+    if (endpoint.status === Protocol.Dead) {
       return new ReactorStopped({
-        message: `The ${this.label} died (${link.death ?? "no reason given"}) while ${operation}() was waiting, ` +
+        message: `The ${this.label} died (${endpoint.death ?? "no reason given"}) while ${operation}() was waiting, ` +
           "so its work is lost. The next call starts a new reactor thread."
       })
     }
-    if (LiveThreads.stoppedForExit(link.state)) this.stopped ??= "exit"
+    if (LiveThreads.stoppedForExit(endpoint.state)) this.stopped ??= "exit"
     return this.stoppedError()
   }
 
-  private spawn(): Launch {
+  private startThread(): Thread {
     const buffer = new SharedArrayBuffer(Protocol.slots * Int32Array.BYTES_PER_ELEMENT)
     const data = new MessageChannel()
     const control = new MessageChannel()
@@ -168,7 +169,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
           lifeline: lifeline.port2,
           buffer,
           spinMillis: this.settings.reactorSpin,
-          busyMillis: this.settings.reactorBusy
+          busyMillis: this.settings.busyPoll
         },
         transferList: [data.port2, lifeline.port2],
         ...(resourceLimits !== undefined ? { resourceLimits } : {})
@@ -176,45 +177,50 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     } catch (error) {
       throw this.startFailed(`its thread could not be created: ${(error as Error)?.message ?? error}`, error)
     }
-    const link = new Link(new Int32Array(buffer), data.port1, control.port1)
+    const endpoint = new Endpoint(new Int32Array(buffer), data.port1, control.port1)
     reactor.on("error", (error) => {
       // Seen only while this thread is not blocked: more precise than "ended without a word".
-      link.death = error instanceof Error
+      endpoint.death = error instanceof Error
         ? `${(error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory:" : "uncaught"} ${error.name}: ${error.message}`
         : `uncaught ${String(error)}`
     })
     reactor.unref()
     data.port1.unref()
     control.port1.unref()
-    link.notifyRequests = this.settings.reactorSpin > 0
-    const launch: Launch = { link, reactor, supervisor: undefined, watch: { supervisorModule, control: control.port2, lifeline: lifeline.port1 } }
+    endpoint.notifyRequests = this.settings.reactorSpin > 0
+    const thread: Thread = {
+      endpoint,
+      reactor,
+      supervisor: undefined,
+      watch: { supervisorModule, control: control.port2, lifeline: lifeline.port1 }
+    }
     // Under resourceLimits, running out of memory while starting is likely: watch from the start.
-    if (resourceLimits !== undefined) this.watch(launch)
-    this.launch = launch
-    LiveThreads.track(this, link.state, this.label, this.settings.shutdownTimeout)
-    return launch
+    if (resourceLimits !== undefined) this.watch(thread)
+    this.thread = thread
+    LiveThreads.track(this, endpoint.state, this.label, this.settings.shutdownTimeout)
+    return thread
   }
 
   /**
-   * Starts the supervisor thread that watches a launch (`supervisor.ts`), once: when the
-   * reactor thread is ready, so that the two start-ups do not compete for the cores.
+   * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once: when
+   * the reactor thread is ready, so that the two start-ups do not compete for the cores.
    */
-  private watch(launch: Launch): void {
-    const pending = launch.watch
+  private watch(thread: Thread): void {
+    const pending = thread.watch
     if (pending === undefined) return
-    launch.watch = undefined
-    const { link, reactor } = launch
+    thread.watch = undefined
+    const { endpoint, reactor } = thread
     const unwatched = (reason: string) => {
       void reactor.terminate()
-      if (link.status === Protocol.Launching || link.status === Protocol.Ready) {
-        link.death ??= reason
-        Protocol.setState(link.state, Protocol.Dead)
+      if (endpoint.serving) {
+        endpoint.death ??= reason
+        Protocol.setState(endpoint.state, Protocol.Dead)
       }
     }
     try {
-      launch.supervisor = new Worker(pending.supervisorModule, {
+      thread.supervisor = new Worker(pending.supervisorModule, {
         workerData: {
-          buffer: link.state.buffer,
+          buffer: endpoint.state.buffer,
           control: pending.control,
           lifeline: pending.lifeline,
           limited: this.settings.resourceLimits !== undefined
@@ -225,14 +231,14 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
       // Node refuses to hand over a lifeline that has closed: the reactor thread is gone.
       return unwatched("it ended without a word (out of memory?)")
     }
-    launch.supervisor.on("error", (error) =>
+    thread.supervisor.on("error", (error) =>
       // It can only fail by not loading: the reactor thread would go unwatched.
       unwatched(
         `its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
           error instanceof Error ? `${error.name}: ${error.message}` : String(error)
         }`
       ))
-    launch.supervisor.unref()
+    thread.supervisor.unref()
   }
 
   /**
@@ -251,14 +257,14 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     return url
   }
 
-  private discard(launch: Launch, terminate: boolean): void {
+  private discard(thread: Thread, terminate: boolean): void {
     if (terminate) {
-      void launch.reactor.terminate()
-      void launch.supervisor?.terminate()
+      void thread.reactor.terminate()
+      void thread.supervisor?.terminate()
     }
-    launch.link.port.close()
-    launch.link.control?.close()
-    if (this.launch === launch) this.launch = undefined
+    thread.endpoint.port.close()
+    thread.endpoint.control?.close()
+    if (this.thread === thread) this.thread = undefined
     LiveThreads.untrack(this)
   }
 
@@ -274,26 +280,26 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   stop(why: "client" | "exit"): LiveThreads.Stopping | undefined {
     if (this.stopped !== undefined) return undefined
     this.stopped = why
-    const launch = this.launch
-    if (launch === undefined) return undefined
-    const link = launch.link
-    if (!running(link.state)) {
-      this.discard(launch, true)
+    const thread = this.thread
+    if (thread === undefined) return undefined
+    const endpoint = thread.endpoint
+    if (!running(endpoint.state)) {
+      this.discard(thread, true)
       return undefined
     }
     try {
-      link.port.postMessage([Protocol.Shutdown])
+      endpoint.port.postMessage([Protocol.Shutdown])
     } catch {
       // already closed
     }
     return {
-      state: link.state,
+      state: endpoint.state,
       deadline: performance.now() + this.settings.shutdownTimeout,
       finish: (atExit) => {
-        if (running(link.state)) {
+        if (running(endpoint.state)) {
           LiveThreads.report(LiveThreads.overrun(this.label, this.settings.shutdownTimeout, true), atExit)
         }
-        this.discard(launch, true)
+        this.discard(thread, true)
       }
     }
   }
@@ -301,5 +307,5 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
 
 const running = (state: Int32Array): boolean => {
   const status = Atomics.load(state, Protocol.STATE)
-  return status === Protocol.Ready || status === Protocol.Launching
+  return status === Protocol.Ready || status === Protocol.Starting
 }
