@@ -9,15 +9,14 @@
  * - Reactor threads connected from worker threads: when the main thread exits,
  *   Node stops every worker without running its code, so a worker cannot shut
  *   its own down then. Each worker announces its reactor threads (their shared
- *   state) to the main thread on a BroadcastChannel; at the end the main thread
- *   asks every reactor thread on that channel to stop (`reactorMain.ts` listens)
- *   and waits for them through their shared state, each within its
- *   `shutdownTimeout`. A worker that is terminated takes its reactor threads
+ *   state) to the main thread on a BroadcastChannel (`Protocol.channels`); at
+ *   the end the main thread asks every reactor thread to stop on another
+ *   (`reactorMain.ts` listens) and waits for them through their shared state,
+ *   each within its `shutdownTimeout`. A worker that is terminated takes its reactor threads
  *   with it, without a word: the main thread forgets a worker's reactor threads
  *   (and those of the workers it started) when that worker's `exit` event
  *   comes. An announcement reaches the main thread when its event loop runs,
  *   so a thread connected in the very turn the main thread exits in is missed.
- * No imports of `effect` here.
  */
 import { writeSync } from "node:fs"
 import { BroadcastChannel, getEnvironmentData, isMainThread, setEnvironmentData, threadId, type Worker } from "node:worker_threads"
@@ -46,11 +45,10 @@ interface Announced {
   readonly shutdownTimeout: number
 }
 
-type Message =
+/** What a worker thread announces to the main thread on `Protocol.channels.announce`. */
+type Announcement =
   | Announced & { readonly type: "started"; readonly id: string; readonly worker: number }
   | { readonly type: "ended"; readonly id: string }
-  | { readonly type: "rollCall" }
-  | { readonly type: "exit" }
 
 /**
  * The worker thread started by the main thread that this thread descends from
@@ -65,7 +63,7 @@ if (!isMainThread) setEnvironmentData(workerKey, topWorker)
 const own = new Map<OwnThread, Announced & { readonly id: string | undefined }>()
 /** On the main thread: the reactor threads of worker threads, by id, with the worker they descend from. */
 const others = new Map<string, Announced & { readonly worker: number }>()
-let channel: BroadcastChannel | undefined
+let rollCalls: BroadcastChannel | undefined
 let exitHookInstalled = false
 let hurried = false
 let announced = 0
@@ -75,25 +73,24 @@ const running = (state: Int32Array): boolean => {
   return status === Protocol.Starting || status === Protocol.Ready
 }
 
-const open = (): BroadcastChannel => {
-  if (channel !== undefined) return channel
-  const opened = new BroadcastChannel(Protocol.reactorThreadsChannel)
-  opened.unref()
-  opened.onmessage = (event) => {
-    const message = (event as { readonly data: Message }).data
-    if (isMainThread) {
-      if (message.type === "started") others.set(message.id, message)
-      else if (message.type === "ended") others.delete(message.id)
-    } else if (message.type === "rollCall") {
-      for (const thread of own.values()) announce(thread)
-    }
-  }
-  return channel = opened
+/** Posts on a channel this thread does not listen to (a listening channel would receive the others' messages). */
+const post = (name: string, message: unknown): void => {
+  const channel = new BroadcastChannel(name)
+  channel.postMessage(message)
+  channel.close()
+}
+
+/** Listens on a channel without keeping the thread alive. */
+const listen = (name: string, onMessage: (message: any) => void): BroadcastChannel => {
+  const channel = new BroadcastChannel(name)
+  channel.unref()
+  channel.onmessage = (event) => onMessage((event as { readonly data: unknown }).data)
+  return channel
 }
 
 const announce = ({ id, label, shutdownTimeout, state }: Announced & { readonly id: string | undefined }) => {
   if (id === undefined) return
-  open().postMessage({ type: "started", id, state, label, shutdownTimeout, worker: topWorker } satisfies Message)
+  post(Protocol.channels.announce, { type: "started", id, state, label, shutdownTimeout, worker: topWorker } satisfies Announcement)
 }
 
 const installExitHook = () => {
@@ -107,6 +104,11 @@ export const track = (thread: OwnThread, state: Int32Array, label: string, shutd
   const entry = { state, label, shutdownTimeout, id: isMainThread ? undefined : `${threadId}:${++announced}` }
   own.set(thread, entry)
   installExitHook()
+  if (isMainThread) return
+  // Announce it again when the main thread asks (it loaded this package after this thread started some).
+  rollCalls ??= listen(Protocol.channels.rollCall, () => {
+    for (const thread of own.values()) announce(thread)
+  })
   announce(entry)
 }
 
@@ -114,7 +116,7 @@ export const track = (thread: OwnThread, state: Int32Array, label: string, shutd
 export const untrack = (thread: OwnThread): void => {
   const id = own.get(thread)?.id
   own.delete(thread)
-  if (id !== undefined) open().postMessage({ type: "ended", id } satisfies Message)
+  if (id !== undefined) post(Protocol.channels.announce, { type: "ended", id } satisfies Announcement)
 }
 
 /** Whether a reactor thread stopped because the process is ending (it set its exit mark). */
@@ -126,7 +128,7 @@ const stopEverything = (): ReadonlyArray<Stopping> => {
   const started = performance.now()
   const asked = [...others.values()].filter((thread) => running(thread.state))
   others.clear()
-  if (asked.length > 0) open().postMessage({ type: "exit" } satisfies Message)
+  if (asked.length > 0) post(Protocol.channels.exit, "exit")
   return [
     ...stopping,
     ...asked.map((thread): Stopping => ({
@@ -202,7 +204,11 @@ export const hurry = (): void => {
 // worker threads (asking those started earlier to announce themselves), to shut them down at the
 // end too, and forget those of a worker when it ends.
 if (isMainThread) {
-  open().postMessage({ type: "rollCall" } satisfies Message)
+  listen(Protocol.channels.announce, (message: Announcement) => {
+    if (message.type === "started") others.set(message.id, message)
+    else others.delete(message.id)
+  })
+  post(Protocol.channels.rollCall, "rollCall")
   installExitHook()
   process.on("worker", (worker: Worker) => {
     const id = worker.threadId

@@ -86,10 +86,10 @@ let exiting = false
 
 // The process is ending (see `liveThreads.ts`): the main thread asks every reactor thread, also
 // those of worker threads, to stop. Mark it in the shared state first: the main thread waits for that.
-const processEnd = new BroadcastChannel(Protocol.reactorThreadsChannel)
+const processEnd = new BroadcastChannel(Protocol.channels.exit)
 processEnd.unref()
 processEnd.onmessage = (event) => {
-  if ((event as { readonly data: { readonly type: string } }).data.type !== "exit" || exiting) return
+  if (exiting) return
   exiting = true
   Atomics.store(state, Protocol.EXITING, 1)
   Protocol.wake(state)
