@@ -20,6 +20,8 @@ interface ReactorData {
   readonly buffer: SharedArrayBuffer
   readonly spinMillis: number
   readonly busyMillis: number
+  /** Connected from a worker thread: the main thread asks it to stop when the process ends. */
+  readonly stopsAtMainExit: boolean
 }
 
 ;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
@@ -84,16 +86,19 @@ const main = async (): Promise<void> => {
 let server: Server | undefined
 let exiting = false
 
-// The process is ending (see `liveThreads.ts`): the main thread asks every reactor thread, also
-// those of worker threads, to stop. Mark it in the shared state first: the main thread waits for that.
-const processEnd = new BroadcastChannel(Protocol.channels.exit)
-processEnd.unref()
-processEnd.onmessage = (event) => {
-  if (exiting) return
-  exiting = true
-  Atomics.store(state, Protocol.EXITING, 1)
-  Protocol.wake(state)
-  server?.shutdown()
+// Connected from a worker thread: when the process ends, the main thread asks such reactor threads
+// to stop (see `liveThreads.ts`); the main thread's own get a Shutdown request on their port instead.
+// Mark it in the shared state first: the connecting worker then starts no new one.
+if (data.stopsAtMainExit) {
+  const processEnd = new BroadcastChannel(Protocol.channels.exit)
+  processEnd.unref()
+  processEnd.onmessage = () => {
+    if (exiting) return
+    exiting = true
+    Atomics.store(state, Protocol.EXITING, 1)
+    Protocol.wake(state)
+    server?.shutdown()
+  }
 }
 
 void main()

@@ -6,7 +6,7 @@
 import { ReactorStopped } from "@crochet/core/Errors"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
+import { isMainThread, MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
 import { Endpoint } from "./endpoint.ts"
@@ -169,7 +169,9 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
           lifeline: lifeline.port2,
           buffer,
           spinMillis: this.settings.reactorSpin,
-          busyMillis: this.settings.busyPoll
+          busyMillis: this.settings.busyPoll,
+          // Connected from a worker thread: the main thread asks it to stop at the end (`liveThreads.ts`).
+          stopsAtMainExit: !isMainThread
         },
         transferList: [data.port2, lifeline.port2],
         ...(resourceLimits !== undefined ? { resourceLimits } : {})
