@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import { type Cancelled, InvalidArgument, type ReactorStopped } from "./Errors.ts"
 import * as internal from "./internal/eventualResult.ts"
+import type { ReactorImpl } from "./internal/reactor.ts"
 
 /**
  * How long a wait may take and what may end it early.
@@ -143,9 +144,9 @@ export const isEventualResult = (value: unknown): value is EventualResult<unknow
 export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
 ): EventualResult<{ -readonly [K in keyof T]: Effect.Success<T[K]> }, Effect.Error<T[number]>> => {
-  const host = hostOf(results, "EventualResult.all")
+  const reactor = reactorOf(results, "EventualResult.all")
   const everything = Effect.all(results as ReadonlyArray<EventualResult<unknown, unknown>>, { concurrency: "unbounded" })
-  return host.runInReactor(
+  return reactor.runInReactor(
     everything.pipe(Effect.onInterrupt(() => Effect.sync(() => cancelAll(results))))
   ) as never
 }
@@ -171,8 +172,8 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
 export const race = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
 ): EventualResult<Effect.Success<T[number]>, Effect.Error<T[number]>> => {
-  const host = hostOf(results, "EventualResult.race")
-  return host.runInReactor(
+  const reactor = reactorOf(results, "EventualResult.race")
+  return reactor.runInReactor(
     Effect.raceAll(results).pipe(Effect.ensuring(Effect.sync(() => cancelAll(results))))
   ) as never
 }
@@ -181,7 +182,7 @@ const cancelAll = (results: ReadonlyArray<EventualResult<any, any>>) => {
   for (const result of results) result.cancel()
 }
 
-const hostOf = (results: ReadonlyArray<unknown>, call: string): internal.Host => {
+const reactorOf = (results: ReadonlyArray<unknown>, call: string): ReactorImpl<any> => {
   if (!Array.isArray(results) || results.length === 0) {
     throw new InvalidArgument(`${call} needs a non-empty array of EventualResults.`)
   }
@@ -190,5 +191,5 @@ const hostOf = (results: ReadonlyArray<unknown>, call: string): internal.Host =>
       throw new InvalidArgument(`${call}: every element must be an EventualResult from reactor.runInReactor.`)
     }
   }
-  return internal.hostOfResult(results[0] as EventualResult<unknown, unknown>)
+  return internal.reactorOfResult(results[0] as EventualResult<unknown, unknown>)
 }

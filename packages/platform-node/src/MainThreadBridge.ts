@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
+import type { ErrorClass } from "@crochet/core/EncodedCause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -14,7 +15,7 @@ import { MessageChannel, type MessagePort, threadId } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
 import { makeClient } from "./internal/client.ts"
-import { errorClassMap } from "./internal/codec.ts"
+import { errorClasses } from "./internal/codec.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
@@ -290,7 +291,7 @@ export const connect = <Ops extends Operations = Operations>(
     /** Default timeout of every call, below the operation's own default. */
     readonly timeout?: Duration.Input | undefined
     /** Error classes to rebuild failures as, matched by `_tag` (see `ReactorThread.ConnectOptions`). */
-    readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
+    readonly errors?: ReadonlyArray<ErrorClass> | undefined
     /**
      * Low-latency mode, as `ReactorThread.connect`'s: spin for `callerSpin`
      * (`true`: 50 µs) before parking in `Atomics.wait`. Default: off.
@@ -320,7 +321,7 @@ export const connect = <Ops extends Operations = Operations>(
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
     spinMillis:
       decodeLowLatency(options?.lowLatency, connectLowLatency, "MainThreadBridge.connect: options.lowLatency")?.callerSpin ?? 0,
-    errors: errorClassMap(options?.errors),
+    errors: errorClasses(options?.errors, "MainThreadBridge.connect: options.errors"),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>
 }

@@ -14,7 +14,8 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { makeClient } from "./internal/client.ts"
-import { errorClassMap } from "./internal/codec.ts"
+import type { ErrorClass } from "@crochet/core/EncodedCause"
+import { errorClasses } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import { ThreadReactor } from "./internal/threadReactor.ts"
@@ -209,11 +210,15 @@ export interface ConnectOptions {
   /** The export of the module holding the definition. Default: `"default"`. */
   readonly exportName?: string | undefined
   /**
-   * Error classes to rebuild failures as, matched by `_tag` (or class name):
-   * with them, `error instanceof LookupError` holds on this side. Without, a
-   * failure is an `Error` with the same name, message, `_tag`, fields and stack.
+   * Your error classes, to rebuild failures as (matched by `_tag`, or by
+   * `name` for an error without one): with them, `error instanceof
+   * LookupError` holds on this side. The toolkit's own errors, Effect's
+   * (`TimeoutError`, ...) and JavaScript's (`TypeError`, ...) are rebuilt
+   * anyway; any other failure is a plain `Error` with the same name,
+   * message, `_tag`, fields and stack. The same option as the Redis store's.
+   * Anything but an array of classes throws `InvalidArgument`.
    */
-  readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
+  readonly errors?: ReadonlyArray<ErrorClass> | undefined
   /**
    * For bursts of back-to-back calls whose operations finish without waiting
    * on I/O. After each answer the reactor thread stays out of its event loop
@@ -304,7 +309,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
   const client = makeClient(remote, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: lowLatency?.callerSpin ?? 0,
-    errors: errorClassMap(options?.errors),
+    errors: errorClasses(options?.errors, "ReactorThread.connect: options.errors"),
     traceContext: options?.traceContext !== false
   }) as Client<OperationsOf<M>>
   if (options?.eager !== false) remote.start()

@@ -9,13 +9,13 @@
  */
 import { InvalidArgument, ResultStore } from "@crochet/core"
 import { checkOptions } from "@crochet/core/Bridge"
+import type { ErrorClass, ErrorClasses } from "@crochet/core/EncodedCause"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Schema from "effect/Schema"
 import { createClient, createCluster } from "redis"
-import { makeExitCodec } from "./internal/codec.ts"
+import { errorClasses, makeExitCodec } from "./internal/codec.ts"
 import { type Backend, Connection } from "./internal/connection.ts"
 import { Store } from "./internal/store.ts"
 
@@ -66,12 +66,17 @@ export interface Options {
   /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */
   readonly commandTimeout?: Duration.Input | undefined
   /**
-   * A schema of your own errors (say `Schema.Union([NotFound, Timeout])` of
-   * `Schema.TaggedError` classes): failures it can encode come back in the
-   * retrieving process as real instances of those classes (`instanceof`
-   * works). Others come back as `RemoteError`. Both processes need the same schema.
+   * Your error classes (say `[NotFound, Timeout]`: `Data.TaggedError`,
+   * `Schema.TaggedError` or `Error` subclasses), for the retrieving
+   * process: a failure whose `_tag` (or, without one, `name`) is one of
+   * theirs comes back as an instance of that class (`instanceof` works).
+   * The toolkit's own errors, Effect's and JavaScript's come back as
+   * themselves anyway; any other failure is a plain `Error` with the same
+   * `name`, `message`, `_tag`, fields and stack. The same option as
+   * `ReactorThread.connect`'s. Anything but an array of classes (a Schema,
+   * as this option took before) throws `InvalidArgument` at `make`.
    */
-  readonly errors?: Schema.Top | undefined
+  readonly errors?: ReadonlyArray<ErrorClass> | undefined
 }
 
 /**
@@ -278,7 +283,7 @@ interface Settings {
   readonly ownerHeartbeat: Duration.Duration
   readonly ownerLostAfter: Duration.Duration
   readonly commandTimeout: Duration.Duration
-  readonly errors: Schema.Top | undefined
+  readonly errors: ErrorClasses
 }
 
 const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
@@ -299,7 +304,8 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
         `(${Duration.format(ownerHeartbeat)}), or a live owner would look lost; make it 3 heartbeats or more.`
     )
   }
-  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, commandTimeout, errors: options?.errors }
+  const errors = errorClasses(options?.errors, `${call}: options.errors`)
+  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, commandTimeout, errors }
 }
 
 const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {

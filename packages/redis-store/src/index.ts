@@ -9,4 +9,4 @@
 export * as RedisResultStore from "./RedisResultStore.ts"
 
 /** @since 0.1.0 */
-export { OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "./Errors.ts"
+export { CorruptResult, OwnerLost, StoreUnavailable, UnencodableResult } from "./Errors.ts"

@@ -1,7 +1,7 @@
 /**
  * The wire protocol between a blocking caller and the thread that serves it.
  * No imports of `effect` here: the supervisor thread loads this file too and
- * must start fast.
+ * must start fast. A failure travels as core's `EncodedCause`.
  *
  * A caller and a server share one `SharedArrayBuffer` (an `Int32Array` of
  * {@link slots} entries) and one `MessageChannel`:
@@ -12,6 +12,10 @@
  * - `STATE` says whether the server is starting, ready, stopped or dead; every
  *   change of state bumps `SEQ` too, so a parked caller always wakes.
  */
+
+import type { EncodedCause } from "@crochet/core/EncodedCause"
+
+export type { EncodedCause }
 
 /** Index of the wake-up counter. */
 export const SEQ = 0
@@ -89,11 +93,11 @@ export interface ReadyInfo {
   readonly timeouts: Readonly<Record<string, number>>
 }
 
-/** The server could not start. */
+/** The server could not start: why, and the error that stopped it (a Cause with that defect). */
 export interface StartFailedInfo {
   readonly type: "startFailed"
   readonly message: string
-  readonly error: EncodedValue | undefined
+  readonly error: EncodedCause | undefined
 }
 
 /** The reactor thread died: it said why as it ended, or the supervisor saw it end without a word. */
@@ -103,44 +107,6 @@ export interface DiedInfo {
 }
 
 export type Control = ReadyInfo | StartFailedInfo | DiedInfo
-
-/** A failure value as it crosses threads: errors as their parts, other values as they are. */
-export type EncodedValue =
-  | {
-    readonly type: "error"
-    readonly name: string
-    readonly message: string
-    readonly stack: string | undefined
-    readonly fields: Readonly<Record<string, unknown>>
-    /** The error's own `cause` (a field of that name, or `new Error(message, { cause })`). */
-    readonly cause: EncodedValue | undefined
-  }
-  | { readonly type: "value"; readonly value: unknown }
-
-/** One failure or defect of a Cause. */
-export interface EncodedReason {
-  readonly kind: "Fail" | "Die"
-  readonly value: EncodedValue
-}
-
-/** Why the reactor ended the work (core's `StopReason`), as data. */
-export type EncodedStop =
-  | { readonly _tag: "Timeout"; readonly millis: number }
-  | { readonly _tag: "Abort"; readonly reason: EncodedValue }
-  | { readonly _tag: "Cancel" }
-  | { readonly _tag: "Stop"; readonly drainMillis: number | undefined; readonly stuckMillis: number | undefined }
-
-/** A failed call's Cause as it crosses threads. */
-export interface EncodedCause {
-  /** Set when the reactor itself ended the work. */
-  readonly stop: EncodedStop | undefined
-  /** Whether the Cause holds interruptions (besides the stop). */
-  readonly interrupted: boolean
-  /** Every failure and defect, in order; each error's stack already shows its span trace. */
-  readonly reasons: ReadonlyArray<EncodedReason>
-  /** `Cause.pretty` of the whole Cause, rendered in the serving thread. */
-  readonly pretty: string
-}
 
 /**
  * The BroadcastChannels of `liveThreads.ts`, one per kind of message, so that

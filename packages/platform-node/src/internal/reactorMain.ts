@@ -8,7 +8,7 @@ import * as Reactor from "@crochet/core/Reactor"
 import * as Effect from "effect/Effect"
 import { BroadcastChannel, type MessagePort, workerData } from "node:worker_threads"
 import type { Definition } from "../ReactorThread.ts"
-import { encodeValue } from "./codec.ts"
+import { encodeThrown } from "./codec.ts"
 import { isDefinition } from "./definition.ts"
 import * as Protocol from "./protocol.ts"
 import { Server } from "./server.ts"
@@ -34,7 +34,7 @@ const startFailed = (message: string, error: unknown): void => {
   const info: Protocol.StartFailedInfo = {
     type: "startFailed",
     message,
-    error: error === undefined ? undefined : encodeValue(error)
+    error: error === undefined ? undefined : encodeThrown(error)
   }
   port.postMessage(info)
   Protocol.setState(state, Protocol.StartFailed)

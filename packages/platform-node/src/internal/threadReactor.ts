@@ -9,11 +9,14 @@ import { fileURLToPath } from "node:url"
 import { isMainThread, MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
+import { decodeThrown, errorClasses } from "./codec.ts"
 import { Endpoint } from "./endpoint.ts"
-import { decodeValue } from "./codec.ts"
 import { formatMillis } from "./options.ts"
 import * as LiveThreads from "./liveThreads.ts"
 import * as Protocol from "./protocol.ts"
+
+/** What a start failure is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
+const startFailureClasses = errorClasses(undefined, "")
 
 export interface ThreadSettings {
   readonly exportName: string
@@ -102,7 +105,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
         const failure = endpoint.startFailure
         throw this.startFailed(
           failure?.message ?? "failed to start",
-          failure?.error === undefined ? undefined : decodeValue(failure.error, new Map())
+          failure?.error === undefined ? undefined : decodeThrown(failure.error, startFailureClasses)
         )
       }
       default:

@@ -23,14 +23,15 @@
  * looks again at every pending wait and owned result. Owner liveness is
  * one `EXISTS` per distinct owner per `ownerHeartbeat`, however many waits.
  */
-import { Cancelled, ReactorStopped, ResultNotFound, type EventualResult, type ResultStore } from "@crochet/core"
+import { Cancelled, ReactorStopped, type Reactor, ResultNotFound, type EventualResult, type ResultStore } from "@crochet/core"
+import { stopCause } from "@crochet/core/Bridge"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import { hostname } from "node:os"
-import { OwnerLost, StoreUnavailable, UnencodableResult } from "../Errors.ts"
+import { CorruptResult, OwnerLost, StoreUnavailable, UnencodableResult } from "../Errors.ts"
 import type { ExitCodec } from "./codec.ts"
 import { type Backend, script } from "./connection.ts"
 
@@ -212,7 +213,7 @@ export class Store implements ResultStore.ResultStore {
     this.channel = this.channelOf(this.token)
   }
 
-  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: ResultStore.Runner): string {
+  stash(result: EventualResult.EventualResult<unknown, unknown>, runner: Reactor.Reactor<never>): string {
     const down = this.backend.knownDown()
     if (down !== undefined) throw down
     const id = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
@@ -232,7 +233,7 @@ export class Store implements ResultStore.ResultStore {
     return id
   }
 
-  retrieve(id: string, runner: ResultStore.Runner): EventualResult.EventualResult<unknown, unknown> {
+  retrieve(id: string, runner: Reactor.Reactor<never>): EventualResult.EventualResult<unknown, unknown> {
     return runner.runInReactor(this.awaitRemote(id))
   }
 
@@ -275,12 +276,9 @@ export class Store implements ResultStore.ResultStore {
     }).pipe(
       // Our reactor is shutting down (the work is being interrupted too): say so, rather than go silent.
       Effect.onInterrupt(() =>
-        this.publish(
-          id,
-          this.settings.codec.encodeExit(Exit.failCause(Cause.interrupt()), id) as string,
-          "ReactorStopped",
-          `The reactor of the process that stashed ${id} (${ownerName}) shut down before the result was ready, ` +
-            "so the work was interrupted."
+        Effect.suspend(() =>
+          // The work's own Exit (a shutdown interrupts it first, with its stop reason), else a shutdown's.
+          this.publishExit(id, result.poll() ?? Exit.failCause(stopCause({ _tag: "Stop" })), undefined)
         ).pipe(Effect.ignore)
       ),
       Effect.ensuring(Effect.sync(() => {
@@ -356,7 +354,7 @@ export class Store implements ResultStore.ResultStore {
    * (oldest first, so this is cheap), a failure logged as the memory store
    * does. Done at the next stash.
    */
-  private forgetExpired(runner: ResultStore.Runner): void {
+  private forgetExpired(runner: Reactor.Reactor<never>): void {
     const now = Date.now()
     for (const [id, entry] of this.stashed) {
       if (entry.expiresAt > now) break
@@ -396,13 +394,14 @@ export class Store implements ResultStore.ResultStore {
     const finishLook = (look: Look): Effect.Effect<unknown, unknown> | undefined => {
       if (look[0] === 1) wait.node = look[2] ?? undefined
       if (look[0] !== 2) return undefined
-      const exit = codec.decodeExit(look[1])
+      const exit = codec.decodeExit(look[1], id)
+      if (exit instanceof CorruptResult) return Effect.fail(exit)
       const owner = look[4]
       // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
       const retrieved = exit._tag === "Failure" && owner !== null
         ? self.tellClaimed(id, owner)
         : Effect.void
-      return Effect.andThen(retrieved, finish(exit, look[2] ?? "", look[3] ?? ""))
+      return Effect.andThen(retrieved, exit)
     }
     return Effect.gen(function*() {
       if (self.waits.has(id)) {
@@ -665,13 +664,6 @@ export class Store implements ResultStore.ResultStore {
 const errorOfDone = (result: EventualResult.EventualResult<unknown, unknown>): unknown => {
   const outcome = Effect.runSyncExit(result)
   return outcome._tag === "Failure" ? Cause.squash(outcome.cause) : undefined
-}
-
-/** The owner's Exit on the retriever's side: its Cause, or core's error for a run the owner interrupted. */
-const finish = (exit: Exit.Exit<unknown, unknown>, kind: string, message: string): Effect.Effect<unknown, unknown> => {
-  if (exit._tag === "Success" || kind === "") return exit
-  const cause = exit.cause
-  return Effect.fail(kind === "Cancelled" ? new Cancelled({ message, cause }) : new ReactorStopped({ message, cause }))
 }
 
 const millis = (duration: Duration.Duration): number => Math.max(1, Math.ceil(Duration.toMillis(duration)))
