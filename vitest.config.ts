@@ -1,15 +1,33 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
-// The repository's own tests run the packages' sources: `@crochet/*` resolves through the
-// `@crochet/source` export condition (child processes and worker threads get it from the
-// NODE_OPTIONS that `npm test` sets). The consumer test checks the built packages.
-const ssr = { resolve: { conditions: ["@crochet/source"] } }
+// The repository's own tests run the packages' sources. Vite resolves `@crochet/*` through
+// these aliases (by the packages' `exports` rules: `internal/*` stays private); child
+// processes and worker threads through the resolve hook of scripts/sources.js, which this
+// puts in NODE_OPTIONS (as the npm scripts do), so `npx vitest` alone runs the sources too.
+// The consumer test checks the built packages.
+const sources = new URL("./scripts/sources.js", import.meta.url).href
+const options = (process.env["NODE_OPTIONS"] ?? "").split(/\s+/).filter((option) =>
+  option !== "" && !/^--import=.*scripts\/sources\.js$/.test(option)
+)
+process.env["NODE_OPTIONS"] = [...options, `--import=${sources}`].join(" ")
+
+const packages = fileURLToPath(new URL("./packages/", import.meta.url))
+const resolve = {
+  alias: [
+    { find: /^@crochet\/(core|platform-node|redis-store)$/, replacement: `${packages}$1/src/index.ts` },
+    {
+      find: /^@crochet\/(core|platform-node|redis-store)\/(?!internal\/|index$|package\.json$)(.+)$/,
+      replacement: `${packages}$1/src/$2.ts`
+    }
+  ]
+}
 
 export default defineConfig({
   test: {
     projects: [
       {
-        ssr,
+        resolve,
         test: {
           name: "core",
           root: "packages/core",
@@ -18,7 +36,7 @@ export default defineConfig({
         }
       },
       {
-        ssr,
+        resolve,
         test: {
           name: "platform-node",
           root: "packages/platform-node",
@@ -28,7 +46,7 @@ export default defineConfig({
         }
       },
       {
-        ssr,
+        resolve,
         test: {
           name: "redis-store",
           root: "packages/redis-store",
@@ -36,7 +54,7 @@ export default defineConfig({
         }
       },
       {
-        ssr,
+        resolve,
         test: {
           name: "examples",
           root: "examples",

@@ -1,7 +1,7 @@
 /**
  * The bounds of NodeReactor's signal handling, measured on the child programs
  * of packages/platform-node/test/signals.test.ts, one child at a time:
- * `NODE_OPTIONS=--conditions=@crochet/source npx node bench/signals.ts` (BENCH_RUNS, default 10).
+ * `NODE_OPTIONS=--import=./scripts/sources.js npx node bench/signals.ts` (BENCH_RUNS, default 10).
  *   second signal     from a second SIGTERM (sent while a reactor thread's finalizer takes a
  *                     minute) to the process's end, as its parent sees it...
  *   plain exit        ...and, alternated with it, the same for a process with a reactor thread and
@@ -14,8 +14,8 @@
  * Prints the median and the range of each, and the load average before and after.
  */
 import * as os from "node:os"
-import { fileURLToPath } from "node:url"
 import { setTimeout as sleep } from "node:timers/promises"
+import { fileURLToPath } from "node:url"
 import { runChild } from "../packages/platform-node/test/helpers.ts"
 
 const runs = Number(process.env.BENCH_RUNS ?? 10)

@@ -3,6 +3,9 @@
  * `TimeoutError`, `Cancelled`, `InvalidArgument`). Each is a
  * `Data.TaggedError` whose message says what to do.
  *
+ * The examples call `./dns.reactor.ts`, the reactor module shown in
+ * `ReactorThread`'s overview.
+ *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
@@ -16,8 +19,8 @@ import * as Data from "effect/Data"
  * ```ts
  * import { NotCloneable, ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * try {
  *   dns.call.lookup((() => "not data") as any)
@@ -48,8 +51,8 @@ export class NotCloneable extends Data.TaggedError("NotCloneable")<{
  * ```ts
  * import { ReactorThread, UnknownOperation } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * try {
  *   (dns.call as any).lokup("example.com")
@@ -142,8 +145,8 @@ export class ReactorThreadStartFailed extends Data.TaggedError("ReactorThreadSta
  * import { BlockedTooLong, NodeReactor, ReactorThread } from "@crochet/platform-node"
  *
  * NodeReactor.setup(Layer.empty, { blockingLimit: "2 seconds" })
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * try {
  *   dns.call.lookup("example.com")

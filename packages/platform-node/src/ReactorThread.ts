@@ -5,6 +5,38 @@
  * returns a typed client whose calls block until the result, a failure or a
  * timeout.
  *
+ * The examples of this package call `./dns.reactor.ts`, a reactor module like
+ * this one (its error class lives in `./dns-errors.ts`, so that callers can
+ * import it for `instanceof` without loading the reactor's services):
+ *
+ * ```ts
+ * // dns.reactor.ts: loaded by the reactor thread
+ * import { Context, Effect, Layer } from "effect"
+ * import { ReactorThread } from "@crochet/platform-node"
+ * import { LookupError } from "./dns-errors.ts"
+ *
+ * class Resolver extends Context.Service<Resolver, {
+ *   readonly lookup: (host: string) => Effect.Effect<string, LookupError>
+ * }>()("Resolver") {}
+ *
+ * const ResolverLive = Layer.succeed(Resolver, {
+ *   lookup: (host) => {
+ *     const known: Record<string, string> = { "example.com": "93.184.215.14", localhost: "127.0.0.1" }
+ *     const address = known[host]
+ *     return address === undefined ? Effect.fail(new LookupError({ host, message: `no address for ${host}` })) : Effect.succeed(address)
+ *   }
+ * })
+ *
+ * export default ReactorThread.define({
+ *   layer: ResolverLive,
+ *   operations: { lookup: (host: string) => Resolver.use((resolver) => resolver.lookup(host)) },
+ *   timeouts: { lookup: "2 seconds" }
+ * })
+ *
+ * // dns-errors.ts
+ * // export class LookupError extends Data.TaggedError("LookupError")<{ readonly message: string; readonly host: string }> {}
+ * ```
+ *
  * @since 0.1.0
  */
 import type { Reactor } from "@crochet/core"
@@ -54,6 +86,43 @@ export interface Definition<Ops extends Operations> {
 }
 
 /**
+ * What {@link define} takes: the layer, the operations, and the defaults of
+ * the reactor module. Durations are Effect `Duration.Input`s; a bad one
+ * throws `InvalidArgument` at `define`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import type { ReactorThread } from "@crochet/platform-node"
+ *
+ * const operations = { add: (a: number, b: number) => Effect.succeed(a + b) }
+ * const options: ReactorThread.DefineOptions<never, never, typeof operations> = {
+ *   layer: Layer.empty,
+ *   operations,
+ *   timeouts: { add: "1 second" },
+ *   reactor: { logLevel: "Error" }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DefineOptions<R, E, Ops extends Operations> {
+  /** The services the operations need; built once, when the thread starts. */
+  readonly layer: Layer.Layer<R, E, never>
+  /** The operations callers can call, by name. Arguments and results must be structured-cloneable. */
+  readonly operations: Ops
+  /** Default timeout of each operation (a call's own timeout wins). */
+  readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
+  /**
+   * Options of the reactor in the thread (drain, logLevel, logger, name, ...).
+   * Its shutdown is bounded by `connect`'s `shutdownTimeout`, which reports
+   * an overrun in the calling thread: its own `shutdownTimeout` is none by default.
+   */
+  readonly reactor?: Reactor.ReactorOptions | undefined
+}
+
+/**
  * Defines a reactor module. Export the result (as the default export, or
  * under a name given to `connect` as `exportName`). Bad timeouts throw
  * `InvalidArgument` here.
@@ -78,20 +147,7 @@ export interface Definition<Ops extends Operations> {
  * @category constructors
  */
 export const define = <R, E, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
-  definition: {
-    /** The services the operations need; built once, when the thread starts. */
-    readonly layer: Layer.Layer<R, E, never>
-    /** The operations callers can call, by name. Arguments and results must be structured-cloneable. */
-    readonly operations: Ops
-    /** Default timeout of each operation (a call's own timeout wins). */
-    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /**
-     * Options of the reactor in the thread (drain, logLevel, logger, name, ...).
-     * Its shutdown is bounded by `connect`'s `shutdownTimeout`, which reports
-     * an overrun in the calling thread: its own `shutdownTimeout` is none by default.
-     */
-    readonly reactor?: Reactor.ReactorOptions | undefined
-  }
+  definition: DefineOptions<R, E, Ops>
 ): Definition<Ops> => {
   checkOptions(definition, definitionKeys, "ReactorThread.define")
   checkOptions(definition.reactor, reactorOptionKeys, "ReactorThread.define: reactor")
@@ -134,7 +190,7 @@ const reactorOptionKeys = Object.keys(
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const module = await import("../../examples/threads/dns.reactor.ts")
+ * const module = await import("./dns.reactor.ts")
  * ReactorThread.isDefinition(module.default)         // => true
  * ReactorThread.isDefinition({ operations: {} })     // => false
  * ```
@@ -152,7 +208,7 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
  * ```ts
  * import type { ReactorThread } from "@crochet/platform-node"
  *
- * type DnsOperations = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
+ * type DnsOperations = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
  * type LookupArguments = Parameters<DnsOperations["lookup"]> // => [host: string]
  * ```
  *
@@ -169,11 +225,11 @@ export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
  * @example
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
- * import { LookupError } from "../../examples/threads/dns-errors.ts"
+ * import { LookupError } from "./dns-errors.ts"
  *
  * const options: ReactorThread.ConnectOptions = { timeout: "5 seconds", errors: [LookupError], lowLatency: true }
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url),
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url),
  *   options
  * )
  * try {
@@ -273,8 +329,8 @@ export interface ConnectOptions {
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url),
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url),
  *   { timeout: "5 seconds" }
  * )
  * dns.call.lookup("example.com")                         // => "93.184.215.14" (blocks until the answer)

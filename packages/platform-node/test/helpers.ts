@@ -44,7 +44,8 @@ export const runChild = (script: string, args: ReadonlyArray<string>, env: Recor
       }
       void exited.then(() => {
         const found = lines.find((l) => l.startsWith(prefix))
-        found !== undefined ? resolve(found) : reject(new Error(`exited without "${prefix}"; stdout: ${lines.join(" | ")}; stderr: ${stderr}`))
+        if (found !== undefined) resolve(found)
+        else reject(new Error(`exited without "${prefix}"; stdout: ${lines.join(" | ")}; stderr: ${stderr}`))
       })
       check()
     })

@@ -5,8 +5,8 @@
  * check from the child's own clock that the signal came while its main thread
  * was blocked.
  */
-import { fileURLToPath } from "node:url"
 import { setTimeout as sleep } from "node:timers/promises"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { runChild, within } from "./helpers.ts"
 
@@ -30,7 +30,11 @@ const stamp = (lines: ReadonlyArray<string>, prefix: string): number => {
 }
 
 /** Sends `signal` `offset` ms after the child's block started (by the child's clock); returns when it was sent. */
-const signalDuringBlock = async (child: ReturnType<typeof app>, signal: NodeJS.Signals, offset: number): Promise<number> => {
+const signalDuringBlock = async (
+  child: ReturnType<typeof app>,
+  signal: NodeJS.Signals,
+  offset: number
+): Promise<number> => {
   const started = stamp([await child.line("blocking ")], "blocking ")
   await sleep(Math.max(0, started + offset - Date.now()))
   const sentAt = Date.now()
@@ -39,7 +43,8 @@ const signalDuringBlock = async (child: ReturnType<typeof app>, signal: NodeJS.S
 }
 
 /** The lines after the child reported `prefix`. */
-const linesAfter = (lines: ReadonlyArray<string>, prefix: string) => lines.slice(lines.findIndex((l) => l.startsWith(prefix)) + 1)
+const linesAfter = (lines: ReadonlyArray<string>, prefix: string) =>
+  lines.slice(lines.findIndex((l) => l.startsWith(prefix)) + 1)
 
 describe.concurrent("a signal that reaches a main thread blocked in a reactor-thread call", slow, () => {
   for (const [signal, code] of signals) {
@@ -52,7 +57,11 @@ describe.concurrent("a signal that reaches a main thread blocked in a reactor-th
         // The signal came during the block (by the child's clock), and the call was answered.
         expect(sentAt).toBeLessThan(stamp(child.lines, "returned slept "))
         // Then, as if the signal had come now: the waiting caller released, the app's layer, the reactor thread.
-        expect(linesAfter(child.lines, "returned slept ")).toEqual(["caller released: ReactorStopped", "app finalized", "thread finalized"])
+        expect(linesAfter(child.lines, "returned slept ")).toEqual([
+          "caller released: ReactorStopped",
+          "app finalized",
+          "thread finalized"
+        ])
       })
     }
 
@@ -143,7 +152,11 @@ describe.concurrent("reactor threads connected from a worker thread", slow, () =
       child.child.kill(signal)
       const exit = await within(child.exited, hang, "the shutdown")
       expect(exit, child.stderr()).toEqual({ code, signal: null })
-      expect(linesAfter(child.lines, "worker: ")).toEqual(["caller released: ReactorStopped", "app finalized", "thread finalized"])
+      expect(linesAfter(child.lines, "worker: ")).toEqual([
+        "caller released: ReactorStopped",
+        "app finalized",
+        "thread finalized"
+      ])
     })
   }
 })
@@ -194,7 +207,12 @@ describe.concurrent("the app's own steps and listeners", slow, () => {
     const exit = await within(child.exited, hang, "the shutdown")
     expect(exit, child.stderr()).toEqual({ code: 143, signal: null })
     expect(performance.now() - sent).toBeGreaterThanOrEqual(500)
-    expect(child.lines).toEqual(["ready", "step started by SIGTERM", "caller released: ReactorStopped", "app finalized"])
+    expect(child.lines).toEqual([
+      "ready",
+      "step started by SIGTERM",
+      "caller released: ReactorStopped",
+      "app finalized"
+    ])
     expect(child.stderr()).toMatch(/NodeReactorWarning: beforeShutdown did not finish within 500ms/)
   })
 
@@ -204,7 +222,12 @@ describe.concurrent("the app's own steps and listeners", slow, () => {
     child.child.kill("SIGTERM")
     const exit = await within(child.exited, hang, "the shutdown")
     expect(exit, child.stderr()).toEqual({ code: 143, signal: null })
-    expect(child.lines).toEqual(["ready", "step started by SIGTERM", "caller released: ReactorStopped", "app finalized"])
+    expect(child.lines).toEqual([
+      "ready",
+      "step started by SIGTERM",
+      "caller released: ReactorStopped",
+      "app finalized"
+    ])
     expect(child.stderr()).toMatch(/NodeReactorWarning: beforeShutdown failed: Error: the load balancer did not answer/)
   })
 
@@ -228,6 +251,12 @@ describe.concurrent("the app's own steps and listeners", slow, () => {
     const before = child.lines.find((line) => line.startsWith("before "))!.slice("before ".length)
     expect(before).toMatch(/^appFirst,\w+,appLast$/)
     expect(child.lines).toContain(`after ${before}`)
-    expect(linesAfter(child.lines, "after ")).toEqual(["appFirst ran", "appLast ran", "caller released: ReactorStopped", "app finalized", "thread finalized"])
+    expect(linesAfter(child.lines, "after ")).toEqual([
+      "appFirst ran",
+      "appLast ran",
+      "caller released: ReactorStopped",
+      "app finalized",
+      "thread finalized"
+    ])
   })
 })

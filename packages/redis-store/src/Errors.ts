@@ -24,6 +24,7 @@ import * as Data from "effect/Data"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly message: string
@@ -45,6 +46,7 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OwnerLost extends Data.TaggedError("OwnerLost")<{
   readonly message: string
@@ -74,6 +76,7 @@ export class OwnerLost extends Data.TaggedError("OwnerLost")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
   readonly message: string

@@ -37,6 +37,7 @@ import { Store } from "./internal/store.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /** The Redis server, `redis://[[user]:password@]host[:port][/db]`. Default: `redis://127.0.0.1:6379`. */
@@ -95,6 +96,7 @@ export interface Options {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposable {
   /**
@@ -129,7 +131,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  *   `StoreUnavailable`. Ordinary work of the reactor is never affected.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect, Layer } from "effect"
  * import { Reactor } from "@crochet/core"
  * import { RedisResultStore } from "@crochet/redis-store"
@@ -144,6 +146,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options?: Options): RedisResultStore => {
   checkOptions(options, optionKeys, "RedisResultStore.make")
@@ -209,6 +212,7 @@ export const make = (options?: Options): RedisResultStore => {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
 
@@ -223,7 +227,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * (each command still ends within `commandTimeout`).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect, Layer } from "effect"
  * import { layer as nodeRedis } from "@effect/platform-node/NodeRedis"
  * import { Reactor, ResultStore } from "@crochet/core"
@@ -240,6 +244,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, NodeRedis> => {
   checkOptions(options, storeOptionKeys, "RedisResultStore.layerRedis")
@@ -339,6 +344,7 @@ const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<ResultStore.ResultStore> =>
   Layer.effect(

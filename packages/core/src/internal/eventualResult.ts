@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import { Aborted, ReactorStopped } from "../Errors.ts"
-import type { EventualResult, Stopped, WaitOptions } from "../EventualResult.ts"
+import type { EventualResult, StashId, Stopped, WaitOptions } from "../EventualResult.ts"
 import { decodeWaitOptions, waitKeys } from "./options.ts"
 import type { ReactorImpl } from "./reactor.ts"
 import type { Run } from "./run.ts"
@@ -84,9 +84,9 @@ export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
     return exit?._tag === "Failure" ? exit.cause : undefined
   }
 
-  stash(): string {
+  stash(): StashId<A, E> {
     this.watch.observed = true
-    return this.watch.reactor.stash(this)
+    return this.watch.reactor.stash(this) as StashId<A, E>
   }
 
   asEffect(): Effect.Effect<A, E | Stopped> {

@@ -306,12 +306,17 @@ export class ReactorImpl<R> implements Reactor<R> {
     }
   }
 
-  retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
+  retrieve<A = unknown, E = unknown>(id: EventualResult.StashId<A, E> | string): EventualResult.EventualResult<A, E> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
     const result = this.store.retrieve(id, this)
     EventualResultImpl.retrieved(result)
-    return result
+    // The type is the id's claim (see StashId): the store keeps results untyped.
+    return result as EventualResult.EventualResult<A, E>
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown()
   }
 
   waitForMethod(options?: WaitForOptions): any {

@@ -19,7 +19,14 @@
  *   so a thread connected in the very turn the main thread exits in is missed.
  */
 import { writeSync } from "node:fs"
-import { BroadcastChannel, getEnvironmentData, isMainThread, setEnvironmentData, threadId, type Worker } from "node:worker_threads"
+import {
+  BroadcastChannel,
+  getEnvironmentData,
+  isMainThread,
+  setEnvironmentData,
+  threadId,
+  type Worker
+} from "node:worker_threads"
 import { formatMillis } from "./options.ts"
 import { parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
@@ -90,7 +97,10 @@ const listen = (name: string, onMessage: (message: any) => void): BroadcastChann
 
 const announce = ({ id, label, shutdownTimeout, state }: Announced & { readonly id: string | undefined }) => {
   if (id === undefined) return
-  post(Protocol.channels.announce, { type: "started", id, state, label, shutdownTimeout, worker: topWorker } satisfies Announcement)
+  post(
+    Protocol.channels.announce,
+    { type: "started", id, state, label, shutdownTimeout, worker: topWorker } satisfies Announcement
+  )
 }
 
 const installExitHook = () => {
@@ -189,10 +199,12 @@ const stopAllAtExit = () => {
  * shutdownTimeout. For NodeReactor, on a signal.
  */
 export const stopAll = async (): Promise<void> => {
-  await Promise.all(stopEverything().map(async (thread) => {
-    await awaitStopAsync(thread.state, thread.deadline)
-    thread.finish(false)
-  }))
+  await Promise.all(
+    stopEverything().map(async (thread) => {
+      await awaitStopAsync(thread.state, thread.deadline)
+      thread.finish(false)
+    })
+  )
 }
 
 /** A second signal: the process exits now, and its `exit` event waits for no reactor thread. */

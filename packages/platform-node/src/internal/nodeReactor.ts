@@ -122,7 +122,8 @@ const members = {
   runInReactorMethod: "forward",
   stats: "forward",
   retrieve: "forward",
-  shutdown: "shutdown"
+  shutdown: "shutdown",
+  [Symbol.asyncDispose]: "shutdown"
 } as const satisfies { readonly [K in keyof Reactor.Reactor<any>]-?: "read" | "forward" | "shutdown" }
 
 /**
@@ -142,14 +143,16 @@ export const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean,
       : typeof value === "function"
       ? wrapFunction(value, adapt)
       : value
-  const facade: Record<string, unknown> = {
+  const facade: Record<PropertyKey, unknown> = {
     // Structured clone copies own enumerable properties and refuses symbols,
     // quoting their description: passing the reactor to another thread
     // (postMessage, workerData) fails at once with a DataCloneError saying this.
     threadGuard: crossThreadGuard
   }
-  const target = reactor as unknown as Record<string, (...args: Array<unknown>) => unknown>
-  for (const [name, kind] of Object.entries(members)) {
+  const target = reactor as unknown as Record<PropertyKey, (...args: Array<unknown>) => unknown>
+  // Reflect.ownKeys: Symbol.asyncDispose is a member too.
+  for (const name of Reflect.ownKeys(members) as Array<keyof typeof members>) {
+    const kind = members[name]
     if (kind === "read") Object.defineProperty(facade, name, { get: () => target[name], enumerable: true })
     else if (kind === "forward") facade[name] = (...args: Array<unknown>) => adapt(target[name]!(...args))
     else facade[name] = () => hold(reactor.shutdown()).finally(onShutdown)

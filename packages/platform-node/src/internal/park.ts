@@ -64,7 +64,8 @@ export const parkCaller = (state: Int32Array, seen: number, until: number): void
 const blockedTooLong = (limit: number): BlockedTooLong =>
   new BlockedTooLong({
     limit,
-    message: `The main thread has been blocked in calls to other threads for ${formatMillis(limit)} since its event loop ` +
+    message:
+      `The main thread has been blocked in calls to other threads for ${formatMillis(limit)} since its event loop ` +
       "last ran: NodeReactor's blockingLimit, which bounds how long a SIGINT/SIGTERM can wait for a blocked main thread. " +
       "The call was not answered in time; its work goes on in the other thread. Later blocking calls fail like this " +
       "until the event loop runs. Give the call a timeout below the limit, make long calls off the main thread " +

@@ -128,7 +128,8 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     return new ReactorThreadStartFailed({
       module: this.url.href,
       cause,
-      message: `The ${this.label} could not start: ${why}. The next call tries again.`
+      // `why` may end a sentence of its own (a module's message): one full stop.
+      message: `The ${this.label} could not start: ${why.replace(/\.$/, "")}. The next call tries again.`
     })
   }
 
