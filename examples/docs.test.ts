@@ -1,8 +1,10 @@
 /**
  * Keeps the guides in docs/ and the README honest: every ```ts snippet
  * type-checks, and every snippet not marked `ts no-run` runs to completion
- * with exit code 0. README snippets that are not whole programs are marked
- * `ts fragment` (and said to be one); they are not checked.
+ * with exit code 0, or the code its fence names (`ts exit-code=143`: a
+ * program that shows what a signal does by sending itself one). README
+ * snippets that are not whole programs are marked `ts fragment` (and said to
+ * be one); they are not checked.
  * Snippets are written to .vitest/doc-snippets/ (git-ignored), as if they sat
  * in docs/, so `../examples/...` imports resolve as they do for a reader.
  */
@@ -21,6 +23,7 @@ const examples = `${root}examples/`
 interface Snippet {
   readonly file: string
   readonly runs: boolean
+  readonly exitCode: number
 }
 
 const extract = (): Array<Snippet> => {
@@ -32,11 +35,11 @@ const extract = (): Array<Snippet> => {
     const doc = path.slice(path.lastIndexOf("/") + 1)
     const text = readFileSync(path, "utf8")
     let n = 0
-    for (const match of text.matchAll(/```ts( no-run)?\n([\s\S]*?)```/g)) {
+    for (const match of text.matchAll(/```ts( no-run| exit-code=(\d+))?\n([\s\S]*?)```/g)) {
       const file = `${out}${doc.replace(/\.md$/, "")}-${++n}.ts`
       // `export {}` makes each snippet a module (top-level await, no shared globals).
-      writeFileSync(file, match[2]!.replaceAll("../examples/", examples) + "\nexport {}\n")
-      snippets.push({ file, runs: match[1] === undefined })
+      writeFileSync(file, match[3]!.replaceAll("../examples/", examples) + "\nexport {}\n")
+      snippets.push({ file, runs: match[1] !== " no-run", exitCode: Number(match[2] ?? 0) })
     }
   }
   return snippets
@@ -69,9 +72,16 @@ describe("docs/*.md snippets", () => {
 
   for (const snippet of snippets.filter((snippet) => snippet.runs)) {
     const name = snippet.file.slice(out.length)
-    it(`${name} runs and exits 0`, async () => {
-      // Rejects (failing the test) on a non-zero exit code or after 20 s.
-      await run(process.execPath, [snippet.file], { timeout: 20_000 })
+    it(`${name} runs and exits ${snippet.exitCode}`, async () => {
+      // A run that takes more than 20 s is killed: its error has no exit code, and is thrown.
+      const exitCode = await run(process.execPath, [snippet.file], { timeout: 20_000 }).then(
+        () => 0,
+        (error: { code?: unknown }) => {
+          if (typeof error.code !== "number") throw error
+          return error.code
+        }
+      )
+      expect(exitCode).toBe(snippet.exitCode)
     }, 30_000)
   }
 })
@@ -156,7 +166,7 @@ describe("doc comment examples of packages/*/src", () => {
           const code = match[2]!.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n")
           const file = `${commentsOut}${pkg}-${name.replace(/\.ts$/, "")}-${++n}.ts`
           writeFileSync(file, `${code}\nexport {}\n`)
-          snippets.push({ file, runs: match[1] === undefined })
+          snippets.push({ file, runs: match[1] === undefined, exitCode: 0 })
         }
       }
     }

@@ -46,6 +46,7 @@ import { errorClasses } from "./internal/codec.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
+import * as Released from "./internal/released.ts"
 import { Server } from "./internal/server.ts"
 
 const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
@@ -192,8 +193,9 @@ export interface ConnectOptions {
  * `Reactor.setup` in THIS thread) to worker threads. Calls run in the
  * reactor like `runInReactor`; when the reactor shuts down, workers blocked
  * on a call are released with `ReactorStopped` (core interrupts the work) and
- * later calls fail with it at once. The bridge does not keep the process
- * alive. Bad timeouts throw `InvalidArgument` here.
+ * later calls fail with it at once; under `NodeReactor` the process waits up
+ * to 1 s for each released worker's own handling before it exits. The bridge
+ * does not keep the process alive. Bad timeouts throw `InvalidArgument` here.
  *
  * @example
  * ```ts
@@ -240,7 +242,13 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       const entry = {
         state,
         port: port1,
-        server: new Server(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
+        server: new Server(reactor, operations, port1, state, {
+          spinMillis,
+          watchRequests: false,
+          busyMillis: spinMillis,
+          onShutdown: undefined,
+          countReleases: true
+        })
       }
       served.add(entry)
       port1.on("close", () => {
@@ -254,6 +262,8 @@ export const serve = <R, const Ops extends { readonly [name: string]: (...args: 
       if (closed) return
       closed = true
       for (const entry of served) {
+        // A worker blocked in a call is released by this: its own handling comes next.
+        if (entry.server.inFlight > 0) Released.count(entry.state)
         entry.server.close()
         Protocol.setState(entry.state, Protocol.Stopped)
         entry.port.close()
@@ -284,7 +294,9 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  * services of the enclosing context and serves `operations` from it. When the
  * scope closes, the reactor shuts down first (workers' calls in flight may
  * finish within its `drain`; the rest are interrupted and their workers get
- * `ReactorStopped`), then the bridge closes, then the services' finalizers run.
+ * `ReactorStopped`), then the bridge closes, then the released workers get up
+ * to 1 s to run their own handling (until their event loop turns again),
+ * then the services' finalizers run.
  *
  * @example
  * ```ts no-run
@@ -322,8 +334,12 @@ export const make = <const Ops extends Operations>(
       // The reactor shuts down first, so its drain applies to the workers' calls too; the
       // bridge then closes, releasing any worker that still waits. (The scope's own shutdown
       // of the reactor, next, finds it stopped.)
+      // Workers released meanwhile then get to run their own handling (up to 1 s) before the services close.
       (bridge) =>
-        Effect.promise(() => reactor.shutdown()).pipe(Effect.ensuring(Effect.sync(() => bridge.close())))
+        Effect.promise(() => reactor.shutdown()).pipe(
+          Effect.ensuring(Effect.sync(() => bridge.close())),
+          Effect.andThen(Effect.promise(Released.awaitHandling))
+        )
     ))
 }
 

@@ -42,6 +42,14 @@ export type * as BlockingClient from "./BlockingClient.ts"
 
 export {
   /**
+   * A blocking call on the main thread under NodeReactor that was given up at its `blockingLimit`,
+   * so that a signal can be handled (`Errors.BlockedTooLong`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  BlockedTooLong,
+  /**
    * An argument or result that structured clone refuses, so it cannot cross threads (`Errors.NotCloneable`).
    *
    * @since 0.1.0

@@ -27,8 +27,22 @@ export const STATE = 1
  * for the next request of a burst (`Atomics.wait`, no event loop) wakes.
  */
 export const REQ = 2
+/**
+ * Index of the process-exit mark of a reactor thread: the thread sets it to 1
+ * when the main thread asked every reactor thread to stop because the process
+ * is ending (`liveThreads.ts`), before it shuts down.
+ */
+export const EXITING = 3
+/**
+ * Indexes of a MainThreadBridge endpoint's release counters: the main thread
+ * bumps `RELEASED` each time it releases the worker's call because its reactor
+ * is stopping; the worker sets `HANDLED` to it once its own handling of the
+ * failure has run (see `released.ts`).
+ */
+export const RELEASED = 4
+export const HANDLED = 5
 /** Number of Int32 slots in the shared buffer. */
-export const slots = 4
+export const slots = 6
 
 /** The reactor thread is starting: loading its module and building its layer. */
 export const Starting = 0
@@ -93,6 +107,20 @@ export interface DiedInfo {
 }
 
 export type Control = ReadyInfo | StartFailedInfo | DiedInfo
+
+/**
+ * The BroadcastChannels of `liveThreads.ts`, one per kind of message, so that
+ * a thread receives only what it listens for (the first message a thread
+ * receives on a BroadcastChannel costs it 0.1–0.2 s of loading): worker
+ * threads announce their reactor threads to the main thread; the main thread
+ * asks the workers to announce them again (when it loads this package after
+ * they started them), and every reactor thread to stop when the process ends.
+ */
+export const channels = {
+  announce: "@crochet/platform-node:reactor-threads",
+  rollCall: "@crochet/platform-node:roll-call",
+  exit: "@crochet/platform-node:exit"
+} as const
 
 /**
  * The URL of a worker entry module of this package next to `base` (an

@@ -6,8 +6,7 @@
  */
 import * as Reactor from "@crochet/core/Reactor"
 import * as Effect from "effect/Effect"
-import type { MessagePort } from "node:worker_threads"
-import { workerData } from "node:worker_threads"
+import { BroadcastChannel, type MessagePort, workerData } from "node:worker_threads"
 import type { Definition } from "../ReactorThread.ts"
 import { encodeThrown } from "./codec.ts"
 import { isDefinition } from "./definition.ts"
@@ -21,6 +20,8 @@ interface ReactorData {
   readonly buffer: SharedArrayBuffer
   readonly spinMillis: number
   readonly busyMillis: number
+  /** Connected from a worker thread: the main thread asks it to stop when the process ends. */
+  readonly stopsAtMainExit: boolean
 }
 
 ;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
@@ -71,13 +72,33 @@ const main = async (): Promise<void> => {
     timeouts: definition.timeouts
   }
   port.postMessage(ready)
-  new Server(reactor, definition.operations, port, state, {
+  server = new Server(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
     watchRequests: true,
     busyMillis: data.busyMillis,
-    onShutdown: () => reactor.shutdown()
+    onShutdown: () => reactor.shutdown(),
+    countReleases: false
   })
   Protocol.setState(state, Protocol.Ready)
+  if (exiting) server.shutdown()
+}
+
+let server: Server | undefined
+let exiting = false
+
+// Connected from a worker thread: when the process ends, the main thread asks such reactor threads
+// to stop (see `liveThreads.ts`); the main thread's own get a Shutdown request on their port instead.
+// Mark it in the shared state first: the connecting worker then starts no new one.
+if (data.stopsAtMainExit) {
+  const processEnd = new BroadcastChannel(Protocol.channels.exit)
+  processEnd.unref()
+  processEnd.onmessage = () => {
+    if (exiting) return
+    exiting = true
+    Atomics.store(state, Protocol.EXITING, 1)
+    Protocol.wake(state)
+    server?.shutdown()
+  }
 }
 
 void main()

@@ -4,14 +4,15 @@
  * it died, shut down on `client.shutdown()` or at process exit.
  */
 import { ReactorStopped } from "@crochet/core/Errors"
-import { existsSync, writeSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
+import { isMainThread, MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
 import { decodeThrown, errorClasses } from "./codec.ts"
 import { Endpoint } from "./endpoint.ts"
 import { formatMillis } from "./options.ts"
+import * as LiveThreads from "./liveThreads.ts"
 import * as Protocol from "./protocol.ts"
 
 /** What a start failure is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
@@ -24,18 +25,6 @@ export interface ThreadSettings {
   readonly reactorSpin: number
   readonly busyPoll: number
   readonly resourceLimits: { readonly [key: string]: number } | undefined
-}
-
-/** Reactor threads alive, shut down at process exit. */
-const live = new Set<ThreadReactor>()
-let exitHookInstalled = false
-
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on("exit", () => {
-    for (const remote of [...live]) remote.shutdown(true)
-  })
 }
 
 /**
@@ -59,12 +48,13 @@ interface Thread {
   watch: { readonly supervisorModule: URL; readonly control: MessagePort; readonly lifeline: MessagePort } | undefined
 }
 
-export class ThreadReactor implements RemoteReactor {
+export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   readonly label: string
   private readonly url: URL
   private readonly settings: ThreadSettings
   private thread: Thread | undefined
-  private stopped = false
+  /** Who stopped it for good: `client.shutdown()`, or the end of the process. */
+  private stopped: "client" | "exit" | undefined
 
   constructor(url: URL, label: string, settings: ThreadSettings) {
     this.url = url
@@ -86,7 +76,8 @@ export class ThreadReactor implements RemoteReactor {
       }
       return thread.endpoint
     }
-    if (this.stopped) throw this.stoppedError()
+    if (thread !== undefined && LiveThreads.stoppedForExit(thread.endpoint.state)) this.stopped ??= "exit"
+    if (this.stopped !== undefined) throw this.stoppedError()
     checkNotReactorThread()
     let current = thread
     if (current === undefined || !stillCurrent(current.endpoint)) {
@@ -144,8 +135,11 @@ export class ThreadReactor implements RemoteReactor {
 
   private stoppedError(): ReactorStopped {
     return new ReactorStopped({
-      message: `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
-        "Connect again (ReactorThread.connect) to start a new thread."
+      message: this.stopped === "exit"
+        ? `The ${this.label} was shut down because the process is ending (a signal under NodeReactor, ` +
+          "or the main thread's exit); no new reactor thread starts."
+        : `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
+          "Connect again (ReactorThread.connect) to start a new thread."
     })
   }
 
@@ -157,6 +151,7 @@ export class ThreadReactor implements RemoteReactor {
           "so its work is lost. The next call starts a new reactor thread."
       })
     }
+    if (LiveThreads.stoppedForExit(endpoint.state)) this.stopped ??= "exit"
     return this.stoppedError()
   }
 
@@ -178,7 +173,9 @@ export class ThreadReactor implements RemoteReactor {
           lifeline: lifeline.port2,
           buffer,
           spinMillis: this.settings.reactorSpin,
-          busyMillis: this.settings.busyPoll
+          busyMillis: this.settings.busyPoll,
+          // Connected from a worker thread: the main thread asks it to stop at the end (`liveThreads.ts`).
+          stopsAtMainExit: !isMainThread
         },
         transferList: [data.port2, lifeline.port2],
         ...(resourceLimits !== undefined ? { resourceLimits } : {})
@@ -206,8 +203,7 @@ export class ThreadReactor implements RemoteReactor {
     // Under resourceLimits, running out of memory while starting is likely: watch from the start.
     if (resourceLimits !== undefined) this.watch(thread)
     this.thread = thread
-    live.add(this)
-    installExitHook()
+    LiveThreads.track(this, endpoint.state, this.label, this.settings.shutdownTimeout)
     return thread
   }
 
@@ -275,33 +271,47 @@ export class ThreadReactor implements RemoteReactor {
     thread.endpoint.port.close()
     thread.endpoint.control?.close()
     if (this.thread === thread) this.thread = undefined
-    live.delete(this)
+    LiveThreads.untrack(this)
   }
 
-  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
-  shutdown(atExit = false): void {
-    if (this.stopped) return
-    this.stopped = true
-    live.delete(this)
+  /** `client.shutdown()`: stops the thread, waiting up to shutdownTimeout. */
+  shutdown(): void {
+    const stopping = this.stop("client")
+    if (stopping === undefined) return
+    LiveThreads.awaitStop(stopping.state, stopping.deadline)
+    stopping.finish(false)
+  }
+
+  /** Stops it for good and asks the thread to stop (see `LiveThreads.OwnThread`). */
+  stop(why: "client" | "exit"): LiveThreads.Stopping | undefined {
+    if (this.stopped !== undefined) return undefined
+    this.stopped = why
     const thread = this.thread
-    if (thread === undefined) return
+    if (thread === undefined) return undefined
     const endpoint = thread.endpoint
-    if (endpoint.serving) {
-      try {
-        endpoint.port.postMessage([Protocol.Shutdown])
-      } catch {
-        // already closed
-      }
-      endpoint.awaitStateChange([Protocol.Ready, Protocol.Starting], performance.now() + this.settings.shutdownTimeout)
-      if (endpoint.serving) {
-        const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
-          "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
-          "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
-        // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
-        if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
-        else process.emitWarning(warning, "ReactorThreadWarning")
+    if (!running(endpoint.state)) {
+      this.discard(thread, true)
+      return undefined
+    }
+    try {
+      endpoint.port.postMessage([Protocol.Shutdown])
+    } catch {
+      // already closed
+    }
+    return {
+      state: endpoint.state,
+      deadline: performance.now() + this.settings.shutdownTimeout,
+      finish: (atExit) => {
+        if (running(endpoint.state)) {
+          LiveThreads.report(LiveThreads.overrun(this.label, this.settings.shutdownTimeout, true), atExit)
+        }
+        this.discard(thread, true)
       }
     }
-    this.discard(thread, true)
   }
+}
+
+const running = (state: Int32Array): boolean => {
+  const status = Atomics.load(state, Protocol.STATE)
+  return status === Protocol.Ready || status === Protocol.Starting
 }
