@@ -1,20 +1,38 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
-// The repository's own tests run the packages' sources: `@crochet/*` resolves through the
-// `@crochet/source` export condition (child processes and worker threads get it from the
-// NODE_OPTIONS that `npm test` sets). The consumer test checks the built packages.
-const ssr = { resolve: { conditions: ["@crochet/source"] } }
-// ...and Node loads those sources itself, as it does in child processes and worker threads (and
-// for users, from dist/): one copy of each module whatever imports it, so that a module the
-// package loads on first use with `require` (platform-node's main entry) is the very one a
-// test imports.
+// The repository's own tests run the packages' sources. Vite resolves `@crochet/*` through
+// these aliases (by the packages' `exports` rules: `internal/*` stays private); child
+// processes and worker threads through the resolve hook of scripts/sources.js, which this
+// puts in NODE_OPTIONS (as the npm scripts do), so `npx vitest` alone runs the sources too.
+// The consumer test checks the built packages.
+const sources = new URL("./scripts/sources.js", import.meta.url).href
+const options = (process.env["NODE_OPTIONS"] ?? "").split(/\s+/).filter((option) =>
+  option !== "" && !/^--import=.*scripts\/sources\.js$/.test(option)
+)
+process.env["NODE_OPTIONS"] = [...options, `--import=${sources}`].join(" ")
+
+// Node, not Vite, loads those sources (as it does in child processes and worker threads, and for
+// users from dist/): one copy of each module whatever imports it, so that a module the package
+// loads on first use with `require` (platform-node's main entry) is the very one a test imports.
 const server = { deps: { external: [/\/packages\/[^/]+\/src\//] } }
+
+const packages = fileURLToPath(new URL("./packages/", import.meta.url))
+const resolve = {
+  alias: [
+    { find: /^@crochet\/(core|platform-node|redis-store)$/, replacement: `${packages}$1/src/index.ts` },
+    {
+      find: /^@crochet\/(core|platform-node|redis-store)\/(?!internal\/|index$|package\.json$)(.+)$/,
+      replacement: `${packages}$1/src/$2.ts`
+    }
+  ]
+}
 
 export default defineConfig({
   test: {
     projects: [
       {
-        ssr,
+        resolve,
         test: {
           name: "core",
           server,
@@ -24,7 +42,7 @@ export default defineConfig({
         }
       },
       {
-        ssr,
+        resolve,
         test: {
           name: "platform-node",
           server,
@@ -35,7 +53,7 @@ export default defineConfig({
         }
       },
       {
-        ssr,
+        resolve,
         test: {
           name: "redis-store",
           server,
@@ -44,7 +62,7 @@ export default defineConfig({
         }
       },
       {
-        ssr,
+        resolve,
         test: {
           name: "examples",
           server,

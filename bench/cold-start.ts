@@ -8,7 +8,7 @@
  *   npx node bench/cold-start.ts synckit            one run: import synckit → createSyncFn → the first call
  * A single run prints its milliseconds. The child processes run without
  * NODE_OPTIONS, so `@crochet/*` resolves to dist/ even under `npm run bench`
- * (which sets the `@crochet/source` condition); the reactor module (echo.reactor.ts)
+ * (which preloads scripts/sources.js); the reactor module (echo.reactor.ts)
  * and synckit's worker are type-stripped alike.
  */
 import { execFileSync } from "node:child_process"

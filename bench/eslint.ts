@@ -43,7 +43,7 @@ interface Run {
 }
 
 // Without NODE_OPTIONS, `@crochet/*` resolves to the built packages (dist/, what users run) even
-// under `npm run bench`, which sets the `@crochet/source` condition: from the sources, the reactor
+// under `npm run bench`, which preloads scripts/sources.js: from the sources, the reactor
 // thread would type-strip every module of core and platform-node that it loads. (Run `npm run build` first.)
 const { NODE_OPTIONS: _sources, ...env } = process.env
 

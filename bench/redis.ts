@@ -16,8 +16,20 @@
  * - cancel → the owner's fiber interrupted.
  * - stash + retrieve + wait round trips per second, one after another, and
  *   the Redis commands each costs.
+ * - a burst: 500 results of 4 owner stores (in another process:
+ *   bench/burst-owners.ts) complete at once, 4 retriever stores here
+ *   waiting: completion → wake p50/p99 and Redis commands per result,
+ *   alternated with its peer: 4 node-redis clients there sending 500
+ *   `SPUBLISH` at once to 4 subscribed clients here.
+ * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
+ *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
+ *   store in blocks: round trips/s, and completion → waiter p50/p99.
  */
 import { Reactor } from "@crochet/core"
+import { Queue, QueueEvents } from "bullmq"
+import { spawn } from "node:child_process"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import { RedisResultStore } from "@crochet/redis-store"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -281,6 +293,163 @@ console.log(
   `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
     ((calls.get("spublish") ?? 0) / trips).toFixed(2)
   } | ${(operations / trips).toFixed(1)} |`
+)
+
+// --- a burst of completions -----------------------------------------------------------------
+const median = (values: ReadonlyArray<number>) => percentile(values, 50)
+const now = () => performance.timeOrigin + performance.now()
+
+/**
+ * A bench process of its own (bench/<file>), talked to in JSON lines once it said it is ready, and how far
+ * its clock is ahead of ours: each process's `performance.timeOrigin` comes from the wall clock when it started, which may have
+ * been stepped in between. The offset is taken from the quickest of 20 "clock" round trips (within half of it).
+ */
+const child = async (file: string, args: ReadonlyArray<string>) => {
+  const spawned = spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), ...args], { stdio: ["pipe", "pipe", "inherit"] })
+  const lines = createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]()
+  const next = async () => JSON.parse((await lines.next()).value as string)
+  const ask = async (command: string) => {
+    spawned.stdin!.write(`${command}\n`)
+    return next()
+  }
+  await next()
+  let best = { roundTrip: Infinity, offset: 0 }
+  for (let i = 0; i < 20; i++) {
+    const sent = now()
+    const { clock } = await ask("clock") as { clock: number }
+    const received = now()
+    if (received - sent < best.roundTrip) best = { roundTrip: received - sent, offset: clock - (sent + received) / 2 }
+  }
+  const end = async () => {
+    spawned.stdin!.end()
+    await new Promise((resolve) => spawned.once("exit", resolve))
+  }
+  return { ask, next, offset: best.offset, end }
+}
+
+const bursts = { count: 500, stores: 4, rounds: 5 }
+// The owners (and the peer's publishers) in a process of their own; the retrievers (and the peer's subscribers) here.
+const owners = await child("burst-owners.ts", [server.url, String(bursts.count), String(bursts.stores)])
+const ask = owners.ask
+const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
+const burstB = burstRetrievers.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+
+/** `count` results of the owners complete at once; each wait's time from that moment (clocks of one machine). */
+const storeBurst = async () => {
+  const { ids } = await ask("stash") as { ids: Array<string> }
+  const waits = ids.map((id, i) => burstB[i % bursts.stores]!.retrieve(id).wait().then(now))
+  await claimed(ids[ids.length - 1]!)
+  await settle()
+  await raw.sendCommand(["CONFIG", "RESETSTAT"])
+  const { at } = await ask("go") as { at: number }
+  const samples = (await Promise.all(waits)).map((resolvedAt) => resolvedAt - (at - owners.offset))
+  const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
+  return { samples, commandsPerResult: commands / bursts.count }
+}
+
+/** The peer: the owners' process sends `count` SPUBLISH at once to 4 subscribed clients here. */
+let onBurstMessage: () => void = () => undefined
+const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
+  const client = raw.duplicate()
+  await client.connect()
+  await client.sSubscribe(`bench:burst:${n}`, () => onBurstMessage())
+  return client
+}))
+const peerBurst = async () => {
+  const arrivals: Array<number> = []
+  const all = new Promise<void>((resolve) => {
+    onBurstMessage = () => {
+      arrivals.push(now())
+      if (arrivals.length === bursts.count) resolve()
+    }
+  })
+  const { at } = await ask("spublish") as { at: number }
+  await all
+  return arrivals.map((arrival) => arrival - (at - owners.offset))
+}
+
+const burstRows: Array<{ readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }> = []
+for (let round = 0; round < bursts.rounds; round++) {
+  const { commandsPerResult, samples } = await storeBurst()
+  burstRows.push({ ours: samples, peer: await peerBurst(), commands: commandsPerResult })
+}
+console.log(
+  `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores (in another process) complete at once, ` +
+    `${bursts.stores} retriever stores here waiting (medians over ${bursts.rounds} alternated rounds)`
+)
+console.log("| path | p50 | p99 | Redis commands per result |")
+console.log("|---|---:|---:|---:|")
+const burstMedian = (pick: (row: (typeof burstRows)[number]) => ReadonlyArray<number>, p: number) =>
+  median(burstRows.map((row) => percentile(pick(row), p)))
+console.log(
+  `| RedisResultStore: completion → wait resolved | ${ms(burstMedian((row) => row.ours, 50))} | ${
+    ms(burstMedian((row) => row.ours, 99))
+  } | ${median(burstRows.map((row) => row.commands)).toFixed(2)} |`
+)
+console.log(
+  `| node-redis: ${bursts.count} SPUBLISH from ${bursts.stores} clients at once → listener | ${ms(burstMedian((row) => row.peer, 50))} | ${
+    ms(burstMedian((row) => row.peer, 99))
+  } | 1 |`
+)
+await owners.end()
+for (const client of subscribers) client.destroy()
+for (const reactor of burstB) await reactor.shutdown()
+for (const store of burstRetrievers) await store.close()
+
+// --- BullMQ --------------------------------------------------------------------------------
+const connection = { host: "127.0.0.1", port: server.port }
+const queue = new Queue("bench", { connection })
+const queueEvents = new QueueEvents("bench", { connection })
+await queueEvents.waitUntilReady()
+const worker = await child("bullmq-worker.ts", [String(server.port)])
+
+const blocks = { count: 5, trips: 300, wakes: 100 }
+const bullTrips = async (trips: number) => {
+  const start = performance.now()
+  for (let i = 0; i < trips; i++) await (await queue.add("x", { i })).waitUntilFinished(queueEvents)
+  return trips / ((performance.now() - start) / 1000)
+}
+const storeTrips = async (trips: number) => {
+  const start = performance.now()
+  for (let i = 0; i < trips; i++) await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
+  return trips / ((performance.now() - start) / 1000)
+}
+const bullWakes = async (count: number) => {
+  const samples: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as { completedAt: number }
+    samples.push(now() - (completedAt - worker.offset))
+    await pause(1)
+  }
+  return samples
+}
+const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
+const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number> }
+await bullTrips(50)
+await storeTrips(50)
+for (let block = 0; block < blocks.count; block++) {
+  rates.bullmq.push(await bullTrips(blocks.trips))
+  rates.store.push(await storeTrips(blocks.trips))
+  wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
+  wakeSamples.store.push(...(await wakeTimes(a, b, blocks.wakes, async () => 0)).samples)
+}
+await worker.end()
+await queueEvents.close()
+await queue.close()
+const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
+console.log(
+  `\nBullMQ ${JSON.parse(await import("node:fs").then((fs) => fs.readFileSync(fileURLToPath(import.meta.resolve("bullmq/package.json")), "utf8"))).version} ` +
+    `(queue.add + job.waitUntilFinished, its Worker in another process) against the store (both stores in this process), ` +
+    `the same Redis, alternated: ${blocks.count} blocks of ${blocks.trips} round trips (median) and of ${blocks.wakes} wake-ups`
+)
+console.log("| | round trips/s | completion → waiter p50 | p99 |")
+console.log("|---|---:|---:|---:|")
+console.log(`| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${ms(percentile(wakeSamples.store, 50))} | ${ms(percentile(wakeSamples.store, 99))} |`)
+console.log(`| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${ms(percentile(wakeSamples.bullmq, 50))} | ${ms(percentile(wakeSamples.bullmq, 99))} |`)
+console.log(
+  `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
+    ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.store, 50))
+  } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.store, 99))} faster |`
 )
 
 await a.shutdown()

@@ -9,6 +9,7 @@
  *                that is the cost of trace-context detection when no tracer is set up)
  *   crochet (traceContext: false)  the same with trace-context detection switched off: the reference for that cost
  *   low-latency  the same with { lowLatency: true } (reactor stays out of its event loop for 1 ms after each answer: 0.2 ms busy, then Atomics.wait; caller spins 50 µs)
+ * and, in D, a failing call's round trip (a typed failure from an Effect.fn, rebuilt as its class on this side).
  */
 import { ReactorThread } from "@crochet/platform-node"
 import { execFileSync } from "node:child_process"
@@ -16,6 +17,7 @@ import * as os from "node:os"
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import { fileURLToPath } from "node:url"
 import { createSyncFn } from "synckit"
+import { NotFound } from "./echo-errors.ts"
 
 const calls = Number(process.env.BENCH_CALLS ?? 5_000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -46,7 +48,7 @@ const synckit = (): Echo =>
 
 type Bench = typeof import("./echo.reactor.ts")
 const reactorUrl = new URL("./echo.reactor.ts", import.meta.url)
-const crochet = ReactorThread.connect<Bench>(reactorUrl)
+const crochet = ReactorThread.connect<Bench>(reactorUrl, { errors: [NotFound] })
 const untraced = ReactorThread.connect<Bench>(reactorUrl, { traceContext: false })
 const lowLatency = ReactorThread.connect<Bench>(reactorUrl, { lowLatency: true })
 
@@ -210,6 +212,38 @@ console.log(
     }).trim()
   }`
 )
+
+/**
+ * D. A failing call: the operation fails with a typed error from an `Effect.fn`; the serving
+ * side encodes the Cause (span trace rendered there), the caller rebuilds it as `NotFound` and
+ * catches it. "_tag" reads only the tag; "stack" also renders the stack (span trace, caller frames).
+ */
+const failing = (read: "_tag" | "stack"): Echo => (n) => {
+  try {
+    crochet.call.fail(n as number)
+  } catch (error) {
+    if (!(error instanceof NotFound)) throw error
+    return error[read]
+  }
+  throw new Error("fail() did not fail")
+}
+const failureModes: ReadonlyArray<readonly [string, Echo]> = [
+  ["success: echo({ n })", (n) => crochet.call.echo({ n })],
+  ["failure, reads _tag", failing("_tag")],
+  ["failure, reads stack", failing("stack")]
+]
+for (const [, call] of failureModes) for (let i = 0; i < 2_000; i++) call(i)
+const failureSamples = new Map<string, Array<number>>()
+for (let round = 0; round < rounds; round++) {
+  for (const [name, call] of failureModes) {
+    failureSamples.set(name, [...(failureSamples.get(name) ?? []), measure(call, (i) => i, gap).micros])
+  }
+}
+console.log(`\nD. a failing call, crochet (default), ${gap} µs of other work between calls (modes interleaved):`)
+console.table(failureModes.map(([name]) => {
+  const micros = median(failureSamples.get(name)!)
+  return { call: name, "µs/call": micros.toFixed(1), "calls/s": Math.round(1e6 / micros).toLocaleString("en-US") }
+}))
 
 crochet.shutdown()
 untraced.shutdown()

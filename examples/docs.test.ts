@@ -1,13 +1,15 @@
 /**
  * Keeps the guides in docs/ and the README honest: every ```ts snippet
  * type-checks, and every snippet not marked `ts no-run` runs to completion
- * with exit code 0. README snippets that are not whole programs are marked
- * `ts fragment` (and said to be one); they are not checked.
+ * with exit code 0, or the code its fence names (`ts exit-code=143`: a
+ * program that shows what a signal does by sending itself one). README
+ * snippets that are not whole programs are marked `ts fragment` (and said to
+ * be one); they are not checked.
  * Snippets are written to .vitest/doc-snippets/ (git-ignored), as if they sat
  * in docs/, so `../examples/...` imports resolve as they do for a reader.
  */
 import { execFile } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
@@ -21,6 +23,7 @@ const examples = `${root}examples/`
 interface Snippet {
   readonly file: string
   readonly runs: boolean
+  readonly exitCode: number
 }
 
 const extract = (): Array<Snippet> => {
@@ -32,11 +35,11 @@ const extract = (): Array<Snippet> => {
     const doc = path.slice(path.lastIndexOf("/") + 1)
     const text = readFileSync(path, "utf8")
     let n = 0
-    for (const match of text.matchAll(/```ts( no-run)?\n([\s\S]*?)```/g)) {
+    for (const match of text.matchAll(/```ts( no-run| exit-code=(\d+))?\n([\s\S]*?)```/g)) {
       const file = `${out}${doc.replace(/\.md$/, "")}-${++n}.ts`
       // `export {}` makes each snippet a module (top-level await, no shared globals).
-      writeFileSync(file, match[2]!.replaceAll("../examples/", examples) + "\nexport {}\n")
-      snippets.push({ file, runs: match[1] === undefined })
+      writeFileSync(file, match[3]!.replaceAll("../examples/", examples) + "\nexport {}\n")
+      snippets.push({ file, runs: match[1] !== " no-run", exitCode: Number(match[2] ?? 0) })
     }
   }
   return snippets
@@ -69,9 +72,16 @@ describe("docs/*.md snippets", () => {
 
   for (const snippet of snippets.filter((snippet) => snippet.runs)) {
     const name = snippet.file.slice(out.length)
-    it(`${name} runs and exits 0`, async () => {
-      // Rejects (failing the test) on a non-zero exit code or after 20 s.
-      await run(process.execPath, [snippet.file], { timeout: 20_000 })
+    it(`${name} runs and exits ${snippet.exitCode}`, async () => {
+      // A run that takes more than 20 s is killed: its error has no exit code, and is thrown.
+      const exitCode = await run(process.execPath, [snippet.file], { timeout: 20_000 }).then(
+        () => 0,
+        (error: { code?: unknown }) => {
+          if (typeof error.code !== "number") throw error
+          return error.code
+        }
+      )
+      expect(exitCode).toBe(snippet.exitCode)
     }, 30_000)
   }
 })
@@ -125,35 +135,66 @@ describe("the lists of examples", () => {
   })
 })
 
+describe("docs/api, the API reference", () => {
+  it("is what `npm run docs` makes of the sources (docgen also type-checks every example)", async () => {
+    // Rejects (failing the test) when a page differs, naming the pages: run `npm run docs`.
+    await run(process.execPath, [`${root}scripts/docs.ts`, "--check"], { timeout: 300_000 })
+  }, 320_000)
+})
+
 /**
  * Every export of the packages has a doc comment with an example (` * ```ts ... * ``` `):
- * each one must type-check as a module of its own, like a reader would paste it.
+ * each one must type-check as a module of its own, like a reader would paste it, and
+ * each one not marked ```` ```ts no-run ```` (a server that listens, a Redis it needs)
+ * must run to completion. The modules the platform-node examples call (`./dns.reactor.ts`,
+ * `./render.ts`…: the reactor modules shown in its module overviews) sit beside them, as
+ * in a user's project.
  */
 describe("doc comment examples of packages/*/src", () => {
   const commentsOut = `${root}.vitest/doc-comment-examples/`
-  const collect = (): Array<string> => {
+  const collect = (): Array<Snippet> => {
     rmSync(commentsOut, { recursive: true, force: true })
     mkdirSync(commentsOut, { recursive: true })
-    const files: Array<string> = []
+    cpSync(`${examples}threads/`, commentsOut, { recursive: true })
+    const snippets: Array<Snippet> = []
     for (const pkg of readdirSync(`${root}packages`).sort()) {
       const src = `${root}packages/${pkg}/src/`
       for (const name of readdirSync(src).filter((name) => name.endsWith(".ts")).sort()) {
         const text = readFileSync(src + name, "utf8")
         let n = 0
-        for (const match of text.matchAll(/ \* ```ts\n([\s\S]*?) \* ```/g)) {
-          const code = match[1]!.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n")
+        for (const match of text.matchAll(/ \* ```ts( no-run)?\n([\s\S]*?) \* ```/g)) {
+          const code = match[2]!.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n")
           const file = `${commentsOut}${pkg}-${name.replace(/\.ts$/, "")}-${++n}.ts`
           writeFileSync(file, `${code}\nexport {}\n`)
-          files.push(file)
+          snippets.push({ file, runs: match[1] === undefined, exitCode: 0 })
         }
       }
     }
-    return files
+    return snippets
   }
+  const comments = collect()
 
   it("type-check", async () => {
-    const files = collect()
-    expect(files.length).toBeGreaterThan(50)
-    expect(await typeCheck(commentsOut, files)).toBe("")
+    expect(comments.length).toBeGreaterThan(50)
+    expect(await typeCheck(commentsOut, comments.map((snippet) => snippet.file))).toBe("")
   }, 60_000)
+
+  // Two at a time: many wait on a timer or a thread start, not on the CPU.
+  let running = 0
+  const queue: Array<() => void> = []
+  const inTurn = async <A>(task: () => Promise<A>): Promise<A> => {
+    if (running >= 2) await new Promise<void>((resolve) => queue.push(resolve))
+    running++
+    try {
+      return await task()
+    } finally {
+      running--
+      queue.shift()?.()
+    }
+  }
+  for (const snippet of comments.filter((snippet) => snippet.runs)) {
+    it.concurrent(`${snippet.file.slice(commentsOut.length)} runs and exits 0`, async () => {
+      await inTurn(() => run(process.execPath, [snippet.file], { timeout: 20_000 }))
+    }, 120_000)
+  }
 })

@@ -29,7 +29,7 @@ const run = async (dir: string, command: string, args: ReadonlyArray<string>, ti
     return stdout
   } catch (error) {
     const { stdout = "", stderr = "", message } = error as { stdout?: string; stderr?: string; message: string }
-    throw new Error(`${command} ${args.join(" ")} failed: ${message}\n${stdout}\n${stderr}`)
+    throw new Error(`${command} ${args.join(" ")} failed: ${message}\n${stdout}\n${stderr}`, { cause: error })
   }
 }
 
@@ -94,14 +94,41 @@ afterAll(() => {
 })
 
 describe("the packed packages, installed in a project outside the repository", () => {
-  it("tarballs hold compiled JavaScript, declarations, README and LICENSE; no sources, tests or tsconfig", () => {
+  it("tarballs hold compiled JavaScript, declarations, README, CHANGELOG and LICENSE; no sources, tests or tsconfig", () => {
     expect(packed.map((p) => p.name)).toEqual(["@crochet/core", "@crochet/platform-node", "@crochet/redis-store"])
     for (const p of packed) {
       const files = p.files.map((f) => f.path)
       console.log(`${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${(p.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files`)
-      expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "LICENSE", "dist/index.js", "dist/index.d.ts"]))
-      expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/.test(f))).toEqual([])
+      expect(files).toEqual(
+        expect.arrayContaining(["package.json", "README.md", "CHANGELOG.md", "LICENSE", "dist/index.js", "dist/index.d.ts"])
+      )
+      expect(files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/.test(f))).toEqual([])
       expect(files.filter((f) => f.includes("test") || f.endsWith("tsconfig.json"))).toEqual([])
+    }
+  })
+
+  it("publint finds nothing to report in each tarball, warnings counted as errors", async () => {
+    for (const p of packed) {
+      const output = await run(dir, bin("publint"), ["run", join(dir, p.filename), "--strict"])
+      expect(output, p.name).toContain("All good!")
+    }
+  })
+
+  it("@arethetypeswrong/cli finds no problem in any entry point, as ES modules only (as effect is)", async () => {
+    // The esm-only profile leaves out the CommonJS resolutions (node10, node16 from CJS): the packages
+    // are ES modules, which CommonJS reaches with require() on Node 22.12 and later. Every module is
+    // listed, since attw does not follow the "./*" pattern by itself.
+    for (const p of packed) {
+      const modules = p.files.map((f) => f.path.match(/^dist\/(\w+)\.js$/)?.[1]).filter((m) => m !== undefined && m !== "index")
+      await run(dir, bin("attw"), [
+        join(dir, p.filename),
+        "--profile",
+        "esm-only",
+        "--format",
+        "ascii",
+        "--include-entrypoints",
+        ...modules.map((m) => `./${m}`)
+      ])
     }
   })
 

@@ -2,21 +2,19 @@
  * The errors an outside caller can get from a reactor, besides the failures of
  * its own effects. Each one is a `Data.TaggedError`: it has a `_tag`, works
  * with `instanceof`, can be yielded in Effect code, and its message says what
- * went wrong and what to do about it. Also the functions that turn a
- * reactor's failed Exit into the error an outside caller gets, for bridges.
- * Importing it loads `effect/Data` and no more of Effect: the rest of what a
- * failure needs is loaded when the first failure comes, so that a bridge's
- * calling side stays lean. Effect's `TimeoutError` is exported by
+ * went wrong and what to do about it. (The functions that turn a reactor's
+ * failed Exit into the error an outside caller gets, for bridge authors, are
+ * in `@crochet/core/Bridge`.) Importing it loads `effect/Data` and no more of
+ * Effect: the rest of what a failure needs is loaded when the first failure
+ * comes, so that a bridge's calling side stays lean. Effect's `TimeoutError` is exported by
  * `@crochet/core` (it is `Cause.TimeoutError` from `effect/Cause`).
  *
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
-import type * as Duration from "effect/Duration"
 import { effectModules } from "./internal/effectModules.ts"
-// A cycle (stop.ts builds these errors), harmless: neither module uses the other at load time.
-import * as stop from "./internal/stop.ts"
+import { CauseKey } from "./internal/traceback.ts"
 
 /**
  * The reactor is shutting down or has shut down. New calls get it at once;
@@ -260,127 +258,5 @@ const isCause = (value: unknown): value is Cause.Cause<unknown> =>
 
 /** The brand of Causes (type-checked against Effect's own). */
 const causeTypeId: typeof Cause.TypeId = "~effect/Cause"
-
-/**
- * Attaches a Cause to an error so that {@link causeOf} finds it: for bridges
- * that rebuild a failure somewhere else (another thread, another process) and
- * hand it to outside code. Returns the error.
- *
- * @example
- * ```ts
- * import { Cause } from "effect"
- * import { attachCause, causeOf } from "@crochet/core"
- *
- * const error = attachCause(new Error("rebuilt"), Cause.fail("original"))
- * Cause.squash(causeOf(error)!) // => "original"
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export const attachCause = <E extends Error>(error: E, cause: Cause.Cause<unknown>): E => {
-  Object.defineProperty(error, CauseKey, { value: cause, configurable: true, writable: true, enumerable: false })
-  return error
-}
-
-/**
- * Where a rejected error keeps its Cause (read it with {@link causeOf}).
- *
- * @internal
- */
-export const CauseKey: unique symbol = Symbol.for("@crochet/core/Cause") as never
-
-/**
- * Why a reactor ended work itself, as its Exit's Cause records it: a timeout,
- * an `AbortSignal`, `cancel()`, or a shutdown (with the drain it outlasted,
- * or the `shutdownTimeout` its finalizers outlived, for the message's advice).
- * A bridge sends it along with a failed Exit and rebuilds the Cause on the
- * other side with {@link stopCause}.
- *
- * @example
- * ```ts
- * import { Duration } from "effect"
- * import type { StopReason } from "@crochet/core"
- *
- * const reason: StopReason = { _tag: "Timeout", timeout: Duration.seconds(5) }
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export type StopReason =
-  | { readonly _tag: "Timeout"; readonly timeout: Duration.Duration }
-  | { readonly _tag: "Abort"; readonly reason: unknown }
-  | { readonly _tag: "Cancel" }
-  | {
-    readonly _tag: "Stop"
-    /** The reactor's drain, which the work outlasted. */
-    readonly drain?: Duration.Duration | undefined
-    /** Set when the work's finalizers outlived this shutdownTimeout and its caller was released anyway. */
-    readonly stuck?: Duration.Duration | undefined
-  }
-
-/**
- * The reason the reactor recorded when it interrupted the work behind this
- * Cause, or `undefined` when the work failed (or was interrupted) by itself.
- *
- * @example
- * ```ts
- * import { Effect, Layer } from "effect"
- * import { Reactor, stopReasonOf } from "@crochet/core"
- *
- * const reactor = Reactor.setup(Layer.empty)
- * reactor.runCallback(Effect.never, {
- *   timeout: "1 second",
- *   onExit: (exit) => exit._tag === "Failure" && stopReasonOf(exit.cause)?._tag // => "Timeout"
- * })
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export const stopReasonOf = (cause: Cause.Cause<unknown>): StopReason | undefined => stop.stopReasonOf(cause)
-
-/**
- * An interruption recording why the reactor ended the work: what a bridge
- * puts in the Cause it rebuilds on the caller's side, so that
- * {@link outsideError} gives the same error there.
- *
- * @example
- * ```ts
- * import { outsideError, stopCause } from "@crochet/core"
- *
- * outsideError(stopCause({ _tag: "Cancel" })).name // => "Cancelled"
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export const stopCause = (reason: StopReason): Cause.Cause<never> => stop.stopCause({ ...reason })
-
-/**
- * The error an outside caller gets for a failed Exit's Cause, as `waitFor`
- * and `wait()` reject with it: the reactor's own error when it ended the work
- * (`TimeoutError`, `Aborted`, `Cancelled`, `ReactorStopped`), otherwise the
- * effect's own error (a non-Error value wrapped in `NonErrorFailure`), its
- * stack showing the span trace, the whole Cause reachable with `causeOf`.
- * Bridges call it on the caller's side, so a failure that crossed a thread
- * is the same error object as one in-process.
- *
- * @example
- * ```ts
- * import { Cause, Data } from "effect"
- * import { causeOf, outsideError } from "@crochet/core"
- *
- * class NotFound extends Data.TaggedError("NotFound")<{ readonly id: number }> {}
- * const cause = Cause.fail(new NotFound({ id: 1 }))
- * const error = outsideError(cause) // the NotFound itself
- * causeOf(error) === cause // => true
- * ```
- *
- * @since 0.1.0
- * @category bridges
- */
-export const outsideError = (cause: Cause.Cause<unknown>): Error => stop.outsideError(cause)
 
 const indent = (text: string): string => text.split("\n").map((line) => `  ${line}`).join("\n")

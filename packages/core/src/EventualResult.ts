@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import { type Cancelled, InvalidArgument, type ReactorStopped } from "./Errors.ts"
 import * as internal from "./internal/eventualResult.ts"
+import type { ReactorImpl } from "./internal/reactor.ts"
 
 /**
  * How long a wait may take and what may end it early.
@@ -86,8 +87,51 @@ export interface EventualResult<A, E = never> extends Effect.Effect<A, E | Stopp
   cancel(): void
   /** The full failure Cause, or `undefined` while running or after a success. */
   originalFailure(): Cause.Cause<E> | undefined
-  /** Stores the result in the reactor's result store and returns an id for `reactor.retrieve(id)`. */
-  stash(): string
+  /**
+   * Stores the result in the reactor's result store and returns an id for
+   * `reactor.retrieve(id)`: a string that carries this result's type for the
+   * compiler (see {@link StashId}).
+   */
+  stash(): StashId<A, E>
+}
+
+/**
+ * The id `result.stash()` returns: a plain string at run time (for a cookie, a
+ * URL, a queue message) that also carries, for the compiler only, the type of
+ * the result it stands for, so that `reactor.retrieve(id)` gives back an
+ * `EventualResult<A, E>` and a mismatch fails to compile.
+ *
+ * An id that comes back as a plain string (from a cookie, from another
+ * process) has lost that type: `retrieve` then gives an
+ * `EventualResult<unknown, unknown>`. Say what you expect with a cast,
+ * `cookie as StashId<Page, FetchError>`; nothing checks it at run time, so
+ * keep one alias per kind of stashed work next to the code that stashes it.
+ * Through a shared store (`@crochet/redis-store`) values arrive as their JSON,
+ * and failures of your own classes as instances of them only if that store
+ * is given the classes (its `errors` option); else as plain `Error`s with
+ * their `_tag` and fields.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { type EventualResult, Reactor } from "@crochet/core"
+ *
+ * type ReportId = EventualResult.StashId<{ readonly pages: number }>
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const id: ReportId = reactor.runInReactor(Effect.succeed({ pages: 3 })).stash()
+ * const cookie: string = id // it is a string: set it in a cookie
+ *
+ * // A later request, with the cookie back:
+ * const report = reactor.retrieve(cookie as ReportId) // EventualResult<{ readonly pages: number }, never>
+ * ;(await report.wait()).pages // => 3
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StashId<A, E = never> = string & {
+  readonly "~@crochet/core/StashId": { readonly _A: (_: never) => A; readonly _E: (_: never) => E }
 }
 
 /**
@@ -143,9 +187,9 @@ export const isEventualResult = (value: unknown): value is EventualResult<unknow
 export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
 ): EventualResult<{ -readonly [K in keyof T]: Effect.Success<T[K]> }, Effect.Error<T[number]>> => {
-  const host = hostOf(results, "EventualResult.all")
+  const reactor = reactorOf(results, "EventualResult.all")
   const everything = Effect.all(results as ReadonlyArray<EventualResult<unknown, unknown>>, { concurrency: "unbounded" })
-  return host.runInReactor(
+  return reactor.runInReactor(
     everything.pipe(Effect.onInterrupt(() => Effect.sync(() => cancelAll(results))))
   ) as never
 }
@@ -171,8 +215,8 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
 export const race = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
 ): EventualResult<Effect.Success<T[number]>, Effect.Error<T[number]>> => {
-  const host = hostOf(results, "EventualResult.race")
-  return host.runInReactor(
+  const reactor = reactorOf(results, "EventualResult.race")
+  return reactor.runInReactor(
     Effect.raceAll(results).pipe(Effect.ensuring(Effect.sync(() => cancelAll(results))))
   ) as never
 }
@@ -181,7 +225,7 @@ const cancelAll = (results: ReadonlyArray<EventualResult<any, any>>) => {
   for (const result of results) result.cancel()
 }
 
-const hostOf = (results: ReadonlyArray<unknown>, call: string): internal.Host => {
+const reactorOf = (results: ReadonlyArray<unknown>, call: string): ReactorImpl<any> => {
   if (!Array.isArray(results) || results.length === 0) {
     throw new InvalidArgument(`${call} needs a non-empty array of EventualResults.`)
   }
@@ -190,5 +234,5 @@ const hostOf = (results: ReadonlyArray<unknown>, call: string): internal.Host =>
       throw new InvalidArgument(`${call}: every element must be an EventualResult from reactor.runInReactor.`)
     }
   }
-  return internal.hostOfResult(results[0] as EventualResult<unknown, unknown>)
+  return internal.reactorOfResult(results[0] as EventualResult<unknown, unknown>)
 }

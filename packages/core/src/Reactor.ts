@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,9 +14,9 @@ import type * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import type * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
-import type { EventualResult, WaitOptions } from "./EventualResult.ts"
+import type { EventualResult, StashId, WaitOptions } from "./EventualResult.ts"
 import { decodeSettings, ReactorImpl, reactorOptionKeys } from "./internal/reactor.ts"
-import * as ResultStore from "./ResultStore.ts"
+import type * as ResultStore from "./ResultStore.ts"
 
 /**
  * `"running"` admits calls; `"draining"` refuses new calls while in-flight
@@ -258,8 +257,8 @@ export interface Reactor<R> {
    * For bridges that serve callers elsewhere (another thread, another
    * process): runs the effect like `runInReactor` and calls `options.onExit`
    * with the fiber's Exit. When the reactor ended the work (timeout, cancel,
-   * shutdown) its Cause says why (`stopReasonOf` in `@crochet/core/Errors`);
-   * `outsideError` turns a failed Exit into the error the caller gets. Returns a function
+   * shutdown) its Cause says why (`stopReasonOf` in `@crochet/core/Bridge`);
+   * `outsideError` (same module) turns a failed Exit into the error the caller gets. Returns a function
    * that cancels the work.
    */
   runCallback<A, E>(effect: Effect.Effect<A, E, R>, options: RunCallbackOptions<A, E>): () => void
@@ -280,7 +279,12 @@ export interface Reactor<R> {
   ) => (this: This, ...args: Args) => EventualResult<A, E>
   /** A snapshot of calls in flight, outcomes, wait times and the last shutdown. */
   stats(): Stats
-  /** The stashed result with this id; throws `ResultNotFound` if unknown or already retrieved. */
+  /**
+   * The stashed result with this id, once; throws `ResultNotFound` if unknown,
+   * expired or already retrieved. An id from `stash()` keeps its result's type
+   * ({@link StashId}); a plain string gives `EventualResult<unknown, unknown>`.
+   */
+  retrieve<A, E>(id: StashId<A, E>): EventualResult<A, E>
   retrieve(id: string): EventualResult<unknown, unknown>
   /**
    * Stops the reactor: refuses new calls, drains (`options.drain`), interrupts
@@ -288,6 +292,11 @@ export interface Reactor<R> {
    * finalizers. Idempotent; every call gets the same completion.
    */
   shutdown(): Promise<void>
+  /**
+   * `shutdown()`, for `await using reactor = Reactor.setup(layer)`: the
+   * reactor stops when the block that declared it ends.
+   */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /**
@@ -393,13 +402,14 @@ export type RunInReactorResult<X> = X extends Effect.Effect<infer A, infer E, an
 
 /**
  * The keys of {@link ReactorOptions}, for wrappers that take a reactor's
- * options among their own and check them with `Options.check`.
+ * options among their own and check them with `checkOptions`.
  *
  * @example
  * ```ts
- * import { Options, Reactor } from "@crochet/core"
+ * import { Reactor } from "@crochet/core"
+ * import { checkOptions } from "@crochet/core/Bridge"
  *
- * const myOptions = Options.check({ drain: "1 second", verbose: true }, [...Reactor.optionKeys, "verbose"], "myLibrary.start")
+ * const myOptions = checkOptions({ drain: "1 second", verbose: true }, [...Reactor.optionKeys, "verbose"], "myLibrary.start")
  * ```
  *
  * @since 0.1.0
@@ -417,7 +427,7 @@ export const optionKeys: ReadonlyArray<keyof ReactorOptions> = reactorOptionKeys
  * {@link MissingServices}. Bad options throw `InvalidArgument` here.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { createServer } from "node:http"
  * import { Effect } from "effect"
  * import { Reactor } from "@crochet/core"

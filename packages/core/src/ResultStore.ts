@@ -12,9 +12,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { InvalidArgument, ResultNotFound } from "./Errors.ts"
-import * as EventualResult from "./EventualResult.ts"
+import type * as EventualResult from "./EventualResult.ts"
 import { contextOf, logIfFailedUnretrieved } from "./internal/eventualResult.ts"
 import { decodeDuration } from "./internal/options.ts"
+import type * as Reactor from "./Reactor.ts"
 
 /**
  * A store of stashed results. Ids must be hard to guess (they end up in
@@ -44,30 +45,11 @@ import { decodeDuration } from "./internal/options.ts"
  */
 export interface ResultStore {
   /** Keeps the result and returns its new id. */
-  readonly stash: (result: EventualResult.EventualResult<unknown, unknown>, reactor: Runner) => string
+  readonly stash: (result: EventualResult.EventualResult<unknown, unknown>, reactor: Reactor.Reactor<never>) => string
   /** Removes and returns the result; throws (or the handle's wait rejects with) `ResultNotFound` for an unknown id. */
-  readonly retrieve: (id: string, reactor: Runner) => EventualResult.EventualResult<unknown, unknown>
+  readonly retrieve: (id: string, reactor: Reactor.Reactor<never>) => EventualResult.EventualResult<unknown, unknown>
   /** Removes and returns every result of this process not retrieved yet (at shutdown, to report lost failures). */
   readonly takeUnretrieved: () => ReadonlyArray<readonly [id: string, result: EventualResult.EventualResult<unknown, unknown>]>
-}
-
-/**
- * What a store may do with the reactor that calls it: run work in it.
- *
- * @example
- * ```ts
- * import { Effect, Layer } from "effect"
- * import { Reactor, ResultStore } from "@crochet/core"
- *
- * const runner: ResultStore.Runner = Reactor.setup(Layer.empty)
- * runner.runInReactor(Effect.log("publishing a result"))
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export interface Runner {
-  runInReactor<A, E>(effect: Effect.Effect<A, E>): EventualResult.EventualResult<A, E>
 }
 
 /**

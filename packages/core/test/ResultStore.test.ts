@@ -1,9 +1,9 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Data, Effect, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { InvalidArgument, Reactor, ResultNotFound, ResultStore } from "../src/index.ts"
+import { type EventualResult, InvalidArgument, Reactor, ResultNotFound, ResultStore } from "../src/index.ts"
 import { rejection } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly code: number }> {}
@@ -19,6 +19,23 @@ const recordingLogger = () => {
 /** A reactor on the test's context (so its Clock is the TestClock) with a memory store of these options. */
 const reactorWith = (options?: ResultStore.MemoryOptions, logger?: Logger.Logger<unknown, void>) =>
   Reactor.make({ resultStore: ResultStore.memory(options), logger, logLevel: "Debug" })
+
+describe("typed ids", () => {
+  it("stash() gives a plain string id whose type brings the result's type back through retrieve", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const id = reactor.runInReactor(Effect.fail(new Boom({ code: 7 })).pipe(Effect.as({ pages: 3 }))).stash()
+    expectTypeOf(id).toEqualTypeOf<EventualResult.StashId<{ pages: number }, Boom>>()
+    expect(typeof id).toBe("string")
+    const cookie = `download=${id}` // what a server sets, and gets back as a plain string
+    const back = cookie.slice("download=".length)
+    const plain = (raw: string) => reactor.retrieve(raw) // not called: only its type is looked at
+    expectTypeOf(plain).returns.toEqualTypeOf<EventualResult.EventualResult<unknown, unknown>>()
+    const retrieved = reactor.retrieve(back as typeof id)
+    expectTypeOf(retrieved).toEqualTypeOf<EventualResult.EventualResult<{ pages: number }, Boom>>()
+    expect(await rejection(retrieved.wait())).toEqual(new Boom({ code: 7 }))
+    await reactor.shutdown()
+  })
+})
 
 describe("ResultStore.memory", () => {
   it.effect("a stashed result can be retrieved until its ttl has passed on the reactor's Clock", () =>

@@ -241,6 +241,43 @@ describe("Reactor.setup", () => {
   })
 })
 
+describe("await using", () => {
+  it("a reactor declared with await using shuts down when its block ends: waiters released, then the layer's finalizers", async () => {
+    const events: Array<string> = []
+    let pending: Promise<unknown> | undefined
+    let declared: Reactor.Reactor<Db> | undefined
+    {
+      await using reactor = Reactor.setup(dbLayer(events))
+      declared = reactor
+      expect(await reactor.waitFor(Effect.flatMap(Db, (db) => db.query("select 1")))).toBe("rows for select 1")
+      pending = rejection(reactor.waitFor(Effect.never))
+      expect(reactor.status).toBe("running")
+    }
+    expect(declared.status).toBe("stopped")
+    expect(await pending).toBeInstanceOf(ReactorStopped)
+    expect(events).toEqual(["db open", "db closed"])
+  })
+
+  it("a block that throws still shuts the reactor down, and the block's error is the one thrown", async () => {
+    let declared: Reactor.Reactor<never> | undefined
+    const thrown = await (async () => {
+      await using reactor = Reactor.setup(Layer.empty)
+      declared = reactor
+      throw new Error("the block failed")
+    })().catch((error: unknown) => error)
+    expect((thrown as Error).message).toBe("the block failed")
+    expect(declared!.status).toBe("stopped")
+  })
+
+  it.effect("a reactor from Reactor.make disposed early is stopped, and the scope's own shutdown is then a no-op", () =>
+    Effect.gen(function*() {
+      const reactor = yield* Reactor.make()
+      yield* Effect.promise(() => reactor[Symbol.asyncDispose]())
+      expect(reactor.status).toBe("stopped")
+      expect(yield* Effect.promise(() => rejection(reactor.waitFor(Effect.succeed(1))))).toBeInstanceOf(ReactorStopped)
+    }).pipe(Effect.scoped))
+})
+
 describe("logging", () => {
   it("routes the effects' logs to options.logger, filtered by options.logLevel", async () => {
     const lines: Array<string> = []

@@ -7,7 +7,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Data, Effect, Exit, Layer, Metric, Tracer } from "effect"
-import { outsideError, Reactor, ReactorStopped, stopReasonOf, TimeoutError } from "../src/index.ts"
+import { outsideError, stopReasonOf } from "../src/Bridge.ts"
+import { Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
 
 class NoSuchUser extends Data.TaggedError("NoSuchUser")<{ readonly id: number }> {}
 

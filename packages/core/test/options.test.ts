@@ -3,7 +3,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { InvalidArgument, Options, Reactor } from "../src/index.ts"
+import { checkOptions } from "../src/Bridge.ts"
+import { InvalidArgument, Reactor } from "../src/index.ts"
 
 const settle = (run: () => unknown): Promise<unknown> =>
   Promise.resolve().then(run).then(() => undefined, (error: unknown) => error)
@@ -33,13 +34,13 @@ const typoOf = (key: string) =>
 
 const waitForKeys = ["timeout", "signal", "spanName"]
 
-describe("Options.check (fast-check over random keys)", () => {
+describe("checkOptions (fast-check over random keys)", () => {
   it("any key it does not know is InvalidArgument naming that key and listing the known ones", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }).filter((key) => !waitForKeys.includes(key)), (key) => {
-        expect(() => Options.check({ [key]: 1 }, waitForKeys, "waitFor")).toThrow(InvalidArgument)
+        expect(() => checkOptions({ [key]: 1 }, waitForKeys, "waitFor")).toThrow(InvalidArgument)
         try {
-          Options.check({ [key]: 1 }, waitForKeys, "waitFor")
+          checkOptions({ [key]: 1 }, waitForKeys, "waitFor")
         } catch (error) {
           const message = (error as InvalidArgument).message
           expect(message).toContain(`waitFor: unknown option \`${key}\``)
@@ -56,7 +57,7 @@ describe("Options.check (fast-check over random keys)", () => {
         fc.pre(!waitForKeys.includes(typo))
         const message = (() => {
           try {
-            Options.check({ [typo]: 1 }, waitForKeys, "waitFor")
+            checkOptions({ [typo]: 1 }, waitForKeys, "waitFor")
             return ""
           } catch (error) {
             return (error as InvalidArgument).message
@@ -73,18 +74,18 @@ describe("Options.check (fast-check over random keys)", () => {
   })
 
   it("known keys, undefined and an empty object pass; non-objects are refused", () => {
-    expect(Options.check(undefined, waitForKeys, "waitFor")).toBeUndefined()
-    expect(Options.check({}, waitForKeys, "waitFor")).toEqual({})
-    expect(Options.check({ timeout: 1, signal: undefined }, waitForKeys, "waitFor")).toEqual({ timeout: 1, signal: undefined })
+    expect(checkOptions(undefined, waitForKeys, "waitFor")).toBeUndefined()
+    expect(checkOptions({}, waitForKeys, "waitFor")).toEqual({})
+    expect(checkOptions({ timeout: 1, signal: undefined }, waitForKeys, "waitFor")).toEqual({ timeout: 1, signal: undefined })
     for (const bad of [null, 5, "5 seconds", [], () => 1]) {
-      expect(() => Options.check(bad, waitForKeys, "waitFor")).toThrow(/options must be an object with the keys `timeout`/)
+      expect(() => checkOptions(bad, waitForKeys, "waitFor")).toThrow(/options must be an object with the keys `timeout`/)
     }
   })
 
   it("suggests across case and prefixes; suggests nothing for a key unlike any", () => {
     const message = (key: string) => {
       try {
-        Options.check({ [key]: 1 }, ["shutdownTimeout", "drain", "logLevel"], "Reactor.setup")
+        checkOptions({ [key]: 1 }, ["shutdownTimeout", "drain", "logLevel"], "Reactor.setup")
       } catch (error) {
         return (error as InvalidArgument).message
       }

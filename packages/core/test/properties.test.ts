@@ -75,7 +75,7 @@ describe("random input (fast-check)", () => {
 
   it("random ids for retrieve: ResultNotFound (or InvalidArgument for non-strings), and real ids once", async () => {
     const reactor = Reactor.setup(Layer.empty)
-    const stashed = new Set(Array.from({ length: 20 }, () => reactor.runInReactor(Effect.succeed(1)).stash()))
+    const stashed = new Set<string>(Array.from({ length: 20 }, () => reactor.runInReactor(Effect.succeed(1)).stash()))
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.uuid(), fc.anything()), (id) => {
         if (typeof id === "string" && stashed.has(id)) return

@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL("../../../", import.meta.url))
 const dir = `${root}.vitest/type-mistakes/`
 
 const source = `import { Context, Effect, Layer } from "effect"
-import { Reactor } from "@crochet/core"
+import { type EventualResult, Reactor } from "@crochet/core"
 
 class Db extends Context.Service<Db, { readonly count: Effect.Effect<number> }>()("Db") {}
 class Http extends Context.Service<Http, { readonly get: (url: string) => Effect.Effect<string> }>()("Http") {}
@@ -45,9 +45,16 @@ export const app = Effect.gen(function*() {
   const made = yield* Reactor.make() // no type parameter: a Reactor<never>
   return made.waitFor(count) // mistake: MissingServices<Db>
 })
+const countId = reactor.runInReactor(count).stash() // a StashId<number, never>
+export const asText: EventualResult.EventualResult<string> = reactor.retrieve(countId) // mistake: 'EventualResult<number, never>' is not assignable to type 'EventualResult<string, never>'
+export const fromCookie: EventualResult.StashId<number> = "l2x3.0a1b" // mistake: 'string' is not assignable to type 'StashId<number, never>'
 
 // What is right type-checks:
 export const value: Promise<number> = reactor.waitFor(count, { timeout: "1 second" })
+export const typedBack: EventualResult.EventualResult<number> = reactor.retrieve(countId)
+export const untyped: EventualResult.EventualResult<unknown, unknown> = reactor.retrieve("l2x3.0a1b")
+export const claimed: EventualResult.EventualResult<number> = reactor.retrieve("l2x3.0a1b" as EventualResult.StashId<number>)
+export const idAsText: string = countId
 export const wrapped: (n: number) => Promise<number> = reactor.waitFor((n: number) => Effect.map(count, (c) => c + n))
 export const handle = reactor.runInReactor((n: number) => Effect.succeed(n), { timeout: 5000 })
 // Generic wrappers over a reactor type-check too.
@@ -89,7 +96,7 @@ describe("type errors name the real problem", () => {
       const marker = / \/\/ mistake: (.*)$/.exec(text)
       return marker === null ? [] : [{ line: index + 1, code: text, expected: marker[1]!.split(" | ") }]
     })
-    expect(mistakes.length).toBe(10)
+    expect(mistakes.length).toBe(12)
     for (const { code, expected, line } of mistakes) {
       const message = messages.get(line) ?? "(no error)"
       for (const part of expected) expect(message, `${code}\n${message}`).toContain(part)

@@ -5,6 +5,9 @@
  * client: `ReactorThread.connect` (a reactor in a worker thread) and
  * `MainThreadBridge.connect` (a worker calling the main thread's reactor).
  *
+ * The examples call `./dns.reactor.ts`, the reactor module shown in
+ * `ReactorThread`'s overview.
+ *
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
@@ -79,9 +82,10 @@ export type Failure<R> = R extends Effect.Effect<any, infer E, any> ? E : never
  * ```ts
  * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
+ * dns.ready() // the thread's start-up is not the 200 ms of the calls below
  * const options: BlockingClient.CallOptions = { timeout: "200 millis" }
  * dns.with(options).lookup("example.com")        // => "93.184.215.14"
  * dns.start.lookup("localhost").wait(options)    // => "127.0.0.1"
@@ -107,9 +111,9 @@ export interface CallOptions {
  * ```ts
  * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
  *
- * type Dns = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * type Dns = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * const blocking: BlockingClient.Blocking<Dns> = dns.call
  * const address: string = blocking.lookup("example.com") // => "93.184.215.14"
@@ -128,11 +132,11 @@ export type Blocking<Ops extends Operations> = {
  * @example
  * ```ts
  * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
- * import type { LookupError } from "../../examples/threads/dns-errors.ts"
+ * import type { LookupError } from "./dns-errors.ts"
  *
- * type Dns = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * type Dns = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * const starting: BlockingClient.Starting<Dns> = dns.start
  * const pending: BlockingClient.ThreadResult<string, LookupError> = starting.lookup("example.com") // at once
@@ -155,9 +159,9 @@ export type Starting<Ops extends Operations> = {
  * ```ts
  * import { type BlockingClient, ReactorThread } from "@crochet/platform-node"
  *
- * type Dns = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
- * const dns: BlockingClient.Client<Dns> = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * type Dns = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
+ * const dns: BlockingClient.Client<Dns> = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * dns.ready()                                             // optional: start the thread now
  * dns.call.lookup("example.com")                          // => "93.184.215.14" (blocks, default timeout)
@@ -189,6 +193,11 @@ export interface Client<Ops extends Operations> {
    * `ReactorStopped`. Idempotent.
    */
   shutdown(): void
+  /**
+   * `shutdown()`, for `using client = ReactorThread.connect(...)`: the client
+   * stops when the block that declared it ends.
+   */
+  [Symbol.dispose](): void
 }
 
 /**
@@ -200,8 +209,8 @@ export interface Client<Ops extends Operations> {
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * const pending = dns.start.lookup("example.com") // returns at once; the lookup runs in the reactor thread
  * try {

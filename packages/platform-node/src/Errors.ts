@@ -3,6 +3,9 @@
  * `TimeoutError`, `Cancelled`, `InvalidArgument`). Each is a
  * `Data.TaggedError` whose message says what to do.
  *
+ * The examples call `./dns.reactor.ts`, the reactor module shown in
+ * `ReactorThread`'s overview.
+ *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
@@ -16,8 +19,8 @@ import * as Data from "effect/Data"
  * ```ts
  * import { NotCloneable, ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * try {
  *   dns.call.lookup((() => "not data") as any)
@@ -48,8 +51,8 @@ export class NotCloneable extends Data.TaggedError("NotCloneable")<{
  * ```ts
  * import { ReactorThread, UnknownOperation } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * try {
  *   (dns.call as any).lokup("example.com")
@@ -125,4 +128,40 @@ export class ReactorThreadStartFailed extends Data.TaggedError("ReactorThreadSta
   readonly module: string
   /** The error that stopped the start, rebuilt on this side of the thread boundary. */
   readonly cause: unknown
+}> {}
+
+/**
+ * A blocking call on the main thread under `NodeReactor` was given up because
+ * the main thread had been blocked in such calls for `limit` ms in all since
+ * its event loop last ran: NodeReactor's `blockingLimit` (default 10 s). A
+ * blocked thread runs no signal handler, so the limit is what lets a
+ * SIGINT/SIGTERM that came meanwhile be handled. The work goes on in the
+ * reactor thread (until it ends, or the thread shuts down); later blocking
+ * calls fail at once with this error until the event loop has run.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BlockedTooLong, NodeReactor, ReactorThread } from "@crochet/platform-node"
+ *
+ * NodeReactor.setup(Layer.empty, { blockingLimit: "2 seconds" })
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
+ * )
+ * try {
+ *   dns.call.lookup("example.com")
+ * } catch (error) {
+ *   if (error instanceof BlockedTooLong) {
+ *     error.limit // => 2000
+ *   }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BlockedTooLong extends Data.TaggedError("BlockedTooLong")<{
+  readonly message: string
+  /** NodeReactor's `blockingLimit`, in milliseconds. */
+  readonly limit: number
 }> {}

@@ -4,9 +4,37 @@
  * main thread serves some operations; synchronous code in a worker thread
  * calls them and blocks until the answer.
  *
+ * The examples of this module serve `./render.ts`, the operations the main
+ * thread offers, to `./render-worker.ts`, a worker that calls them:
+ *
+ * ```ts
+ * // render.ts: the main thread's services and the operations it serves
+ * import { Context, Effect, Layer } from "effect"
+ *
+ * export class Templates extends Context.Service<Templates, {
+ *   readonly render: (page: string) => Effect.Effect<string>
+ * }>()("Templates") {}
+ *
+ * export const TemplatesLive = Layer.succeed(Templates, { render: (page: string) => Effect.succeed(`<h1>${page}</h1>`) })
+ *
+ * export const operations = {
+ *   render: (page: string) => Templates.use((templates) => templates.render(page))
+ * }
+ *
+ * // render-worker.ts: synchronous code in a worker thread
+ * // import { MainThreadBridge } from "@crochet/platform-node"
+ * // import { parentPort, workerData } from "node:worker_threads"
+ * // import type { operations } from "./render.ts"
+ * //
+ * // const main = MainThreadBridge.connect<typeof operations>(workerData.endpoint, { timeout: "5 seconds" })
+ * // parentPort!.postMessage(["/home", "/about"].map((page) => main.call.render(page))) // each call blocks
+ * // main.shutdown()
+ * ```
+ *
  * @since 0.1.0
  */
 import { InvalidArgument, Reactor, ReactorStopped } from "@crochet/core"
+import type { ErrorClass } from "@crochet/core/EncodedCause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -14,10 +42,11 @@ import { MessageChannel, type MessagePort, threadId } from "node:worker_threads"
 import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
 import { makeClient } from "./internal/client.ts"
-import { errorClassMap } from "./internal/codec.ts"
+import { errorClasses } from "./internal/codec.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
+import * as Released from "./internal/released.ts"
 import { Server } from "./internal/server.ts"
 
 const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThreadBridge/Endpoint") as never
@@ -32,12 +61,12 @@ const EndpointTypeId: unique symbol = Symbol.for("@crochet/platform-node/MainThr
  * import { Reactor } from "@crochet/core"
  * import { MainThreadBridge } from "@crochet/platform-node"
  * import { Worker } from "node:worker_threads"
- * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ * import { operations, TemplatesLive } from "./render.ts"
  *
  * const bridge = MainThreadBridge.serve(Reactor.setup(TemplatesLive), operations)
  * const endpoint: MainThreadBridge.Endpoint<typeof operations> = bridge.endpoint()
  * endpoint.operations // => ["render"]
- * new Worker(new URL("../../examples/threads/render-worker.ts", import.meta.url), {
+ * new Worker(new URL("./render-worker.ts", import.meta.url), {
  *   workerData: { endpoint },
  *   transferList: [endpoint.port]
  * })
@@ -64,7 +93,7 @@ export interface Endpoint<Ops extends Operations = Operations> {
  * ```ts
  * import { Reactor } from "@crochet/core"
  * import { MainThreadBridge } from "@crochet/platform-node"
- * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ * import { operations, TemplatesLive } from "./render.ts"
  *
  * const bridge: MainThreadBridge.Bridge<typeof operations> = MainThreadBridge.serve(Reactor.setup(TemplatesLive), operations)
  * const endpoint = bridge.endpoint() // one per worker, sent in its workerData
@@ -83,12 +112,90 @@ export interface Bridge<Ops extends Operations> {
 }
 
 /**
+ * Options of {@link serve}. Durations are Effect `Duration.Input`s; a bad one
+ * throws `InvalidArgument` at `serve`.
+ *
+ * @example
+ * ```ts
+ * import type { MainThreadBridge } from "@crochet/platform-node"
+ * import type { operations } from "./render.ts"
+ *
+ * const options: MainThreadBridge.ServeOptions<typeof operations> = { timeouts: { render: "1 second" }, lowLatency: true }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions<Ops extends Operations = Operations> {
+  /** Default timeout of each operation (a call's own timeout wins). */
+  readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
+  /**
+   * Low-latency mode, as `ReactorThread.connect`'s: after each answer the
+   * main thread keeps busy-polling the worker's port for `reactorSpin`
+   * (`true`: 0.2 ms, `ReactorThread`'s `busyPoll`), holding its event loop
+   * meanwhile. Default: off. See docs/threads.md.
+   */
+  readonly lowLatency?: boolean | { readonly reactorSpin?: Duration.Input | undefined } | undefined
+}
+
+/**
+ * Options of {@link make}: those of {@link serve}, plus the options of the
+ * reactor it makes.
+ *
+ * @example
+ * ```ts
+ * import type { MainThreadBridge } from "@crochet/platform-node"
+ * import type { operations } from "./render.ts"
+ *
+ * const options: MainThreadBridge.MakeOptions<typeof operations> = { timeouts: { render: "1 second" }, reactor: { drain: "5 seconds" } }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MakeOptions<Ops extends Operations = Operations> extends ServeOptions<Ops> {
+  /** Options of the reactor (drain, shutdownTimeout, logLevel, ...). */
+  readonly reactor?: Reactor.ReactorOptions | undefined
+}
+
+/**
+ * Options of {@link connect}, in the worker. Durations are Effect
+ * `Duration.Input`s; a bad one, or an unknown key, throws `InvalidArgument`
+ * at `connect`.
+ *
+ * @example
+ * ```ts
+ * import type { MainThreadBridge } from "@crochet/platform-node"
+ *
+ * class NotFound extends Error { readonly _tag = "NotFound" }
+ * const options: MainThreadBridge.ConnectOptions = { timeout: "5 seconds", errors: [NotFound], traceContext: false }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions {
+  /** Default timeout of every call, below the operation's own default. No limit when absent. */
+  readonly timeout?: Duration.Input | undefined
+  /** Error classes to rebuild failures as, matched by `_tag` (see `ReactorThread.ConnectOptions`). */
+  readonly errors?: ReadonlyArray<ErrorClass> | undefined
+  /**
+   * Low-latency mode, as `ReactorThread.connect`'s: spin for `callerSpin`
+   * (`true`: 50 µs) before parking in `Atomics.wait`. Default: off.
+   */
+  readonly lowLatency?: boolean | { readonly callerSpin?: Duration.Input | undefined } | undefined
+  /** Send this worker's active OpenTelemetry span with each call (see `ReactorThread.ConnectOptions`). Default: true. */
+  readonly traceContext?: boolean | undefined
+}
+
+/**
  * Serves `operations` from `reactor` (made with core's `Reactor.make` or
  * `Reactor.setup` in THIS thread) to worker threads. Calls run in the
  * reactor like `runInReactor`; when the reactor shuts down, workers blocked
  * on a call are released with `ReactorStopped` (core interrupts the work) and
- * later calls fail with it at once. The bridge does not keep the process
- * alive. Bad timeouts throw `InvalidArgument` here.
+ * later calls fail with it at once; under `NodeReactor` the process waits up
+ * to 1 s for each released worker's own handling before it exits. The bridge
+ * does not keep the process alive. Bad timeouts throw `InvalidArgument` here.
  *
  * @example
  * ```ts
@@ -111,17 +218,7 @@ export const serve = <
 >(
   reactor: Reactor.Reactor<R>,
   operations: Ops,
-  options?: {
-    /** Default timeout of each operation (a call's own timeout wins). */
-    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /**
-     * Low-latency mode, as `ReactorThread.connect`'s: after each answer the
-     * main thread keeps busy-polling the worker's port for `reactorSpin`
-     * (`true`: 0.2 ms, `ReactorThread`'s `busyPoll`), holding its event loop
-     * meanwhile. Default: off. See docs/threads.md.
-     */
-    readonly lowLatency?: boolean | { readonly reactorSpin?: Duration.Input | undefined } | undefined
-  }
+  options?: ServeOptions<Ops>
 ): Bridge<Ops> => {
   if (typeof reactor?.runCallback !== "function") {
     throw new InvalidArgument("MainThreadBridge.serve expects a reactor from Reactor.make or Reactor.setup.")
@@ -148,7 +245,13 @@ export const serve = <
       const entry = {
         state,
         port: port1,
-        server: new Server(reactor, operations, port1, state, { spinMillis, watchRequests: false, busyMillis: spinMillis, onShutdown: undefined })
+        server: new Server(reactor, operations, port1, state, {
+          spinMillis,
+          watchRequests: false,
+          busyMillis: spinMillis,
+          onShutdown: undefined,
+          countReleases: true
+        })
       }
       served.add(entry)
       port1.on("close", () => {
@@ -162,6 +265,8 @@ export const serve = <
       if (closed) return
       closed = true
       for (const entry of served) {
+        // A worker blocked in a call is released by this: its own handling comes next.
+        if (entry.server.inFlight > 0) Released.count(entry.state)
         entry.server.close()
         Protocol.setState(entry.state, Protocol.Stopped)
         entry.port.close()
@@ -177,7 +282,7 @@ export const serve = <
  * @example
  * ```ts
  * import type { MainThreadBridge } from "@crochet/platform-node"
- * import type { operations } from "../../examples/threads/render.ts"
+ * import type { operations } from "./render.ts"
  *
  * type Needs = MainThreadBridge.ServicesOf<typeof operations> // => Templates
  * ```
@@ -192,20 +297,22 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  * services of the enclosing context and serves `operations` from it. When the
  * scope closes, the reactor shuts down first (workers' calls in flight may
  * finish within its `drain`; the rest are interrupted and their workers get
- * `ReactorStopped`), then the bridge closes, then the services' finalizers run.
+ * `ReactorStopped`), then the bridge closes, then the released workers get up
+ * to 1 s to run their own handling (until their event loop turns again),
+ * then the services' finalizers run.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect } from "effect"
  * import { runMain } from "@effect/platform-node/NodeRuntime"
  * import { MainThreadBridge } from "@crochet/platform-node"
  * import { Worker } from "node:worker_threads"
- * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ * import { operations, TemplatesLive } from "./render.ts"
  *
  * const program = Effect.gen(function*() {
  *   const bridge = yield* MainThreadBridge.make(operations, { timeouts: { render: "1 second" } })
  *   const endpoint = bridge.endpoint()
- *   const worker = new Worker(new URL("../../examples/threads/render-worker.ts", import.meta.url), {
+ *   const worker = new Worker(new URL("./render-worker.ts", import.meta.url), {
  *     workerData: { endpoint },
  *     transferList: [endpoint.port]
  *   })
@@ -220,13 +327,7 @@ export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Ef
  */
 export const make = <const Ops extends Operations>(
   operations: Ops,
-  options?: {
-    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /** Low-latency mode (see {@link serve}). */
-    readonly lowLatency?: boolean | { readonly reactorSpin?: Duration.Input | undefined } | undefined
-    /** Options of the reactor (drain, shutdownTimeout, logLevel, ...). */
-    readonly reactor?: Reactor.ReactorOptions | undefined
-  }
+  options?: MakeOptions<Ops>
 ): Effect.Effect<Bridge<Ops>, never, Scope.Scope | ServicesOf<Ops>> => {
   checkOptions(options, makeKeys, "MainThreadBridge.make")
   const { reactor: reactorOptions, ...serveOptions } = options ?? {}
@@ -236,8 +337,12 @@ export const make = <const Ops extends Operations>(
       // The reactor shuts down first, so its drain applies to the workers' calls too; the
       // bridge then closes, releasing any worker that still waits. (The scope's own shutdown
       // of the reactor, next, finds it stopped.)
+      // Workers released meanwhile then get to run their own handling (up to 1 s) before the services close.
       (bridge) =>
-        Effect.promise(() => reactor.shutdown()).pipe(Effect.ensuring(Effect.sync(() => bridge.close())))
+        Effect.promise(() => reactor.shutdown()).pipe(
+          Effect.ensuring(Effect.sync(() => bridge.close())),
+          Effect.andThen(Effect.promise(Released.awaitHandling))
+        )
     ))
 }
 
@@ -257,11 +362,11 @@ const connectLowLatency = { callerSpin: 0.05 }
  * `WrongThread` (it would deadlock).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * // worker.ts, started by the main thread with an endpoint in its workerData (see `Endpoint`)
  * import { workerData } from "node:worker_threads"
  * import { MainThreadBridge } from "@crochet/platform-node"
- * import type { operations } from "../../examples/threads/render.ts"
+ * import type { operations } from "./render.ts"
  *
  * const main = MainThreadBridge.connect<typeof operations>(workerData.endpoint, { timeout: "5 seconds" })
  * main.call.render("/home") // => "<h1>/home</h1>", rendered in the main thread's reactor
@@ -273,19 +378,7 @@ const connectLowLatency = { callerSpin: 0.05 }
  */
 export const connect = <Ops extends Operations = Operations>(
   endpoint: Endpoint<Ops>,
-  options?: {
-    /** Default timeout of every call, below the operation's own default. */
-    readonly timeout?: Duration.Input | undefined
-    /** Error classes to rebuild failures as, matched by `_tag` (see `ReactorThread.ConnectOptions`). */
-    readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
-    /**
-     * Low-latency mode, as `ReactorThread.connect`'s: spin for `callerSpin`
-     * (`true`: 50 µs) before parking in `Atomics.wait`. Default: off.
-     */
-    readonly lowLatency?: boolean | { readonly callerSpin?: Duration.Input | undefined } | undefined
-    /** Send this worker's active OpenTelemetry span with each call (see `ReactorThread.ConnectOptions`). Default: true. */
-    readonly traceContext?: boolean | undefined
-  }
+  options?: ConnectOptions
 ): Client<Ops> => {
   if (
     typeof endpoint !== "object" || endpoint === null || !(endpoint.buffer instanceof SharedArrayBuffer) ||
@@ -307,7 +400,7 @@ export const connect = <Ops extends Operations = Operations>(
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
     spinMillis:
       decodeLowLatency(options?.lowLatency, connectLowLatency, "MainThreadBridge.connect: options.lowLatency")?.callerSpin ?? 0,
-    errors: errorClassMap(options?.errors),
+    errors: errorClasses(options?.errors, "MainThreadBridge.connect: options.errors"),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>
 }

@@ -6,10 +6,11 @@
  *
  * @since 0.1.0
  */
-import { Reactor } from "@crochet/core"
+import { InvalidArgument, Reactor } from "@crochet/core"
+import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
 import { facadeOf, hold, shutdownRunning, track, withUnrefClock } from "./internal/nodeReactor.ts"
-import { checkOptions } from "./internal/options.ts"
+import { checkOptions, toMillis } from "./internal/options.ts"
 
 /**
  * Options of {@link setup}: core's reactor options plus the process hooks.
@@ -28,11 +29,11 @@ import { checkOptions } from "./internal/options.ts"
  */
 export interface Options extends Reactor.ReactorOptions {
   /**
-   * Shut every reactor down on SIGINT/SIGTERM, then exit with 128 + the
-   * signal's number (130, 143); a second signal exits at once. Default: true.
-   * Set it to `false` when the program runs `NodeRuntime.runMain` (which has
-   * its own handlers) or handles signals itself, and call
-   * `Reactor.shutdownAll()` from there.
+   * On SIGINT/SIGTERM, run the `beforeShutdown` steps, shut every reactor and
+   * every reactor thread down, then exit with 128 + the signal's number (130,
+   * 143); a second signal exits at once. Default: true. Set it to `false`
+   * when the program runs `NodeRuntime.runMain` (which has its own handlers)
+   * or handles signals itself, and call `NodeReactor.shutdownAll()` from there.
    */
   readonly signals?: boolean | undefined
   /**
@@ -43,21 +44,49 @@ export interface Options extends Reactor.ReactorOptions {
    * usual behaviour.
    */
   readonly keepAlive?: "callers" | "always" | undefined
+  /**
+   * With `signals`: the longest the main thread may stay blocked in blocking
+   * calls (`ReactorThread`, `BlockingClient`) between two turns of its event
+   * loop. A blocked thread runs no signal handler: a SIGINT/SIGTERM that comes
+   * during a block is handled when the block ends, and this limit is how long
+   * it can wait. Past it, the call throws `BlockedTooLong` (the work goes on
+   * in the other thread) and so does every blocking call until the event loop
+   * runs. Default: 10 seconds. `Infinity` turns it off. When several reactors
+   * set it, the smallest wins.
+   */
+  readonly blockingLimit?: Duration.Input | undefined
+  /**
+   * With `signals`: the app's own step, run first on SIGINT/SIGTERM and
+   * awaited before any reactor drains, while the reactors still serve: fail
+   * the health check, wait for the load balancer to notice, stop accepting.
+   * Bounded by {@link beforeShutdownTimeout}; a step that fails or overruns
+   * is reported as a warning and the shutdown goes on. The steps of several
+   * reactors run at the same time.
+   */
+  readonly beforeShutdown?: ((signal: "SIGINT" | "SIGTERM") => void | PromiseLike<void>) | undefined
+  /** How long `beforeShutdown` may take. Default: 10 seconds; `Infinity`: no bound. */
+  readonly beforeShutdownTimeout?: Duration.Input | undefined
 }
 
 /**
  * Sets up a reactor like core's `Reactor.setup` (lazy layer build, one
  * reactor per layer object) and ties it to the process:
- * - SIGINT/SIGTERM: every reactor drains, interrupts and runs its
- *   finalizers, then the process exits with 130/143; a second signal exits at
- *   once (see {@link Options.signals}).
+ * - SIGINT/SIGTERM: the app's `beforeShutdown` steps (awaited, bounded),
+ *   then every reactor drains, interrupts and runs its finalizers (the
+ *   `MainThreadBridge` workers it releases get up to 1 s for their own
+ *   handling), then every reactor thread shuts down, then the process exits
+ *   with 130/143; a second signal exits at once (see {@link Options.signals}).
+ *   A signal that comes while the main thread is blocked in a call is handled
+ *   when the call returns, at most `blockingLimit` later (see
+ *   {@link Options.blockingLimit}).
  * - When the program has nothing left to do, every reactor shuts down (its
  *   finalizers run) and the process ends; the reactor's own timers do not
  *   keep it alive, an outside caller awaiting a result does.
  * - Passing the reactor to another thread (`workerData`, `postMessage`)
  *   fails at once with a `DataCloneError` pointing to `MainThreadBridge`.
- * `process.exit()` ends the process without running async finalizers: prefer
- * letting the program end, or `await Reactor.shutdownAll()` first.
+ * `process.exit()` ends the process without running async finalizers (reactor
+ * threads still shut down): prefer letting the program end, or
+ * `await NodeReactor.shutdownAll()` first.
  *
  * @example
  * ```ts
@@ -81,13 +110,31 @@ export interface Options extends Reactor.ReactorOptions {
 export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options): Reactor.Reactor<R> => {
   checkOptions(options, optionKeys, "NodeReactor.setup")
   const keepAlive = options?.keepAlive ?? "callers"
-  const { keepAlive: _keepAlive, signals, ...reactorOptions } = options ?? {}
+  const {
+    beforeShutdown,
+    beforeShutdownTimeout,
+    blockingLimit,
+    keepAlive: _keepAlive,
+    signals,
+    ...reactorOptions
+  } = options ?? {}
+  if (beforeShutdown !== undefined && typeof beforeShutdown !== "function") {
+    throw new InvalidArgument("NodeReactor.setup: options.beforeShutdown must be a function (signal) => void | Promise<void>.")
+  }
+  const settings = {
+    signals: signals !== false,
+    blockingLimit: blockingLimit === undefined ? 10_000 : toMillis(blockingLimit, "NodeReactor.setup: options.blockingLimit"),
+    beforeShutdown,
+    beforeShutdownTimeout: beforeShutdownTimeout === undefined
+      ? 10_000
+      : toMillis(beforeShutdownTimeout, "NodeReactor.setup: options.beforeShutdownTimeout") ?? Infinity
+  }
   const reactor = Reactor.setup(keepAlive === "callers" ? withUnrefClock(layer) : layer, reactorOptions)
-  track(reactor, signals !== false)
+  track(reactor, settings)
   return facadeOf(reactor, keepAlive === "callers")
 }
 
-const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive"] as const
+const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive", "blockingLimit", "beforeShutdown", "beforeShutdownTimeout"] as const
 
 /**
  * Shuts down every reactor made by {@link setup} (and core's `Reactor.setup`)

@@ -5,6 +5,38 @@
  * returns a typed client whose calls block until the result, a failure or a
  * timeout.
  *
+ * The examples of this package call `./dns.reactor.ts`, a reactor module like
+ * this one (its error class lives in `./dns-errors.ts`, so that callers can
+ * import it for `instanceof` without loading the reactor's services):
+ *
+ * ```ts
+ * // dns.reactor.ts: loaded by the reactor thread
+ * import { Context, Effect, Layer } from "effect"
+ * import { ReactorThread } from "@crochet/platform-node"
+ * import { LookupError } from "./dns-errors.ts"
+ *
+ * class Resolver extends Context.Service<Resolver, {
+ *   readonly lookup: (host: string) => Effect.Effect<string, LookupError>
+ * }>()("Resolver") {}
+ *
+ * const ResolverLive = Layer.succeed(Resolver, {
+ *   lookup: (host) => {
+ *     const known: Record<string, string> = { "example.com": "93.184.215.14", localhost: "127.0.0.1" }
+ *     const address = known[host]
+ *     return address === undefined ? Effect.fail(new LookupError({ host, message: `no address for ${host}` })) : Effect.succeed(address)
+ *   }
+ * })
+ *
+ * export default ReactorThread.define({
+ *   layer: ResolverLive,
+ *   operations: { lookup: (host: string) => Resolver.use((resolver) => resolver.lookup(host)) },
+ *   timeouts: { lookup: "2 seconds" }
+ * })
+ *
+ * // dns-errors.ts
+ * // export class LookupError extends Data.TaggedError("LookupError")<{ readonly message: string; readonly host: string }> {}
+ * ```
+ *
  * @since 0.1.0
  */
 import type { Reactor } from "@crochet/core"
@@ -15,9 +47,13 @@ import type * as Layer from "effect/Layer"
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { Client, Operations } from "./BlockingClient.ts"
+import type { ErrorClass } from "@crochet/core/EncodedCause"
 import type * as ClientModule from "./internal/client.ts"
-import { errorClassMap } from "./internal/codec.ts"
+import { errorClasses } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
+// For its side effect on the main thread: from the moment this package is loaded there, it listens
+// for the reactor threads that worker threads connect, to shut them down when the process ends.
+import "./internal/liveThreads.ts"
 import { onFirstUse } from "./internal/onFirstUse.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import type * as ThreadReactorModule from "./internal/threadReactor.ts"
@@ -62,6 +98,46 @@ export interface Definition<Ops extends Operations> {
 }
 
 /**
+ * What {@link define} takes: the layer, the operations, and the defaults of
+ * the reactor module. Durations are Effect `Duration.Input`s; a bad one
+ * throws `InvalidArgument` at `define`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import type { ReactorThread } from "@crochet/platform-node"
+ *
+ * const operations = { add: (a: number, b: number) => Effect.succeed(a + b) }
+ * const options: ReactorThread.DefineOptions<never, never, typeof operations> = {
+ *   layer: Layer.empty,
+ *   operations,
+ *   timeouts: { add: "1 second" },
+ *   reactor: { logLevel: "Error" }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DefineOptions<R, E, Ops extends Operations> {
+  /** The services the operations need; built once, when the thread starts. Leave it out for none. */
+  readonly layer?: Layer.Layer<R, E, never> | undefined
+  /**
+   * The operations callers can call, by name: functions returning an Effect,
+   * or plain `async` functions. Arguments and results must be structured-cloneable.
+   */
+  readonly operations: Ops
+  /** Default timeout of each operation (a call's own timeout wins). */
+  readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
+  /**
+   * Options of the reactor in the thread (drain, logLevel, logger, name, ...).
+   * Its shutdown is bounded by `connect`'s `shutdownTimeout`, which reports
+   * an overrun in the calling thread: its own `shutdownTimeout` is none by default.
+   */
+  readonly reactor?: Reactor.ReactorOptions | undefined
+}
+
+/**
  * Defines a reactor module. Export the result (as the default export, or
  * under a name given to `connect` as `exportName`). Bad timeouts throw
  * `InvalidArgument` here.
@@ -98,20 +174,7 @@ export const define = <
   E = never,
   const Ops extends { readonly [K in keyof Ops]: Provided<Ops[K], R> } & Operations = Operations
 >(
-  definition: {
-    /** The services the operations need; built once, when the thread starts. Leave it out for none. */
-    readonly layer?: Layer.Layer<R, E, never> | undefined
-    /** The operations callers can call, by name. Arguments and results must be structured-cloneable. */
-    readonly operations: Ops
-    /** Default timeout of each operation (a call's own timeout wins). */
-    readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
-    /**
-     * Options of the reactor in the thread (drain, logLevel, logger, name, ...).
-     * Its shutdown is bounded by `connect`'s `shutdownTimeout`, which reports
-     * an overrun in the calling thread: its own `shutdownTimeout` is none by default.
-     */
-    readonly reactor?: Reactor.ReactorOptions | undefined
-  }
+  definition: DefineOptions<R, E, Ops>
 ): Definition<Ops> => {
   checkOptions(definition, definitionKeys, "ReactorThread.define")
   checkOptions(definition.reactor, reactorOptionKeys, "ReactorThread.define: reactor")
@@ -182,7 +245,7 @@ type ServicesOfOperation<F> = F extends (...args: any) => infer X ? X extends Ef
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const module = await import("../../examples/threads/dns.reactor.ts")
+ * const module = await import("./dns.reactor.ts")
  * ReactorThread.isDefinition(module.default)         // => true
  * ReactorThread.isDefinition({ operations: {} })     // => false
  * ```
@@ -201,7 +264,7 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
  * ```ts
  * import type { ReactorThread } from "@crochet/platform-node"
  *
- * type DnsOperations = ReactorThread.OperationsOf<typeof import("../../examples/threads/dns.reactor.ts")>
+ * type DnsOperations = ReactorThread.OperationsOf<typeof import("./dns.reactor.ts")>
  * type LookupArguments = Parameters<DnsOperations["lookup"]> // => [host: string]
  * ```
  *
@@ -225,7 +288,7 @@ export type OperationsOf<M> = 0 extends 1 & M ? { readonly [name: string]: (...a
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const untyped = ReactorThread.connect(new URL("../../examples/threads/dns.reactor.ts", import.meta.url))
+ * const untyped = ReactorThread.connect(new URL("./dns.reactor.ts", import.meta.url))
  * // untyped.call.lookup("example.com") does not type-check: "ReactorThread.connect: give the reactor module's type, ..."
  * untyped.shutdown()
  * ```
@@ -247,8 +310,8 @@ declare const ModuleTypeNotGivenId: unique symbol
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const dns: ReactorThread.ClientOf<typeof import("../../examples/threads/dns.reactor.ts")> = ReactorThread.connect(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns: ReactorThread.ClientOf<typeof import("./dns.reactor.ts")> = ReactorThread.connect(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * ) // the module's type comes from the annotation
  * dns.call.lookup("example.com") // => "93.184.215.14"
  * dns.shutdown()
@@ -265,11 +328,11 @@ export type ClientOf<M> = Client<OperationsOf<M>>
  * @example
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
- * import { LookupError } from "../../examples/threads/dns-errors.ts"
+ * import { LookupError } from "./dns-errors.ts"
  *
  * const options: ReactorThread.ConnectOptions = { timeout: "5 seconds", errors: [LookupError], lowLatency: true }
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url),
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url),
  *   options
  * )
  * try {
@@ -306,11 +369,15 @@ export interface ConnectOptions {
   /** The export of the module holding the definition. Default: `"default"`. */
   readonly exportName?: string | undefined
   /**
-   * Error classes to rebuild failures as, matched by `_tag` (or class name):
-   * with them, `error instanceof LookupError` holds on this side. Without, a
-   * failure is an `Error` with the same name, message, `_tag`, fields and stack.
+   * Your error classes, to rebuild failures as (matched by `_tag`, or by
+   * `name` for an error without one): with them, `error instanceof
+   * LookupError` holds on this side. The toolkit's own errors, Effect's
+   * (`TimeoutError`, ...) and JavaScript's (`TypeError`, ...) are rebuilt
+   * anyway; any other failure is a plain `Error` with the same name,
+   * message, `_tag`, fields and stack. The same option as the Redis store's.
+   * Anything but an array of classes throws `InvalidArgument`.
    */
-  readonly errors?: ReadonlyArray<new(...args: Array<any>) => unknown> | undefined
+  readonly errors?: ReadonlyArray<ErrorClass> | undefined
   /**
    * For bursts of back-to-back calls whose operations finish without waiting
    * on I/O. After each answer the reactor thread stays out of its event loop
@@ -371,8 +438,8 @@ export interface ConnectOptions {
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url),
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url),
  *   { timeout: "5 seconds" }
  * )
  * dns.call.lookup("example.com")                         // => "93.184.215.14" (blocks until the answer)
@@ -409,7 +476,7 @@ export const connect = <M = ModuleTypeNotGiven, Ops extends Operations = Operati
   const client = clientModule().makeClient(remote, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: lowLatency?.callerSpin ?? 0,
-    errors: errorClassMap(options?.errors),
+    errors: errorClasses(options?.errors, "ReactorThread.connect: options.errors"),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>
   if (options?.eager !== false) remote.start()

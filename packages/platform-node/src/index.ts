@@ -1,6 +1,8 @@
 /**
  * @crochet/platform-node: Node.js for Crochet for Effect — blocking calls into
  * a reactor across worker threads, and process lifecycle for reactors.
+ * The examples call `./dns.reactor.ts` and serve `./render.ts`: the modules
+ * shown in the overviews of `ReactorThread` and `MainThreadBridge`.
  *
  * @since 0.1.0
  */
@@ -12,8 +14,8 @@
  * ```ts
  * import { ReactorThread } from "@crochet/platform-node"
  *
- * const dns = ReactorThread.connect<typeof import("../../examples/threads/dns.reactor.ts")>(
- *   new URL("../../examples/threads/dns.reactor.ts", import.meta.url)
+ * const dns = ReactorThread.connect<typeof import("./dns.reactor.ts")>(
+ *   new URL("./dns.reactor.ts", import.meta.url)
  * )
  * dns.call.lookup("localhost") // => "127.0.0.1" (blocks until the reactor thread answers)
  * ```
@@ -28,7 +30,7 @@ export * as ReactorThread from "./ReactorThread.ts"
  * @example
  * ```ts
  * import type { BlockingClient } from "@crochet/platform-node"
- * import type { operations } from "../../examples/threads/render.ts"
+ * import type { operations } from "./render.ts"
  *
  * const renderAll = (client: BlockingClient.Client<typeof operations>, pages: ReadonlyArray<string>) =>
  *   pages.map((page) => client.call.render(page)) // each call blocks until the answer
@@ -36,39 +38,63 @@ export * as ReactorThread from "./ReactorThread.ts"
  *
  * @since 0.1.0
  */
-export * as BlockingClient from "./BlockingClient.ts"
+export type * as BlockingClient from "./BlockingClient.ts"
+
+export {
+  /**
+   * A blocking call on the main thread under NodeReactor that was given up at its `blockingLimit`,
+   * so that a signal can be handled (`Errors.BlockedTooLong`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  BlockedTooLong,
+  /**
+   * An argument or result that structured clone refuses, so it cannot cross threads (`Errors.NotCloneable`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  NotCloneable,
+  /**
+   * The reactor thread could not start: its module failed to load or its layer to build (`Errors.ReactorThreadStartFailed`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  ReactorThreadStartFailed,
+  /**
+   * A call of an operation the reactor does not define (`Errors.UnknownOperation`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  UnknownOperation,
+  /**
+   * A blocking call that would deadlock, or a reactor object used from another thread (`Errors.WrongThread`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  WrongThread
+} from "./Errors.ts"
 
 /**
- * The errors of the Node bridges (besides core's `ReactorStopped`,
- * `TimeoutError`, `Cancelled` and `InvalidArgument`).
- *
- * @example
- * ```ts
- * import { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "@crochet/platform-node"
- *
- * const isBridgeError = (error: unknown): boolean =>
- *   error instanceof NotCloneable || error instanceof UnknownOperation ||
- *   error instanceof WrongThread || error instanceof ReactorThreadStartFailed
- * isBridgeError(new UnknownOperation({ message: "no such operation", operation: "lokup", known: ["lookup"] })) // => true
- * ```
- *
- * @since 0.1.0
- */
-export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread } from "./Errors.ts"
-
-/**
- * Worker threads calling the main thread's reactor.
+ * Worker threads calling the main thread's reactor. The functions of
+ * `@crochet/platform-node/MainThreadBridge`, whose module (with core's reactor
+ * and Effect's runtime) loads on first use: importing this entry for
+ * `ReactorThread` alone costs no more than importing that module.
  *
  * @example
  * ```ts
  * import { Reactor } from "@crochet/core"
  * import { MainThreadBridge } from "@crochet/platform-node"
  * import { Worker } from "node:worker_threads"
- * import { operations, TemplatesLive } from "../../examples/threads/render.ts"
+ * import { operations, TemplatesLive } from "./render.ts"
  *
  * const bridge = MainThreadBridge.serve(Reactor.setup(TemplatesLive), operations)
  * const endpoint = bridge.endpoint()
- * const worker = new Worker(new URL("../../examples/threads/render-worker.ts", import.meta.url), {
+ * const worker = new Worker(new URL("./render-worker.ts", import.meta.url), {
  *   workerData: { endpoint },
  *   transferList: [endpoint.port]
  * })
@@ -80,7 +106,9 @@ export { NotCloneable, ReactorThreadStartFailed, UnknownOperation, WrongThread }
 export * as MainThreadBridge from "./internal/lazyMainThreadBridge.ts"
 
 /**
- * Core's `Reactor.setup` tied to Node's process lifecycle.
+ * Core's `Reactor.setup` tied to Node's process lifecycle. The functions of
+ * `@crochet/platform-node/NodeReactor`, whose module (with core's reactor and
+ * Effect's runtime) loads on first use.
  *
  * @example
  * ```ts

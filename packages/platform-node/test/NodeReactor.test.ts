@@ -63,9 +63,10 @@ describe("NodeReactor forwards every Reactor method and option", () => {
       },
       stats: () => expect(facade.stats()).toEqual({ inFlight: 0 }),
       retrieve: async () => expect(await facade.retrieve("id-1").wait()).toBe("waited"),
-      shutdown: () => facade.shutdown()
+      shutdown: () => facade.shutdown(),
+      [Symbol.asyncDispose]: () => facade[Symbol.asyncDispose]()
     }
-    for (const walk of Object.values(walks)) await walk()
+    for (const member of Reflect.ownKeys(walks) as Array<keyof typeof walks>) await walks[member]()
     expect(calls).toEqual([
       ["waitFor", [effect, waitOptions]],
       ["waitFor", [fn, waitOptions]],
@@ -76,7 +77,8 @@ describe("NodeReactor forwards every Reactor method and option", () => {
       ["runInReactorMethod", []],
       ["stats", []],
       ["retrieve", ["id-1"]],
-      ["shutdown", []]
+      ["shutdown", []],
+      ["shutdown", []] // await using: Symbol.asyncDispose is the facade's shutdown
     ])
   })
 })

@@ -1,5 +1,5 @@
 import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } from "@crochet/core"
-import { NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
+import { type BlockingClient, NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
 import * as Cause from "effect/Cause"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
@@ -549,7 +549,7 @@ describe("ReactorThread: thread death and startup", () => {
     const error = thrown(() => pending.wait())
     expect(error).toBeInstanceOf(ReactorStopped)
     expect(error.message).toContain(
-      "was shut down (client.shutdown() or process exit): it was terminated (worker.terminate()) because it did not shut down within 300ms"
+      "was shut down with client.shutdown() (it was terminated (worker.terminate()) because it did not shut down within 300ms"
     )
     expect(error.message).not.toContain("out of memory")
     return warned.then((warning) => expect(warning.message).toContain("did not shut down within 300ms"))
@@ -617,6 +617,7 @@ describe("ReactorThread: thread death and startup", () => {
     const error = thrown(() => client.ready())
     expect(error).toBeInstanceOf(ReactorThreadStartFailed)
     expect(error.message).toContain("ReactorThread.define")
+    expect(error.message).toMatch(/ReactorThread\.define\(\{ layer, operations \}\)\. The next call tries again\.$/)
   })
 
   it("a failing layer is a ReactorThreadStartFailed carrying the layer's error", () => {
@@ -636,6 +637,26 @@ describe("ReactorThread: thread death and startup", () => {
     client.shutdown()
     client.shutdown()
     const error = thrown(() => client.call.add(1, 1))
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toContain("shutdown")
+  })
+
+  it("using client = ReactorThread.connect(...): the thread is shut down when the block ends, also when it throws", () => {
+    let declared: BlockingClient.Client<ReactorThread.OperationsOf<Demo>> | undefined
+    {
+      using client = ReactorThread.connect<Demo>(demoUrl)
+      declared = client
+      expect(client.call.add(1, 1)).toBe(2)
+    }
+    expect(thrown(() => declared!.call.add(1, 1))).toBeInstanceOf(ReactorStopped)
+    const blockError = thrown(() => {
+      using client = ReactorThread.connect<Demo>(demoUrl)
+      declared = client
+      client.call.add(1, 1)
+      throw new Error("the block failed")
+    })
+    expect(blockError.message).toBe("the block failed")
+    const error = thrown(() => declared!.call.add(1, 1))
     expect(error).toBeInstanceOf(ReactorStopped)
     expect(error.message).toContain("shutdown")
   })

@@ -42,11 +42,13 @@ describe("lean imports", () => {
     expect(afterUse).toContain("Layer.js")
   })
 
-  it("core's errors load effect/Data of Effect, not its runtime", () => {
-    const modules = effectModulesOf("@crochet/core/Errors")
-    expect(modules).toContain("Data.js")
-    for (const module of runtime) expect(modules).not.toContain(module)
-  })
+  for (const module of ["Errors", "Bridge", "EncodedCause"]) {
+    it(`core's ${module} loads effect/Data of Effect, not its runtime`, () => {
+      const modules = effectModulesOf(`@crochet/core/${module}`)
+      expect(modules).toContain("Data.js")
+      for (const loaded of [...runtime, "Duration.js"]) expect(modules).not.toContain(loaded)
+    })
+  }
 
   it("core's reactor does not load effect/Logger (it loads FileSystem and more)", () => {
     const modules = effectModulesOf("@crochet/core/Reactor")

@@ -2,58 +2,17 @@ import { Reactor, TimeoutError } from "@crochet/core"
 import { NodeReactor } from "@crochet/platform-node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type ChildProcess, fork, spawn } from "node:child_process"
+import { type ChildProcess, fork } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { MessageChannel, Worker } from "node:worker_threads"
 import { describe, expect, it } from "vitest"
+import { runChild, within } from "./helpers.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/lifecycle/${name}`, import.meta.url))
-
-/** A child process with its stdout as lines, a wait for a given line, and its exit. */
-const run = (script: string, args: Array<string>, env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, [fixture(script), ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env }
-  })
-  const lines: Array<string> = []
-  let stderr = ""
-  const waiters: Array<() => void> = []
-  let buffered = ""
-  child.stdout!.on("data", (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const parts = buffered.split("\n")
-    buffered = parts.pop()!
-    lines.push(...parts)
-    for (const waiter of waiters.splice(0)) waiter()
-  })
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal }))
-  )
-  const line = (prefix: string): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const found = lines.find((l) => l.startsWith(prefix))
-        if (found !== undefined) return resolve(found)
-        waiters.push(check)
-      }
-      void exited.then(() => {
-        const found = lines.find((l) => l.startsWith(prefix))
-        found !== undefined ? resolve(found) : reject(new Error(`exited without "${prefix}"; stdout: ${lines.join(" | ")}; stderr: ${stderr}`))
-      })
-      check()
-    })
-  return { child, lines, line, exited, stderr: () => stderr }
-}
-
-const within = <A>(promise: Promise<A>, millis: number, what: string): Promise<A> =>
-  Promise.race([
-    promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took more than ${millis} ms`)), millis))
-  ])
+const run = (script: string, args: Array<string>, env: Record<string, string> = {}) => runChild(fixture(script), args, env)
 
 describe("NodeReactor: signals (in a child process)", () => {
   it("SIGTERM shuts the reactor down (callers released, finalizers run), then exits with 143", async () => {
@@ -104,21 +63,6 @@ describe("NodeReactor: signals (in a child process)", () => {
     // the drain window was 60 seconds
     expect(performance.now() - sent).toBeLessThan(15_000)
     expect(app.lines).toEqual(["ready", "draining"])
-  })
-
-  it("SIGTERM ends a process whose main thread is blocked in a reactor-thread call with no timeout", async () => {
-    const app = run("thread-app.ts", ["blocked"])
-    await app.line("blocking")
-    // A signal sent within the first moments of a blocking call is handled when the call returns; later ones end
-    // the process as if NodeReactor were not there. Send until it ends (bounded by the `within` below).
-    const sender = setInterval(() => app.child.kill("SIGTERM"), 100)
-    try {
-      const exit = await within(app.exited, 10_000, "the end of the blocked process")
-      expect(exit.signal, app.stderr()).toBe("SIGTERM")
-    } finally {
-      clearInterval(sender)
-      app.child.kill("SIGKILL")
-    }
   })
 
   it("with signals: false it installs no handlers (for NodeRuntime.runMain); the default signal behaviour stays", async () => {

@@ -56,7 +56,7 @@ const entryPoints: ReadonlyArray<{
   },
   {
     call: "NodeReactor.setup",
-    keys: [...Reactor.optionKeys, "signals", "keepAlive"],
+    keys: [...Reactor.optionKeys, "signals", "keepAlive", "blockingLimit", "beforeShutdown", "beforeShutdownTimeout"],
     run: (options) => NodeReactor.setup(Layer.empty, { ...options, signals: false } as never)
   }
 ]
@@ -120,5 +120,22 @@ describe("an unknown option key is InvalidArgument naming the nearest valid one,
     expect(lowLatency.message).toMatch(/^MainThreadBridge.connect: options.lowLatency: unknown option `reactorSpin`/)
     endpoint.port.close()
     await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+})
+
+describe("NodeReactor.setup's process options", () => {
+  it("a bad blockingLimit or beforeShutdownTimeout is InvalidArgument naming it, and beforeShutdown must be a function; nothing is set up", () => {
+    const listeners = process.listenerCount("SIGTERM")
+    for (const [options, named] of [
+      [{ blockingLimit: "soon" }, "NodeReactor.setup: options.blockingLimit"],
+      [{ blockingLimit: -1 }, "NodeReactor.setup: options.blockingLimit"],
+      [{ beforeShutdownTimeout: "10 secs" }, "NodeReactor.setup: options.beforeShutdownTimeout"],
+      [{ beforeShutdown: "app.close()" }, "NodeReactor.setup: options.beforeShutdown must be a function"]
+    ] as const) {
+      const error = thrown(() => NodeReactor.setup(Layer.empty, options as never))
+      expect(error).toBeInstanceOf(InvalidArgument)
+      expect(error.message).toContain(named)
+    }
+    expect(process.listenerCount("SIGTERM")).toBe(listeners)
   })
 })

@@ -1,7 +1,9 @@
 /**
  * The errors of the Redis result store, besides `@crochet/core`'s own
  * (`ResultNotFound`, `ReactorStopped`, `Cancelled`). Each is a
- * `Data.TaggedError` with a message that says what to do.
+ * `Data.TaggedError` with a message that says what to do. (A failure of the
+ * work itself reaches the retriever as the error it was, rebuilt: see the
+ * `errors` option of `RedisResultStore.make`.)
  *
  * @since 0.1.0
  */
@@ -22,6 +24,7 @@ import * as Data from "effect/Data"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly message: string
@@ -43,6 +46,7 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OwnerLost extends Data.TaggedError("OwnerLost")<{
   readonly message: string
@@ -72,45 +76,30 @@ export class OwnerLost extends Data.TaggedError("OwnerLost")<{
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UnencodableResult extends Data.TaggedError("UnencodableResult")<{
   readonly message: string
 }> {}
 
 /**
- * A failure that happened in another process, rebuilt from Redis: it keeps
- * the original `_tag`, `name`, `message`, JSON fields and, as its `stack`,
- * the original process's rendering of the trace (Effect span frames
- * included). Compare `_tag` (not `instanceof`) to tell your own errors apart.
+ * What Redis holds for a result is not a result this store wrote: corrupted,
+ * forged, or written by something else under the store's prefix. The
+ * retriever's wait rejects with it; its message names the id and quotes at
+ * most 64 characters of what was found. Other waits are not affected.
  *
  * @example
  * ```ts
- * import { RemoteError } from "@crochet/redis-store"
+ * import { CorruptResult } from "@crochet/redis-store"
  *
- * const error = new RemoteError({ _tag: "NotFound", name: "NotFound", message: "no user 7", fields: { user: 7 } })
- * error._tag // => "NotFound"
- * error.user // => 7
+ * const error = new CorruptResult({ id: "some-id", message: 'The result stored for some-id in Redis is corrupt: found "garbage".' })
+ * error._tag // => "CorruptResult"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
-export class RemoteError extends Error {
-  readonly _tag: string
-  /** Any JSON field of the original error. */
-  readonly [field: string]: unknown
-  constructor(options: {
-    readonly _tag?: string | undefined
-    readonly name: string
-    readonly message: string
-    readonly stack?: string | undefined
-    readonly fields?: Readonly<Record<string, unknown>> | undefined
-  }) {
-    super(options.message)
-    Object.assign(this, options.fields)
-    this._tag = options._tag ?? options.name
-    Object.defineProperty(this, "name", { value: options.name, configurable: true, writable: true, enumerable: false })
-    if (options.stack !== undefined) {
-      Object.defineProperty(this, "stack", { value: options.stack, configurable: true, writable: true, enumerable: false })
-    }
-  }
-}
+export class CorruptResult extends Data.TaggedError("CorruptResult")<{
+  readonly message: string
+  readonly id: string
+}> {}

@@ -7,16 +7,18 @@
  *
  * @since 0.1.0
  */
-import { InvalidArgument, Options as CrochetOptions, ResultStore } from "@crochet/core"
+import { InvalidArgument, ResultStore } from "@crochet/core"
+import { checkOptions, decodeDuration } from "@crochet/core/Bridge"
+import type { ErrorClass, ErrorClasses } from "@crochet/core/EncodedCause"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Schema from "effect/Schema"
 import { createClient, createCluster } from "redis"
-import { makeExitCodec } from "./internal/codec.ts"
-import { type Backend, Connection } from "./internal/connection.ts"
-import { Store } from "./internal/store.ts"
+import { errorClasses, makeExitCodec } from "./internal/codec.ts"
+import { type Connection, makeConnection } from "./internal/connection.ts"
+import { Keys } from "./internal/scripts.ts"
+import { makeStore } from "./internal/store.ts"
 
 /**
  * Options of {@link make}. Every duration is an Effect `Duration.Input`
@@ -36,6 +38,7 @@ import { Store } from "./internal/store.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /** The Redis server, `redis://[[user]:password@]host[:port][/db]`. Default: `redis://127.0.0.1:6379`. */
@@ -65,12 +68,17 @@ export interface Options {
   /** The most one Redis command (or the connection) may take before it is a `StoreUnavailable`. Default: 5 seconds. */
   readonly commandTimeout?: Duration.Input | undefined
   /**
-   * A schema of your own errors (say `Schema.Union([NotFound, Timeout])` of
-   * `Schema.TaggedError` classes): failures it can encode come back in the
-   * retrieving process as real instances of those classes (`instanceof`
-   * works). Others come back as `RemoteError`. Both processes need the same schema.
+   * Your error classes (say `[NotFound, Timeout]`: `Data.TaggedError`,
+   * `Schema.TaggedError` or `Error` subclasses), for the retrieving
+   * process: a failure whose `_tag` (or, without one, `name`) is one of
+   * theirs comes back as an instance of that class (`instanceof` works).
+   * The toolkit's own errors, Effect's and JavaScript's come back as
+   * themselves anyway; any other failure is a plain `Error` with the same
+   * `name`, `message`, `_tag`, fields and stack. The same option as
+   * `ReactorThread.connect`'s. Anything but an array of classes (a Schema,
+   * as this option took before) throws `InvalidArgument` at `make`.
    */
-  readonly errors?: Schema.Top | undefined
+  readonly errors?: ReadonlyArray<ErrorClass> | undefined
 }
 
 /**
@@ -89,6 +97,7 @@ export interface Options {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposable {
   /**
@@ -123,7 +132,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  *   `StoreUnavailable`. Ordinary work of the reactor is never affected.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect, Layer } from "effect"
  * import { Reactor } from "@crochet/core"
  * import { RedisResultStore } from "@crochet/redis-store"
@@ -138,14 +147,15 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options?: Options): RedisResultStore => {
-  CrochetOptions.check(options, optionKeys, "RedisResultStore.make")
+  checkOptions(options, optionKeys, "RedisResultStore.make")
   const settings = decodeOptions(options, "RedisResultStore.make")
   const commandTimeout = Duration.toMillis(settings.commandTimeout)
   // Fail commands at once while disconnected instead of queueing them until Redis is back, and run no
   // reconnect loop of the client's own: its timers would keep an idle process alive while Redis is down.
-  // The store connects again (at most once a second) when it needs to.
+  // The store connects again (at most once a second, or every ownerHeartbeat if shorter) when it needs to.
   const quiet = { disableOfflineQueue: true, socket: { connectTimeout: commandTimeout, reconnectStrategy: false } } as const
   if (options?.cluster !== undefined) {
     const cluster = options.cluster
@@ -158,17 +168,23 @@ export const make = (options?: Options): RedisResultStore => {
     const where = `the Redis Cluster at ${
       cluster.rootNodes.map((node) => node.url !== undefined ? withoutPassword(node.url) : describeSocket(node.socket)).join(", ")
     }`
+    const defaults = { ...quiet, ...cluster.defaults, socket: { ...quiet.socket, ...cluster.defaults?.socket } } as const
+    // Each root node's client options as node-redis will build them: a setting it rejects is rejected here, now.
+    for (const node of cluster.rootNodes) acceptedBy(() => createClient({ ...defaults, ...node, socket: { ...defaults.socket, ...node.socket } as never }), "options.cluster")
+    const nodeAddress = (host: string, port: number) => {
+      const map = cluster.nodeAddressMap
+      const address = `${host}:${port}`
+      return (typeof map === "function" ? map(address) : map?.[address]) ?? { host, port }
+    }
     return storeOn(
-      new Connection({
+      makeConnection({
         where,
         external: false,
-        cluster: true,
         commandTimeout: settings.commandTimeout,
-        makeClient: () =>
-          createCluster({
-            ...cluster,
-            defaults: { ...quiet, ...cluster.defaults, socket: { ...quiet.socket, ...cluster.defaults?.socket } as never }
-          })
+        reconnectDelay: settings.reconnectDelay,
+        makeClient: () => createCluster({ ...cluster, defaults: defaults as never }),
+        makeNodeClient: (host, port) =>
+          createClient({ ...defaults, socket: { ...defaults.socket, ...nodeAddress(host, port) } as never })
       }),
       settings
     )
@@ -177,17 +193,16 @@ export const make = (options?: Options): RedisResultStore => {
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
     throw new InvalidArgument(`RedisResultStore.make: options.url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`)
   }
-  return storeOn(
-    new Connection({
+  const makeClient = () =>
+    createClient({ ...options?.client, ...quiet, url, socket: { ...quiet.socket, ...options?.client?.socket } as never })
+  acceptedBy(makeClient, options?.client === undefined ? "options.url" : "options.url and options.client")
+  return storeOn(makeConnection({
       where: withoutPassword(url),
       external: false,
-      cluster: false,
       commandTimeout: settings.commandTimeout,
-      makeClient: () =>
-        createClient({ ...options?.client, ...quiet, url, socket: { ...quiet.socket, ...options?.client?.socket } as never })
-    }),
-    settings
-  )
+      reconnectDelay: settings.reconnectDelay,
+      makeClient
+    }), settings)
 }
 
 /**
@@ -203,6 +218,7 @@ export const make = (options?: Options): RedisResultStore => {
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
 
@@ -217,7 +233,7 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * (each command still ends within `commandTimeout`).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { Effect, Layer } from "effect"
  * import { layer as nodeRedis } from "@effect/platform-node/NodeRedis"
  * import { Reactor, ResultStore } from "@crochet/core"
@@ -234,20 +250,21 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerRedis = (options?: StoreOptions): Layer.Layer<ResultStore.ResultStore, never, NodeRedis> => {
-  CrochetOptions.check(options, storeOptionKeys, "RedisResultStore.layerRedis")
+  checkOptions(options, storeOptionKeys, "RedisResultStore.layerRedis")
   const settings = decodeOptions(options, "RedisResultStore.layerRedis")
   return Layer.effect(
     ResultStore.ResultStore,
     Effect.acquireRelease(
       Effect.map(Effect.service(NodeRedis), ({ client }) =>
         storeOn(
-          new Connection({
+          makeConnection({
             where: "the application's NodeRedis client",
             external: true,
-            cluster: false,
             commandTimeout: settings.commandTimeout,
+            reconnectDelay: settings.reconnectDelay,
             makeClient: () => client
           }),
           settings
@@ -272,12 +289,14 @@ const optionKeys = Object.keys({ url: 0, client: 0, cluster: 0 } satisfies Recor
   .concat(storeOptionKeys)
 
 interface Settings {
-  readonly prefix: string
+  readonly keys: Keys
   readonly ttl: Duration.Duration
   readonly ownerHeartbeat: Duration.Duration
   readonly ownerLostAfter: Duration.Duration
   readonly commandTimeout: Duration.Duration
-  readonly errors: Schema.Top | undefined
+  /** Connection attempts at most once a second, or every `ownerHeartbeat` if that is shorter. */
+  readonly reconnectDelay: Duration.Duration
+  readonly errors: ErrorClasses
 }
 
 const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
@@ -298,19 +317,37 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
         `(${Duration.format(ownerHeartbeat)}), or a live owner would look lost; make it 3 heartbeats or more.`
     )
   }
-  return { prefix, ttl, ownerHeartbeat, ownerLostAfter, commandTimeout, errors: options?.errors }
+  return {
+    keys: new Keys(prefix),
+    ttl,
+    ownerHeartbeat,
+    ownerLostAfter,
+    commandTimeout,
+    reconnectDelay: Duration.min(ownerHeartbeat, Duration.seconds(1)),
+    errors: errorClasses(options?.errors, `${call}: options.errors`)
+  }
 }
 
-const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
-  const store = new Store(backend, { ...settings, codec: makeExitCodec(settings.errors) })
-  const close = () => backend.close()
+const storeOn = (connection: Connection, settings: Settings): RedisResultStore => {
+  const store = makeStore(connection, { ...settings, codec: makeExitCodec(settings.errors) })
+  const close = () => connection.close()
   return {
-    stash: (result, runner) => store.stash(result, runner),
-    retrieve: (id, runner) => store.retrieve(id, runner),
-    takeUnretrieved: () => store.takeUnretrieved(),
-    ready: () => Effect.runPromise(Effect.asVoid(backend.send(`${settings.prefix}ready`, ["PING"]))),
+    ...store,
+    ready: () => Effect.runPromise(Effect.asVoid(connection.send(`${settings.keys.prefix}ready`, ["PING"]))),
     close,
     [Symbol.asyncDispose]: close
+  }
+}
+
+/** Builds a client (without connecting) to see that node-redis accepts the settings: what it rejects is `InvalidArgument` now, not at the first use. */
+const acceptedBy = (makeClient: () => unknown, setting: string): void => {
+  try {
+    makeClient()
+  } catch (error) {
+    throw new InvalidArgument(
+      `RedisResultStore.make: node-redis rejects ${setting}: ${error instanceof Error ? error.message : String(error)}. ` +
+        "Fix that setting (a database is a number, redis://host:6379/0; TLS goes with rediss:// URLs)."
+    )
   }
 }
 
@@ -332,6 +369,7 @@ const storeOn = (backend: Backend, settings: Settings): RedisResultStore => {
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<ResultStore.ResultStore> =>
   Layer.effect(
@@ -339,16 +377,17 @@ export const layer = (options?: Options): Layer.Layer<ResultStore.ResultStore> =
     Effect.acquireRelease(Effect.sync(() => make(options)), (store) => Effect.promise(() => store.close()))
   )
 
+/** A positive, finite duration (core's decoder: a misspelt unit or NaN is `InvalidArgument` naming the option). */
 const duration = (input: unknown, call: string, name: string, fallback: Duration.Duration): Duration.Duration => {
   if (input === undefined) return fallback
-  const decoded = typeof input === "number" && Number.isNaN(input) ? undefined : Duration.fromInput(input as Duration.Input)
-  if (decoded === undefined || decoded._tag === "None" || !Duration.isFinite(decoded.value) || !Duration.isGreaterThan(decoded.value, Duration.zero)) {
+  const decoded = decodeDuration(input, `${call}: options.${name}`)
+  if (decoded === undefined || !Duration.isGreaterThan(decoded, Duration.zero)) {
     throw new InvalidArgument(
       `${call}: options.${name} must be a positive, finite Duration.Input such as "5 seconds", ` +
         `5000 (milliseconds) or Duration.seconds(5); got ${JSON.stringify(input) ?? String(input)}.`
     )
   }
-  return decoded.value
+  return decoded
 }
 
 const withoutPassword = (url: string): string => {

@@ -3,8 +3,9 @@
  * free 127.0.0.1 port), with real child processes as the other side.
  */
 import { InvalidArgument, Reactor, ReactorStopped, ResultNotFound, ResultStore } from "@crochet/core"
-import { RedisResultStore, RemoteError, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
+import { RedisResultStore, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
 import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -14,7 +15,7 @@ import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
 import { crossProcessScenarios } from "./crossProcessScenarios.ts"
-import { crossProcess, eventually, fixture, ownerStarted, type RedisServer, rejection, startRedis } from "./helpers.ts"
+import { crossProcess, eventually, fixture, latch, ownerStarted, type RedisServer, rejection, startRedis } from "./helpers.ts"
 
 let redis: RedisServer
 const harness = crossProcess(() => redis.url)
@@ -114,7 +115,10 @@ describe("in one process, with two stores", () => {
     expect(error).toMatchObject({ _tag: "NonErrorFailure", value: { code: 42 } })
     const reasons = result.originalFailure()!.reasons
     expect(reasons.map((reason) => reason._tag)).toEqual(["Fail", "Die"])
-    expect(reasons[1]).toMatchObject({ defect: { _tag: "TypeError", name: "TypeError", message: "bad input" } })
+    // JavaScript's own errors come back as themselves (no `_tag` added).
+    expect(reasons[1]!._tag === "Die" && reasons[1]!.defect).toBeInstanceOf(TypeError)
+    expect(reasons[1]).toMatchObject({ defect: { name: "TypeError", message: "bad input" } })
+    expect(Object.keys((reasons[1] as Cause.Die).defect as object)).toEqual([])
     const text = b.reactor.retrieve(a.reactor.runInReactor(Effect.fail("just text")).stash())
     expect(await rejection(text.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "NonErrorFailure", value: "just text" })
   })
@@ -130,28 +134,44 @@ describe("in one process, with two stores", () => {
     expect(error.message).toContain("cancelled with EventualResult.cancel()")
   })
 
-  it("with an errors schema, your Schema.TaggedError failures come back as instances of their class", async () => {
+  it("errors: [classes]: your failures come back as instances of their class, any other as an Error with its parts", async () => {
     class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number, message: Schema.String }) {}
-    const options = { ...testOptions(redis.url), errors: NotFound }
+    class Refused extends Data.TaggedError("Refused")<{ readonly message: string; readonly reason: string }> {}
+    const options = { ...testOptions(redis.url), errors: [NotFound, Refused] }
     const a = reactorWithStore(options)
     const b = reactorWithStore(options)
     const plain = reactorWithStore()
     const find = Effect.fn("findUser")(function*(user: number) {
       return yield* new NotFound({ user, message: `no user ${user}` })
     })
-    const error = await rejection(b.reactor.retrieve(a.reactor.runInReactor(find(7)).stash()).wait({ timeout: "5 seconds" }))
+    const stashed = (effect: Effect.Effect<unknown, unknown>) => a.reactor.runInReactor(effect).stash()
+    const error = await rejection(b.reactor.retrieve(stashed(find(7))).wait({ timeout: "5 seconds" }))
     expect(error).toBeInstanceOf(NotFound)
     expect(error).toMatchObject({ _tag: "NotFound", user: 7, message: "no user 7" })
     expect(error.stack).toContain("at findUser")
-    // Not in the schema: generic.
-    const other = await rejection(b.reactor.retrieve(a.reactor.runInReactor(Effect.fail(new RangeError("too far"))).stash())
+    const refused = await rejection(b.reactor.retrieve(stashed(Effect.fail(new Refused({ message: "no", reason: "quota" }))))
       .wait({ timeout: "5 seconds" }))
-    expect(other).toBeInstanceOf(RemoteError)
-    expect(other).toMatchObject({ _tag: "RangeError", name: "RangeError", message: "too far" })
-    // A retriever without the schema still gets _tag and fields.
-    const generic = await rejection(plain.reactor.retrieve(a.reactor.runInReactor(find(8)).stash()).wait({ timeout: "5 seconds" }))
-    expect(generic).toBeInstanceOf(RemoteError)
-    expect(generic).toMatchObject({ _tag: "NotFound", user: 8, message: "no user 8" })
+    expect(refused).toBeInstanceOf(Refused)
+    expect(refused).toMatchObject({ _tag: "Refused", reason: "quota" })
+    // JavaScript's own classes need no registering.
+    const other = await rejection(b.reactor.retrieve(stashed(Effect.fail(new RangeError("too far")))).wait({ timeout: "5 seconds" }))
+    expect(other).toBeInstanceOf(RangeError)
+    expect(other).toMatchObject({ name: "RangeError", message: "too far" })
+    // A retriever without the classes gets a plain Error with the same _tag, name and fields (as across threads).
+    const generic = await rejection(plain.reactor.retrieve(stashed(find(8))).wait({ timeout: "5 seconds" }))
+    expect(generic).not.toBeInstanceOf(NotFound)
+    expect(Object.getPrototypeOf(generic)).toBe(Error.prototype)
+    expect(generic).toMatchObject({ _tag: "NotFound", name: "NotFound", user: 8, message: "no user 8" })
+  })
+
+  it("errors as a Schema (what the option took before) or a single class is InvalidArgument at make, not ignored", () => {
+    class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number }) {}
+    const make = (errors: unknown) => () => RedisResultStore.make({ ...testOptions(redis.url), errors: errors as never })
+    expect(make(Schema.Union([NotFound]))).toThrow(InvalidArgument)
+    expect(make(Schema.Union([NotFound]))).toThrow(/^RedisResultStore.make: options.errors must be a list of error classes/)
+    expect(make(NotFound)).toThrow(/options.errors must be a list of error classes, such as \[NotFound, Timeout\]/)
+    expect(make([NotFound, "NotFound"])).toThrow(/options.errors\[1\] must be an error class/)
+    expect(() => RedisResultStore.layerRedis({ errors: NotFound as never })).toThrow(/^RedisResultStore.layerRedis: options.errors/)
   })
 
   it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {
@@ -254,15 +274,6 @@ describe("in one process, with two stores", () => {
 })
 
 describe("pushed, not polled", () => {
-  /** A work whose end the test decides. */
-  const latch = () => {
-    let open!: (value: string) => void
-    const promise = new Promise<string>((resolve) => {
-      open = resolve
-    })
-    return { effect: Effect.promise(() => promise), open }
-  }
-
   const redisClient = async (url = redis.url) => {
     const client = createClient({ url })
     await client.connect()
@@ -322,7 +333,7 @@ describe("pushed, not polled", () => {
     const a = reactorWithStore()
     const b = reactorWithStore()
     const raw = await redisClient()
-    const work = latch()
+    const work = latch<string>()
     // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
     a.reactor.runInReactor(Effect.never).stash()
     const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
@@ -340,7 +351,7 @@ describe("pushed, not polled", () => {
     const options = { ...testOptions(server.url), ownerHeartbeat: "200 millis", ownerLostAfter: "5 seconds" } as const
     const a = reactorWithStore(options)
     const b = reactorWithStore(options)
-    const work = latch()
+    const work = latch<string>()
     const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
     await rejection(result.wait({ timeout: "300 millis" }))
     await server.restart(async () => {

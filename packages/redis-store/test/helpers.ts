@@ -22,6 +22,8 @@ export interface RedisServer {
   readonly stop: () => Promise<void>
   /** Stops the server, saving its data (`SHUTDOWN SAVE`), runs `whileDown`, and starts it again on the same port with that data. */
   readonly restart: (whileDown?: () => Promise<void>) => Promise<void>
+  /** Kills the server (SIGKILL: nothing saved) and starts it again on the same port, empty. */
+  readonly restartEmpty: () => Promise<void>
 }
 
 export const freePort = (): Promise<number> =>
@@ -106,6 +108,10 @@ export const startRedis = async (port?: number): Promise<RedisServer> => {
       await current.exited
       await whileDown?.()
       current = await spawnRedis(at, ["--dir", dir])
+    },
+    restartEmpty: async () => {
+      await stop()
+      current = await spawnRedis(at, ["--dir", dir])
     }
   }
 }
@@ -114,37 +120,69 @@ export interface RedisCluster {
   /** `cluster:<url>,<url>,<url>`: what the fixtures and `testOptions` take. */
   readonly target: string
   readonly urls: ReadonlyArray<string>
+  /** Every node, masters and replicas, in start order. */
+  readonly nodes: ReadonlyArray<ClusterNode>
   /** Kills every node (SIGKILL) and removes their files. */
   readonly stop: () => Promise<void>
 }
 
+/** One node of a test cluster: it can be killed and started again (with its cluster config, so with its slots). */
+export interface ClusterNode {
+  readonly port: number
+  readonly url: string
+  readonly address: string
+  /** SIGKILL, and waits until it is gone. */
+  readonly kill: () => Promise<void>
+  /** Starts it again on the same port with its cluster config file (its data is not kept: no persistence). */
+  readonly start: () => Promise<void>
+}
+
 /**
- * Starts a real 3-node Redis Cluster on free 127.0.0.1 ports (no replicas),
- * its files in a fresh temporary directory; resolves once every node reports
+ * Starts a real Redis Cluster on free 127.0.0.1 ports: 3 masters, with
+ * `replicas` replicas each (none by default), and `args` given to every node;
+ * its files in a fresh temporary directory. Resolves once every node reports
  * `cluster_state:ok`.
  */
-export const startCluster = async (): Promise<RedisCluster> => {
+export const startCluster = async (
+  { args = [], replicas = 0 }: { readonly args?: ReadonlyArray<string>; readonly replicas?: number } = {}
+): Promise<RedisCluster> => {
   const dir = await mkdtemp(join(tmpdir(), "crochet-cluster-"))
-  const ports = [await freePort(), await freePort(), await freePort()]
-  const nodes: Array<Started> = []
+  const ports: Array<number> = []
+  for (let i = 0; i < 3 * (1 + replicas); i++) ports.push(await freePort())
+  const started = new Map<number, Started>()
+  const spawnNode = async (port: number) => {
+    started.set(
+      port,
+      await spawnRedis(port, [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        join(dir, `nodes-${port}.conf`),
+        "--dir",
+        dir,
+        ...args
+      ])
+    )
+  }
+  const kill = async (port: number) => {
+    const node = started.get(port)
+    if (node === undefined) return
+    if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill("SIGKILL")
+    await node.exited
+  }
   const stop = async () => {
-    for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill("SIGKILL")
-    await Promise.all(nodes.map((node) => node.exited))
+    await Promise.all(ports.map(kill))
     await rm(dir, { recursive: true, force: true })
   }
   try {
-    for (const port of ports) {
-      nodes.push(
-        await spawnRedis(port, ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir])
-      )
-    }
+    await Promise.all(ports.map(spawnNode))
     await new Promise<void>((resolve, reject) => {
       const create = spawn("redis-cli", [
         "--cluster",
         "create",
         ...ports.map((port) => `127.0.0.1:${port}`),
         "--cluster-replicas",
-        "0",
+        String(replicas),
         "--cluster-yes"
       ], { stdio: ["ignore", "ignore", "pipe"] })
       let stderr = ""
@@ -167,8 +205,15 @@ export const startCluster = async (): Promise<RedisCluster> => {
     await stop()
     throw error
   }
-  const urls = ports.map((port) => `redis://127.0.0.1:${port}`)
-  return { target: `cluster:${urls.join(",")}`, urls, stop }
+  const nodes = ports.map((port): ClusterNode => ({
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    address: `127.0.0.1:${port}`,
+    kill: () => kill(port),
+    start: () => spawnNode(port)
+  }))
+  const urls = nodes.map((node) => node.url)
+  return { target: `cluster:${urls.join(",")}`, urls, nodes, stop }
 }
 
 /**
@@ -292,6 +337,15 @@ export const crossProcess = (target: () => string) => {
     cleanups.length = 0
   }
   return { cleanups, cleanUp, owner, reactorWithStore }
+}
+
+/** A work whose end the test decides: `open(value)` completes it. */
+export const latch = <A>() => {
+  let open!: (value: A) => void
+  const promise = new Promise<A>((resolve) => {
+    open = resolve
+  })
+  return { effect: Effect.promise(() => promise), open }
 }
 
 /** The rejection of a promise that must reject; fails the test if it resolves. */

@@ -2,7 +2,7 @@
  * The modules of Effect that only a failure (or a duration) needs, loaded on
  * first use. `effect/Cause` loads Effect's whole runtime (about 100 ms in a
  * fresh process), and a bridge's calling side imports `Errors.ts` and
- * `Options.ts` without running any Effect: so that importing them and a
+ * `Bridge.ts` without running any Effect: so that importing them and a
  * successful call stay lean, nothing here is imported statically. A reactor provides the modules when it loads
  * (it imports them anyway); elsewhere the first failure loads them with a
  * synchronous `require`. Node (≥ 22.12), Bun and Deno keep one module cache

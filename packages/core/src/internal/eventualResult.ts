@@ -9,9 +9,9 @@ import * as Effect from "effect/Effect"
 import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import { Aborted, ReactorStopped } from "../Errors.ts"
-import type { EventualResult, Stopped, WaitOptions } from "../EventualResult.ts"
-import type { Deadlines } from "./deadlines.ts"
+import type { EventualResult, StashId, Stopped, WaitOptions } from "../EventualResult.ts"
 import { decodeWaitOptions, waitKeys } from "./options.ts"
+import type { ReactorImpl } from "./reactor.ts"
 import type { Run } from "./run.ts"
 import { interruptFor, outsideError, stopReasonOf } from "./stop.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
@@ -19,35 +19,25 @@ import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 /** The brand of `EventualResult` values (re-exported as `EventualResult.TypeId`). */
 export const TypeId: unique symbol = Symbol.for("@crochet/core/EventualResult") as never
 
-/**
- * What an `EventualResult` needs from the reactor that made it.
- */
-export interface Host {
-  /** The reactor's timeouts, on its Clock (a TestClock in tests). */
-  readonly deadlines: Deadlines
-  stash(result: EventualResult<unknown, unknown>): string
-  logUnhandled(cause: Cause.Cause<unknown>, note: string): void
-  runInReactor<A, E>(effect: Effect.Effect<A, E>): EventualResult<A, E>
-}
-
 /** Shared by a result and the finalization registry, which must not hold the result itself. */
 interface Watch {
   readonly run: Run<any, any>
-  readonly host: Host
+  /** The reactor that made the result: its timeouts (on its Clock), stash and logs. */
+  readonly reactor: ReactorImpl<any>
   observed: boolean
 }
 
 const unobserved = new FinalizationRegistry<Watch>((watch) => {
   if (!watch.observed) {
-    watch.run.onExit((exit) => logIfFailed(watch.host, exit, "garbage-collected before anyone looked at its failure"))
+    watch.run.onExit((exit) => logIfFailed(watch.reactor, exit, "garbage-collected before anyone looked at its failure"))
   }
 })
 
 /**
  * Logs a failure (not a mere interruption) that nobody will ever see otherwise.
  */
-export const logIfFailed = (host: Host, exit: Exit.Exit<unknown, unknown>, note: string): void => {
-  if (exit._tag === "Failure" && primaryFailure(exit.cause) !== undefined) host.logUnhandled(exit.cause, note)
+export const logIfFailed = (reactor: ReactorImpl<any>, exit: Exit.Exit<unknown, unknown>, note: string): void => {
+  if (exit._tag === "Failure" && primaryFailure(exit.cause) !== undefined) reactor.logUnhandled(exit.cause, note)
 }
 
 export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
@@ -57,10 +47,10 @@ export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
   readonly run: Run<A, E>
   readonly watch: Watch
   private error: Error | undefined
-  constructor(run: Run<A, E>, host: Host) {
+  constructor(run: Run<A, E>, reactor: ReactorImpl<any>) {
     super()
     this.run = run
-    this.watch = { run, host, observed: false }
+    this.watch = { run, reactor, observed: false }
     if (run.exit === undefined || run.exit._tag === "Failure") unobserved.register(this, this.watch)
   }
 
@@ -94,9 +84,9 @@ export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
     return exit?._tag === "Failure" ? exit.cause : undefined
   }
 
-  stash(): string {
+  stash(): StashId<A, E> {
     this.watch.observed = true
-    return this.watch.host.stash(this)
+    return this.watch.reactor.stash(this) as StashId<A, E>
   }
 
   asEffect(): Effect.Effect<A, E | Stopped> {
@@ -136,7 +126,7 @@ const awaitResult = <A, E>(
     result.run.onExit(settle)
     cleanups.push(() => result.run.removeListener(settle))
     if (timeout !== undefined) {
-      const deadline = result.watch.host.deadlines.add(timeout, { expire: () => settle(waitTimedOut(timeout)) })
+      const deadline = result.watch.reactor.deadlines.add(timeout, { expire: () => settle(waitTimedOut(timeout)) })
       cleanups.push(() => deadline.cancel())
     }
     if (signal !== undefined) {
@@ -184,7 +174,7 @@ export const retrieved = (result: EventualResult<unknown, unknown>): void => {
  * store that keeps time on it; undefined for handles made elsewhere.
  */
 export const contextOf = (result: EventualResult<unknown, unknown>): Context.Context<never> | undefined =>
-  result instanceof EventualResultImpl ? result.watch.host.deadlines.context : undefined
+  result instanceof EventualResultImpl ? result.watch.reactor.deadlines.context : undefined
 
 /**
  * A stashed result nobody can retrieve any more: a failure is logged like
@@ -193,15 +183,16 @@ export const contextOf = (result: EventualResult<unknown, unknown>): Context.Con
 export const logIfFailedUnretrieved = (result: EventualResult<unknown, unknown>, note: string): void => {
   if (!(result instanceof EventualResultImpl)) return
   const exit = result.run.exit
-  if (exit !== undefined) logIfFailed(result.watch.host, exit, note)
+  if (exit !== undefined) logIfFailed(result.watch.reactor, exit, note)
 }
 
-export const make = <A, E>(run: Run<A, E>, host: Host): EventualResult<A, E> => new EventualResultImpl(run, host)
+export const make = <A, E>(run: Run<A, E>, reactor: ReactorImpl<any>): EventualResult<A, E> =>
+  new EventualResultImpl(run, reactor)
 
 
 /** Whether a value is a handle made here (not a look-alike). */
 export const isImpl = (value: unknown): value is EventualResultImpl<unknown, unknown> => value instanceof EventualResultImpl
 
 /** The reactor that made a handle. */
-export const hostOfResult = (result: EventualResult<unknown, unknown>): Host =>
-  (result as EventualResultImpl<unknown, unknown>).watch.host
+export const reactorOfResult = (result: EventualResult<unknown, unknown>): ReactorImpl<any> =>
+  (result as EventualResultImpl<unknown, unknown>).watch.reactor

@@ -34,7 +34,7 @@ import {
   notAnEffect,
   waitForKeys
 } from "./options.ts"
-import { Run, Stopping, type Tracker } from "./run.ts"
+import { Run, Stopping } from "./run.ts"
 import { interruptFor, outsideError, stopCause } from "./stop.ts"
 import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
@@ -141,7 +141,7 @@ const withLogSettings = <R>(context: Context.Context<R>, settings: Settings): Co
  * context, and on shutdown drains, interrupts and releases every caller
  * within a deadline, then lets the services' finalizers run.
  */
-export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.Host {
+export class ReactorImpl<R> implements Reactor<R> {
   /**
    * First own property, and a symbol: structured clone refuses it and quotes
    * its description, so passing a reactor to another thread fails saying why.
@@ -306,12 +306,17 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     }
   }
 
-  retrieve(id: string): EventualResult.EventualResult<unknown, unknown> {
+  retrieve<A = unknown, E = unknown>(id: EventualResult.StashId<A, E> | string): EventualResult.EventualResult<A, E> {
     if (this.status !== "running") throw ReactorStopped.refused()
     if (typeof id !== "string") throw new InvalidArgument(`retrieve: the id must be a string; got ${describe(id)}.`)
     const result = this.store.retrieve(id, this)
     EventualResultImpl.retrieved(result)
-    return result
+    // The type is the id's claim (see StashId): the store keeps results untyped.
+    return result as EventualResult.EventualResult<A, E>
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown()
   }
 
   waitForMethod(options?: WaitForOptions): any {
@@ -534,7 +539,7 @@ export class ReactorImpl<R> implements Reactor<R>, Tracker, EventualResultImpl.H
     })
   }
 
-  // --- Tracker and Host ------------------------------------------------------
+  // --- for its runs and results ------------------------------------------------
 
   track(run: Run<any, any>): void {
     this.running.add(run)

@@ -3,17 +3,10 @@ import type * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
+import type { ReactorImpl } from "./reactor.ts"
 import { ReactorStopped } from "../Errors.ts"
 import { interruptFor, outsideError, stopCause, type StopReason, stopReasonOf } from "./stop.ts"
 import { addCallerFrames, primaryFailure } from "./traceback.ts"
-
-/** What a run needs from its reactor: bookkeeping, and whether a shutdown is interrupting it. */
-export interface Tracker {
-  track(run: Run<any, any>): void
-  untrack(run: Run<any, any>, exit: Exit.Exit<unknown, unknown>): void
-  /** Set while a shutdown interrupts the runs it could not drain. */
-  readonly stopping: Stopping | undefined
-}
 
 /**
  * One shutdown's interruption, shared by every run it interrupts: the fibers
@@ -55,25 +48,26 @@ export class Run<A, E> implements Expirable {
   private abort: (() => void) | undefined
   /** The resolve function of the promise made by `promise()`. */
   private resolve: ((value: A | PromiseLike<A>) => void) | undefined
-  private readonly tracker: Tracker
+  /** The reactor that started it: it tracks its runs, and says whether a shutdown is interrupting them. */
+  private readonly reactor: ReactorImpl<any>
   private listeners: ((exit: Exit.Exit<A, E>) => void) | Array<(exit: Exit.Exit<A, E>) => void> | undefined
-  constructor(fiber: Fiber.Fiber<A, E>, tracker: Tracker) {
+  constructor(fiber: Fiber.Fiber<A, E>, reactor: ReactorImpl<any>) {
     this.fiber = fiber
-    this.tracker = tracker
+    this.reactor = reactor
     this.exit = fiber.pollUnsafe()
     this.startedAt = this.exit === undefined ? performance.now() : 0
     if (this.exit === undefined) {
-      tracker.track(this)
+      reactor.track(this)
       fiber.addObserver((exit) => this.settle(exit))
     }
   }
 
   settle(fiberExit: Exit.Exit<A, E>): void {
     if (this.exit !== undefined) return
-    const stopping = this.tracker.stopping
+    const stopping = this.reactor.stopping
     const exit = stopping === undefined ? fiberExit : stopping.exitFor(fiberExit)
     this.exit = exit
-    this.tracker.untrack(this, exit)
+    this.reactor.untrack(this, exit)
     this.deadline?.cancel()
     if (this.abort !== undefined) this.signal!.removeEventListener("abort", this.abort)
     if (this.resolve !== undefined) settleCaller(this.resolve, exit)

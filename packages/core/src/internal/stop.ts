@@ -7,7 +7,8 @@
 import type * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
-import { Aborted, Cancelled, ReactorStopped, type StopReason as PublicStopReason } from "../Errors.ts"
+import type { StopReason as PublicStopReason } from "../Bridge.ts"
+import { Aborted, Cancelled, ReactorStopped } from "../Errors.ts"
 import { effectModules } from "./effectModules.ts"
 import { failureError, primaryFailure, withoutStack } from "./traceback.ts"
 

@@ -1,6 +1,16 @@
 import type * as Cause from "effect/Cause"
-import { attachCause, NonErrorFailure } from "../Errors.ts"
+// A cycle (Errors.ts reads CauseKey), harmless: neither module uses the other at load time.
+import { NonErrorFailure } from "../Errors.ts"
 import { effectModules } from "./effectModules.ts"
+
+/** Where a rejected error keeps its Cause (`causeOf` reads it). */
+export const CauseKey: unique symbol = Symbol.for("@crochet/core/Cause") as never
+
+/** Attaches a Cause to an error so that `causeOf` finds it; returns the error. */
+export const attachCause = <E extends Error>(error: E, cause: Cause.Cause<unknown>): E => {
+  Object.defineProperty(error, CauseKey, { value: cause, configurable: true, writable: true, enumerable: false })
+  return error
+}
 
 const enrichedKey = Symbol.for("@crochet/core/enriched")
 
@@ -14,18 +24,13 @@ const enrichedKey = Symbol.for("@crochet/core/enriched")
  */
 export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unknown> | Cause.Die): Error => {
   const value = reason._tag === "Fail" ? reason.error : reason.defect
-  const error = isError(value) ? value : nonErrorFailure(value)
+  const error: Error = isError(value) ? value : nonErrorFailure(value)
   if (Object.prototype.hasOwnProperty.call(error, enrichedKey)) return error
   define(error, enrichedKey, true)
   attachCause(error, cause)
-  const original = Object.getOwnPropertyDescriptor(error, "stack")
+  originalStacks.set(error, Object.getOwnPropertyDescriptor(error, "stack"))
   defineLazyStack(error, () => {
-    // Effect's renderer reads the error's own stack: let it see the original.
-    if (original === undefined) delete (error as { stack?: string }).stack
-    else Object.defineProperty(error, "stack", original)
-    const { Cause } = effectModules()
-    const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
-    const frames = withoutFramesIn(ownSources, pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? "")
+    const frames = withoutFramesIn(ownSources, renderedFrames(reason))
     const others = cause.reasons.filter((other) => other !== reason && other._tag !== "Interrupt").length
     return `${headline(error)}${frames}` +
       (others > 0 ? `\n    [and ${others} more failure(s) in the same Cause: use causeOf(error) to see them]` : "")
@@ -33,21 +38,60 @@ export const failureError = (cause: Cause.Cause<unknown>, reason: Cause.Fail<unk
   return error
 }
 
+/**
+ * The `stack` each error had before it was made a caller's error: its
+ * rendering then already holds the span trace, and rendering it again
+ * would repeat it.
+ */
+const originalStacks = new WeakMap<Error, PropertyDescriptor | undefined>()
+
+/**
+ * The stack lines Effect renders for one failure, below its headline: the
+ * error's own frames, then the reason's span trace. Rendered from the stack
+ * the error had before {@link failureError} rewrote it.
+ */
+export const renderedFrames = (reason: Cause.Fail<unknown> | Cause.Die): string => {
+  const value = reason._tag === "Fail" ? reason.error : reason.defect
+  const { Cause } = effectModules()
+  const render = () => {
+    const pretty = Cause.prettyErrors(Cause.fromReasons([reason]))[0]
+    return pretty?.stack?.slice(`${pretty.name}: ${pretty.message}`.length) ?? ""
+  }
+  if (!isError(value) || !originalStacks.has(value)) return render()
+  // Effect's renderer reads the error's own stack: let it see the original for a moment.
+  const current = Object.getOwnPropertyDescriptor(value, "stack")
+  try {
+    setStack(value, originalStacks.get(value))
+    return render()
+  } finally {
+    setStack(value, current)
+  }
+}
+
+const setStack = (error: Error, descriptor: PropertyDescriptor | undefined): void => {
+  try {
+    if (descriptor === undefined) delete (error as { stack?: string }).stack
+    else Object.defineProperty(error, "stack", descriptor)
+  } catch {
+    // A frozen error keeps its own stack.
+  }
+}
+
 /** This package's own source directory (src/ or dist/): stack lines show it as a file URL or a path. */
-const ownSources = new URL("..", import.meta.url).pathname
+export const ownSources = new URL("..", import.meta.url).pathname
 
 /**
  * Drops the stack lines that point into `directory` (a URL's pathname): when a
  * bridge calls the user's `Effect.fn`, the span's call-site frame is the
  * bridge's own line, which says nothing to the user.
  */
-const withoutFramesIn = (directory: string, stack: string): string =>
+export const withoutFramesIn = (directory: string, stack: string): string =>
   stack.includes(directory)
     ? stack.split("\n").filter((line) => !(line.startsWith("    at ") && line.includes(directory))).join("\n")
     : stack
 
 /** Whether a value is an Error, also one from another realm (a `vm` context, the REPL). */
-const isError: (value: unknown) => value is Error = (Error as { isError?: (value: unknown) => value is Error })
+export const isError: (value: unknown) => value is Error = (Error as { isError?: (value: unknown) => value is Error })
   .isError ?? ((value: unknown): value is Error => value instanceof Error)
 
 /** The first failure of a Cause (as `Cause.squash` picks it), or undefined when it holds only interruptions. */

@@ -4,9 +4,9 @@
  * in-process caller), timeouts, and the calling thread's frames appended to
  * the stack.
  */
-import { attachCause, outsideError } from "@crochet/core/Errors"
+import { attachCause, outsideError } from "@crochet/core/Bridge"
 import type * as Cause from "effect/Cause"
-import { decodeCause, decodeValue, type ErrorClasses } from "./codec.ts"
+import { decodeCause, decodeThrown, type ErrorClasses } from "./codec.ts"
 import * as Lazy from "./effectModules.ts"
 import type { Endpoint } from "./endpoint.ts"
 import { formatMillis } from "./options.ts"
@@ -51,7 +51,7 @@ export const released = (gone: Error, endpoint: Endpoint, errors: ErrorClasses, 
   const died = endpoint.status === Protocol.Dead ? endpoint.deathError : undefined
   if (died === undefined) return withCallerFrames(gone, below)
   endpoint.deathReported = true
-  const thrown = decodeValue(died, errors)
+  const thrown = decodeThrown(died, errors)
   const cause = Lazy.Cause().die(thrown)
   define(gone, "cause", cause)
   const frames = framesOf(thrown)

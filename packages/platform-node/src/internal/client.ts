@@ -185,7 +185,8 @@ export const makeClient = (remote: RemoteReactor, settings: ClientSettings): Cli
     start: impl.start,
     with: (options) => impl.with(options),
     ready: () => impl.ready(),
-    shutdown: () => impl.shutdown()
+    shutdown: () => impl.shutdown(),
+    [Symbol.dispose]: () => impl.shutdown()
   }
   return client
 }

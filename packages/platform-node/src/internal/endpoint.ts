@@ -9,8 +9,9 @@
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import { NotCloneable } from "../Errors.ts"
 import { classInstanceIn } from "./cloneable.ts"
-import { parkUntil } from "./park.ts"
+import { parkCaller, parkUntil } from "./park.ts"
 import * as Protocol from "./protocol.ts"
+import * as Released from "./released.ts"
 
 /** What `await` returns when the deadline passed first. */
 export const TimedOut = Symbol("TimedOut")
@@ -34,7 +35,7 @@ export class Endpoint {
   /** Why the serving thread died, once it did. */
   death: string | undefined
   /** The uncaught error it died of, as it came across. */
-  deathError: Protocol.EncodedValue | undefined
+  deathError: Protocol.EncodedCause | undefined
   /** Whether some caller was released with the death (else it is logged: see `threadReactor.ts`). */
   deathReported = false
   private nextId = 1
@@ -125,6 +126,8 @@ export class Endpoint {
         continue
       }
       const reply = message as unknown as Protocol.Reply
+      // A failure may be a MainThreadBridge worker's release at shutdown: the main thread waits for its handling.
+      if (reply[1] === Protocol.Failure) Released.acknowledgeLater(this.state)
       if (reply[0] === id) return reply
       if (this.replies.has(reply[0])) this.replies.set(reply[0], reply)
     }
@@ -193,7 +196,7 @@ export class Endpoint {
         }
         this.spinBudget.wasted()
       }
-      parkUntil(this.state, seen, deadline ?? Infinity)
+      parkCaller(this.state, seen, deadline ?? Infinity)
     }
   }
 

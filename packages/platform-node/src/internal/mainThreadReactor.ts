@@ -7,6 +7,7 @@ import type * as MainThreadBridge from "../MainThreadBridge.ts"
 import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
 import { Endpoint } from "./endpoint.ts"
 import * as Protocol from "./protocol.ts"
+import * as Released from "./released.ts"
 
 export class MainThreadReactor implements RemoteReactor {
   readonly label = "main thread's reactor"
@@ -33,6 +34,8 @@ export class MainThreadReactor implements RemoteReactor {
   }
 
   goneError(_endpoint?: Endpoint, operation?: string): Error {
+    // The bridge may have closed at shutdown, releasing this worker: the main thread waits for its handling.
+    Released.acknowledgeLater(this.endpoint.state)
     return new ReactorStopped({
       message: this.closed
         ? "This client was shut down with client.shutdown()."

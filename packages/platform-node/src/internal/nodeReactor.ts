@@ -9,7 +9,10 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { setSignalHandlers } from "./park.ts"
+import * as LiveThreads from "./liveThreads.ts"
+import { formatMillis } from "./options.ts"
+import { setBlockingLimit } from "./park.ts"
+import * as Released from "./released.ts"
 
 const unrefLayers = new WeakMap<Layer.Layer<any, any, never>, Layer.Layer<any, any, never>>()
 const facades = new WeakMap<Reactor.Reactor<any>, Reactor.Reactor<any>>()
@@ -119,7 +122,8 @@ const members = {
   runInReactorMethod: "forward",
   stats: "forward",
   retrieve: "forward",
-  shutdown: "shutdown"
+  shutdown: "shutdown",
+  [Symbol.asyncDispose]: "shutdown"
 } as const satisfies { readonly [K in keyof Reactor.Reactor<any>]-?: "read" | "forward" | "shutdown" }
 
 /**
@@ -139,14 +143,16 @@ export const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean,
       : typeof value === "function"
       ? wrapFunction(value, adapt)
       : value
-  const facade: Record<string, unknown> = {
+  const facade: Record<PropertyKey, unknown> = {
     // Structured clone copies own enumerable properties and refuses symbols,
     // quoting their description: passing the reactor to another thread
     // (postMessage, workerData) fails at once with a DataCloneError saying this.
     threadGuard: crossThreadGuard
   }
-  const target = reactor as unknown as Record<string, (...args: Array<unknown>) => unknown>
-  for (const [name, kind] of Object.entries(members)) {
+  const target = reactor as unknown as Record<PropertyKey, (...args: Array<unknown>) => unknown>
+  // Reflect.ownKeys: Symbol.asyncDispose is a member too.
+  for (const name of Reflect.ownKeys(members) as Array<keyof typeof members>) {
+    const kind = members[name]
     if (kind === "read") Object.defineProperty(facade, name, { get: () => target[name], enumerable: true })
     else if (kind === "forward") facade[name] = (...args: Array<unknown>) => adapt(target[name]!(...args))
     else facade[name] = () => hold(reactor.shutdown()).finally(onShutdown)
@@ -156,18 +162,70 @@ export const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean,
 
 // --- process hooks ----------------------------------------------------------------
 
-const running = new Set<Reactor.Reactor<any>>()
-let signalsWanted = false
-let handlersInstalled = false
+/** What a reactor asked of the process hooks (the first `setup` of a reactor decides). */
+export interface ProcessSettings {
+  readonly signals: boolean
+  /** Milliseconds; undefined: no limit. */
+  readonly blockingLimit: number | undefined
+  readonly beforeShutdown: ((signal: "SIGINT" | "SIGTERM") => unknown) | undefined
+  readonly beforeShutdownTimeout: number
+}
+
+const running = new Map<Reactor.Reactor<any>, ProcessSettings>()
+let beforeExitInstalled = false
+let signalsInstalled = false
+/** Set by the first signal: the process is on its way out, and a second signal exits at once. */
 let shuttingDown = false
 
 const signalNumbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15 }
 
 const onSignal = (signal: NodeJS.Signals) => {
   const code = 128 + (signalNumbers[signal] ?? 0)
-  if (shuttingDown) process.exit(code)
+  if (shuttingDown) {
+    LiveThreads.hurry()
+    process.exit(code)
+  }
   shuttingDown = true
-  void hold(shutdownRunning()).finally(() => process.exit(code))
+  void hold(shutDownProcess(signal as "SIGINT" | "SIGTERM")).finally(() => process.exit(code))
+}
+
+/**
+ * On a signal: the app's `beforeShutdown` steps, then every reactor (drain, interrupt,
+ * finalizers; released MainThreadBridge workers' own handling), then every reactor
+ * thread, then the process exits (`onSignal`).
+ */
+const shutDownProcess = async (signal: "SIGINT" | "SIGTERM"): Promise<void> => {
+  const steps = [...running.values()].filter((settings) => settings.beforeShutdown !== undefined)
+  await Promise.all(steps.map((settings) => runStep(settings, signal)))
+  await shutdownRunning()
+  await LiveThreads.stopAll()
+}
+
+/** Runs one `beforeShutdown` step, awaited up to its `beforeShutdownTimeout`; a failure or an overrun is a warning. */
+const runStep = async (settings: ProcessSettings, signal: "SIGINT" | "SIGTERM"): Promise<void> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const step = (async () => settings.beforeShutdown!(signal))().then(
+    () => {},
+    (error) =>
+      process.emitWarning(
+        `beforeShutdown failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}; ` +
+          "the reactors shut down now.",
+        "NodeReactorWarning"
+      )
+  )
+  const overrun = new Promise<void>((resolve) => {
+    if (settings.beforeShutdownTimeout === Infinity) return
+    timer = setTimeout(() => {
+      process.emitWarning(
+        `beforeShutdown did not finish within ${formatMillis(settings.beforeShutdownTimeout)} ` +
+          "(NodeReactor's beforeShutdownTimeout); the reactors shut down now.",
+        "NodeReactorWarning"
+      )
+      resolve()
+    }, Math.min(settings.beforeShutdownTimeout, MAX_TIMER_MILLIS))
+  })
+  await Promise.race([step, overrun])
+  clearTimeout(timer)
 }
 
 const onBeforeExit = () => {
@@ -177,38 +235,52 @@ const onBeforeExit = () => {
   void hold(shutdownRunning())
 }
 
+/** Shuts every reactor down, then waits for the MainThreadBridge workers they released (see `released.ts`). */
 export const shutdownRunning = async (): Promise<void> => {
-  const reactors = [...running]
+  const reactors = [...running.keys()]
   running.clear()
   await Promise.all(reactors.map((reactor) => reactor.shutdown()))
   await Reactor.shutdownAll()
+  await Released.awaitHandling()
   uninstall()
 }
 
-export const track = (reactor: Reactor.Reactor<any>, signals: boolean) => {
+export const track = (reactor: Reactor.Reactor<any>, settings: ProcessSettings) => {
   if (reactor.status !== "running") return
-  running.add(reactor)
-  signalsWanted ||= signals
-  if (!handlersInstalled) {
-    handlersInstalled = true
+  if (!running.has(reactor)) running.set(reactor, settings)
+  if (!beforeExitInstalled) {
+    beforeExitInstalled = true
     process.on("beforeExit", onBeforeExit)
   }
-  if (signalsWanted && process.listeners("SIGINT").indexOf(onSignal) < 0) {
+  if (settings.signals && !signalsInstalled) {
+    signalsInstalled = true
     process.on("SIGINT", onSignal)
     process.on("SIGTERM", onSignal)
-    // A main thread blocked for long in a blocking client lets these signals end the process meanwhile.
-    setSignalHandlers([["SIGINT", onSignal], ["SIGTERM", onSignal]])
   }
+  updateBlockingLimit()
+}
+
+/** The smallest `blockingLimit` of the reactors that handle signals, while NodeReactor's signal handlers are installed. */
+const updateBlockingLimit = () => {
+  let limit: number | undefined
+  if (signalsInstalled) {
+    for (const settings of running.values()) {
+      if (settings.signals && settings.blockingLimit !== undefined) limit = Math.min(limit ?? Infinity, settings.blockingLimit)
+    }
+  }
+  setBlockingLimit(limit)
 }
 
 const uninstall = () => {
-  if (running.size > 0) return
+  // After a signal, the hooks stay until the process exits: a second signal must still find them.
+  if (running.size > 0 || shuttingDown) {
+    updateBlockingLimit()
+    return
+  }
   process.off("SIGINT", onSignal)
   process.off("SIGTERM", onSignal)
-  setSignalHandlers([])
   process.off("beforeExit", onBeforeExit)
-  handlersInstalled = false
-  signalsWanted = false
-  shuttingDown = false
+  signalsInstalled = false
+  beforeExitInstalled = false
+  setBlockingLimit(undefined)
 }
-

@@ -1,8 +1,8 @@
-import * as Options from "@crochet/core/Options"
+import * as Bridge from "@crochet/core/Bridge"
 import * as Lazy from "./effectModules.ts"
 
 /** Core's check of an options object: an unknown key is `InvalidArgument` naming the nearest known one. */
-export const checkOptions = Options.check
+export const checkOptions = Bridge.checkOptions
 
 /**
  * A `Duration.Input` as milliseconds (fractions allowed), `undefined` when
@@ -10,7 +10,7 @@ export const checkOptions = Options.check
  * `what`, by core's own rules (no silent NaN, negative or misspelt units).
  */
 export const toMillis = (input: unknown, what: string): number | undefined => {
-  const duration = Options.decodeDuration(input, what)
+  const duration = Bridge.decodeDuration(input, what)
   return duration === undefined ? undefined : Number(Lazy.Duration().toNanosUnsafe(duration)) / 1e6
 }
 
@@ -25,7 +25,7 @@ export const formatMillis = (millis: number): string =>
  * `wait(100)` or `wait({ timout: 100 })` must not quietly mean "wait for ever".
  */
 export const optionsTimeout = (options: unknown, what: string): number | undefined => {
-  const checked = Options.check(options, callOptionKeys, what)
+  const checked = Bridge.checkOptions(options, callOptionKeys, what)
   return checked === undefined ? undefined : toMillis(checked.timeout, `${what}: options.timeout`)
 }
 

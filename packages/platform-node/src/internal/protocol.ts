@@ -1,7 +1,7 @@
 /**
  * The wire protocol between a blocking caller and the thread that serves it.
  * No imports of `effect` here: the supervisor thread loads this file too and
- * must start fast.
+ * must start fast. A failure travels as core's `EncodedCause`.
  *
  * A caller and a server share one `SharedArrayBuffer` (an `Int32Array` of
  * {@link slots} entries) and one `MessageChannel`:
@@ -13,6 +13,10 @@
  *   change of state bumps `SEQ` too, so a parked caller always wakes.
  */
 
+import type { EncodedCause } from "@crochet/core/EncodedCause"
+
+export type { EncodedCause }
+
 /** Index of the wake-up counter. */
 export const SEQ = 0
 /** Index of the server state. */
@@ -23,8 +27,22 @@ export const STATE = 1
  * for the next request of a burst (`Atomics.wait`, no event loop) wakes.
  */
 export const REQ = 2
+/**
+ * Index of the process-exit mark of a reactor thread: the thread sets it to 1
+ * when the main thread asked every reactor thread to stop because the process
+ * is ending (`liveThreads.ts`), before it shuts down.
+ */
+export const EXITING = 3
+/**
+ * Indexes of a MainThreadBridge endpoint's release counters: the main thread
+ * bumps `RELEASED` each time it releases the worker's call because its reactor
+ * is stopping; the worker sets `HANDLED` to it once its own handling of the
+ * failure has run (see `released.ts`).
+ */
+export const RELEASED = 4
+export const HANDLED = 5
 /** Number of Int32 slots in the shared buffer. */
-export const slots = 4
+export const slots = 6
 
 /** The reactor thread is starting: loading its module and building its layer. */
 export const Starting = 0
@@ -75,11 +93,11 @@ export interface ReadyInfo {
   readonly timeouts: Readonly<Record<string, number>>
 }
 
-/** The server could not start. */
+/** The server could not start: why, and the error that stopped it (a Cause with that defect). */
 export interface StartFailedInfo {
   readonly type: "startFailed"
   readonly message: string
-  readonly error: EncodedValue | undefined
+  readonly error: EncodedCause | undefined
 }
 
 /** The reactor thread died: it said why as it ended, or the supervisor saw it end without a word. */
@@ -87,50 +105,25 @@ export interface DiedInfo {
   readonly type: "died"
   readonly reason: string
   /** The uncaught error it died of (class, message, stack, fields), when it died of one. */
-  readonly error: EncodedValue | undefined
+  readonly error: EncodedCause | undefined
 }
 
 export type Control = ReadyInfo | StartFailedInfo | DiedInfo
 
-/** A failure value as it crosses threads: errors as their parts, other values as they are. */
-export type EncodedValue =
-  | {
-    readonly type: "error"
-    readonly name: string
-    readonly message: string
-    readonly stack: string | undefined
-    readonly fields: Readonly<Record<string, unknown>>
-    /** The error's own `cause` (a field of that name, or `new Error(message, { cause })`). */
-    readonly cause: EncodedValue | undefined
-  }
-  | { readonly type: "value"; readonly value: unknown }
+/**
+ * The BroadcastChannels of `liveThreads.ts`, one per kind of message, so that
+ * a thread receives only what it listens for (the first message a thread
+ * receives on a BroadcastChannel costs it 0.1–0.2 s of loading): worker
+ * threads announce their reactor threads to the main thread; the main thread
+ * asks the workers to announce them again (when it loads this package after
+ * they started them), and every reactor thread to stop when the process ends.
+ */
+export const channels = {
+  announce: "@crochet/platform-node:reactor-threads",
+  rollCall: "@crochet/platform-node:roll-call",
+  exit: "@crochet/platform-node:exit"
+} as const
 
-/** One failure or defect of a Cause. */
-export interface EncodedReason {
-  readonly kind: "Fail" | "Die"
-  readonly value: EncodedValue
-}
-
-/** Why the reactor ended the work (core's `StopReason`), as data. */
-export type EncodedStop =
-  | { readonly _tag: "Timeout"; readonly millis: number }
-  | { readonly _tag: "Abort"; readonly reason: EncodedValue }
-  | { readonly _tag: "Cancel" }
-  | { readonly _tag: "Stop"; readonly drainMillis: number | undefined; readonly stuckMillis: number | undefined }
-
-/** A failed call's Cause as it crosses threads. */
-export interface EncodedCause {
-  /** Set when the reactor itself ended the work. */
-  readonly stop: EncodedStop | undefined
-  /** Whether the Cause holds interruptions (besides the stop). */
-  readonly interrupted: boolean
-  /** Every failure and defect, in order; each error's stack already shows its span trace. */
-  readonly reasons: ReadonlyArray<EncodedReason>
-  /** `Cause.pretty` of the whole Cause, rendered in the serving thread. */
-  readonly pretty: string
-}
-
-/** Bumps the wake-up counter and wakes every parked caller. */
 /**
  * The URL of a worker entry module of this package next to `base` (an
  * `import.meta.url`): `.ts` when running from the sources, `.js` from the
@@ -140,6 +133,7 @@ export interface EncodedCause {
 export const entryModule = (path: string, base: string): URL =>
   new URL(`${path}${base.endsWith(".ts") ? ".ts" : ".js"}`, base)
 
+/** Bumps the wake-up counter and wakes every parked caller. */
 export const wake = (state: Int32Array): void => {
   Atomics.add(state, SEQ, 1)
   Atomics.notify(state, SEQ)

@@ -7,10 +7,9 @@
 import * as Reactor from "@crochet/core/Reactor"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { MessagePort } from "node:worker_threads"
-import { workerData } from "node:worker_threads"
+import { BroadcastChannel, type MessagePort, workerData } from "node:worker_threads"
 import type { Definition } from "../ReactorThread.ts"
-import { encodeValue } from "./codec.ts"
+import { encodeThrown } from "./codec.ts"
 import { isDefinition } from "./definition.ts"
 import * as Protocol from "./protocol.ts"
 import { Server } from "./server.ts"
@@ -22,6 +21,8 @@ interface ReactorData {
   readonly buffer: SharedArrayBuffer
   readonly spinMillis: number
   readonly busyMillis: number
+  /** Connected from a worker thread: the main thread asks it to stop when the process ends. */
+  readonly stopsAtMainExit: boolean
 }
 
 const data = workerData as ReactorData
@@ -32,7 +33,7 @@ const startFailed = (message: string, error: unknown): void => {
   const info: Protocol.StartFailedInfo = {
     type: "startFailed",
     message,
-    error: error === undefined ? undefined : encodeValue(error)
+    error: error === undefined ? undefined : encodeThrown(error)
   }
   port.postMessage(info)
   Protocol.setState(state, Protocol.StartFailed)
@@ -72,13 +73,33 @@ const main = async (): Promise<void> => {
     timeouts: definition.timeouts
   }
   port.postMessage(ready)
-  new Server(reactor, definition.operations, port, state, {
+  server = new Server(reactor, definition.operations, port, state, {
     spinMillis: data.spinMillis,
     watchRequests: true,
     busyMillis: data.busyMillis,
-    onShutdown: () => reactor.shutdown()
+    onShutdown: () => reactor.shutdown(),
+    countReleases: false
   })
   Protocol.setState(state, Protocol.Ready)
+  if (exiting) server.shutdown()
+}
+
+let server: Server | undefined
+let exiting = false
+
+// Connected from a worker thread: when the process ends, the main thread asks such reactor threads
+// to stop (see `liveThreads.ts`); the main thread's own get a Shutdown request on their port instead.
+// Mark it in the shared state first: the connecting worker then starts no new one.
+if (data.stopsAtMainExit) {
+  const processEnd = new BroadcastChannel(Protocol.channels.exit)
+  processEnd.unref()
+  processEnd.onmessage = () => {
+    if (exiting) return
+    exiting = true
+    Atomics.store(state, Protocol.EXITING, 1)
+    Protocol.wake(state)
+    server?.shutdown()
+  }
 }
 
 void main()

@@ -18,7 +18,7 @@
  */
 import * as NodeModule from "node:module"
 import { type MessagePort, workerData } from "node:worker_threads"
-import type { encodeValue } from "./codec.ts"
+import type { encodeThrown } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
 
 const { buffer, module, port } = workerData as {
@@ -32,7 +32,7 @@ const state = new Int32Array(buffer)
 /** The first uncaught error: the one the thread dies of. */
 let uncaught: { readonly error: unknown } | undefined
 /** `codec.ts`'s encoder, once loaded. */
-let encode: typeof encodeValue | undefined
+let encode: typeof encodeThrown | undefined
 process.on("uncaughtExceptionMonitor", (error: unknown) => {
   uncaught ??= { error }
 })
@@ -52,7 +52,7 @@ process.on("exit", (code) => {
 
 const describe = (error: unknown): string => error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 
-const safely = (encoder: typeof encodeValue, error: unknown) => {
+const safely = (encoder: typeof encodeThrown, error: unknown) => {
   try {
     return encoder(error)
   } catch {
@@ -72,5 +72,5 @@ try {
 import(module).catch(() => {})
 // Part of reactorMain's graph: loaded with it. (An error thrown before, while Effect still loads,
 // is reported by its name and message only.)
-void import("./codec.ts").then((codec) => encode = codec.encodeValue)
+void import("./codec.ts").then((codec) => encode = codec.encodeThrown)
 await import("./reactorMain.ts")

@@ -15,6 +15,7 @@ import { NotCloneable } from "../Errors.ts"
 import { classInstanceIn } from "./cloneable.ts"
 import { encodeCause, encodeThrown } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
+import * as Released from "./released.ts"
 
 export interface ServeOptions {
   /** After each reply, keep reading the port synchronously for this long (ms); 0 turns it off. */
@@ -29,6 +30,11 @@ export interface ServeOptions {
   readonly busyMillis: number
   /** Shuts the reactor down when a caller sends Shutdown (reactor threads); undefined: just stop serving. */
   readonly onShutdown: (() => Promise<void>) | undefined
+  /**
+   * MainThreadBridge: count each call that fails while the reactor is stopping as a
+   * release of the worker (see `released.ts`), so that the process waits for its handling.
+   */
+  readonly countReleases: boolean
 }
 
 /** Serves the callers on one link (shared buffer and port) until closed. */
@@ -42,6 +48,7 @@ export class Server {
   private readonly running = new Map<number, () => void>()
   private readonly budget = new Protocol.SpinBudget()
   private closed = false
+  private stopping = false
 
   constructor(reactor: Reactor.Reactor<any>, operations: Operations, port: MessagePort, state: Int32Array, options: ServeOptions) {
     this.reactor = reactor
@@ -50,6 +57,23 @@ export class Server {
     this.state = state
     this.options = options
     port.on("message", this.onMessage)
+  }
+
+  /** How many calls are running. */
+  get inFlight(): number {
+    return this.running.size
+  }
+
+  /** Shuts the reactor down (`onShutdown`), then stops serving and marks the state stopped. */
+  shutdown(): void {
+    if (this.stopping) return
+    this.stopping = true
+    const done = this.options.onShutdown?.() ?? Promise.resolve()
+    void done.finally(() => {
+      this.close()
+      Protocol.setState(this.state, Protocol.Stopped)
+      this.port.close()
+    })
   }
 
   /** Stops serving; calls still running are interrupted (nobody waits for them any more). */
@@ -73,15 +97,9 @@ export class Server {
       case Protocol.Cancel:
         this.running.get(request[1])?.()
         return true
-      case Protocol.Shutdown: {
-        const done = this.options.onShutdown?.() ?? Promise.resolve()
-        void done.finally(() => {
-          this.close()
-          Protocol.setState(this.state, Protocol.Stopped)
-          this.port.close()
-        })
+      case Protocol.Shutdown:
+        this.shutdown()
         return false
-      }
     }
   }
 
@@ -137,6 +155,9 @@ export class Server {
   /** Sends a reply and wakes the caller; a result that cannot be sent fails that call only. */
   private reply(id: number, name: string, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown): void {
     if (this.closed) return
+    if (status === Protocol.Failure && this.options.countReleases && this.reactor.status !== "running") {
+      Released.count(this.state)
+    }
     try {
       if (status === Protocol.Success) {
         const instance = classInstanceIn(payload)

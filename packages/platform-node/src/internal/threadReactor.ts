@@ -4,24 +4,19 @@
  * it died, shut down on `client.shutdown()` or at process exit.
  */
 import { ReactorStopped } from "@crochet/core/Errors"
-import { existsSync, writeSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
+import { isMainThread, MessageChannel, type MessagePort, Worker } from "node:worker_threads"
 import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
+import { decodeThrown, errorClasses } from "./codec.ts"
 import { Endpoint } from "./endpoint.ts"
-import { decodeValue } from "./codec.ts"
 import { formatMillis } from "./options.ts"
+import * as LiveThreads from "./liveThreads.ts"
 import * as Protocol from "./protocol.ts"
 
-export interface ThreadSettings {
-  readonly exportName: string
-  readonly startTimeout: number
-  readonly shutdownTimeout: number
-  readonly reactorSpin: number
-  readonly busyPoll: number
-  readonly resourceLimits: { readonly [key: string]: number } | undefined
-}
+/** What a start failure or a thread's death is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
+const startFailureClasses = errorClasses(undefined, "")
 
 /** A thrown value as text, whatever it is (an object without `toString` too). */
 const describe = (thrown: unknown): string => {
@@ -32,16 +27,13 @@ const describe = (thrown: unknown): string => {
   }
 }
 
-/** Reactor threads alive, shut down at process exit. */
-const live = new Set<ThreadReactor>()
-let exitHookInstalled = false
-
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on("exit", () => {
-    for (const remote of [...live]) remote.shutdown(true)
-  })
+export interface ThreadSettings {
+  readonly exportName: string
+  readonly startTimeout: number
+  readonly shutdownTimeout: number
+  readonly reactorSpin: number
+  readonly busyPoll: number
+  readonly resourceLimits: { readonly [key: string]: number } | undefined
 }
 
 /**
@@ -65,12 +57,13 @@ interface Thread {
   watch: { readonly supervisorModule: URL; readonly control: MessagePort; readonly lifeline: MessagePort } | undefined
 }
 
-export class ThreadReactor implements RemoteReactor {
+export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   readonly label: string
   private readonly url: URL
   private readonly settings: ThreadSettings
   private thread: Thread | undefined
-  private stopped = false
+  /** Who stopped it for good: `client.shutdown()`, or the end of the process. */
+  private stopped: "client" | "exit" | undefined
 
   constructor(url: URL, label: string, settings: ThreadSettings) {
     this.url = url
@@ -89,7 +82,8 @@ export class ThreadReactor implements RemoteReactor {
       if (thread.endpoint.info === undefined) thread.endpoint.drain()
       return thread.endpoint
     }
-    if (this.stopped) throw this.stoppedError()
+    if (thread !== undefined && LiveThreads.stoppedForExit(thread.endpoint.state)) this.stopped ??= "exit"
+    if (this.stopped !== undefined) throw this.stoppedError()
     checkNotReactorThread()
     let current = thread
     if (current === undefined || !stillCurrent(current.endpoint)) {
@@ -116,7 +110,7 @@ export class ThreadReactor implements RemoteReactor {
         const failure = endpoint.startFailure
         throw this.startFailed(
           failure?.message ?? "failed to start",
-          failure?.error === undefined ? undefined : decodeValue(failure.error, new Map())
+          failure?.error === undefined ? undefined : decodeThrown(failure.error, startFailureClasses)
         )
       }
       default:
@@ -124,7 +118,7 @@ export class ThreadReactor implements RemoteReactor {
         endpoint.deathReported = true
         throw this.startFailed(
           `died while starting (${endpoint.death ?? "no reason given"})`,
-          endpoint.deathError === undefined ? undefined : decodeValue(endpoint.deathError, new Map())
+          endpoint.deathError === undefined ? undefined : decodeThrown(endpoint.deathError, startFailureClasses)
         )
     }
   }
@@ -143,28 +137,33 @@ export class ThreadReactor implements RemoteReactor {
     return new ReactorThreadStartFailed({
       module: this.url.href,
       cause,
-      message: `The ${this.label} could not start: ${why}. The next call tries again.`
+      // `why` may end a sentence of its own (a module's message): one full stop.
+      message: `The ${this.label} could not start: ${why.replace(/\.$/, "")}. The next call tries again.`
     })
   }
 
   /** `how`: how the shutdown ended, when not as asked (the thread was terminated). */
   private stoppedError(how?: string): ReactorStopped {
+    const ended = how === undefined ? "" : ` (${how})`
     return new ReactorStopped({
-      message: `The ${this.label} was shut down (client.shutdown() or process exit)` +
-        `${how === undefined ? "" : `: ${how}`}; a shutdown is final. ` +
-        "Connect again (ReactorThread.connect) to start a new thread."
+      message: this.stopped === "exit"
+        ? `The ${this.label} was shut down because the process is ending (a signal under NodeReactor, ` +
+          `or the main thread's exit)${ended}; no new reactor thread starts.`
+        : `The ${this.label} was shut down with client.shutdown()${ended}; a shutdown is final. ` +
+          "Connect again (ReactorThread.connect) to start a new thread."
     })
   }
 
   goneError(endpoint: Endpoint, operation: string): Error {
     endpoint.drain()
-    if (this.stopped) return this.stoppedError(endpoint.death)
+    if (this.stopped !== undefined) return this.stoppedError(endpoint.death)
     if (endpoint.status === Protocol.Dead) {
       return new ReactorStopped({
         message: `The ${this.label} died (${endpoint.death ?? "no reason given"}) while ${operation}() was waiting, ` +
           "so its work is lost. The next call starts a new reactor thread."
       })
     }
+    if (LiveThreads.stoppedForExit(endpoint.state)) this.stopped ??= "exit"
     return this.stoppedError()
   }
 
@@ -186,7 +185,9 @@ export class ThreadReactor implements RemoteReactor {
           lifeline: lifeline.port2,
           buffer,
           spinMillis: this.settings.reactorSpin,
-          busyMillis: this.settings.busyPoll
+          busyMillis: this.settings.busyPoll,
+          // Connected from a worker thread: the main thread asks it to stop at the end (`liveThreads.ts`).
+          stopsAtMainExit: !isMainThread
         },
         transferList: [data.port2, lifeline.port2],
         ...(resourceLimits !== undefined ? { resourceLimits } : {})
@@ -219,8 +220,7 @@ export class ThreadReactor implements RemoteReactor {
     // Under resourceLimits, running out of memory while starting is likely: watch from the start.
     if (resourceLimits !== undefined) this.startSupervisor(thread)
     this.thread = thread
-    live.add(this)
-    installExitHook()
+    LiveThreads.track(this, endpoint.state, this.label, this.settings.shutdownTimeout)
     return thread
   }
 
@@ -230,9 +230,9 @@ export class ThreadReactor implements RemoteReactor {
    */
   private reportUnheard(endpoint: Endpoint, error: unknown): void {
     endpoint.drain()
-    if (endpoint.deathReported || this.stopped) return
+    if (endpoint.deathReported || this.stopped !== undefined) return
     endpoint.deathReported = true
-    const thrown = endpoint.deathError === undefined ? error : decodeValue(endpoint.deathError, new Map())
+    const thrown = endpoint.deathError === undefined ? error : decodeThrown(endpoint.deathError, startFailureClasses)
     const stack = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack : describe(thrown)
     process.emitWarning(
       `The ${this.label} died while no call was waiting (${endpoint.death}); the next call starts a new thread.\n${stack}`,
@@ -278,7 +278,7 @@ export class ThreadReactor implements RemoteReactor {
       // It can only fail by not loading: the reactor thread would go unwatched.
       unwatched(
         `it was terminated, since its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
-          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+          describe(error)
         }`
       ))
     thread.supervisor.unref()
@@ -313,34 +313,48 @@ export class ThreadReactor implements RemoteReactor {
     thread.endpoint.port.close()
     thread.endpoint.control?.close()
     if (this.thread === thread) this.thread = undefined
-    live.delete(this)
+    LiveThreads.untrack(this)
   }
 
-  /** Stops the thread, waiting up to shutdownTimeout; `atExit`: from the process's `exit` event. */
-  shutdown(atExit = false): void {
-    if (this.stopped) return
-    this.stopped = true
-    live.delete(this)
+  /** `client.shutdown()`: stops the thread, waiting up to shutdownTimeout. */
+  shutdown(): void {
+    const stopping = this.stop("client")
+    if (stopping === undefined) return
+    LiveThreads.awaitStop(stopping.state, stopping.deadline)
+    stopping.finish(false)
+  }
+
+  /** Stops it for good and asks the thread to stop (see `LiveThreads.OwnThread`). */
+  stop(why: "client" | "exit"): LiveThreads.Stopping | undefined {
+    if (this.stopped !== undefined) return undefined
+    this.stopped = why
     const thread = this.thread
-    if (thread === undefined) return
+    if (thread === undefined) return undefined
     const endpoint = thread.endpoint
-    if (endpoint.serving) {
-      try {
-        endpoint.port.postMessage([Protocol.Shutdown])
-      } catch {
-        // already closed
-      }
-      endpoint.awaitStateChange([Protocol.Ready, Protocol.Starting], performance.now() + this.settings.shutdownTimeout)
-      if (endpoint.serving) {
-        const warning = `The ${this.label} did not shut down within ${formatMillis(this.settings.shutdownTimeout)} ` +
-          "(connect's shutdownTimeout); it was terminated, and finalizers that had not finished did not run. " +
-          "Look for a finalizer (Effect.ensuring, acquireRelease, the layer's release) that never ends."
-        // At exit, an emitted warning would be printed on a later tick that never comes: write it now.
-        if (atExit) writeSync(2, `(node:${process.pid}) ReactorThreadWarning: ${warning}\n`)
-        else process.emitWarning(warning, "ReactorThreadWarning")
+    if (!running(endpoint.state)) {
+      this.discard(thread, "it was shut down")
+      return undefined
+    }
+    try {
+      endpoint.port.postMessage([Protocol.Shutdown])
+    } catch {
+      // already closed
+    }
+    return {
+      state: endpoint.state,
+      deadline: performance.now() + this.settings.shutdownTimeout,
+      finish: (atExit) => {
+        if (running(endpoint.state)) {
+          LiveThreads.report(LiveThreads.overrun(this.label, this.settings.shutdownTimeout, true), atExit)
+        }
+        // The reason counts only if it still runs: it overran.
+        this.discard(thread, `it did not shut down within ${formatMillis(this.settings.shutdownTimeout)} (shutdownTimeout)`)
       }
     }
-    // The reason counts only if it still runs: it overran.
-    this.discard(thread, `it did not shut down within ${formatMillis(this.settings.shutdownTimeout)} (shutdownTimeout)`)
   }
+}
+
+const running = (state: Int32Array): boolean => {
+  const status = Atomics.load(state, Protocol.STATE)
+  return status === Protocol.Ready || status === Protocol.Starting
 }

@@ -1,254 +1,111 @@
 /**
- * How a result crosses Redis: its Exit through `Schema.Exit`, the value as
- * JSON (`Schema.Json`, strict), failures and defects through a lenient codec
- * that keeps `_tag`, `name`, `message`, JSON fields and the owner's rendering
- * of the trace (span frames are not serialisable, so the text is rendered on
- * the sending side).
+ * How a result crosses Redis: its Exit as one JSON text. A success is its
+ * value, which must be JSON as it is (anything else is an
+ * `UnencodableResult`, never a silent change). A failure is core's
+ * `EncodedCause` with the JSON leaf policy: every failure and defect in
+ * order, the reason the owner's reactor ended the work, each error's fields,
+ * `cause` and rendered span trace. What comes back from Redis is untrusted:
+ * a text that is not such an Exit is a `CorruptResult` naming the id.
  */
-import { Cancelled, ReactorStopped, ResultNotFound } from "@crochet/core"
-import * as Cause from "effect/Cause"
+import * as EncodedCause from "@crochet/core/EncodedCause"
 import * as Exit from "effect/Exit"
-import * as Schema from "effect/Schema"
-import * as SchemaTransformation from "effect/SchemaTransformation"
-import { OwnerLost, RemoteError, StoreUnavailable, UnencodableResult } from "../Errors.ts"
-
-/** A failure or defect with its trace rendered on the owner's side. */
-class Carried {
-  readonly value: unknown
-  readonly stack: string | undefined
-  constructor(value: unknown, stack: string | undefined) {
-    this.value = value
-    this.stack = stack
-  }
-}
-
-type Json = Schema.Json
-
-const isError = (value: unknown): value is Error =>
-  value instanceof Error || (typeof value === "object" && value !== null && typeof (value as Error).message === "string" &&
-    typeof (value as Error).name === "string" && Object.prototype.toString.call(value) === "[object Error]")
-
-/** A JSON copy of a value, or undefined when it has none. */
-const toJson = (value: unknown): Json | undefined => {
-  if (value === undefined || typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
-    return undefined
-  }
-  try {
-    const text = JSON.stringify(value)
-    return text === undefined ? undefined : JSON.parse(text) as Json
-  } catch {
-    return undefined
-  }
-}
-
-const reserved = new Set(["_tag", "name", "message", "stack", "cause"])
-
-/** How failures are encoded: generically, plus through the application's own error schema when it has one. */
-interface ErrorCodec {
-  readonly encode: (value: unknown) => Json | undefined
-  readonly decode: (json: unknown) => Error | undefined
-}
-
-const makeEncodeFailure = (typed: ErrorCodec | undefined) => (input: unknown): Json => {
-  const { stack, value } = input instanceof Carried ? input : new Carried(input, undefined)
-  if (!isError(value)) {
-    const json = toJson(value)
-    return json === undefined ? { text: String(value) } : { value: json }
-  }
-  const fields: Record<string, Json> = {}
-  for (const [key, field] of Object.entries(value)) {
-    if (reserved.has(key)) continue
-    const json = toJson(field)
-    fields[key] = json === undefined ? String(field) : json
-  }
-  const tag = (value as { readonly _tag?: unknown })._tag
-  const typedJson = typed?.encode(value)
-  return {
-    error: {
-      ...(typeof tag === "string" ? { _tag: tag } : {}),
-      name: value.name,
-      message: value.message,
-      ...(stack ?? value.stack) !== undefined ? { stack: (stack ?? value.stack)! } : {},
-      fields
-    },
-    ...(typedJson === undefined ? {} : { typed: typedJson })
-  }
-}
-
-/** Our own errors and core's come back as real instances; anything else as a RemoteError. */
-const rebuild = (error: {
-  readonly _tag?: string
-  readonly name: string
-  readonly message: string
-  readonly stack?: string
-  readonly fields: Record<string, unknown>
-}): Error => {
-  const message = error.message
-  const fields = error.fields
-  let rebuilt: Error
-  switch (error._tag) {
-    case "StoreUnavailable":
-      rebuilt = new StoreUnavailable({ message })
-      break
-    case "OwnerLost":
-      rebuilt = new OwnerLost({ message, id: String(fields["id"]) })
-      break
-    case "UnencodableResult":
-      rebuilt = new UnencodableResult({ message })
-      break
-    case "ResultNotFound":
-      rebuilt = new ResultNotFound(String(fields["id"]))
-      break
-    case "Cancelled":
-      rebuilt = new Cancelled({ message, cause: Cause.empty })
-      break
-    case "ReactorStopped":
-      rebuilt = new ReactorStopped({ message })
-      break
-    default:
-      return new RemoteError(error)
-  }
-  if (error.stack !== undefined) setStack(rebuilt, error.stack)
-  return rebuilt
-}
-
-const makeDecodeFailure = (typed: ErrorCodec | undefined) => (json: Json): unknown => {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return json
-  const object = json as Readonly<Record<string, Json>>
-  if ("value" in object) return object["value"]
-  if ("text" in object) return object["text"]
-  const error = object["error"] as Record<string, Json> | undefined
-  if (typeof error !== "object" || error === null) return json
-  const stack = typeof error["stack"] === "string" ? error["stack"] : undefined
-  const instance = "typed" in object ? typed?.decode(object["typed"]) : undefined
-  if (instance !== undefined) {
-    if (stack !== undefined) setStack(instance, stack)
-    return instance
-  }
-  return rebuild({
-    ...(typeof error["_tag"] === "string" ? { _tag: error["_tag"] } : {}),
-    name: String(error["name"]),
-    message: String(error["message"]),
-    ...(stack === undefined ? {} : { stack }),
-    fields: (error["fields"] ?? {}) as Record<string, unknown>
-  })
-}
-
-const setStack = (error: Error, stack: string): void => {
-  Object.defineProperty(error, "stack", { value: stack, configurable: true, writable: true, enumerable: false })
-}
-
-/** What the owner stores when its work ended by interruption only: how the retriever should report it. */
-export type StopKind = "Cancelled" | "ReactorStopped"
-
-/** Replaces every failure and defect by itself plus the owner's rendering of its trace. */
-const carryTraces = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
-  Cause.fromReasons(cause.reasons.map((reason) => {
-    if (reason._tag === "Interrupt") return reason
-    const value = reason._tag === "Fail" ? reason.error : reason.defect
-    const carried = new Carried(value, isError(value) ? renderStack(reason, value) : undefined)
-    return reason._tag === "Fail" ? Cause.makeFailReason(carried) : Cause.makeDieReason(carried)
-  }))
-
-/**
- * The error's stack with its Effect span frames, rendered here because they
- * are not serialisable. An error that was already rendered (core does that
- * when a wait rejects with it) keeps its stack: rendering it again would
- * repeat the span frames.
- */
-const renderStack = (reason: Cause.Fail<unknown> | Cause.Die, error: Error): string | undefined => {
-  const own = typeof error.stack === "string" ? error.stack : undefined
-  const rendered = Cause.prettyErrors(Cause.fromReasons([reason]))[0]?.stack
-  if (own === undefined || rendered === undefined) return rendered ?? own
-  const ownLines = new Set(own.split("\n").slice(1).map((line) => line.trim()))
-  return rendered.split("\n").slice(1).some((line) => !ownLines.has(line.trim())) ? rendered : own
-}
+import { CorruptResult, OwnerLost, StoreUnavailable, UnencodableResult } from "../Errors.ts"
 
 /** Encodes and decodes the Exits of one store. */
 export interface ExitCodec {
   /** The JSON text of an Exit, or an `UnencodableResult` saying why there is none. */
   readonly encodeExit: (exit: Exit.Exit<unknown, unknown>, id: string) => string | UnencodableResult
-  /** The Exit back from its JSON text; a corrupt record is a defect. */
-  readonly decodeExit: (text: string) => Exit.Exit<unknown, unknown>
+  /** The Exit back from its JSON text, or a `CorruptResult` when the text is not one. */
+  readonly decodeExit: (text: string, id: string) => Exit.Exit<unknown, unknown> | CorruptResult
 }
 
-/**
- * A codec for Exits. With `errors` (a schema of the application's errors,
- * such as a union of `Schema.TaggedError` classes), failures it can encode
- * come back as instances of those classes; the rest come back generically.
- */
-export const makeExitCodec = (errors?: Schema.Top | undefined): ExitCodec => {
-  const typed = errors === undefined ? undefined : errorCodec(errors)
-  // Any failure or defect, to and from JSON. Never fails to encode.
-  const Failure = Schema.Json.pipe(
-    Schema.decodeTo(
-      Schema.Unknown,
-      SchemaTransformation.transform({ decode: makeDecodeFailure(typed), encode: makeEncodeFailure(typed) })
-    )
-  )
-  const ExitJson = Schema.toCodecJson(Schema.Exit(Schema.Json, Failure, Failure))
-  const encodeExitJson = Schema.encodeUnknownExit(ExitJson)
-  const decodeExitJson = Schema.decodeUnknownExit(ExitJson)
-  return {
-    encodeExit: (exit, id) => encodeExit(encodeExitJson, exit, id),
-    decodeExit: (text) => decodeExit(decodeExitJson, text)
+/** The classes a retriever rebuilds failures as: the user's `errors` (checked), this package's errors and core's. */
+export const errorClasses = (registered: unknown, what: string): EncodedCause.ErrorClasses =>
+  EncodedCause.errorClasses(registered as ReadonlyArray<EncodedCause.ErrorClass> | undefined, what, [
+    CorruptResult,
+    OwnerLost,
+    StoreUnavailable,
+    UnencodableResult
+  ])
+
+/** A codec for Exits whose failures are rebuilt as `classes`. */
+export const makeExitCodec = (classes: EncodedCause.ErrorClasses): ExitCodec => ({
+  encodeExit,
+  decodeExit: (text, id) => decodeExit(text, id, classes)
+})
+
+const encodeExit = (exit: Exit.Exit<unknown, unknown>, id: string): string | UnencodableResult => {
+  if (exit._tag === "Failure") {
+    return JSON.stringify({ _tag: "Failure", cause: EncodedCause.encode(exit.cause, { leaves: "json" }) })
   }
-}
-
-const errorCodec = (errors: Schema.Top): ErrorCodec => {
-  const json = Schema.toCodecJson(errors as Schema.Codec<unknown, unknown>)
-  const encode = Schema.encodeUnknownExit(json as Schema.Codec<unknown, unknown>)
-  const decode = Schema.decodeUnknownExit(json as Schema.Codec<unknown, unknown>)
-  return {
-    encode: (value) => {
-      const exit = encode(value)
-      return exit._tag === "Success" ? exit.value as Json : undefined
-    },
-    decode: (value) => {
-      const exit = decode(value)
-      return exit._tag === "Success" && isError(exit.value) ? exit.value : undefined
-    }
-  }
-}
-
-const encodeExit = (
-  encodeExitJson: (exit: unknown) => Exit.Exit<unknown, unknown>,
-  exit: Exit.Exit<unknown, unknown>,
-  id: string
-): string | UnencodableResult => {
-  // A plain value needs no schema (the text is the one the schema gives).
-  if (exit._tag === "Success" && isPlain(exit.value)) return JSON.stringify({ _tag: "Success", value: exit.value })
-  const prepared = exit._tag === "Success" ? exit : Exit.failCause(carryTraces(exit.cause))
-  const encoded = encodeExitJson(prepared)
-  if (encoded._tag === "Success") return JSON.stringify(encoded.value)
-  const why = Cause.squash(encoded.cause)
+  const why = notJson(exit.value, "the value", 0)
+  if (why === undefined) return JSON.stringify({ _tag: "Success", value: exit.value })
   return new UnencodableResult({
     message: `The result stashed as ${id} cannot be stored in Redis: its value must be JSON ` +
-      `(no functions, bigints, NaN or Infinity, Dates, Maps, class instances or undefined fields). ` +
-      `${why instanceof Error ? why.message : String(why)}`.trim()
+      `(no functions, bigints, NaN or Infinity, Dates, Maps, class instances or undefined fields), and ${why}.`
   })
 }
 
-/** null, a boolean, a string or a finite number: JSON as it is. */
-const isPlain = (value: unknown): boolean =>
-  value === null || typeof value === "string" || typeof value === "boolean" ||
-  (typeof value === "number" && Number.isFinite(value))
+/** Deeper than this, a value is refused (JSON.stringify would overflow the stack on a cycle). */
+const maxDepth = 256
 
-const decodeExit = (
-  decodeExitJson: (json: unknown) => Exit.Exit<unknown, unknown>,
-  text: string
-): Exit.Exit<unknown, unknown> => {
+/** Why `value` is not JSON as it is (JSON.stringify would change or drop part of it), or undefined when it is. */
+const notJson = (value: unknown, at: string, depth: number): string | undefined => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined
+    case "number":
+      return Number.isFinite(value) ? undefined : `${at} is ${value}`
+    case "object":
+      break
+    default:
+      return `${at} is ${typeof value === "undefined" ? "undefined" : `a ${typeof value}`}`
+  }
+  if (value === null) return undefined
+  if (depth >= maxDepth) return `${at} is nested deeper than ${maxDepth} levels (a cycle?)`
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const why = notJson(value[i], `${at}[${i}]`, depth + 1)
+      if (why !== undefined) return why
+    }
+    return undefined
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) {
+    return `${at} is a ${(value as { readonly constructor?: { readonly name?: string } }).constructor?.name ?? "class"} instance`
+  }
+  for (const key of Object.keys(value)) {
+    const why = notJson((value as Record<string, unknown>)[key], `${at}.${key}`, depth + 1)
+    if (why !== undefined) return why
+  }
+  return undefined
+}
+
+const decodeExit = (text: string, id: string, classes: EncodedCause.ErrorClasses): Exit.Exit<unknown, unknown> | CorruptResult => {
   let json: unknown
   try {
     json = JSON.parse(text)
-  } catch (error) {
-    return Exit.die(new Error(`A stored result is not JSON: ${String(error)}`))
+  } catch {
+    return corrupt(text, id, "it is not JSON")
   }
-  // Any JSON is a valid success value: no schema needed.
-  if (typeof json === "object" && json !== null && (json as { _tag?: unknown })._tag === "Success" && "value" in json) {
-    return Exit.succeed(json.value)
-  }
-  const decoded = decodeExitJson(json)
-  if (decoded._tag === "Success") return decoded.value as Exit.Exit<unknown, unknown>
-  return Exit.die(new Error(`A stored result could not be decoded: ${Cause.pretty(decoded.cause)}`))
+  if (typeof json !== "object" || json === null) return corrupt(text, id, "it is not an Exit")
+  const exit = json as { readonly _tag?: unknown; readonly value?: unknown; readonly cause?: unknown }
+  if (exit._tag === "Success" && "value" in exit) return Exit.succeed(exit.value)
+  if (exit._tag !== "Failure") return corrupt(text, id, "it is not an Exit")
+  const cause = EncodedCause.decodeUnknown(exit.cause, classes)
+  return cause instanceof EncodedCause.MalformedCause ? corrupt(text, id, cause.message) : Exit.failCause(cause)
+}
+
+/** How much of a corrupt record an error message quotes. */
+const quoted = 64
+
+export const corrupt = (text: unknown, id: string, why: string): CorruptResult => {
+  const found = typeof text === "string" ? text : String(text)
+  return new CorruptResult({
+    id,
+    message: `The result stored for ${id} in Redis is corrupt (${why.replace(/\.$/, "")}): found ` +
+      `${JSON.stringify(found.slice(0, quoted))}${found.length > quoted ? ` (the first ${quoted} of ${found.length} characters)` : ""}. ` +
+      "Something other than this store (or another version of it) wrote that key; the result is lost: start the work again."
+  })
 }
