@@ -51,12 +51,14 @@ import type { ErrorClass } from "@crochet/core/EncodedCause"
 import type * as ClientModule from "./internal/client.ts"
 import { errorClasses } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
-// For its side effect on the main thread: from the moment this package is loaded there, it listens
-// for the reactor threads that worker threads connect, to shut them down when the process ends.
-import "./internal/liveThreads.ts"
+import { watchWorkerThreads } from "./internal/liveThreads.ts"
 import { onFirstUse } from "./internal/onFirstUse.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import type * as ThreadReactorModule from "./internal/threadReactor.ts"
+
+// From the moment this package is loaded on the main thread, it listens for the reactor threads that
+// worker threads connect, to shut them down when the process ends (connect loads the rest later).
+watchWorkerThreads()
 
 // The calling side's machinery, loaded by the first `connect`: a reactor module imports this
 // module for `define` only, and its thread should not load what only a caller needs.
