@@ -12,6 +12,11 @@ const options = (process.env["NODE_OPTIONS"] ?? "").split(/\s+/).filter((option)
 )
 process.env["NODE_OPTIONS"] = [...options, `--import=${sources}`].join(" ")
 
+// Node, not Vite, loads those sources (as it does in child processes and worker threads, and for
+// users from dist/): one copy of each module whatever imports it, so that a module the package
+// loads on first use with `require` (platform-node's main entry) is the very one a test imports.
+const server = { deps: { external: [/\/packages\/[^/]+\/src\//] } }
+
 const packages = fileURLToPath(new URL("./packages/", import.meta.url))
 const resolve = {
   alias: [
@@ -30,6 +35,7 @@ export default defineConfig({
         resolve,
         test: {
           name: "core",
+          server,
           root: "packages/core",
           include: ["test/**/*.test.ts"],
           execArgv: ["--expose-gc"]
@@ -39,6 +45,7 @@ export default defineConfig({
         resolve,
         test: {
           name: "platform-node",
+          server,
           root: "packages/platform-node",
           include: ["test/**/*.test.ts"],
           testTimeout: 30_000,
@@ -49,6 +56,7 @@ export default defineConfig({
         resolve,
         test: {
           name: "redis-store",
+          server,
           root: "packages/redis-store",
           include: ["test/**/*.test.ts"]
         }
@@ -57,6 +65,7 @@ export default defineConfig({
         resolve,
         test: {
           name: "examples",
+          server,
           root: "examples",
           include: ["**/*.test.ts"]
         }

@@ -1,8 +1,8 @@
 /**
  * The glossary rule of examples/eslint-rule over 200 generated files, run by
- * ESLint itself in a fresh process per run (so each pays its cold start):
- * `node bench/eslint.ts` (or `npm run bench`). Modes, interleaved, median of
- * the rounds:
+ * ESLint itself in a fresh process per run (so each pays its cold start), from
+ * the built packages: `npm run build && node bench/eslint.ts` (or `npm run bench`).
+ * Modes, interleaved, median of the rounds:
  *   none         the rule without any bridge (returns no finding): ESLint's own time
  *   synckit      synckit's createSyncFn, its worker doing the same check in plain TypeScript
  *   crochet      ReactorThread.connect(..., { eager: true }), the Effect layer in the reactor thread
@@ -42,9 +42,14 @@ interface Run {
   readonly perCallMicros: number
 }
 
+// Without NODE_OPTIONS, `@crochet/*` resolves to the built packages (dist/, what users run) even
+// under `npm run bench`, which preloads scripts/sources.js: from the sources, the reactor
+// thread would type-strip every module of core and platform-node that it loads. (Run `npm run build` first.)
+const { NODE_OPTIONS: _sources, ...env } = process.env
+
 const run = async (dir: string, mode: string): Promise<Run> => {
   const script = fileURLToPath(new URL("./eslint-run.ts", import.meta.url))
-  const { stdout } = await promisify(execFile)(process.execPath, [script, dir, mode], { timeout: 120_000 })
+  const { stdout } = await promisify(execFile)(process.execPath, [script, dir, mode], { timeout: 120_000, env })
   return JSON.parse(stdout)
 }
 

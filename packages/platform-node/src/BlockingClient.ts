@@ -16,7 +16,9 @@ import type * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 
 /**
- * Operations by name: functions from plain data to an Effect.
+ * Operations by name: functions from plain data to an Effect, or plain
+ * `async` functions (a rejection reaches the caller as from `Effect.promise`:
+ * the rejected error itself, as a defect).
  *
  * @example
  * ```ts
@@ -25,14 +27,51 @@ import type * as Exit from "effect/Exit"
  *
  * const operations = {
  *   length: (name: string) => Effect.succeed(name.length),
- *   add: (a: number, b: number) => Effect.succeed(a + b)
+ *   add: async (a: number, b: number) => a + b
  * } satisfies BlockingClient.Operations
  * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type Operations = { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, any> }
+export type Operations = {
+  readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, any> | PromiseLike<any>
+}
+
+/**
+ * What an operation's result gives the caller: an Effect's success, a Promise's value.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { BlockingClient } from "@crochet/platform-node"
+ *
+ * type FromEffect = BlockingClient.Success<Effect.Effect<number, Error>> // => number
+ * type FromPromise = BlockingClient.Success<Promise<string>>             // => string
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Success<R> = R extends Effect.Effect<infer A, any, any> ? A : Awaited<R>
+
+/**
+ * An operation's typed failure: an Effect's error; `never` for a Promise,
+ * whose rejection is a defect (as with `Effect.promise`).
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { BlockingClient } from "@crochet/platform-node"
+ *
+ * type FromEffect = BlockingClient.Failure<Effect.Effect<number, RangeError>> // => RangeError
+ * type FromPromise = BlockingClient.Failure<Promise<string>>                 // => never
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Failure<R> = R extends Effect.Effect<any, infer E, any> ? E : never
 
 /**
  * Options of one blocking call (`client.with(options)`, `result.wait(options)`).
@@ -84,7 +123,7 @@ export interface CallOptions {
  * @category models
  */
 export type Blocking<Ops extends Operations> = {
-  readonly [K in keyof Ops]: (...args: Parameters<Ops[K]>) => Effect.Success<ReturnType<Ops[K]>>
+  readonly [K in keyof Ops]: (...args: Parameters<Ops[K]>) => Success<ReturnType<Ops[K]>>
 }
 
 /**
@@ -110,7 +149,7 @@ export type Blocking<Ops extends Operations> = {
 export type Starting<Ops extends Operations> = {
   readonly [K in keyof Ops]: (
     ...args: Parameters<Ops[K]>
-  ) => ThreadResult<Effect.Success<ReturnType<Ops[K]>>, Effect.Error<ReturnType<Ops[K]>>>
+  ) => ThreadResult<Success<ReturnType<Ops[K]>>, Failure<ReturnType<Ops[K]>>>
 }
 
 /**

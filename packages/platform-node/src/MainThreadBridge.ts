@@ -212,7 +212,10 @@ export interface ConnectOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const serve = <R, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
+export const serve = <
+  R,
+  const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> | PromiseLike<any> }
+>(
   reactor: Reactor.Reactor<R>,
   operations: Ops,
   options?: ServeOptions<Ops>

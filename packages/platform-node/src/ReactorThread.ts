@@ -44,13 +44,26 @@ import { InvalidArgument } from "@crochet/core/Errors"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import { isAbsolute, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import type { Client, Operations } from "./BlockingClient.ts"
-import { makeClient } from "./internal/client.ts"
 import type { ErrorClass } from "@crochet/core/EncodedCause"
+import type * as ClientModule from "./internal/client.ts"
 import { errorClasses } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
+import { watchWorkerThreads } from "./internal/liveThreads.ts"
+import { onFirstUse } from "./internal/onFirstUse.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
-import { ThreadReactor } from "./internal/threadReactor.ts"
+import type * as ThreadReactorModule from "./internal/threadReactor.ts"
+
+// From the moment this package is loaded on the main thread, it listens for the reactor threads that
+// worker threads connect, to shut them down when the process ends (connect loads the rest later).
+watchWorkerThreads()
+
+// The calling side's machinery, loaded by the first `connect`: a reactor module imports this
+// module for `define` only, and its thread should not load what only a caller needs.
+const clientModule = onFirstUse<typeof ClientModule>("internal/client")
+const threadReactorModule = onFirstUse<typeof ThreadReactorModule>("internal/threadReactor")
 
 
 /**
@@ -79,7 +92,8 @@ import { ThreadReactor } from "./internal/threadReactor.ts"
 export interface Definition<Ops extends Operations> {
   readonly [DefinitionTypeId]: typeof DefinitionTypeId
   readonly operations: Ops
-  readonly layer: Layer.Layer<any, any, never>
+  /** The services the operations need; `undefined` for none. */
+  readonly layer: Layer.Layer<any, any, never> | undefined
   /** Default timeouts in milliseconds, by operation. */
   readonly timeouts: Readonly<Record<string, number>>
   readonly reactorOptions: Reactor.ReactorOptions | undefined
@@ -108,9 +122,12 @@ export interface Definition<Ops extends Operations> {
  * @category models
  */
 export interface DefineOptions<R, E, Ops extends Operations> {
-  /** The services the operations need; built once, when the thread starts. */
-  readonly layer: Layer.Layer<R, E, never>
-  /** The operations callers can call, by name. Arguments and results must be structured-cloneable. */
+  /** The services the operations need; built once, when the thread starts. Leave it out for none. */
+  readonly layer?: Layer.Layer<R, E, never> | undefined
+  /**
+   * The operations callers can call, by name: functions returning an Effect,
+   * or plain `async` functions. Arguments and results must be structured-cloneable.
+   */
   readonly operations: Ops
   /** Default timeout of each operation (a call's own timeout wins). */
   readonly timeouts?: { readonly [K in keyof Ops]?: Duration.Input } | undefined
@@ -127,6 +144,13 @@ export interface DefineOptions<R, E, Ops extends Operations> {
  * under a name given to `connect` as `exportName`). Bad timeouts throw
  * `InvalidArgument` here.
  *
+ * Operations return an Effect, or are plain `async` functions: a rejection
+ * then reaches the caller as it would from `Effect.promise` (the rejected
+ * error itself, class and fields kept, as a defect), and a timeout releases
+ * the caller but cannot stop the function. An operation that needs a service
+ * the layer does not provide is a type error naming the fix ("add them to the
+ * layer"). `layer` may be left out when the operations need no services.
+ *
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"
@@ -136,7 +160,8 @@ export interface DefineOptions<R, E, Ops extends Operations> {
  *   layer: Layer.empty,
  *   operations: {
  *     add: (a: number, b: number) => Effect.succeed(a + b),
- *     lookup: (name: string) => Effect.succeed(`${name} is 127.0.0.1`)
+ *     lookup: (name: string) => Effect.succeed(`${name} is 127.0.0.1`),
+ *     later: async (text: string) => text.toUpperCase() // a plain async function
  *   },
  *   timeouts: { lookup: "2 seconds" },
  *   reactor: { drain: "1 second" }
@@ -146,7 +171,11 @@ export interface DefineOptions<R, E, Ops extends Operations> {
  * @since 0.1.0
  * @category constructors
  */
-export const define = <R, E, const Ops extends { readonly [name: string]: (...args: Array<any>) => Effect.Effect<any, any, R> }>(
+export const define = <
+  R = never,
+  E = never,
+  const Ops extends { readonly [K in keyof Ops]: Provided<Ops[K], R> } & Operations = Operations
+>(
   definition: DefineOptions<R, E, Ops>
 ): Definition<Ops> => {
   checkOptions(definition, definitionKeys, "ReactorThread.define")
@@ -184,6 +213,34 @@ const reactorOptionKeys = Object.keys(
 )
 
 /**
+ * An operation itself when the layer's services `R` cover what it needs;
+ * else a type whose only key says what to do, so that the operation fails to
+ * type-check with that message.
+ *
+ * @example
+ * ```ts
+ * import type { Effect } from "effect"
+ * import type { ReactorThread } from "@crochet/platform-node"
+ *
+ * type Fine = ReactorThread.Provided<() => Effect.Effect<number, never, "Db">, "Db">  // => () => Effect<number, never, "Db">
+ * type Lacks = ReactorThread.Provided<() => Effect.Effect<number, never, "Db">, never> // => { "ReactorThread.define: ...": "Db" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Provided<F, R> = [Exclude<ServicesOfOperation<F>, R>] extends [never] ? F
+  // `any` services: an untyped operation.
+  : 0 extends 1 & ServicesOfOperation<F> ? F
+  : {
+    readonly "ReactorThread.define: this operation needs services its layer does not provide; add them to the layer":
+      Exclude<ServicesOfOperation<F>, R>
+  }
+
+type ServicesOfOperation<F> = F extends (...args: any) => infer X ? X extends Effect.Effect<any, any, infer S> ? S : never
+  : never
+
+/**
  * Whether a value was made by {@link define}.
  *
  * @example
@@ -202,7 +259,8 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
 
 /**
  * The operations of a reactor module's type (`typeof import("./x.reactor.ts")`)
- * or of a definition's type.
+ * or of a definition's type. For {@link ModuleTypeNotGiven} (`connect` called
+ * without the module's type), operations whose one name says what to do.
  *
  * @example
  * ```ts
@@ -215,9 +273,56 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
  * @since 0.1.0
  * @category models
  */
-export type OperationsOf<M> = M extends Definition<infer Ops> ? Ops
+export type OperationsOf<M> = 0 extends 1 & M ? { readonly [name: string]: (...args: Array<any>) => any }
+  : [M] extends [ModuleTypeNotGiven] ? {
+    readonly "ReactorThread.connect: give the reactor module's type, connect<typeof import('./x.reactor.ts')>(url), or in JavaScript a JSDoc @type on the client (see docs/plugins.md)":
+      never
+  }
+  : M extends Definition<infer Ops> ? Ops
   : M extends { readonly default: Definition<infer Ops> } ? Ops
   : never
+
+/**
+ * `connect`'s module type when none was given: its client's calls then fail
+ * to type-check with a message saying how to give it (see {@link OperationsOf}).
+ *
+ * @example
+ * ```ts
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const untyped = ReactorThread.connect(new URL("./dns.reactor.ts", import.meta.url))
+ * // untyped.call.lookup("example.com") does not type-check: "ReactorThread.connect: give the reactor module's type, ..."
+ * untyped.shutdown()
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export interface ModuleTypeNotGiven {
+  readonly [ModuleTypeNotGivenId]: typeof ModuleTypeNotGivenId
+}
+
+declare const ModuleTypeNotGivenId: unique symbol
+
+/**
+ * The client of a reactor module's type: what `connect<M>` returns, for a
+ * type annotation (a JSDoc `@type` in JavaScript).
+ *
+ * @example
+ * ```ts
+ * import { ReactorThread } from "@crochet/platform-node"
+ *
+ * const dns: ReactorThread.ClientOf<typeof import("./dns.reactor.ts")> = ReactorThread.connect(
+ *   new URL("./dns.reactor.ts", import.meta.url)
+ * ) // the module's type comes from the annotation
+ * dns.call.lookup("example.com") // => "93.184.215.14"
+ * dns.shutdown()
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientOf<M> = Client<OperationsOf<M>>
 
 /**
  * Options of {@link connect}. Durations are Effect `Duration.Input`s.
@@ -316,6 +421,12 @@ export interface ConnectOptions {
  * does not keep the process alive, and is shut down (finalizers run) when the
  * process exits.
  *
+ * `module` is a URL (`new URL("./x.reactor.ts", import.meta.url)`: found next
+ * to the calling module wherever the program runs from; the form for a
+ * library), a `file:` URL string, or a file path: absolute, or relative to the
+ * current directory (`process.cwd()`, as `new Worker` and `path.resolve` read
+ * it; synckit refuses relative paths). Anything else throws `InvalidArgument`.
+ *
  * If the thread dies (crash, `process.exit` in it, out of memory), every
  * blocked caller is released at once with `ReactorStopped` naming the reason,
  * and the NEXT call starts a new thread (building the layer again). After
@@ -341,9 +452,11 @@ export interface ConnectOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = <M>(module: URL | string, options?: ConnectOptions): Client<OperationsOf<M>> => {
-  const url = typeof module === "string" ? new URL(module) : module
-  if (!(url instanceof URL)) throw new InvalidArgument("ReactorThread.connect: module must be a URL (new URL(\"./x.reactor.ts\", import.meta.url)).")
+export const connect = <M = ModuleTypeNotGiven, Ops extends Operations = OperationsOf<M>>(
+  module: URL | string,
+  options?: ConnectOptions
+): Client<Ops> => {
+  const url = moduleUrl(module)
   const label = `reactor thread ${url.pathname.split("/").pop()}`
   checkOptions(options, connectKeys, "ReactorThread.connect")
   const lowLatency = decodeLowLatency(options?.lowLatency, lowLatencyDefaults, "ReactorThread.connect: options.lowLatency")
@@ -354,7 +467,7 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
       throw new InvalidArgument(`ReactorThread.connect: options.resourceLimits.${key} must be a positive number; got ${String(value)}.`)
     }
   }
-  const remote = new ThreadReactor(url, label, {
+  const remote = new (threadReactorModule().ThreadReactor)(url, label, {
     exportName: options?.exportName ?? "default",
     startTimeout: toMillis(options?.startTimeout, "ReactorThread.connect: options.startTimeout") ?? 30_000,
     shutdownTimeout: toMillis(options?.shutdownTimeout, "ReactorThread.connect: options.shutdownTimeout") ?? 15_000,
@@ -362,14 +475,42 @@ export const connect = <M>(module: URL | string, options?: ConnectOptions): Clie
     busyPoll: Math.min(lowLatency?.reactorSpin ?? 0, lowLatency?.busyPoll ?? 0),
     resourceLimits: options?.resourceLimits
   })
-  const client = makeClient(remote, {
+  const client = clientModule().makeClient(remote, {
     timeout: toMillis(options?.timeout, "ReactorThread.connect: options.timeout"),
     spinMillis: lowLatency?.callerSpin ?? 0,
     errors: errorClasses(options?.errors, "ReactorThread.connect: options.errors"),
     traceContext: options?.traceContext !== false
-  }) as Client<OperationsOf<M>>
+  }) as Client<Ops>
   if (options?.eager !== false) remote.start()
   return client
+}
+
+/**
+ * The reactor module's URL: a `URL`, a `file:` or `data:` URL string, or a
+ * file path, absolute or relative to the current directory (as `new Worker`
+ * and `path.resolve` take it; synckit refuses relative paths).
+ */
+const moduleUrl = (module: unknown): URL => {
+  if (module instanceof URL) return checkProtocol(module, module.href)
+  if (typeof module === "string" && module !== "") {
+    if (isAbsolute(module)) return pathToFileURL(module)
+    if (URL.canParse(module)) return checkProtocol(new URL(module), module)
+    return pathToFileURL(resolve(module))
+  }
+  throw new InvalidArgument(
+    `ReactorThread.connect: the reactor module must be a file path or a URL; got ${
+      module === "" ? "an empty string" : module === null ? "null" : typeof module
+    }. Pass new URL("./x.reactor.ts", import.meta.url) (found next to the calling module, wherever the program ` +
+      "runs from), or a path (a relative one is resolved against the current directory)."
+  )
+}
+
+const checkProtocol = (url: URL, given: string): URL => {
+  if (url.protocol === "file:" || url.protocol === "data:") return url
+  throw new InvalidArgument(
+    `ReactorThread.connect: a reactor thread loads its module from a file (or a data: URL); got ${JSON.stringify(given)}. ` +
+      "Pass new URL(\"./x.reactor.ts\", import.meta.url), or a file path."
+  )
 }
 
 // A record, so that a new option must be added here too.

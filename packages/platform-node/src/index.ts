@@ -80,7 +80,10 @@ export {
 } from "./Errors.ts"
 
 /**
- * Worker threads calling the main thread's reactor.
+ * Worker threads calling the main thread's reactor. The functions of
+ * `@crochet/platform-node/MainThreadBridge`, whose module (with core's reactor
+ * and Effect's runtime) loads on first use: importing this entry for
+ * `ReactorThread` alone costs no more than importing that module.
  *
  * @example
  * ```ts
@@ -100,10 +103,12 @@ export {
  *
  * @since 0.1.0
  */
-export * as MainThreadBridge from "./MainThreadBridge.ts"
+export * as MainThreadBridge from "./internal/lazyMainThreadBridge.ts"
 
 /**
- * Core's `Reactor.setup` tied to Node's process lifecycle.
+ * Core's `Reactor.setup` tied to Node's process lifecycle. The functions of
+ * `@crochet/platform-node/NodeReactor`, whose module (with core's reactor and
+ * Effect's runtime) loads on first use.
  *
  * @example
  * ```ts
@@ -117,4 +122,4 @@ export * as MainThreadBridge from "./MainThreadBridge.ts"
  *
  * @since 0.1.0
  */
-export * as NodeReactor from "./NodeReactor.ts"
+export * as NodeReactor from "./internal/lazyNodeReactor.ts"

@@ -4,11 +4,13 @@ import * as Cause from "effect/Cause"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, relative, sep } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
 import { LookupError, PlainError, Point, WithCause } from "./fixtures/errors.ts"
+import { shapeOf } from "./fixtures/shape.ts"
 import { thrown } from "./helpers.ts"
 
 type Demo = typeof import("./fixtures/demo.reactor.ts")
@@ -302,6 +304,93 @@ describe("ReactorThread: low-latency mode", () => {
   })
 })
 
+describe("ReactorThread: plain async operations and no layer (a port from synckit)", () => {
+  it("an async operation's value is the call's, typed from the module", () => {
+    const upper: string = demo.call.upper("quiet")
+    expect(upper).toBe("QUIET")
+    expect(demo.start.upper("later").wait()).toBe("LATER")
+  })
+
+  it("a rejection is the error Effect.promise gives: the rejected error itself, class and fields kept", () => {
+    const fromAsync = thrown(() => demo.call.rejects())
+    expect(fromAsync).toBeInstanceOf(SyntaxError)
+    expect(fromAsync.message).toBe("Unexpected token (1:5)")
+    expect(fromAsync.loc).toEqual({ start: { line: 1, column: 5 } })
+    expect(fromAsync.stack).toContain("failures.ts")
+    expect(shapeOf(fromAsync)).toEqual(shapeOf(thrown(() => demo.call.promiseRejects())))
+    expect(Cause.hasDies(causeOf(fromAsync)!)).toBe(true)
+  })
+
+  it("Effect.tryPromise makes the same rejection an UnknownError, which a rule cannot read as a SyntaxError", () => {
+    const error = thrown(() => demo.call.tryPromiseRejects())
+    expect(error._tag).toBe("UnknownError")
+    expect(error).not.toBeInstanceOf(SyntaxError)
+    expect(error.cause).toBeInstanceOf(SyntaxError)
+  })
+
+  it("an operation that returns neither an Effect nor a Promise fails that call with InvalidArgument", () => {
+    const error = thrown(() => demo.call.returnsPlainValue())
+    expect(error).toBeInstanceOf(InvalidArgument)
+    expect(error.message).toContain("returnsPlainValue() must return an Effect or a Promise (be an async function); it returned number")
+    expect(demo.call.add(1, 1)).toBe(2)
+  })
+
+  it("a module without a layer runs its operations in a reactor thread", () => {
+    const client = ReactorThread.connect<typeof import("./fixtures/no-layer.reactor.ts")>(
+      new URL("./fixtures/no-layer.reactor.ts", import.meta.url)
+    )
+    try {
+      const sum: number = client.call.add(2, 3)
+      expect(sum).toBe(5)
+      expect(client.call.threadId()).not.toBe(threadId)
+    } finally {
+      client.shutdown()
+    }
+  })
+})
+
+describe("ReactorThread.connect: where the reactor module is", () => {
+  const absolutePath = fileURLToPath(demoUrl)
+  const relativePath = relative(process.cwd(), absolutePath)
+
+  it.each([
+    ["an absolute path", absolutePath],
+    ["a relative path with ./, resolved against the current directory", `.${sep}${relativePath}`],
+    ["a bare relative path", relativePath],
+    ["a file: URL string", demoUrl.href],
+    ["a URL (as before)", demoUrl]
+  ])("%s", (_, module) => {
+    const client = ReactorThread.connect<Demo>(module)
+    try {
+      expect(client.call.add(2, 3)).toBe(5)
+      expect(thrown(() => client.call.lookup("missing"))).toBeInstanceOf(Error)
+    } finally {
+      client.shutdown()
+    }
+  })
+
+  it("a relative path that is not there is a start failure naming where it looked", () => {
+    const client = ReactorThread.connect<Demo>("./no-such-dir/demo.reactor.ts")
+    const error = thrown(() => client.ready())
+    expect(error).toBeInstanceOf(ReactorThreadStartFailed)
+    expect(error.message).toContain(pathToFileURL(join(process.cwd(), "no-such-dir/demo.reactor.ts")).href)
+  })
+
+  it.each([
+    ["a number", 42],
+    ["null", null],
+    ["an object that is not a URL", { href: demoUrl.href }],
+    ["an empty string", ""],
+    ["an http URL", "https://example.com/demo.reactor.mjs"],
+    ["a URL of another scheme", new URL("node:worker_threads")]
+  ])("anything else is InvalidArgument naming the fix, not a raw TypeError: %s", (_, module) => {
+    const error = thrown(() => ReactorThread.connect(module as never))
+    expect(error).toBeInstanceOf(InvalidArgument)
+    expect(error.message).toMatch(/^ReactorThread.connect: /)
+    expect(error.message).toContain("new URL(\"./x.reactor.ts\", import.meta.url)")
+  })
+})
+
 describe("ReactorThread: handles", () => {
   it("start returns at once; wait blocks for the value; poll reads it", () => {
     const pending = demo.start.gated("first")
@@ -374,6 +463,98 @@ describe("ReactorThread: thread death and startup", () => {
     client.shutdown()
   })
 
+  describe("a thread that dies of an uncaught error: every released caller gets that error in its ReactorStopped's cause", () => {
+    /** What a released caller must show of the error the thread died of. */
+    const expectDiedOf = (error: any, check: (thrownInThread: any) => void) => {
+      expect(error).toBeInstanceOf(ReactorStopped)
+      const cause = causeOf(error)!
+      expect(error.cause).toBe(cause)
+      expect(Cause.hasDies(cause)).toBe(true)
+      const thrownInThread = Cause.squash(cause) as Error
+      check(thrownInThread)
+      expect(thrownInThread.stack).toContain("demo.reactor.ts")
+      // the thread's frames, then the caller's
+      expect(error.stack.split("\n")[0]).toBe(`ReactorStopped: ${error.message}`)
+      expect(error.stack).toContain("demo.reactor.ts")
+      expect(error.stack).toContain("(in the reactor thread) called from")
+      expect(error.stack).toContain("ReactorThread.test.ts")
+    }
+
+    it("thrown from a timer: its class (registered), fields, message and stack, for the blocked call and a pending handle", () => {
+      const client = ReactorThread.connect<Demo>(demoUrl, { errors: [LookupError] })
+      try {
+        const pending = client.start.hang()
+        const blocked = thrown(() => client.call.crashTyped())
+        const check = (thrownInThread: any) => {
+          expect(thrownInThread).toBeInstanceOf(LookupError)
+          expect(thrownInThread._tag).toBe("LookupError")
+          expect(thrownInThread.host).toBe("timer.test")
+          expect(thrownInThread.message).toBe("thrown from a timer")
+        }
+        expectDiedOf(blocked, check)
+        expect(blocked.message).toContain("died (uncaught LookupError: thrown from a timer) while crashTyped() was waiting")
+        expectDiedOf(thrown(() => pending.wait()), check)
+        // the next call starts a new thread
+        expect(client.call.add(1, 2)).toBe(3)
+      } finally {
+        client.shutdown()
+      }
+    })
+
+    it("thrown by an operation's own callback, outside Effect: a JavaScript error keeps its class unregistered", () => {
+      const client = ReactorThread.connect<Demo>(demoUrl)
+      try {
+        const error = thrown(() => client.call.crashInCallback())
+        expectDiedOf(error, (thrownInThread) => {
+          expect(thrownInThread).toBeInstanceOf(TypeError)
+          expect(thrownInThread.message).toBe("thrown in the operation's callback")
+          expect(thrownInThread.stack).toContain("callbackOutsideEffect")
+        })
+      } finally {
+        client.shutdown()
+      }
+    })
+
+    it("while nobody waits: logged as a ReactorThreadWarning with the thread's stack; the next call starts a new thread", async () => {
+      const client = ReactorThread.connect<Demo>(demoUrl)
+      const warned = new Promise<Error>((resolve) => {
+        const listener = (warning: Error) => {
+          if (warning.name !== "ReactorThreadWarning" || !warning.message.includes("no call was waiting")) return
+          process.off("warning", listener)
+          resolve(warning)
+        }
+        process.on("warning", listener)
+      })
+      try {
+        const first = client.call.threadId()
+        client.call.crashLater(10) // answers at once; the timer throws 10 ms later
+        const warning = await warned
+        expect(warning.message).toContain("The reactor thread demo.reactor.ts died while no call was waiting")
+        expect(warning.message).toContain("RangeError: thrown from a timer nobody waits for")
+        expect(warning.message).toContain("timerThatThrows")
+        expect(warning.message).toContain("demo.reactor.ts")
+        expect(client.call.threadId()).not.toBe(first)
+      } finally {
+        client.shutdown()
+      }
+    })
+  })
+
+  it("a thread terminated because it did not shut down is named as such, not as out of memory", () => {
+    const client = ReactorThread.connect<Demo>(demoUrl, { shutdownTimeout: "300 millis" })
+    const pending = client.start.stuck()
+    expect(client.call.add(1, 1)).toBe(2) // the stuck call is running
+    const warned = new Promise<Error>((resolve) => process.once("warning", resolve))
+    client.shutdown() // blocks 300 ms, then terminates the thread
+    const error = thrown(() => pending.wait())
+    expect(error).toBeInstanceOf(ReactorStopped)
+    expect(error.message).toContain(
+      "was shut down with client.shutdown() (it was terminated (worker.terminate()) because it did not shut down within 300ms"
+    )
+    expect(error.message).not.toContain("out of memory")
+    return warned.then((warning) => expect(warning.message).toContain("did not shut down within 300ms"))
+  })
+
   it("process.exit inside the reactor thread releases every waiter: blocked call and pending handles", () => {
     const client = ReactorThread.connect<Demo>(demoUrl)
     const pending = client.start.hang()
@@ -405,10 +586,13 @@ describe("ReactorThread: thread death and startup", () => {
       expect(error.message).toContain("died while starting (exit code 3")
     })
 
-    it("an uncaught error: its name and message", () => {
+    it("an uncaught error: its name and message, and the error itself in cause", () => {
       const error = startOf("throws")
       expect(error).toBeInstanceOf(ReactorThreadStartFailed)
       expect(error.message).toContain("died while starting (uncaught Error: boom while starting)")
+      expect(error.cause).toBeInstanceOf(Error)
+      expect(error.cause.message).toBe("boom while starting")
+      expect(error.cause.stack).toContain("dying-start.reactor.ts")
     })
 
     it("out of memory under resourceLimits, where the thread says nothing: the supervisor watches from the start", () => {

@@ -29,6 +29,19 @@ describe("lean imports", () => {
     expect(timeoutError).toBe(true)
   })
 
+  it("the package's main entry (the README's import { ReactorThread }) loads effect/Data of Effect, not its runtime", () => {
+    const modules = effectModulesOf("@crochet/platform-node")
+    expect(modules).toContain("Data.js")
+    for (const module of [...runtime, "Duration.js"]) expect(modules).not.toContain(module)
+  })
+
+  it("NodeReactor and MainThreadBridge from the main entry load their modules, and Effect's runtime, on first use", () => {
+    const { afterImport, afterUse } = JSON.parse(fixture("barrel-modules.ts"))
+    for (const module of runtime) expect(afterImport).not.toContain(module)
+    expect(afterUse).toContain("Effect.js")
+    expect(afterUse).toContain("Layer.js")
+  })
+
   for (const module of ["Errors", "Bridge", "EncodedCause"]) {
     it(`core's ${module} loads effect/Data of Effect, not its runtime`, () => {
       const modules = effectModulesOf(`@crochet/core/${module}`)

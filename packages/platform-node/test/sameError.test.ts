@@ -3,7 +3,8 @@
  * a reactor thread, the main thread's reactor from a worker, and a Redis
  * retrieve of work stashed in another process (from its main thread, and
  * from a worker thread through a MainThreadBridge). The caller must get the
- * same error object each way.
+ * same error object each way. A plain async operation (`rejects`) must give
+ * what `Effect.promise` of it gives in process.
  */
 import { causeOf, Reactor } from "@crochet/core"
 import { type BlockingClient, MainThreadBridge, ReactorThread } from "@crochet/platform-node"
@@ -51,8 +52,12 @@ const rejection = (promise: Promise<unknown>): Promise<unknown> =>
     throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
   }, (error) => error)
 
+/** In process, a plain async operation is what `Effect.promise` makes of it. */
+const effectOf = (op: keyof typeof failures): Effect.Effect<unknown, unknown> =>
+  op === "rejects" ? Effect.promise(failures.rejects) : (failures[op] as () => Effect.Effect<unknown, unknown>)()
+
 const inProcess = async (op: keyof typeof failures): Promise<Record<string, unknown>> =>
-  shapeOf(await rejection(reactor.waitFor((failures[op] as () => Effect.Effect<unknown, unknown>)())))
+  shapeOf(await rejection(reactor.waitFor(effectOf(op))))
 
 const fromThread = (op: keyof typeof failures): Record<string, unknown> => {
   try {
@@ -76,7 +81,7 @@ const fromHandle = (op: keyof typeof failures): Record<string, unknown> => {
 }
 
 describe("the same error object from waitFor, ReactorThread (call and handle) and MainThreadBridge", () => {
-  for (const op of ["typedFailure", "failWithCause", "dieWithCause", "failAndDie", "failPlain"] as const) {
+  for (const op of ["typedFailure", "failWithCause", "dieWithCause", "failAndDie", "failPlain", "rejects"] as const) {
     it(op, async () => {
       const expected = await inProcess(op)
       expect(expected.causeOf).toBeDefined()

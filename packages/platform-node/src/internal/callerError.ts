@@ -6,10 +6,11 @@
  */
 import { attachCause, outsideError } from "@crochet/core/Bridge"
 import type * as Cause from "effect/Cause"
-import { decodeCause, type ErrorClasses } from "./codec.ts"
+import { decodeCause, decodeThrown, type ErrorClasses } from "./codec.ts"
 import * as Lazy from "./effectModules.ts"
+import type { Endpoint } from "./endpoint.ts"
 import { formatMillis } from "./options.ts"
-import type * as Protocol from "./protocol.ts"
+import * as Protocol from "./protocol.ts"
 
 /**
  * A failed call's Cause, rebuilt, and the error the caller throws for it:
@@ -38,8 +39,38 @@ export const failure = (
   return { cause, error }
 }
 
+/**
+ * The error of a caller released because the server went away (the remote
+ * reactor's `goneError`), with the caller's frames. When the reactor thread
+ * died of an uncaught error, that error (its class, message, stack and
+ * fields, rebuilt as `failure` rebuilds a failure) is in the error's `cause`
+ * (a Cause with it as the defect, for `causeOf`), and its stack comes before
+ * the caller's frames.
+ */
+export const released = (gone: Error, endpoint: Endpoint, errors: ErrorClasses, below: Function): Error => {
+  const died = endpoint.status === Protocol.Dead ? endpoint.deathError : undefined
+  if (died === undefined) return withCallerFrames(gone, below)
+  endpoint.deathReported = true
+  const thrown = decodeThrown(died, errors)
+  const cause = Lazy.Cause().die(thrown)
+  define(gone, "cause", cause)
+  const frames = framesOf(thrown)
+  define(
+    gone,
+    "stack",
+    `${gone.name}: ${gone.message}\n${frames === "" ? "" : `${frames}\n`}    --- (in the reactor thread) called from ---\n${callerFrames(below)}`
+  )
+  return gone
+}
+
+/** The frames (the lines after the headline) of an error's stack. */
+const framesOf = (error: unknown): string => {
+  const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : ""
+  return stack.split("\n").filter((line) => line.startsWith("    at ")).join("\n")
+}
+
 /** The error with a stack of the calling thread's frames below `below`. */
-export const withCallerFrames = (error: Error, below: Function): Error => {
+const withCallerFrames = (error: Error, below: Function): Error => {
   Object.defineProperty(error, "stack", {
     value: `${error.name}: ${error.message}\n${callerFrames(below)}`,
     writable: true,

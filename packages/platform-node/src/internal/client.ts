@@ -6,7 +6,7 @@
  */
 import type { Blocking, CallOptions, Client, Starting } from "../BlockingClient.ts"
 import { UnknownOperation, WrongThread } from "../Errors.ts"
-import { failure, timedOut, withCallerFrames } from "./callerError.ts"
+import { failure, released, timedOut } from "./callerError.ts"
 import type { ErrorClasses } from "./codec.ts"
 import { type Endpoint, Gone, TimedOut } from "./endpoint.ts"
 import { optionsTimeout } from "./options.ts"
@@ -28,6 +28,11 @@ export interface RemoteReactor {
    * than that and returns `undefined` if the thread is still starting then.
    */
   acquire(deadline?: number): Endpoint | undefined
+  /**
+   * Has the live endpoint watched for a death that runs no code (a reactor thread's
+   * supervisor), if not yet: called once a call was sent, before blocking on it.
+   */
+  watch(): void
   /** The error for a call that was waiting when the server went away. */
   goneError(endpoint: Endpoint, operation: string): Error
   /** Throws `WrongThread` if blocking here would deadlock. */
@@ -89,6 +94,7 @@ class ClientImpl {
   ready(): void {
     this.remote.checkThread()
     this.remote.acquire()
+    this.remote.watch()
   }
 
   shutdown(): void {
@@ -153,12 +159,13 @@ class ClientImpl {
     // timeout); this side stops waiting at the same deadline, so a busy reactor thread cannot hold it.
     const deadline = timeout === undefined ? undefined : started + timeout
     const id = endpoint.send(name, args, timeout, trace)
+    this.remote.watch()
     const reply = endpoint.await(id, deadline, this.settings.spinMillis, seen)
     if (reply === TimedOut) {
       endpoint.forget(id)
       throw timedOut(this.remote.label, name, timeout!, below)
     }
-    if (reply === Gone) throw withCallerFrames(this.remote.goneError(endpoint, name), below)
+    if (reply === Gone) throw released(this.remote.goneError(endpoint, name), endpoint, this.settings.errors, below)
     if (reply[1] === Protocol.Success) return reply[2]
     throw failure(reply[2], this.settings.errors, this.remote.label, name, timeout, below).error
   }

@@ -32,7 +32,12 @@ export class Endpoint {
   /** Low-latency mode: bump and notify the request counter after each request (see `Protocol.REQ`). */
   notifyRequests = false
   startFailure: Protocol.StartFailedInfo | undefined
+  /** Why the serving thread died, once it did. */
   death: string | undefined
+  /** The uncaught error it died of, as it came across. */
+  deathError: Protocol.EncodedCause | undefined
+  /** Whether some caller was released with the death (else it is logged: see `threadReactor.ts`). */
+  deathReported = false
   private nextId = 1
   /** Ids someone may still read, with their reply once it came. */
   private readonly replies = new Map<number, Protocol.Reply | undefined>()
@@ -139,6 +144,7 @@ export class Endpoint {
       case "died":
         // The calling thread may have seen the reason itself first (the Worker's `error` event).
         this.death ??= message.reason
+        this.deathError ??= message.error
         break
     }
   }

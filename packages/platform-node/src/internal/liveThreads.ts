@@ -212,10 +212,16 @@ export const hurry = (): void => {
   hurried = true
 }
 
-// On the main thread, from the moment this package is loaded: listen for the reactor threads of
-// worker threads (asking those started earlier to announce themselves), to shut them down at the
-// end too, and forget those of a worker when it ends.
-if (isMainThread) {
+let watchingWorkers = false
+
+/**
+ * On the main thread: listens for the reactor threads of worker threads (asking those started
+ * earlier to announce themselves), to shut them down at the end too, and forgets those of a worker
+ * when it ends. Called when this package is loaded there; once.
+ */
+export const watchWorkerThreads = (): void => {
+  if (!isMainThread || watchingWorkers) return
+  watchingWorkers = true
   listen(Protocol.channels.announce, (message: Announcement) => {
     if (message.type === "started") others.set(message.id, message)
     else others.delete(message.id)
@@ -229,3 +235,5 @@ if (isMainThread) {
     })
   })
 }
+
+watchWorkerThreads()

@@ -29,6 +29,10 @@ export class MainThreadReactor implements RemoteReactor {
     checkNotReactorThread()
   }
 
+  watch(): void {
+    // The main thread cannot die without this thread's process: nothing to watch.
+  }
+
   goneError(_endpoint?: Endpoint, operation?: string): Error {
     // The bridge may have closed at shutdown, releasing this worker: the main thread waits for its handling.
     Released.acknowledgeLater(this.endpoint.state)

@@ -104,6 +104,8 @@ export interface StartFailedInfo {
 export interface DiedInfo {
   readonly type: "died"
   readonly reason: string
+  /** The uncaught error it died of (class, message, stack, fields), when it died of one. */
+  readonly error: EncodedCause | undefined
 }
 
 export type Control = ReadyInfo | StartFailedInfo | DiedInfo

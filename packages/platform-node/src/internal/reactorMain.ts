@@ -6,6 +6,7 @@
  */
 import * as Reactor from "@crochet/core/Reactor"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { BroadcastChannel, type MessagePort, workerData } from "node:worker_threads"
 import type { Definition } from "../ReactorThread.ts"
 import { encodeThrown } from "./codec.ts"
@@ -23,8 +24,6 @@ interface ReactorData {
   /** Connected from a worker thread: the main thread asks it to stop when the process ends. */
   readonly stopsAtMainExit: boolean
 }
-
-;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
 
 const data = workerData as ReactorData
 const state = new Int32Array(data.buffer)
@@ -56,9 +55,11 @@ const main = async (): Promise<void> => {
       undefined
     )
   }
+  // No layer: no services.
+  const layer = definition.layer ?? (Layer.empty as Layer.Layer<any>)
   // connect's shutdownTimeout bounds the thread's shutdown, and reports an overrun in the calling
   // thread; a deadline of the reactor's own here would give up first and log where nobody sees it at exit.
-  const reactor = Reactor.setup(definition.layer, { shutdownTimeout: Infinity, ...definition.reactorOptions })
+  const reactor = Reactor.setup(layer, { shutdownTimeout: Infinity, ...definition.reactorOptions })
   try {
     // Named, since a reactor with a tracer records this first call too.
     await reactor.waitFor(Effect.void, { spanName: "ReactorThread.start" })

@@ -5,7 +5,9 @@
  * blocked while it starts learns of it too, before any supervisor thread
  * watches it (see `supervisor.ts`, which covers the deaths that run no code,
  * through `workerData.lifeline`: a port this thread holds and never uses,
- * which closes when the thread ends).
+ * which closes when the thread ends). An uncaught error goes along whole
+ * (class, message, stack, fields: `codec.ts`), so that the released callers
+ * get it in their `ReactorStopped`'s `cause`.
  *
  * Most of a reactor thread's start-up is compiling Effect's modules, so it
  * then turns on Node's on-disk compile cache for this thread only (the
@@ -16,13 +18,23 @@
  */
 import * as NodeModule from "node:module"
 import { type MessagePort, workerData } from "node:worker_threads"
+import type { encodeThrown } from "./codec.ts"
 import * as Protocol from "./protocol.ts"
 
-const { port, buffer } = workerData as { readonly port: MessagePort; readonly buffer: SharedArrayBuffer }
+const { buffer, module, port } = workerData as {
+  readonly buffer: SharedArrayBuffer
+  readonly module: string
+  readonly port: MessagePort
+}
+// Before any code of the user's runs: a blocking call from this thread would deadlock it.
+;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
 const state = new Int32Array(buffer)
-let uncaught: string | undefined
+/** The first uncaught error: the one the thread dies of. */
+let uncaught: { readonly error: unknown } | undefined
+/** `codec.ts`'s encoder, once loaded. */
+let encode: typeof encodeThrown | undefined
 process.on("uncaughtExceptionMonitor", (error: unknown) => {
-  uncaught ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  uncaught ??= { error }
 })
 process.on("exit", (code) => {
   const status = Atomics.load(state, Protocol.STATE)
@@ -30,12 +42,24 @@ process.on("exit", (code) => {
   const info: Protocol.DiedInfo = {
     type: "died",
     reason: uncaught !== undefined
-      ? `uncaught ${uncaught}`
-      : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`
+      ? `uncaught ${describe(uncaught.error)}`
+      : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`,
+    error: uncaught === undefined || encode === undefined ? undefined : safely(encode, uncaught.error)
   }
   port.postMessage(info)
   Protocol.setState(state, Protocol.Dead)
 })
+
+const describe = (error: unknown): string => error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+
+const safely = (encoder: typeof encodeThrown, error: unknown) => {
+  try {
+    return encoder(error)
+  } catch {
+    // A getter that throws: the reason still says what it was.
+    return undefined
+  }
+}
 
 try {
   // Not every runtime has it (Deno, Bun); an optimization only, so a failure is ignored.
@@ -43,4 +67,10 @@ try {
 } catch {
   // run without the cache
 }
+// The reactor module's own imports load alongside the reactor's (Effect, core): reactorMain's
+// import of it then finds it loaded or loading. (Its failure is reported by reactorMain.)
+import(module).catch(() => {})
+// Part of reactorMain's graph: loaded with it. (An error thrown before, while Effect still loads,
+// is reported by its name and message only.)
+void import("./codec.ts").then((codec) => encode = codec.encodeThrown)
 await import("./reactorMain.ts")

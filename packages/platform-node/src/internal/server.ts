@@ -137,17 +137,19 @@ export class Server {
     return settled
   }
 
-  /** The operation's Effect for these arguments; throws a typed error for a bad name or return value. */
+  /** The operation's Effect for these arguments (an async one's Promise as an Effect); throws a typed error for a bad name or return value. */
   private effectOf(name: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, unknown, unknown> {
     const operation = Object.hasOwn(this.operations, name) ? this.operations[name] : undefined
     if (operation === undefined) {
       throw new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(this.operations).join(", ")}.`)
     }
-    const effect = operation(...args)
-    if (!Effect.isEffect(effect)) {
-      throw new InvalidArgument(`The operation ${name}() must return an Effect; it returned ${typeof effect}.`)
-    }
-    return effect
+    const result = operation(...args)
+    if (Effect.isEffect(result)) return result
+    // A plain async function: its rejection is a defect, as with Effect.promise.
+    if (isPromiseLike(result)) return Effect.promise(() => result)
+    throw new InvalidArgument(
+      `The operation ${name}() must return an Effect or a Promise (be an async function); it returned ${typeof result}.`
+    )
   }
 
   /** Sends a reply and wakes the caller; a result that cannot be sent fails that call only. */
@@ -204,6 +206,10 @@ export class Server {
     }
   }
 }
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === "object" || typeof value === "function") && value !== null &&
+  typeof (value as { readonly then?: unknown }).then === "function"
 
 const notCloneableResult = (name: string, error: unknown) =>
   new NotCloneable({

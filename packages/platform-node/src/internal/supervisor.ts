@@ -35,8 +35,11 @@ data.lifeline.on("close", () => {
   if (status === Protocol.Starting || status === Protocol.Ready) {
     const info: Protocol.DiedInfo = {
       type: "died",
-      reason: "it ended without a word" +
-        (data.limited ? ", most likely out of memory (it runs under connect's resourceLimits)" : " (out of memory?)")
+      reason: "it ended without running any code of its own: " +
+        (data.limited
+          ? "most likely out of memory (it runs under connect's resourceLimits), or worker.terminate()"
+          : "worker.terminate(), or out of memory"),
+      error: undefined
     }
     data.control.postMessage(info)
     Protocol.setState(state, Protocol.Dead)

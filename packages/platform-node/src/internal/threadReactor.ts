@@ -15,8 +15,17 @@ import { formatMillis } from "./options.ts"
 import * as LiveThreads from "./liveThreads.ts"
 import * as Protocol from "./protocol.ts"
 
-/** What a start failure is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
+/** What a start failure or a thread's death is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
 const startFailureClasses = errorClasses(undefined, "")
+
+/** A thrown value as text, whatever it is (an object without `toString` too). */
+const describe = (thrown: unknown): string => {
+  try {
+    return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
+  } catch {
+    return Object.prototype.toString.call(thrown)
+  }
+}
 
 export interface ThreadSettings {
   readonly exportName: string
@@ -69,11 +78,8 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
   acquire(deadline?: number): Endpoint | undefined {
     const thread = this.thread
     if (thread !== undefined && thread.endpoint.status === Protocol.Ready) {
-      // Started in the background (eager): read its "ready" message once, and have it watched.
-      if (thread.endpoint.info === undefined) {
-        thread.endpoint.drain()
-        this.watch(thread)
-      }
+      // Started in the background (eager): read its "ready" message once.
+      if (thread.endpoint.info === undefined) thread.endpoint.drain()
       return thread.endpoint
     }
     if (thread !== undefined && LiveThreads.stoppedForExit(thread.endpoint.state)) this.stopped ??= "exit"
@@ -90,18 +96,17 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     endpoint.awaitStart(deadline === undefined ? startDeadline : Math.min(deadline, startDeadline))
     switch (endpoint.status) {
       case Protocol.Ready:
-        this.watch(current)
         return endpoint
       case Protocol.Starting:
         // The call's own deadline came first: the thread goes on starting for the next call.
         if (deadline !== undefined && deadline < startDeadline) return undefined
-        this.discard(current, true)
+        this.discard(current, `it did not start within ${formatMillis(this.settings.startTimeout)} (startTimeout)`)
         throw this.startFailed(
           `did not start within ${formatMillis(this.settings.startTimeout)} (raise startTimeout if its layer is slow)`,
           undefined
         )
       case Protocol.StartFailed: {
-        this.discard(current, false)
+        this.discard(current, undefined)
         const failure = endpoint.startFailure
         throw this.startFailed(
           failure?.message ?? "failed to start",
@@ -109,8 +114,12 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
         )
       }
       default:
-        this.discard(current, false)
-        throw this.startFailed(`died while starting (${endpoint.death ?? "no reason given"})`, undefined)
+        this.discard(current, undefined)
+        endpoint.deathReported = true
+        throw this.startFailed(
+          `died while starting (${endpoint.death ?? "no reason given"})`,
+          endpoint.deathError === undefined ? undefined : decodeThrown(endpoint.deathError, startFailureClasses)
+        )
     }
   }
 
@@ -133,18 +142,21 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     })
   }
 
-  private stoppedError(): ReactorStopped {
+  /** `how`: how the shutdown ended, when not as asked (the thread was terminated). */
+  private stoppedError(how?: string): ReactorStopped {
+    const ended = how === undefined ? "" : ` (${how})`
     return new ReactorStopped({
       message: this.stopped === "exit"
         ? `The ${this.label} was shut down because the process is ending (a signal under NodeReactor, ` +
-          "or the main thread's exit); no new reactor thread starts."
-        : `The ${this.label} was shut down with client.shutdown(); a shutdown is final. ` +
+          `or the main thread's exit)${ended}; no new reactor thread starts.`
+        : `The ${this.label} was shut down with client.shutdown()${ended}; a shutdown is final. ` +
           "Connect again (ReactorThread.connect) to start a new thread."
     })
   }
 
   goneError(endpoint: Endpoint, operation: string): Error {
     endpoint.drain()
+    if (this.stopped !== undefined) return this.stoppedError(endpoint.death)
     if (endpoint.status === Protocol.Dead) {
       return new ReactorStopped({
         message: `The ${this.label} died (${endpoint.death ?? "no reason given"}) while ${operation}() was waiting, ` +
@@ -185,10 +197,15 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     }
     const endpoint = new Endpoint(new Int32Array(buffer), data.port1, control.port1)
     reactor.on("error", (error) => {
-      // Seen only while this thread is not blocked: more precise than "ended without a word".
-      endpoint.death = error instanceof Error
-        ? `${(error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY" ? "out of memory:" : "uncaught"} ${error.name}: ${error.message}`
-        : `uncaught ${String(error)}`
+      endpoint.drain() // the thread's own word, if it said one
+      // Seen only while this thread is not blocked: Node's word for a death that runs no code
+      // in the thread, more precise than the supervisor's "without running any code of its own".
+      if ((error as { code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+        endpoint.death = `out of memory: ${describe(error)}`
+      } else {
+        endpoint.death ??= `uncaught ${describe(error)}`
+      }
+      this.reportUnheard(endpoint, error)
     })
     reactor.unref()
     data.port1.unref()
@@ -201,27 +218,47 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
       watch: { supervisorModule, control: control.port2, lifeline: lifeline.port1 }
     }
     // Under resourceLimits, running out of memory while starting is likely: watch from the start.
-    if (resourceLimits !== undefined) this.watch(thread)
+    if (resourceLimits !== undefined) this.startSupervisor(thread)
     this.thread = thread
     LiveThreads.track(this, endpoint.state, this.label, this.settings.shutdownTimeout)
     return thread
   }
 
   /**
-   * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once: when
-   * the reactor thread is ready, so that the two start-ups do not compete for the cores.
+   * A death no caller was released with (none was waiting): a `ReactorThreadWarning`
+   * with the error's stack, so that it is not lost. Callers that come later still get it.
    */
-  private watch(thread: Thread): void {
+  private reportUnheard(endpoint: Endpoint, error: unknown): void {
+    endpoint.drain()
+    if (endpoint.deathReported || this.stopped !== undefined) return
+    endpoint.deathReported = true
+    const thrown = endpoint.deathError === undefined ? error : decodeThrown(endpoint.deathError, startFailureClasses)
+    const stack = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack : describe(thrown)
+    process.emitWarning(
+      `The ${this.label} died while no call was waiting (${endpoint.death}); the next call starts a new thread.\n${stack}`,
+      "ReactorThreadWarning"
+    )
+  }
+
+  watch(): void {
+    if (this.thread !== undefined) this.startSupervisor(this.thread)
+  }
+
+  /**
+   * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once:
+   * when the reactor thread is ready and the first call was sent (see `RemoteReactor.watch`),
+   * so that the two start-ups do not compete for the cores, and the first call's answer
+   * does not wait for the supervisor's `new Worker`.
+   */
+  private startSupervisor(thread: Thread): void {
     const pending = thread.watch
     if (pending === undefined) return
     thread.watch = undefined
     const { endpoint, reactor } = thread
     const unwatched = (reason: string) => {
+      endpoint.death ??= reason
       void reactor.terminate()
-      if (endpoint.serving) {
-        endpoint.death ??= reason
-        Protocol.setState(endpoint.state, Protocol.Dead)
-      }
+      if (endpoint.serving) Protocol.setState(endpoint.state, Protocol.Dead)
     }
     try {
       thread.supervisor = new Worker(pending.supervisorModule, {
@@ -235,13 +272,13 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
       })
     } catch {
       // Node refuses to hand over a lifeline that has closed: the reactor thread is gone.
-      return unwatched("it ended without a word (out of memory?)")
+      return unwatched("it ended without running any code of its own: worker.terminate(), or out of memory")
     }
     thread.supervisor.on("error", (error) =>
       // It can only fail by not loading: the reactor thread would go unwatched.
       unwatched(
-        `its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
-          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        `it was terminated, since its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
+          describe(error)
         }`
       ))
     thread.supervisor.unref()
@@ -263,10 +300,15 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     return url
   }
 
-  private discard(thread: Thread, terminate: boolean): void {
-    if (terminate) {
+  /** Lets a thread go; `terminate`: why it is terminated, if it still runs. */
+  private discard(thread: Thread, terminate: string | undefined): void {
+    if (terminate !== undefined) {
+      const { endpoint } = thread
+      // Said before the supervisor would see it end without a word.
+      if (endpoint.serving) endpoint.death ??= `it was terminated (worker.terminate()) because ${terminate}`
       void thread.reactor.terminate()
       void thread.supervisor?.terminate()
+      if (endpoint.serving) Protocol.setState(endpoint.state, Protocol.Dead)
     }
     thread.endpoint.port.close()
     thread.endpoint.control?.close()
@@ -290,7 +332,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
     if (thread === undefined) return undefined
     const endpoint = thread.endpoint
     if (!running(endpoint.state)) {
-      this.discard(thread, true)
+      this.discard(thread, "it was shut down")
       return undefined
     }
     try {
@@ -305,7 +347,8 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
         if (running(endpoint.state)) {
           LiveThreads.report(LiveThreads.overrun(this.label, this.settings.shutdownTimeout, true), atExit)
         }
-        this.discard(thread, true)
+        // The reason counts only if it still runs: it overran.
+        this.discard(thread, `it did not shut down within ${formatMillis(this.settings.shutdownTimeout)} (shutdownTimeout)`)
       }
     }
   }

@@ -7,7 +7,7 @@
 import type * as Cause from "effect/Cause"
 import type * as Exit from "effect/Exit"
 import type { CallOptions, ThreadResult } from "../BlockingClient.ts"
-import { failure, waitTimedOut, withCallerFrames } from "./callerError.ts"
+import { failure, released, waitTimedOut } from "./callerError.ts"
 import type { ClientSettings, RemoteReactor } from "./client.ts"
 import { type Endpoint, Gone, TimedOut } from "./endpoint.ts"
 import * as Lazy from "./effectModules.ts"
@@ -34,6 +34,7 @@ export const startCall = (
   trace: Protocol.WireTrace | undefined
 ): ThreadResult<unknown, unknown> => {
   const id = endpoint.send(name, args, undefined, trace)
+  remote.watch()
   const result = new ThreadResultImpl(remote, settings, endpoint, id, name)
   abandoned.register(result, { endpoint, id })
   return result
@@ -109,7 +110,7 @@ class ThreadResultImpl implements ThreadResult<unknown, unknown> {
       this.endpoint.forget(this.id)
       this.settled = {
         _tag: "Failure",
-        error: withCallerFrames(this.remote.goneError(this.endpoint, this.name), below),
+        error: released(this.remote.goneError(this.endpoint, this.name), this.endpoint, this.settings.errors, below),
         cause: undefined
       }
     } else if (reply[1] === Protocol.Success) {
