@@ -192,20 +192,13 @@ const floors = [
   await floor("node-redis LPUSH → BLPOP (blocking list pop, one connection per waiter)", async (receive) => {
     const popper = raw.duplicate()
     await popper.connect()
-    let open = true
     void (async () => {
-      while (open) {
+      while (popper.isOpen) {
         const popped = await popper.blPop("bench:l", 0).catch(() => null)
         if (popped !== null) receive()
       }
     })()
-    return {
-      send: () => raw.lPush("bench:l", "x"),
-      close: () => {
-        open = false
-        popper.destroy()
-      }
-    }
+    return { send: () => raw.lPush("bench:l", "x"), close: () => popper.destroy() }
   })
 ]
 

@@ -146,7 +146,7 @@ it("rolling restart: SIGTERM under sustained load; every started request is answ
     expect(exitMillis).toBeLessThan(drainMillis + 1000)
     // Still running when the drain ended: interrupted, 503. (Requests that arrived during the drain
     // got Fastify's own 503 for a closing server.)
-    expect(longAnswers).toEqual(Array(5).fill({ status: 503, error: "ReactorStopped" }))
+    expect(longAnswers).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: "ReactorStopped" })))
     expect(Object.keys(responses).sort()).toEqual(["200", "503"]) // no 500, no 504
     // Every request the server started was answered, and every answer reached the client.
     const sentTotal = Object.values(server.sent).reduce((a, b) => a + b, 0)

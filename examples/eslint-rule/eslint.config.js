@@ -1,10 +1,10 @@
 // npx eslint -c examples/eslint-rule/eslint.config.js examples/eslint-rule/sample
-import glossary from "./plugin.ts"
+import glossaryPlugin from "./plugin.ts"
 
 export default [
   {
     files: ["**/*.js"],
-    plugins: { glossary },
+    plugins: { glossary: glossaryPlugin },
     rules: { "glossary/terms": "error" }
   }
 ]

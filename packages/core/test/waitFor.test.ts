@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "@effect/vitest"
-import { Cause, Data, Effect, Exit, Fiber, Layer } from "effect"
+import { Cause, Data, Effect, Exit, type Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Aborted, causeOf, InvalidArgument, NonErrorFailure, Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
 import { getEventListeners } from "node:events"

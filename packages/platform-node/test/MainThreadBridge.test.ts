@@ -50,9 +50,6 @@ afterEach(async () => {
 
 const layer = () => Layer.empty
 
-/** Worker threads can take more than expect.poll's default 1 s to start on a loaded machine. */
-const workerStart = { timeout: 10_000 }
-
 describe("MainThreadBridge", () => {
   it("a worker's blocking call runs in the main thread's reactor", async () => {
     const reactor = Reactor.setup(layer())

@@ -2,7 +2,7 @@
  * The Redis result store against a real `redis-server` (started here on a
  * free 127.0.0.1 port), with real child processes as the other side.
  */
-import { InvalidArgument, Reactor, ReactorStopped, ResultNotFound, ResultStore } from "@crochet/core"
+import { InvalidArgument, Reactor, ReactorStopped, ResultNotFound, type ResultStore } from "@crochet/core"
 import { RedisResultStore, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"

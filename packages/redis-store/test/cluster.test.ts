@@ -10,7 +10,7 @@ import { crossProcess, type RedisCluster, rejection, startCluster } from "./help
 
 let cluster: RedisCluster
 const harness = crossProcess(() => cluster.target)
-const { cleanups, cleanUp, reactorWithStore } = harness
+const { cleanUp, reactorWithStore } = harness
 
 beforeAll(async () => {
   cluster = await startCluster()

@@ -4,7 +4,7 @@
  * nameless one; a value that is not JSON is refused, never changed.
  */
 import { Reactor } from "@crochet/core"
-import { CorruptResult, RedisResultStore, UnencodableResult } from "@crochet/redis-store"
+import { CorruptResult, RedisResultStore, type UnencodableResult } from "@crochet/redis-store"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

@@ -116,6 +116,7 @@ const guardedLogger = (logger: Logger.Logger<unknown, any>, name: string): Logge
     } catch (error) {
       if (!reported) {
         reported = true
+        // oxlint-disable-next-line no-console -- the logger itself is broken: stderr is what is left
         console.error(
           `Reactor "${name}": its logger threw, so that log line was dropped (later ones still go to it, and ` +
             "further errors of the logger are not reported). Fix the logger given in the logger option:",
@@ -472,6 +473,7 @@ export class ReactorImpl<R> implements Reactor<R> {
       self.stopping = new Stopping({ _tag: "Stop", drain })
       const releaseStart = performance.now()
       self.counters.pendingAtShutdown = self.running.size
+      // oxlint-disable-next-line unicorn/no-useless-spread -- a snapshot: an interrupted run leaves the set
       for (const run of [...self.running]) run.fiber.interruptUnsafe()
       // After the runs, so that callers waiting for the build see the shutdown, not a failed build.
       if (self.building !== undefined && self.context === undefined) self.building.interruptUnsafe()
