@@ -18,6 +18,8 @@ await worker.waitUntilReady()
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
 const input = createInterface({ input: process.stdin })
 input.on("line", (line) => {
-  if (line === "clock") process.stdout.write(`${JSON.stringify({ clock: performance.timeOrigin + performance.now() })}\n`)
+  if (line === "clock") {
+    process.stdout.write(`${JSON.stringify({ clock: performance.timeOrigin + performance.now() })}\n`)
+  }
 })
 input.on("close", () => void worker.close().then(() => process.exit(0)))

@@ -17,7 +17,9 @@ import { createClient } from "redis"
 
 const [url, count, storeCount] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4])]
 const stores = Array.from({ length: storeCount }, () => RedisResultStore.make({ url }))
-const owners = stores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+const owners = stores.map((store) =>
+  Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+)
 const publishers = await Promise.all(Array.from({ length: storeCount }, async () => {
   const client = createClient({ url })
   await client.connect()
@@ -34,7 +36,12 @@ input.on("line", (line) => {
     const gate = new Promise<void>((resolve) => {
       open = resolve
     })
-    print({ ids: Array.from({ length: count }, (_, i) => owners[i % storeCount]!.runInReactor(Effect.promise(() => gate).pipe(Effect.as(i))).stash()) })
+    print({
+      ids: Array.from({ length: count }, (_, i) =>
+        owners[i % storeCount]!.runInReactor(
+          Effect.promise(() => gate).pipe(Effect.as(i))
+        ).stash())
+    })
   } else if (line === "go") {
     const at = now()
     open()
@@ -43,7 +50,9 @@ input.on("line", (line) => {
     print({ clock: now() })
   } else if (line === "spublish") {
     const at = now()
-    for (let i = 0; i < count; i++) void publishers[i % storeCount]!.sPublish(`bench:burst:${i % storeCount}`, String(i))
+    for (let i = 0; i < count; i++) {
+      void publishers[i % storeCount]!.sPublish(`bench:burst:${i % storeCount}`, String(i))
+    }
     print({ at })
   }
 })

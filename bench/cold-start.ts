@@ -23,7 +23,9 @@ if (mode === "barrel" || mode === "deep") {
   const ReactorThread = mode === "barrel"
     ? (await import("@crochet/platform-node")).ReactorThread
     : await import("@crochet/platform-node/ReactorThread")
-  const client = ReactorThread.connect<typeof import("./echo.reactor.ts")>(new URL("./echo.reactor.ts", import.meta.url))
+  const client = ReactorThread.connect<typeof import("./echo.reactor.ts")>(
+    new URL("./echo.reactor.ts", import.meta.url)
+  )
   client.call.echo(1)
   console.log(performance.now() - started)
   client.shutdown()
@@ -45,14 +47,16 @@ if (mode === "barrel" || mode === "deep") {
       times[run].push(once(run))
     }
   }
-  const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  const median = (values: ReadonlyArray<number>): number =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   // Each round's own ratio, then their median: a slow stretch of the machine slows a whole round, not one side.
   const ratio = (mode: Mode) => median(times[mode].map((millis, round) => millis / times.synckit[round]!))
-  const row = (label: string, mode: Mode) => `${label} ${median(times[mode]).toFixed(0)} ms = ${ratio(mode).toFixed(2)}×`
+  const row = (label: string, mode: Mode) =>
+    `${label} ${median(times[mode]).toFixed(0)} ms = ${ratio(mode).toFixed(2)}×`
   console.log(
     `cold start from the built packages (import → connect → first answer), fresh process each, ${starts} rounds ` +
       `(alternated; medians, and the median of each round's ratio): synckit ${median(times.synckit).toFixed(0)} ms; ` +
-      `${row('ReactorThread, import { ReactorThread } from "@crochet/platform-node"', "barrel")}; ` +
-      `${row('ReactorThread, import "@crochet/platform-node/ReactorThread"', "deep")} (target: ≤ 1.2× each)`
+      `${row("ReactorThread, import { ReactorThread } from \"@crochet/platform-node\"", "barrel")}; ` +
+      `${row("ReactorThread, import \"@crochet/platform-node/ReactorThread\"", "deep")} (target: ≤ 1.2× each)`
   )
 }

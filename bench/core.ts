@@ -81,9 +81,14 @@ for (const { effect, label } of workloads) {
   const routes: ReadonlyArray<readonly [string, (id: number) => Promise<unknown>]> = [
     ["(a) a plain async function", find],
     ["ManagedRuntime.runPromise(…), no timeout: Effect's floor", (id) => runtime.runPromise(work(id))],
-    ["(b) ManagedRuntime.runPromise(Effect.timeout(…, 5 s))", (id) => runtime.runPromise(Effect.timeout(work(id), "5 seconds"))],
-    ["(c) reactor.waitFor(…, { timeout: 5 s, signal })", (id) =>
-      reactor.waitFor(work(id), { timeout: "5 seconds", signal: new AbortController().signal })]
+    [
+      "(b) ManagedRuntime.runPromise(Effect.timeout(…, 5 s))",
+      (id) => runtime.runPromise(Effect.timeout(work(id), "5 seconds"))
+    ],
+    [
+      "(c) reactor.waitFor(…, { timeout: 5 s, signal })",
+      (id) => reactor.waitFor(work(id), { timeout: "5 seconds", signal: new AbortController().signal })
+    ]
   ]
   const cpuPerCall = async (call: (id: number) => Promise<unknown>) => {
     const before = process.cpuUsage()
@@ -102,7 +107,9 @@ for (const { effect, label } of workloads) {
   }
   const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[values.length >> 1]!
   const floor = samples.get(routes[1]![0])!
-  console.log("\nA route's call without HTTP: 50 concurrent callers, data source answering at once (CPU per call, median of 21)")
+  console.log(
+    "\nA route's call without HTTP: 50 concurrent callers, data source answering at once (CPU per call, median of 21)"
+  )
   console.log("| call | CPU µs/call | over Effect's floor (paired median) |")
   console.log("|---|---:|---:|")
   for (const [name] of routes) {
@@ -117,10 +124,15 @@ const yieldOnce = Effect.yieldNow.pipe(Effect.as(1))
 const tracingOff = Reactor.setup(Layer.succeed(References.TracerEnabled, false))
 const exporter = new InMemorySpanExporter()
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-const traced = Reactor.setup(OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider))))
+const traced = Reactor.setup(
+  OtelTracer.layer.pipe(Layer.provide(Layer.succeed(OtelTracer.OtelTracerProvider, provider)))
+)
 await tracingOff.waitFor(Effect.void)
 await traced.waitFor(Effect.void)
-const off = await measure("tracing switched off (References.TracerEnabled = false)", () => tracingOff.waitFor(yieldOnce))
+const off = await measure(
+  "tracing switched off (References.TracerEnabled = false)",
+  () => tracingOff.waitFor(yieldOnce)
+)
 const tracingRows = [
   off,
   await measure("no tracer configured", () => reactor.waitFor(yieldOnce)),
@@ -129,7 +141,11 @@ const tracingRows = [
     return traced.waitFor(yieldOnce)
   }, 50_000)
 ]
-print("Tracing cost, an effect that yields once (baseline: tracing off; target for no tracer: ≥ 0.95×)", tracingRows, off)
+print(
+  "Tracing cost, an effect that yields once (baseline: tracing off; target for no tracer: ≥ 0.95×)",
+  tracingRows,
+  off
+)
 await tracingOff.shutdown()
 await traced.shutdown()
 
@@ -141,8 +157,16 @@ const failingFresh = Effect.yieldNow.pipe(Effect.andThen(Effect.suspend(() => Ef
 const swallow = (promise: Promise<unknown>) => promise.catch(() => undefined)
 const failureRows = [
   await measure("ManagedRuntime.runPromise, new error", () => swallow(runtime.runPromise(failingFresh)), 50_000),
-  await measure("reactor.waitFor, new error (trace + caller frames)", () => swallow(reactor.waitFor(failingFresh)), 50_000),
-  await measure("reactor.waitFor, the same error again (already rewritten)", () => swallow(reactor.waitFor(failing)), 50_000)
+  await measure(
+    "reactor.waitFor, new error (trace + caller frames)",
+    () => swallow(reactor.waitFor(failingFresh)),
+    50_000
+  ),
+  await measure(
+    "reactor.waitFor, the same error again (already rewritten)",
+    () => swallow(reactor.waitFor(failing)),
+    50_000
+  )
 ]
 print("A failing effect that yields once (baseline: ManagedRuntime.runPromise)", failureRows, failureRows[0]!)
 
@@ -162,10 +186,14 @@ const shutdownStart = performance.now()
 await pendingReactor.shutdown()
 const shutdownMs = performance.now() - shutdownStart
 console.log(`\n${pendingCount.toLocaleString("en")} pending waitFor calls (each with a 1 hour timeout armed)`)
-console.log(`| memory per pending wait | shutdown() until all ${pendingCount.toLocaleString("en")} rejected | rejected |`)
+console.log(
+  `| memory per pending wait | shutdown() until all ${pendingCount.toLocaleString("en")} rejected | rejected |`
+)
 console.log("|---:|---:|---:|")
 console.log(
-  `| ${gc ? `${Math.round(bytesPerWait)} B` : "run with --expose-gc"} | ${shutdownMs.toFixed(0)} ms | ${released.toLocaleString("en")} |`
+  `| ${gc ? `${Math.round(bytesPerWait)} B` : "run with --expose-gc"} | ${shutdownMs.toFixed(0)} ms | ${
+    released.toLocaleString("en")
+  } |`
 )
 
 await reactor.shutdown()

@@ -13,7 +13,7 @@ import type { Finding } from "../examples/eslint-rule/terms.ts"
 const [dir, mode] = process.argv.slice(2) as [string, string]
 const reactorModule = new URL("../examples/eslint-rule/glossary.reactor.ts", import.meta.url)
 
-const bridge = (): ((text: string) => ReadonlyArray<Finding>) => {
+const bridge = (): (text: string) => ReadonlyArray<Finding> => {
   switch (mode) {
     case "none":
       return () => []

@@ -23,10 +23,18 @@ const modes = ["none", "synckit", "crochet", "low-latency"] as const
 const generate = (): string => {
   const dir = mkdtempSync(join(tmpdir(), "crochet-eslint-bench-"))
   mkdirSync(join(dir, "src"))
-  const phrases = ["add it to the whitelist", "a plain sentence", "run a sanity check", "the e-mail field", "nothing to see"]
+  const phrases = [
+    "add it to the whitelist",
+    "a plain sentence",
+    "run a sanity check",
+    "the e-mail field",
+    "nothing to see"
+  ]
   for (let file = 0; file < files; file++) {
-    const lines = Array.from({ length: 20 }, (_, i) =>
-      `export const s${i} = ${JSON.stringify(`${phrases[(file + i) % phrases.length]} #${i}`)}\n`)
+    const lines = Array.from(
+      { length: 20 },
+      (_, i) => `export const s${i} = ${JSON.stringify(`${phrases[(file + i) % phrases.length]} #${i}`)}\n`
+    )
     writeFileSync(join(dir, "src", `f${file}.js`), `// generated\n${lines.join("")}`)
   }
   return dir
@@ -65,13 +73,21 @@ try {
     for (const mode of modes) runs.get(mode)!.push(await run(dir, mode))
   }
   const base = median(runs.get("none")!.map((r) => r.wallMillis))
-  console.log(`\nESLint, glossary rule, ${files} files (${runs.get("none")![0]!.calls} string literals), median of ${rounds} fresh processes`)
-  console.log("| bridge | wall time | vs no bridge | cold start (connect → first answer) | first call blocks | per call |")
+  console.log(
+    `\nESLint, glossary rule, ${files} files (${
+      runs.get("none")![0]!.calls
+    } string literals), median of ${rounds} fresh processes`
+  )
+  console.log(
+    "| bridge | wall time | vs no bridge | cold start (connect → first answer) | first call blocks | per call |"
+  )
   console.log("|---|---:|---:|---:|---:|---:|")
   for (const mode of modes) {
     const all = runs.get(mode)!
     const problems = new Set(all.map((r) => r.problems))
-    if (mode !== "none" && (problems.size !== 1 || all[0]!.problems === 0)) throw new Error(`${mode}: wrong findings ${[...problems]}`)
+    if (mode !== "none" && (problems.size !== 1 || all[0]!.problems === 0)) {
+      throw new Error(`${mode}: wrong findings ${[...problems]}`)
+    }
     const wall = median(all.map((r) => r.wallMillis))
     const row = mode === "none"
       ? [mode, `${wall.toFixed(0)} ms`, "1.00×", "–", "–", "–"]

@@ -39,8 +39,7 @@ class Users extends Context.Service<Users, {
 let slowStarted = 0
 let finalizers = 0
 const find = (id: number) => Users.use((users) => users.find(id))
-const slow = (ms: number) =>
-  Effect.sleep(ms).pipe(Effect.ensuring(Effect.sync(() => finalizers++)))
+const slow = (ms: number) => Effect.sleep(ms).pipe(Effect.ensuring(Effect.sync(() => finalizers++)))
 
 const app = Fastify()
 /** Each data source gets its runtime and its reactor, built from a layer of its own. */
@@ -49,12 +48,19 @@ const runtimes = Object.entries(sources).map(([prefix, source]) => {
   const runtime = ManagedRuntime.make(UsersLive)
   const reactor = Reactor.setup(UsersLive)
   app.get<{ Params: { id: string } }>(`/${prefix}/plain/:id`, (request) => source.find(Number(request.params.id)))
-  app.get<{ Params: { id: string } }>(`/${prefix}/managed/:id`, (request) =>
-    runtime.runPromise(Effect.timeout(find(Number(request.params.id)), "5 seconds")))
-  app.get<{ Params: { id: string } }>(`/${prefix}/managed-no-timeout/:id`, (request) =>
-    runtime.runPromise(find(Number(request.params.id))))
-  app.get<{ Params: { id: string } }>(`/${prefix}/reactor/:id`, (request, reply) =>
-    reactor.waitFor(find(Number(request.params.id)), { timeout: "5 seconds", signal: clientGone(reply) }))
+  app.get<{ Params: { id: string } }>(
+    `/${prefix}/managed/:id`,
+    (request) => runtime.runPromise(Effect.timeout(find(Number(request.params.id)), "5 seconds"))
+  )
+  app.get<{ Params: { id: string } }>(
+    `/${prefix}/managed-no-timeout/:id`,
+    (request) => runtime.runPromise(find(Number(request.params.id)))
+  )
+  app.get<{ Params: { id: string } }>(
+    `/${prefix}/reactor/:id`,
+    (request, reply) =>
+      reactor.waitFor(find(Number(request.params.id)), { timeout: "5 seconds", signal: clientGone(reply) })
+  )
   return { runtime, reactor }
 })
 for (const { reactor, runtime } of runtimes) {
@@ -62,8 +68,10 @@ for (const { reactor, runtime } of runtimes) {
   await reactor.waitFor(Effect.void)
 }
 const { reactor } = runtimes[0]!
-app.get<{ Params: { id: string } }>("/cpu/reactor-request-signal/:id", (request) =>
-  reactor.waitFor(find(Number(request.params.id)), { timeout: "5 seconds", signal: request.signal }))
+app.get<{ Params: { id: string } }>(
+  "/cpu/reactor-request-signal/:id",
+  (request) => reactor.waitFor(find(Number(request.params.id)), { timeout: "5 seconds", signal: request.signal })
+)
 app.get<{ Params: { ms: string } }>("/slow/:ms", (request, reply) => {
   slowStarted++
   return reactor.waitFor(slow(Number(request.params.ms)), { timeout: "30 seconds", signal: clientGone(reply) })
@@ -80,7 +88,10 @@ app.get("/usage", () => {
 })
 
 console.log(await app.listen({ port: 0, host: "127.0.0.1" }))
-process.once("SIGTERM", () =>
-  void app.close().then(() =>
-    Promise.all(runtimes.map(({ reactor, runtime }) => reactor.shutdown().then(() => runtime.dispose())))
-  ))
+process.once(
+  "SIGTERM",
+  () =>
+    void app.close().then(() =>
+      Promise.all(runtimes.map(({ reactor, runtime }) => reactor.shutdown().then(() => runtime.dispose())))
+    )
+)

@@ -63,7 +63,8 @@ const scenarios = [
   }
 ]
 
-const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const median = (values: ReadonlyArray<number>): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 interface Round {
   readonly requestsPerSecond: number
@@ -124,12 +125,13 @@ try {
   }
 
   // Disconnect-heavy: every request is abandoned by its client after 10 ms; its work would take 1 s.
-  const stats = async () => (await fetch(`${base}/stats`)).json() as Promise<{
-    heapUsed: number
-    slowStarted: number
-    finalizers: number
-    reactor: { inFlight: number; calls: { aborted: number; success: number } }
-  }>
+  const stats = async () =>
+    (await fetch(`${base}/stats`)).json() as Promise<{
+      heapUsed: number
+      slowStarted: number
+      finalizers: number
+      reactor: { inFlight: number; calls: { aborted: number; success: number } }
+    }>
   const before = await stats()
   const deadline = performance.now() + disconnectSeconds * 1000
   let sent = 0
@@ -150,7 +152,9 @@ try {
     after = await stats()
   }
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
-  console.log(`\nClient disconnects: ${disconnectClients} clients each abandoning a request after 10 ms, for ${disconnectSeconds} s`)
+  console.log(
+    `\nClient disconnects: ${disconnectClients} clients each abandoning a request after 10 ms, for ${disconnectSeconds} s`
+  )
   const count = (n: number) => n.toLocaleString("en")
   console.log(
     "| requests abandoned | reached the handler | fibers interrupted (aborted) | finalizers run | completed anyway | in flight after | heap before | heap after |"
@@ -159,9 +163,9 @@ try {
   console.log(
     `| ${count(sent)} | ${count(after.slowStarted - before.slowStarted)} | ${
       count(after.reactor.calls.aborted - before.reactor.calls.aborted)
-    } | ${count(after.finalizers - before.finalizers)} | ${count(after.reactor.calls.success - before.reactor.calls.success)} | ${
-      after.reactor.inFlight
-    } | ${mib(before.heapUsed)} | ${mib(after.heapUsed)} |`
+    } | ${count(after.finalizers - before.finalizers)} | ${
+      count(after.reactor.calls.success - before.reactor.calls.success)
+    } | ${after.reactor.inFlight} | ${mib(before.heapUsed)} | ${mib(after.heapUsed)} |`
   )
 } finally {
   server.kill("SIGTERM")

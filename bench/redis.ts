@@ -26,13 +26,13 @@
  *   store in blocks: round trips/s, and completion → waiter p50/p99.
  */
 import { Reactor } from "@crochet/core"
+import { RedisResultStore } from "@crochet/redis-store"
 import { Queue, QueueEvents } from "bullmq"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { RedisResultStore } from "@crochet/redis-store"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { createClient, createCluster } from "redis"
 import { testOptions } from "../packages/redis-store/test/fixtures/options.ts"
 import { startCluster, startRedis } from "../packages/redis-store/test/helpers.ts"
@@ -82,7 +82,12 @@ const claimed = async (id: string, hGet: HGet = (key, field) => raw.hGet(key, fi
 }
 
 /** A client-to-client SPUBLISH → SSUBSCRIBE delivery over `client`, timed by `sample()`. */
-const spublishPeer = async (client: { sPublish: (channel: string, message: string) => Promise<unknown>; sSubscribe: (channel: string, listener: () => void) => Promise<unknown> }) => {
+const spublishPeer = async (
+  client: {
+    sPublish: (channel: string, message: string) => Promise<unknown>
+    sSubscribe: (channel: string, listener: () => void) => Promise<unknown>
+  }
+) => {
   let received: (() => void) | undefined
   await client.sSubscribe("bench:peer", () => received?.())
   return async () => {
@@ -130,17 +135,24 @@ const wakeTimes = async (
 // --- completion → remote wake -----------------------------------------------------------
 const subscriber = raw.duplicate()
 await subscriber.connect()
-const wakes = await wakeTimes(a, b, rounds, await spublishPeer({
-  sPublish: (channel, message) => raw.sPublish(channel, message),
-  sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
-}))
+const wakes = await wakeTimes(
+  a,
+  b,
+  rounds,
+  await spublishPeer({
+    sPublish: (channel, message) => raw.sPublish(channel, message),
+    sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
+  })
+)
 subscriber.destroy()
 
 // The same on a 3-node Redis Cluster (results spread over the nodes).
 const cluster = await startCluster()
 const clusterOptions = testOptions(cluster.target)
 const clusterStores = [RedisResultStore.make(clusterOptions), RedisResultStore.make(clusterOptions)]
-const [ca, cb] = clusterStores.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+const [ca, cb] = clusterStores.map((store) =>
+  Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+)
 const clusterRaw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) })
 await clusterRaw.connect()
 const clusterWakes = await wakeTimes(
@@ -160,7 +172,10 @@ clusterRaw.destroy()
 await cluster.stop()
 
 /** Client-to-client delivery over Redis itself, for comparison. */
-const floor = async (name: string, setup: (receive: () => void) => Promise<{ send: () => Promise<unknown>; close: () => void }>) => {
+const floor = async (
+  name: string,
+  setup: (receive: () => void) => Promise<{ send: () => Promise<unknown>; close: () => void }>
+) => {
   const samples: Array<number> = []
   let received: (() => void) | undefined
   const { close, send } = await setup(() => received?.())
@@ -279,8 +294,12 @@ for (const [, name, count] of (await raw.info("commandstats")).matchAll(/cmdstat
 }
 const scripts = (calls.get("evalsha") ?? 0) + (calls.get("eval") ?? 0)
 const operations = [...calls].reduce((sum, [name, count]) => name === "config|resetstat" ? sum : sum + count, 0)
-console.log(`\nStash + retrieve + wait, one after another (${trips.toLocaleString("en")} round trips, a value done at stash)`)
-console.log("| round trips/s | scripts per round trip | SPUBLISH per round trip | Redis operations per round trip (inside scripts too) |")
+console.log(
+  `\nStash + retrieve + wait, one after another (${trips.toLocaleString("en")} round trips, a value done at stash)`
+)
+console.log(
+  "| round trips/s | scripts per round trip | SPUBLISH per round trip | Redis operations per round trip (inside scripts too) |"
+)
 console.log("|---:|---:|---:|---:|")
 console.log(
   `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
@@ -298,7 +317,9 @@ const now = () => performance.timeOrigin + performance.now()
  * been stepped in between. The offset is taken from the quickest of 20 "clock" round trips (within half of it).
  */
 const child = async (file: string, args: ReadonlyArray<string>) => {
-  const spawned = spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), ...args], { stdio: ["pipe", "pipe", "inherit"] })
+  const spawned = spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), ...args], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
   const lines = createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]()
   const next = async () => JSON.parse((await lines.next()).value as string)
   const ask = async (command: string) => {
@@ -325,7 +346,9 @@ const bursts = { count: 500, stores: 4, rounds: 5 }
 const owners = await child("burst-owners.ts", [server.url, String(bursts.count), String(bursts.stores)])
 const ask = owners.ask
 const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
-const burstB = burstRetrievers.map((store) => Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" }))
+const burstB = burstRetrievers.map((store) =>
+  Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+)
 
 /** `count` results of the owners complete at once; each wait's time from that moment (clocks of one machine). */
 const storeBurst = async () => {
@@ -361,7 +384,9 @@ const peerBurst = async () => {
   return arrivals.map((arrival) => arrival - (at - owners.offset))
 }
 
-const burstRows: Array<{ readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }> = []
+const burstRows: Array<
+  { readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }
+> = []
 for (let round = 0; round < bursts.rounds; round++) {
   const { commandsPerResult, samples } = await storeBurst()
   burstRows.push({ ours: samples, peer: await peerBurst(), commands: commandsPerResult })
@@ -380,9 +405,9 @@ console.log(
   } | ${median(burstRows.map((row) => row.commands)).toFixed(2)} |`
 )
 console.log(
-  `| node-redis: ${bursts.count} SPUBLISH from ${bursts.stores} clients at once → listener | ${ms(burstMedian((row) => row.peer, 50))} | ${
-    ms(burstMedian((row) => row.peer, 99))
-  } | 1 |`
+  `| node-redis: ${bursts.count} SPUBLISH from ${bursts.stores} clients at once → listener | ${
+    ms(burstMedian((row) => row.peer, 50))
+  } | ${ms(burstMedian((row) => row.peer, 99))} | 1 |`
 )
 await owners.end()
 for (const client of subscribers) client.destroy()
@@ -404,13 +429,17 @@ const bullTrips = async (trips: number) => {
 }
 const storeTrips = async (trips: number) => {
   const start = performance.now()
-  for (let i = 0; i < trips; i++) await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
+  for (let i = 0; i < trips; i++) {
+    await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
+  }
   return trips / ((performance.now() - start) / 1000)
 }
 const bullWakes = async (count: number) => {
   const samples: Array<number> = []
   for (let i = 0; i < count; i++) {
-    const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as { completedAt: number }
+    const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as {
+      completedAt: number
+    }
     samples.push(now() - (completedAt - worker.offset))
     await pause(1)
   }
@@ -431,14 +460,28 @@ await queueEvents.close()
 await queue.close()
 const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
 console.log(
-  `\nBullMQ ${JSON.parse(await import("node:fs").then((fs) => fs.readFileSync(fileURLToPath(import.meta.resolve("bullmq/package.json")), "utf8"))).version} ` +
+  `\nBullMQ ${
+    JSON.parse(
+      await import("node:fs").then((fs) =>
+        fs.readFileSync(fileURLToPath(import.meta.resolve("bullmq/package.json")), "utf8")
+      )
+    ).version
+  } ` +
     `(queue.add + job.waitUntilFinished, its Worker in another process) against the store (both stores in this process), ` +
     `the same Redis, alternated: ${blocks.count} blocks of ${blocks.trips} round trips (median) and of ${blocks.wakes} wake-ups`
 )
 console.log("| | round trips/s | completion → waiter p50 | p99 |")
 console.log("|---|---:|---:|---:|")
-console.log(`| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${ms(percentile(wakeSamples.store, 50))} | ${ms(percentile(wakeSamples.store, 99))} |`)
-console.log(`| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${ms(percentile(wakeSamples.bullmq, 50))} | ${ms(percentile(wakeSamples.bullmq, 99))} |`)
+console.log(
+  `| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${
+    ms(percentile(wakeSamples.store, 50))
+  } | ${ms(percentile(wakeSamples.store, 99))} |`
+)
+console.log(
+  `| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${ms(percentile(wakeSamples.bullmq, 50))} | ${
+    ms(percentile(wakeSamples.bullmq, 99))
+  } |`
+)
 console.log(
   `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
     ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.store, 50))

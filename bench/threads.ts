@@ -14,8 +14,8 @@
 import { ReactorThread } from "@crochet/platform-node"
 import { execFileSync } from "node:child_process"
 import * as os from "node:os"
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import { fileURLToPath } from "node:url"
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import { createSyncFn } from "synckit"
 import { NotFound } from "./echo-errors.ts"
 
@@ -161,9 +161,11 @@ const paired = (payload: (i: number) => unknown): { readonly on: number; readonl
   const on = new Float64Array(calls)
   const off = new Float64Array(calls)
   for (let i = 0; i < calls; i++) {
-    for (const [echo, times] of i % 2 === 0
-      ? [[crochet.call.echo, on], [untraced.call.echo, off]] as const
-      : [[untraced.call.echo, off], [crochet.call.echo, on]] as const) {
+    for (
+      const [echo, times] of i % 2 === 0
+        ? [[crochet.call.echo, on], [untraced.call.echo, off]] as const
+        : [[untraced.call.echo, off], [crochet.call.echo, on]] as const
+    ) {
       const until = performance.now() + gap / 1000
       while (performance.now() < until) {
         // the caller's own work between calls, as in scenario A

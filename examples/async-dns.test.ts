@@ -10,9 +10,16 @@ const script = fileURLToPath(new URL("./async-dns.ts", import.meta.url))
 const example = (...args: Array<string>) =>
   // RES_OPTIONS: if a nameserver is configured but unreachable, glibc gives up after 1 s, well
   // within the example's 5 s timeout, so the unknown name fails with the resolver's own error.
-  run(process.execPath, [script, ...args], { timeout: 20_000, env: { ...process.env, RES_OPTIONS: "timeout:1 attempts:1" } }).then(
+  run(process.execPath, [script, ...args], {
+    timeout: 20_000,
+    env: { ...process.env, RES_OPTIONS: "timeout:1 attempts:1" }
+  }).then(
     ({ stderr, stdout }) => ({ code: 0, stderr, stdout }),
-    (error: { code: number; stderr: string; stdout: string }) => ({ code: error.code, stderr: error.stderr, stdout: error.stdout })
+    (error: { code: number; stderr: string; stdout: string }) => ({
+      code: error.code,
+      stderr: error.stderr,
+      stdout: error.stdout
+    })
   )
 
 describe("examples/async-dns.ts", () => {

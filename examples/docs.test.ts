@@ -47,11 +47,20 @@ const extract = (): Array<Snippet> => {
 
 /** Type-checks `files` as modules of the repository (tsconfig written to `dir`); returns tsc's complaints. */
 const typeCheck = async (dir: string, files: ReadonlyArray<string>): Promise<string> => {
-  writeFileSync(`${dir}tsconfig.json`, JSON.stringify({
-    extends: `${root}tsconfig.base.json`,
-    compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
-    files
-  }))
+  writeFileSync(
+    `${dir}tsconfig.json`,
+    JSON.stringify({
+      extends: `${root}tsconfig.base.json`,
+      compilerOptions: {
+        noEmit: true,
+        composite: false,
+        declaration: false,
+        emitDeclarationOnly: false,
+        rootDir: root
+      },
+      files
+    })
+  )
   const tsc = `${root}node_modules/typescript/bin/tsc`
   return run(process.execPath, [tsc, "-p", `${dir}tsconfig.json`]).then(
     () => "",
@@ -130,7 +139,8 @@ describe("the lists of examples", () => {
 
   it("docs/examples.md links every example module, and nothing else", () => {
     const text = readFileSync(`${docs}examples.md`, "utf8")
-    const linked = [...new Set([...text.matchAll(/\]\(\.\.\/examples\/([\w.-]+\.ts)\)/g)].map((match) => match[1]!))].sort()
+    const linked = [...new Set([...text.matchAll(/\]\(\.\.\/examples\/([\w.-]+\.ts)\)/g)].map((match) => match[1]!))]
+      .sort()
     expect(linked).toEqual(listed)
   })
 })

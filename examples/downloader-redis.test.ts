@@ -77,7 +77,9 @@ describe("examples/downloader.ts --redis, two processes", () => {
     await get(`/download?${new URLSearchParams({ path: "/missing" })}`)
     const page = await until(() => get("/"))
     expect(page.status).toBe(502)
-    expect(page.body).toMatch(/^Download failed: DownloadError: GET http:\/\/127\.0\.0\.1:\d+\/missing answered 404 Not Found$/m)
+    expect(page.body).toMatch(
+      /^Download failed: DownloadError: GET http:\/\/127\.0\.0\.1:\d+\/missing answered 404 Not Found$/m
+    )
     expect(page.body).toMatch(/^ {4}at download \(.*downloader\.ts:\d+:\d+\)$/m)
   }, 30_000)
 })

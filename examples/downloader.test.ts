@@ -59,7 +59,9 @@ describe("examples/downloader.ts", () => {
       page = await get("/")
     }
     expect(page.status).toBe(502)
-    expect(page.body).toMatch(/^Download failed: DownloadError: GET http:\/\/127\.0\.0\.1:\d+\/missing answered 404 Not Found$/m)
+    expect(page.body).toMatch(
+      /^Download failed: DownloadError: GET http:\/\/127\.0\.0\.1:\d+\/missing answered 404 Not Found$/m
+    )
     expect(page.body).toMatch(/^ {4}at download \(.*downloader\.ts:\d+:\d+\)$/m)
     expect(page.body).toContain("at download (definition)")
     expect(page.cookie).toBe("")

@@ -123,7 +123,9 @@ const listen = (server: http.Server): Promise<number> =>
  * Starts the file server, the reactor and the app, each on 127.0.0.1 and a free port.
  * With `redis` (a URL), stashed results go to Redis, shared with other copies.
  */
-export async function start(options?: { readonly redis?: string | undefined }): Promise<{ readonly app: number; readonly files: number }> {
+export async function start(
+  options?: { readonly redis?: string | undefined }
+): Promise<{ readonly app: number; readonly files: number }> {
   store = options?.redis === undefined ? undefined : RedisResultStore.make({ url: options.redis })
   reactor = Reactor.setup(layer, { logLevel: "Error", resultStore: store })
   const files = fileServer()

@@ -87,14 +87,16 @@ it.effect("client disconnects under load: every abandoned request's fiber is int
     expect(reactor.stats().calls.aborted).toBe(requests)
   }))
 
-it("rolling restart: SIGTERM under sustained load; every started request is answered, 200 or 503, none lost", async () => {
-  const drainMillis = 1000
-  // The example's own main() (SIGTERM → app.close() → preClose → reactor.shutdown()), in a child
-  // process that counts, on the server's side, the requests it started and the responses it sent.
-  const child = spawn(process.execPath, [
-    "--input-type=module",
-    "-e",
-    `
+it(
+  "rolling restart: SIGTERM under sustained load; every started request is answered, 200 or 503, none lost",
+  async () => {
+    const drainMillis = 1000
+    // The example's own main() (SIGTERM → app.close() → preClose → reactor.shutdown()), in a child
+    // process that counts, on the server's side, the requests it started and the responses it sent.
+    const child = spawn(process.execPath, [
+      "--input-type=module",
+      "-e",
+      `
     const { main } = await import(${JSON.stringify(new URL("./fastify.ts", import.meta.url).href)})
     const app = await main(0, ${drainMillis})
     let started = 0
@@ -105,54 +107,56 @@ it("rolling restart: SIGTERM under sustained load; every started request is answ
     })
     process.on("exit", () => console.log(JSON.stringify({ started, sent })))
     `
-  ], { stdio: ["ignore", "pipe", "inherit"] })
-  try {
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-    const base = ((await lines.next()).value as string).replace(/^listening on /, "")
-    const exited = once(child, "exit")
+    ], { stdio: ["ignore", "pipe", "inherit"] })
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+      const base = ((await lines.next()).value as string).replace(/^listening on /, "")
+      const exited = once(child, "exit")
 
-    let load!: autocannon.Instance
-    const loaded = new Promise<autocannon.Result>((resolve, reject) => {
-      load = autocannon(
-        { url: `${base}/report?ms=20`, connections: 20, duration: 30, sampleInt: 100 },
-        (error, result) => (error ? reject(error) : resolve(result))
-      )
-    })
-    const responses: Record<string, number> = {}
-    load.on("response", (_client: unknown, status: number) => (responses[status] = (responses[status] ?? 0) + 1))
-    // Work that cannot finish within the drain.
-    const long = Array.from({ length: 5 }, () =>
-      fetch(`${base}/report?ms=60000`).then(async (response) => ({
-        status: response.status,
-        error: ((await response.json()) as { error: string }).error
-      })))
-    await until(() => (responses[200] ?? 0) > 500, "the load is under way")
+      let load!: autocannon.Instance
+      const loaded = new Promise<autocannon.Result>((resolve, reject) => {
+        load = autocannon(
+          { url: `${base}/report?ms=20`, connections: 20, duration: 30, sampleInt: 100 },
+          (error, result) => (error ? reject(error) : resolve(result))
+        )
+      })
+      const responses: Record<string, number> = {}
+      load.on("response", (_client: unknown, status: number) => (responses[status] = (responses[status] ?? 0) + 1))
+      // Work that cannot finish within the drain.
+      const long = Array.from({ length: 5 }, () =>
+        fetch(`${base}/report?ms=60000`).then(async (response) => ({
+          status: response.status,
+          error: ((await response.json()) as { error: string }).error
+        })))
+      await until(() => (responses[200] ?? 0) > 500, "the load is under way")
 
-    const signalled = performance.now()
-    child.kill("SIGTERM")
-    const [code] = await exited
-    const exitMillis = performance.now() - signalled
-    load.stop()
-    await loaded
+      const signalled = performance.now()
+      child.kill("SIGTERM")
+      const [code] = await exited
+      const exitMillis = performance.now() - signalled
+      load.stop()
+      await loaded
 
-    const server = JSON.parse((await lines.next()).value as string) as {
-      started: number
-      sent: Record<string, number>
+      const server = JSON.parse((await lines.next()).value as string) as {
+        started: number
+        sent: Record<string, number>
+      }
+      const longAnswers = await Promise.all(long)
+      for (const { status } of longAnswers) responses[status] = (responses[status] ?? 0) + 1
+
+      expect(code).toBe(0)
+      expect(exitMillis).toBeLessThan(drainMillis + 1000)
+      // Still running when the drain ended: interrupted, 503. (Requests that arrived during the drain
+      // got Fastify's own 503 for a closing server.)
+      expect(longAnswers).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: "ReactorStopped" })))
+      expect(Object.keys(responses).sort()).toEqual(["200", "503"]) // no 500, no 504
+      // Every request the server started was answered, and every answer reached the client.
+      const sentTotal = Object.values(server.sent).reduce((a, b) => a + b, 0)
+      expect(sentTotal).toBe(server.started)
+      expect(server.sent).toEqual(responses)
+    } finally {
+      child.kill("SIGKILL")
     }
-    const longAnswers = await Promise.all(long)
-    for (const { status } of longAnswers) responses[status] = (responses[status] ?? 0) + 1
-
-    expect(code).toBe(0)
-    expect(exitMillis).toBeLessThan(drainMillis + 1000)
-    // Still running when the drain ended: interrupted, 503. (Requests that arrived during the drain
-    // got Fastify's own 503 for a closing server.)
-    expect(longAnswers).toEqual(Array.from({ length: 5 }, () => ({ status: 503, error: "ReactorStopped" })))
-    expect(Object.keys(responses).sort()).toEqual(["200", "503"]) // no 500, no 504
-    // Every request the server started was answered, and every answer reached the client.
-    const sentTotal = Object.values(server.sent).reduce((a, b) => a + b, 0)
-    expect(sentTotal).toBe(server.started)
-    expect(server.sent).toEqual(responses)
-  } finally {
-    child.kill("SIGKILL")
-  }
-}, 30_000)
+  },
+  30_000
+)

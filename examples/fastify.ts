@@ -44,7 +44,8 @@ export class Db extends Context.Service<Db, {
         })
     )
     return Db.of({
-      query: (ms, result) => Effect.scoped(Effect.as(Effect.andThen(connection, ms > 0 ? Effect.sleep(ms) : Effect.void), result)),
+      query: (ms, result) =>
+        Effect.scoped(Effect.as(Effect.andThen(connection, ms > 0 ? Effect.sleep(ms) : Effect.void), result)),
       counts: Effect.sync(() => ({ ...counts }))
     })
   })
@@ -95,19 +96,22 @@ export const clientGone = (reply: FastifyReply): AbortSignal => {
 export const makeApp = (reactor: Reactor.Reactor<Db>) => {
   const app = Fastify()
 
-  app.get<{ Params: { id: string } }>("/users/:id", (request, reply) =>
-    reactor.waitFor(findUser(Number(request.params.id)), { timeout: "2 seconds", signal: clientGone(reply) }))
+  app.get<{ Params: { id: string } }>(
+    "/users/:id",
+    (request, reply) =>
+      reactor.waitFor(findUser(Number(request.params.id)), { timeout: "2 seconds", signal: clientGone(reply) })
+  )
 
   app.get<{ Querystring: { ms: number } }>("/report", {
     schema: { querystring: { type: "object", properties: { ms: { type: "integer", minimum: 0 } }, required: ["ms"] } }
   }, (request, reply) => reactor.waitFor(report(request.query.ms), { timeout: "5 seconds", signal: clientGone(reply) }))
 
   // For the load balancer: 503 once the reactor drains, so it stops sending requests here.
-  app.get("/health", (_request, reply) =>
-    reply.code(reactor.status === "running" ? 200 : 503).send(reactor.stats()))
+  app.get("/health", (_request, reply) => reply.code(reactor.status === "running" ? 200 : 503).send(reactor.stats()))
 
   app.setErrorHandler((error: FastifyError & { readonly _tag?: string }, _request, reply) =>
-    reply.code(statusOf(error)).send({ error: error._tag ?? error.name, message: error.message }))
+    reply.code(statusOf(error)).send({ error: error._tag ?? error.name, message: error.message })
+  )
 
   // preClose, not onClose: Fastify runs onClose only once every connection has ended, which
   // an idle keep-alive client can put off for keepAliveTimeout (72 s) — too late to drain.

@@ -2,8 +2,8 @@
  * `npm start`: a reactor in a plain async program, in one screen.
  * Run it with `npx node examples/quickstart.ts`.
  */
-import { Context, Data, Effect, Layer } from "effect"
 import { Reactor, TimeoutError } from "@crochet/core"
+import { Context, Data, Effect, Layer } from "effect"
 
 // An Effect service, as a library would have it.
 class UserNotFound extends Data.TaggedError("UserNotFound")<{ readonly id: number }> {}

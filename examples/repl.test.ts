@@ -49,7 +49,9 @@ describe("examples/repl.ts", () => {
     onTestFinished(() => void repl.child.kill())
     expect(await repl.nextPrompt()).toContain("Helpers: run(effect)")
     expect(await repl.send(`await run(services.kv.set("greeting", "hello"))`)).toBe("undefined")
-    expect(await repl.send(`await run(services.kv.get("greeting"))`)).toBe("{ _id: 'Option', _tag: 'Some', value: 'hello' }")
+    expect(await repl.send(`await run(services.kv.get("greeting"))`)).toBe(
+      "{ _id: 'Option', _tag: 'Some', value: 'hello' }"
+    )
     expect(await repl.send(`await run(services.kv.keys)`)).toBe("[ 'greeting' ]")
     expect(await repl.send(`reactor.status`)).toBe("'running'")
 
@@ -111,7 +113,9 @@ describe("examples/repl.ts", () => {
     expect(await first.send(`await run(services.kv.set("from", "first"))`)).toBe("undefined")
     first.socket.end(".exit\n")
     const second = await connect()
-    expect(await second.send(`await run(services.kv.get("from"))`)).toBe("{ _id: 'Option', _tag: 'Some', value: 'first' }")
+    expect(await second.send(`await run(services.kv.get("from"))`)).toBe(
+      "{ _id: 'Option', _tag: 'Some', value: 'first' }"
+    )
     expect(await second.send(`reactor.status`)).toBe("'running'")
     // A Ctrl-C byte (what `--connect` sends) interrupts the running call.
     second.socket.write("await run(Effect.never)\n")

@@ -7,8 +7,8 @@
  *    made with `Reactor.make()` inside `it.effect` uses the TestClock, so
  *    `TestClock.adjust` fires them at once, without real waiting.
  */
-import { expect, it } from "@effect/vitest"
 import { Cancelled, Reactor, ReactorStopped, TimeoutError } from "@crochet/core"
+import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"

@@ -53,7 +53,9 @@ const readmeTestingExample = (): string => {
   const readme = readFileSync(join(root, "README.md"), "utf8")
   const section = readme.split("\n## Testing code built on the toolkit\n")[1]
   const snippet = section?.match(/```ts[^\n]*\n([\s\S]*?)```/)?.[1]
-  if (snippet === undefined) throw new Error("README.md has no ```ts snippet under \"## Testing code built on the toolkit\"")
+  if (snippet === undefined) {
+    throw new Error("README.md has no ```ts snippet under \"## Testing code built on the toolkit\"")
+  }
   return snippet
 }
 
@@ -98,11 +100,24 @@ describe("the packed packages, installed in a project outside the repository", (
     expect(packed.map((p) => p.name)).toEqual(["@crochet/core", "@crochet/platform-node", "@crochet/redis-store"])
     for (const p of packed) {
       const files = p.files.map((f) => f.path)
-      console.log(`${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${(p.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files`)
-      expect(files).toEqual(
-        expect.arrayContaining(["package.json", "README.md", "CHANGELOG.md", "LICENSE", "dist/index.js", "dist/index.d.ts"])
+      console.log(
+        `${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${
+          (p.unpackedSize / 1024).toFixed(1)
+        } kB unpacked, ${files.length} files`
       )
-      expect(files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/.test(f))).toEqual([])
+      expect(files).toEqual(
+        expect.arrayContaining([
+          "package.json",
+          "README.md",
+          "CHANGELOG.md",
+          "LICENSE",
+          "dist/index.js",
+          "dist/index.d.ts"
+        ])
+      )
+      expect(
+        files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/.test(f))
+      ).toEqual([])
       expect(files.filter((f) => f.includes("test") || f.endsWith("tsconfig.json"))).toEqual([])
     }
   })
@@ -119,7 +134,9 @@ describe("the packed packages, installed in a project outside the repository", (
     // are ES modules, which CommonJS reaches with require() on Node 22.12 and later. Every module is
     // listed, since attw does not follow the "./*" pattern by itself.
     for (const p of packed) {
-      const modules = p.files.map((f) => f.path.match(/^dist\/(\w+)\.js$/)?.[1]).filter((m) => m !== undefined && m !== "index")
+      const modules = p.files.map((f) => f.path.match(/^dist\/(\w+)\.js$/)?.[1]).filter((m) =>
+        m !== undefined && m !== "index"
+      )
       await run(dir, bin("attw"), [
         join(dir, p.filename),
         "--profile",
@@ -156,10 +173,12 @@ describe("the packed packages, installed in a project outside the repository", (
       skipLibCheck: false
     }
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
-    for (const [name, resolution] of [["nodenext", { module: "nodenext", moduleResolution: "nodenext" }], [
-      "bundler",
-      { module: "preserve", moduleResolution: "bundler" }
-    ]] as const) {
+    for (
+      const [name, resolution] of [["nodenext", { module: "nodenext", moduleResolution: "nodenext" }], [
+        "bundler",
+        { module: "preserve", moduleResolution: "bundler" }
+      ]] as const
+    ) {
       writeFileSync(
         join(dir, `tsconfig.${name}.json`),
         JSON.stringify({ compilerOptions: { ...strict, ...resolution }, files: ["strict.ts"] })
@@ -174,17 +193,23 @@ describe("the packed packages, installed in a project outside the repository", (
   })
 
   it("the README's testing example passes under @effect/vitest", async () => {
-    const output = await run(dir, process.execPath, [join("node_modules", "vitest", "vitest.mjs"), "run", "readme.test.ts"])
+    const output = await run(dir, process.execPath, [
+      join("node_modules", "vitest", "vitest.mjs"),
+      "run",
+      "readme.test.ts"
+    ])
     expect(output).toMatch(/Tests\s+2 passed/)
   })
 
   it("a missing worker entry module fails the first call at once, naming the module and the reason", async () => {
     const internal = join(dir, "node_modules", "@crochet", "platform-node", "dist", "internal")
-    for (const [file, expected] of [
-      ["supervisor.js", /supervisor module .*supervisor\.js is missing/],
-      ["reactorWorker.js", /reactor thread module .*reactorWorker\.js is missing/],
-      ["reactorMain.js", /Cannot find module .*reactorMain\.js/]
-    ] as const) {
+    for (
+      const [file, expected] of [
+        ["supervisor.js", /supervisor module .*supervisor\.js is missing/],
+        ["reactorWorker.js", /reactor thread module .*reactorWorker\.js is missing/],
+        ["reactorMain.js", /Cannot find module .*reactorMain\.js/]
+      ] as const
+    ) {
       renameSync(join(internal, file), join(internal, `${file}.away`))
       try {
         expect(await run(dir, process.execPath, ["broken-install.mjs"])).toMatch(expected)

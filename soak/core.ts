@@ -14,9 +14,6 @@ class Expected extends Data.TaggedError("Expected")<{ readonly n: number }> {}
 
 type Outcome = "success" | "failure" | "timeout" | "aborted" | "stopped"
 
-
-
-
 /** The call for input `n`, and the outcome it must have. */
 const callFor = (
   reactor: Reactor.Reactor<never>,
@@ -30,11 +27,17 @@ const callFor = (
       return { promise: reactor.waitFor(Effect.succeed(n)), expected: "success" }
     case 3:
     case 4:
-      return { promise: reactor.waitFor(Effect.yieldNow.pipe(Effect.as(n)), { timeout: "1 minute" }), expected: "success" }
+      return {
+        promise: reactor.waitFor(Effect.yieldNow.pipe(Effect.as(n)), { timeout: "1 minute" }),
+        expected: "success"
+      }
     case 5:
       return { promise: reactor.waitFor(Effect.fail(new Expected({ n }))), expected: "failure" }
     case 6:
-      return { promise: reactor.waitFor(Effect.yieldNow.pipe(Effect.andThen(Effect.fail(new Expected({ n }))))), expected: "failure" }
+      return {
+        promise: reactor.waitFor(Effect.yieldNow.pipe(Effect.andThen(Effect.fail(new Expected({ n }))))),
+        expected: "failure"
+      }
     case 7: {
       const controller = new AbortController()
       const promise = reactor.waitFor(Effect.never, { signal: controller.signal })
@@ -90,7 +93,10 @@ const sequential = async () => {
   const began = performance.now()
   for (let n = 0; n < calls; n++) if (!(await settle(callFor(reactor, n, 1000), n))) wrong++
   const seconds = (performance.now() - began) / 1000
-  figure("1,000,000 sequential calls", `${seconds.toFixed(1)} s (${Math.round(calls / seconds).toLocaleString("en")}/s)`)
+  figure(
+    "1,000,000 sequential calls",
+    `${seconds.toFixed(1)} s (${Math.round(calls / seconds).toLocaleString("en")}/s)`
+  )
   check(wrong === 0, `sequential: every call settled once with its outcome (${wrong} wrong)`)
   await reactor.shutdown()
 }
@@ -117,8 +123,11 @@ const managedRuntimeDispose = async (): Promise<{ readonly ms: number; readonly 
   const runtime = ManagedRuntime.make(Layer.effectDiscard(Effect.void))
   await runtime.runPromise(Effect.void)
   const calls = 125_000
-  const pending = Array.from({ length: calls }, (_, n) =>
-    (n % 5 === 0 ? runtime.runPromise(Effect.succeed(n)) : runtime.runPromise(Effect.never)).then(() => 1, () => 0))
+  const pending = Array.from(
+    { length: calls },
+    (_, n) =>
+      (n % 5 === 0 ? runtime.runPromise(Effect.succeed(n)) : runtime.runPromise(Effect.never)).then(() => 1, () => 0)
+  )
   const settled = Promise.all(pending)
   await heapAfterGc()
   const cpu = process.cpuUsage()
@@ -141,7 +150,13 @@ const cpuMillisSince = (since: NodeJS.CpuUsage): number => {
  * after the clock stopped).
  */
 const shutdownBurst = async (): Promise<
-  { readonly ms: number; readonly cpuMs: number; readonly wrong: number; readonly late: string; readonly refused: string }
+  {
+    readonly ms: number
+    readonly cpuMs: number
+    readonly wrong: number
+    readonly late: string
+    readonly refused: string
+  }
 > => {
   const reactor = Reactor.setup(Layer.effectDiscard(Effect.void))
   const calls = 125_000
@@ -227,12 +242,18 @@ const unretrievedStashes = async () => {
     if (n % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve))
   }
   const seconds = (performance.now() - began) / 1000
-  figure("1,000,000 stashes never retrieved (ttl 1 s)", `${seconds.toFixed(1)} s (${Math.round(stashes / seconds).toLocaleString("en")}/s)`)
+  figure(
+    "1,000,000 stashes never retrieved (ttl 1 s)",
+    `${seconds.toFixed(1)} s (${Math.round(stashes / seconds).toLocaleString("en")}/s)`
+  )
   const heapWhileKept = await heapAfterGc()
   await new Promise((resolve) => setTimeout(resolve, ttl + 200))
   const left = store.takeUnretrieved().length
   const heapAfterTtl = await heapAfterGc()
-  figure("heap: within the last ttl → after it", `${(heapWhileKept / 1024 / 1024).toFixed(1)} MB → ${(heapAfterTtl / 1024 / 1024).toFixed(1)} MB`)
+  figure(
+    "heap: within the last ttl → after it",
+    `${(heapWhileKept / 1024 / 1024).toFixed(1)} MB → ${(heapAfterTtl / 1024 / 1024).toFixed(1)} MB`
+  )
   check(left === 0, `memory store: every unretrieved stash expired after its ttl (${left} left)`)
   await reactor.shutdown()
 }

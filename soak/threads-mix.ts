@@ -84,7 +84,9 @@ export const perform = (client: Client, n: number, window: Array<InFlight>): Out
     case 6:
       return settle(n, () => client.call.fail(n))
     case 7:
-      return n % 100 === 7 ? settle(n, () => client.with({ timeout: "1 millis" }).hang()) : settle(n, () => client.call.ok(n))
+      return n % 100 === 7
+        ? settle(n, () => client.with({ timeout: "1 millis" }).hang())
+        : settle(n, () => client.call.ok(n))
     case 8:
       return settle(n, () => {
         const handle = client.start.hang()

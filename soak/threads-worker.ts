@@ -47,7 +47,7 @@ const window: Array<InFlight> = []
 for (let n = index; n < calls; n += workers) {
   const outcome = perform(client, n, window)
   if (outcome !== undefined) judge(n, outcome)
-  if (window.length >= 64) for (const inFlight of window.splice(0, 32)) judge(inFlight.n, settleHandle(inFlight))
+  if (window.length >= 64) { for (const inFlight of window.splice(0, 32)) judge(inFlight.n, settleHandle(inFlight)) }
   Atomics.add(counters, 0, 1)
 }
 for (const inFlight of window.splice(0)) judge(inFlight.n, settleHandle(inFlight))

@@ -17,9 +17,9 @@ import { MainThreadBridge, ReactorThread } from "@crochet/platform-node"
 import * as Layer from "effect/Layer"
 import { once } from "node:events"
 import { Worker } from "node:worker_threads"
+import { check, figure, finish, heapAfterGc } from "./report.ts"
 import { type Client, expectedOf, type InFlight, type Outcome, perform, settleHandle } from "./threads-mix.ts"
 import { Expected, operations } from "./threads-operations.ts"
-import { check, figure, finish, heapAfterGc } from "./report.ts"
 
 // This thread blocks in Atomics.wait, where no timer of its own can fire: the
 // watchdog is another thread, which kills the process if the soak ever hangs.
@@ -32,17 +32,19 @@ watchdog.unref()
 const ms = (millis: number) => `${millis.toFixed(millis < 10 ? 1 : 0)} ms`
 const perSecond = (calls: number, millis: number) => `${Math.round(calls / (millis / 1000)).toLocaleString("en")}/s`
 
-
 const calls = 100_000
 const killAt = 50_000
 const start = performance.now()
 
 /** 1. ReactorThread, killed once mid-run. */
 const reactorThread = async () => {
-  const client = ReactorThread.connect<typeof import("./threads.reactor.ts")>(new URL("./threads.reactor.ts", import.meta.url), {
-    timeout: "30 seconds",
-    errors: [Expected]
-  })
+  const client = ReactorThread.connect<typeof import("./threads.reactor.ts")>(
+    new URL("./threads.reactor.ts", import.meta.url),
+    {
+      timeout: "30 seconds",
+      errors: [Expected]
+    }
+  )
   const started = performance.now()
   client.ready()
   figure("reactor thread: first start (load effect, build the layer)", ms(performance.now() - started))
@@ -77,17 +79,25 @@ const reactorThread = async () => {
       const releaseMillis = performance.now() - blocked
       check(
         death instanceof ReactorStopped && death.message.includes("exit code 7"),
-        `reactor thread exit: the blocked caller was released with ReactorStopped naming the exit code (${(death as Error)?.message?.slice(0, 60)}...)`
+        `reactor thread exit: the blocked caller was released with ReactorStopped naming the exit code (${
+          (death as Error)?.message?.slice(0, 60)
+        }...)`
       )
       figure("reactor thread exits: blocked caller released after", ms(releaseMillis))
       const pollStarted = performance.now()
       const unreleased = hanging.filter((handle) => handle.poll() === undefined).length
       const pollMillis = performance.now() - pollStarted
-      check(unreleased === 0, `reactor thread exit: all 1,000 pending handles released at once (${unreleased} still pending)`)
+      check(
+        unreleased === 0,
+        `reactor thread exit: all 1,000 pending handles released at once (${unreleased} still pending)`
+      )
       figure("reactor thread exits: 1,000 pending handles all settled (poll each)", ms(pollMillis))
       let wrongHanging = 0
       for (const handle of hanging) if (settleHandle({ handle: handle as never, n: -1 }) !== "stopped") wrongHanging++
-      check(wrongHanging === 0, `reactor thread exit: every pending handle settled once with ReactorStopped (${wrongHanging} wrong)`)
+      check(
+        wrongHanging === 0,
+        `reactor thread exit: every pending handle settled once with ReactorStopped (${wrongHanging} wrong)`
+      )
       // Handles whose reply came before the end keep it; the others were released.
       for (const inFlight of inWindow) judge(inFlight.n, settleHandle(inFlight), [expectedOf(inFlight.n), "stopped"])
       const restarted = performance.now()
@@ -98,17 +108,36 @@ const reactorThread = async () => {
     }
     const outcome = perform(mix, n, window)
     if (outcome !== undefined) judge(n, outcome)
-    if (window.length >= 256) for (const inFlight of window.splice(0, 128)) judge(inFlight.n, settleHandle(inFlight))
+    if (window.length >= 256) {
+      for (const inFlight of window.splice(0, 128)) judge(inFlight.n, settleHandle(inFlight))
+    }
   }
   for (const inFlight of window.splice(0)) judge(inFlight.n, settleHandle(inFlight))
   const millis = performance.now() - began - killMillis
-  figure("reactor thread: 100,000 mixed calls (excluding the kill and restart)", `${(millis / 1000).toFixed(1)} s (${perSecond(calls, millis)})`)
-  check(outcomes === calls, `reactor thread: every call settled (${outcomes.toLocaleString("en")} of ${calls.toLocaleString("en")})`)
-  check(wrong === 0, `reactor thread: every call settled once with its outcome (${wrong} wrong)${examples.length ? `: ${examples.join("; ")}` : ""}`)
+  figure(
+    "reactor thread: 100,000 mixed calls (excluding the kill and restart)",
+    `${(millis / 1000).toFixed(1)} s (${perSecond(calls, millis)})`
+  )
+  check(
+    outcomes === calls,
+    `reactor thread: every call settled (${outcomes.toLocaleString("en")} of ${calls.toLocaleString("en")})`
+  )
+  check(
+    wrong === 0,
+    `reactor thread: every call settled once with its outcome (${wrong} wrong)${
+      examples.length ? `: ${examples.join("; ")}` : ""
+    }`
+  )
 
   const heapGrowth = (await heapAfterGc()) - heapBefore
-  figure("reactor thread: heap growth of this thread after the run (after GC)", `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`)
-  check(heapGrowth <= 5 * 1024 * 1024, `reactor thread: heap growth ≤ 5 MB (${(heapGrowth / 1024 / 1024).toFixed(2)} MB)`)
+  figure(
+    "reactor thread: heap growth of this thread after the run (after GC)",
+    `${(heapGrowth / 1024 / 1024).toFixed(2)} MB`
+  )
+  check(
+    heapGrowth <= 5 * 1024 * 1024,
+    `reactor thread: heap growth ≤ 5 MB (${(heapGrowth / 1024 / 1024).toFixed(2)} MB)`
+  )
 
   const shutdownStarted = performance.now()
   client.shutdown()
@@ -151,20 +180,24 @@ const mainThreadBridge = async () => {
   const stopMillis = shutdownStarted - began
   await reactor.shutdown()
   const shutdownMillis = performance.now() - shutdownStarted
-  const reports = (await Promise.all(reported)).map(([report]) => report as {
-    readonly settled: number
-    readonly wrong: number
-    readonly stopped: number
-    readonly firstStoppedAt: number | undefined
-    readonly examples: Array<string>
-  })
+  const reports = (await Promise.all(reported)).map(([report]) =>
+    report as {
+      readonly settled: number
+      readonly wrong: number
+      readonly stopped: number
+      readonly firstStoppedAt: number | undefined
+      readonly examples: Array<string>
+    }
+  )
   await Promise.all(threads.map((thread) => thread.exited))
   const millis = performance.now() - began
   const settled = reports.reduce((sum, report) => sum + report.settled, 0)
   const wrong = reports.reduce((sum, report) => sum + report.wrong, 0)
   const release = Math.max(...reports.map((report) => (report.firstStoppedAt ?? Infinity) - stopAt))
   figure(
-    `main-thread bridge: 100,000 mixed calls from ${workers} worker threads (reactor shut down at ${madeBeforeStop.toLocaleString("en")})`,
+    `main-thread bridge: 100,000 mixed calls from ${workers} worker threads (reactor shut down at ${
+      madeBeforeStop.toLocaleString("en")
+    })`,
     `${(millis / 1000).toFixed(1)} s`
   )
   figure(
@@ -173,13 +206,23 @@ const mainThreadBridge = async () => {
   )
   figure("main-thread bridge: reactor.shutdown() with the workers calling", ms(shutdownMillis))
   figure("main-thread bridge: the last worker saw ReactorStopped after", ms(release))
-  check(settled === calls, `main-thread bridge: every call settled (${settled.toLocaleString("en")} of ${calls.toLocaleString("en")})`)
+  check(
+    settled === calls,
+    `main-thread bridge: every call settled (${settled.toLocaleString("en")} of ${calls.toLocaleString("en")})`
+  )
   check(
     wrong === 0,
     `main-thread bridge: every call settled once with its outcome, ReactorStopped only after the shutdown began (${wrong} wrong)` +
-      `${reports.some((report) => report.examples.length) ? `: ${reports.flatMap((report) => report.examples).join("; ")}` : ""}`
+      `${
+        reports.some((report) => report.examples.length)
+          ? `: ${reports.flatMap((report) => report.examples).join("; ")}`
+          : ""
+      }`
   )
-  check(reports.every((report) => report.stopped > 0), "main-thread bridge: every worker was released with ReactorStopped")
+  check(
+    reports.every((report) => report.stopped > 0),
+    "main-thread bridge: every worker was released with ReactorStopped"
+  )
   check(Number.isFinite(release), `main-thread bridge: released within ${ms(release)} of the shutdown`)
   bridge.close()
 }

@@ -12,7 +12,9 @@ export class Glossary extends Context.Service<Glossary, {
 }>()("examples/eslint-rule/Glossary") {
   static readonly layer = Layer.effect(
     Glossary,
-    Effect.map(Effect.promise(loadGlossary), (glossary) =>
-      Glossary.of({ check: (text) => Effect.sync(() => findTerms(glossary, text)) }))
+    Effect.map(
+      Effect.promise(loadGlossary),
+      (glossary) => Glossary.of({ check: (text) => Effect.sync(() => findTerms(glossary, text)) })
+    )
   )
 }

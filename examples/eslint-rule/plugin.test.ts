@@ -30,22 +30,35 @@ it("the rule's check is a plain synchronous call into the reactor thread", () =>
 const eslintCli = (...args: Array<string>) =>
   promisify(execFile)(
     process.execPath,
-    [fileURLToPath(new URL("../../node_modules/eslint/bin/eslint.js", import.meta.url)), "-c", "eslint.config.js", ...args],
+    [
+      fileURLToPath(new URL("../../node_modules/eslint/bin/eslint.js", import.meta.url)),
+      "-c",
+      "eslint.config.js",
+      ...args
+    ],
     { cwd: here, timeout: 20_000 }
   ).then(() => undefined, (error: { code: number; killed: boolean; stdout: string }) => error)
 
-it("the eslint CLI with the plugin: reports, exits 1, and the reactor thread does not keep ESLint's process alive", async () => {
-  const failure = await eslintCli("sample")
-  expect(failure?.killed).toBe(false)
-  expect(failure?.code).toBe(1) // problems found
-  expect(failure?.stdout).toContain("✖ 4 problems (4 errors, 0 warnings)")
-  expect(failure?.stdout).toMatch(/2:28 +error +Say "placeholder value" instead of "dummy value" +glossary\/terms/)
-}, 30_000)
+it(
+  "the eslint CLI with the plugin: reports, exits 1, and the reactor thread does not keep ESLint's process alive",
+  async () => {
+    const failure = await eslintCli("sample")
+    expect(failure?.killed).toBe(false)
+    expect(failure?.code).toBe(1) // problems found
+    expect(failure?.stdout).toContain("✖ 4 problems (4 errors, 0 warnings)")
+    expect(failure?.stdout).toMatch(/2:28 +error +Say "placeholder value" instead of "dummy value" +glossary\/terms/)
+  },
+  30_000
+)
 
-it("eslint --concurrency 2: each ESLint worker thread loads the plugin and gets its own reactor thread; the run ends", async () => {
-  const failure = await eslintCli("--concurrency", "2", "sample")
-  expect(failure?.killed).toBe(false)
-  expect(failure?.code).toBe(1)
-  expect(failure?.stdout).toContain("✖ 4 problems (4 errors, 0 warnings)")
-  expect(failure?.stdout).toMatch(/2:12 +error +Say "denylist" instead of "blacklist" +glossary\/terms/)
-}, 30_000)
+it(
+  "eslint --concurrency 2: each ESLint worker thread loads the plugin and gets its own reactor thread; the run ends",
+  async () => {
+    const failure = await eslintCli("--concurrency", "2", "sample")
+    expect(failure?.killed).toBe(false)
+    expect(failure?.code).toBe(1)
+    expect(failure?.stdout).toContain("✖ 4 problems (4 errors, 0 warnings)")
+    expect(failure?.stdout).toMatch(/2:12 +error +Say "denylist" instead of "blacklist" +glossary\/terms/)
+  },
+  30_000
+)

@@ -6,8 +6,8 @@
  * collector (OTLP); here they stay in memory and `finishedSpans` hands them
  * to the caller as plain data.
  */
-import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { ReactorThread } from "@crochet/platform-node"
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

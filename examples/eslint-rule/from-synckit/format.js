@@ -13,7 +13,9 @@ const parser = new Linter()
  * @returns {Promise<string>}
  */
 export const format = async (source) => {
-  const config = { languageOptions: { ecmaVersion: /** @type {const} */ (2015), sourceType: /** @type {const} */ ("module") } }
+  const config = {
+    languageOptions: { ecmaVersion: /** @type {const} */ (2015), sourceType: /** @type {const} */ ("module") }
+  }
   const fatal = parser.verify(source, config).find((message) => message.fatal)
   if (fatal !== undefined) {
     const reason = fatal.message.replace(/^Parsing error: /, "")

@@ -35,9 +35,13 @@ describe("from synckit to ReactorThread", () => {
     ["trailing spaces", "const greeting = \"hello\"   \n", [
       { line: 1, column: 1, ruleId: "formatting/format", message: "Run the formatter: this file is not formatted." }
     ]],
-    ["syntax the formatter cannot read: its SyntaxError, class and loc kept, is reported where it points", "const a = 1\nconst b = a ?? 2\n", [
-      { line: 2, column: 14, ruleId: "formatting/format", message: "Parsing error: Unexpected token ? (2:14)" }
-    ]]
+    [
+      "syntax the formatter cannot read: its SyntaxError, class and loc kept, is reported where it points",
+      "const a = 1\nconst b = a ?? 2\n",
+      [
+        { line: 2, column: 14, ruleId: "formatting/format", message: "Parsing error: Unexpected token ? (2:14)" }
+      ]
+    ]
   ])("%s: the same reports on both bridges", async (_, text, expected) => {
     expect(await reportsOf(synckitPlugin, text)).toEqual(expected)
     expect(await reportsOf(reactorThreadPlugin, text)).toEqual(expected)
@@ -46,12 +50,21 @@ describe("from synckit to ReactorThread", () => {
   it("the JavaScript type-checks with its JSDoc (checkJs)", async () => {
     const out = `${root}.vitest/from-synckit-checkjs/`
     mkdirSync(out, { recursive: true })
-    writeFileSync(`${out}tsconfig.json`, JSON.stringify({
-      extends: `${root}tsconfig.base.json`,
-      compilerOptions: { noEmit: true, composite: false, allowJs: true, checkJs: true, rootDir: root },
-      files: ["format.js", "rule.js", "synckit-worker.js", "synckit-plugin.js", "format.reactor.js", "plugin.js"].map((name) => `${here}${name}`)
-    }))
-    const complaints = await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${out}tsconfig.json`])
+    writeFileSync(
+      `${out}tsconfig.json`,
+      JSON.stringify({
+        extends: `${root}tsconfig.base.json`,
+        compilerOptions: { noEmit: true, composite: false, allowJs: true, checkJs: true, rootDir: root },
+        files: ["format.js", "rule.js", "synckit-worker.js", "synckit-plugin.js", "format.reactor.js", "plugin.js"].map(
+          (name) => `${here}${name}`
+        )
+      })
+    )
+    const complaints = await promisify(execFile)(process.execPath, [
+      `${root}node_modules/typescript/bin/tsc`,
+      "-p",
+      `${out}tsconfig.json`
+    ])
       .then(() => "", (error: { stdout: string }) => error.stdout)
     expect(complaints).toBe("")
   }, 60_000)
@@ -59,7 +72,12 @@ describe("from synckit to ReactorThread", () => {
   it("docs/plugins.md shows the files of the move as they are", () => {
     const guide = readFileSync(`${root}docs/plugins.md`, "utf8")
     const shown = [...guide.matchAll(/```js\n\/\/ examples\/eslint-rule\/from-synckit\/([\w.-]+)\n([\s\S]*?)```/g)]
-    expect(shown.map(([, name]) => name)).toEqual(["synckit-worker.js", "format.reactor.js", "synckit-plugin.js", "plugin.js"])
+    expect(shown.map(([, name]) => name)).toEqual([
+      "synckit-worker.js",
+      "format.reactor.js",
+      "synckit-plugin.js",
+      "plugin.js"
+    ])
     for (const [, name, text] of shown) expect(text, name).toBe(readFileSync(`${here}${name}`, "utf8"))
   })
 })

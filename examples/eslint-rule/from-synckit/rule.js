@@ -22,7 +22,11 @@ export const makeRule = (format) => ({
         if (!(error instanceof SyntaxError) || !("loc" in error)) throw error
         const { start } = /** @type {{ start: { line: number, column: number } }} */ (error.loc)
         // The formatter counts columns from 1, ESLint from 0.
-        context.report({ loc: { line: start.line, column: start.column - 1 }, messageId: "parsing", data: { message: error.message } })
+        context.report({
+          loc: { line: start.line, column: start.column - 1 },
+          messageId: "parsing",
+          data: { message: error.message }
+        })
       }
     }
   })

@@ -136,9 +136,10 @@ export class ResultNotFound extends Data.TaggedError("ResultNotFound")<{
     const shown = id.length > maxIdShown ? `${id.slice(0, maxIdShown)}…` : id
     super({
       id: shown,
-      message: `No stashed result has the id ${JSON.stringify(shown)}${
-        id.length > maxIdShown ? ` (${id.length} characters, longer than any id)` : ""
-      }: it is unknown, was already retrieved ` +
+      message:
+        `No stashed result has the id ${JSON.stringify(shown)}${
+          id.length > maxIdShown ? ` (${id.length} characters, longer than any id)` : ""
+        }: it is unknown, was already retrieved ` +
         "(each stashed result can be retrieved once), or expired. Keep the EventualResult returned by the " +
         "first retrieve() if you need it again."
     })

@@ -188,7 +188,9 @@ export const all = <const T extends ReadonlyArray<EventualResult<any, any>>>(
   results: T
 ): EventualResult<{ -readonly [K in keyof T]: Effect.Success<T[K]> }, Effect.Error<T[number]>> => {
   const reactor = reactorOf(results, "EventualResult.all")
-  const everything = Effect.all(results as ReadonlyArray<EventualResult<unknown, unknown>>, { concurrency: "unbounded" })
+  const everything = Effect.all(results as ReadonlyArray<EventualResult<unknown, unknown>>, {
+    concurrency: "unbounded"
+  })
   return reactor.runInReactor(
     everything.pipe(Effect.onInterrupt(() => Effect.sync(() => cancelAll(results))))
   ) as never

@@ -333,7 +333,8 @@ export type Runnable = Effect.Effect<any, any, any> | ((...args: ReadonlyArray<a
  * @category type-level
  */
 export interface MissingServices<S> {
-  readonly "Reactor: this effect needs services the reactor does not provide (add them to its layer, or name them: Reactor.make<Services>())": S
+  readonly "Reactor: this effect needs services the reactor does not provide (add them to its layer, or name them: Reactor.make<Services>())":
+    S
 }
 
 /**

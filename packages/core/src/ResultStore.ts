@@ -49,7 +49,9 @@ export interface ResultStore {
   /** Removes and returns the result; throws (or the handle's wait rejects with) `ResultNotFound` for an unknown id. */
   readonly retrieve: (id: string, reactor: Reactor.Reactor<never>) => EventualResult.EventualResult<unknown, unknown>
   /** Removes and returns every result of this process not retrieved yet (at shutdown, to report lost failures). */
-  readonly takeUnretrieved: () => ReadonlyArray<readonly [id: string, result: EventualResult.EventualResult<unknown, unknown>]>
+  readonly takeUnretrieved: () => ReadonlyArray<
+    readonly [id: string, result: EventualResult.EventualResult<unknown, unknown>]
+  >
 }
 
 /**
@@ -125,7 +127,9 @@ export const memory = (options?: MemoryOptions): ResultStore => {
   }
   const maxEntries = options?.maxEntries ?? Infinity
   if (maxEntries !== Infinity && (!Number.isSafeInteger(maxEntries) || maxEntries < 1)) {
-    throw new InvalidArgument(`ResultStore.memory: options.maxEntries must be a whole number of at least 1; got ${String(maxEntries)}.`)
+    throw new InvalidArgument(
+      `ResultStore.memory: options.maxEntries must be a whole number of at least 1; got ${String(maxEntries)}.`
+    )
   }
   return new MemoryStore(Duration.toMillis(ttl), maxEntries)
 }
@@ -157,7 +161,11 @@ class MemoryStore implements ResultStore {
     this.context = contextOf(result) ?? this.context
     if (this.entries.size >= this.maxEntries) {
       const [oldest, entry] = this.entries.entries().next().value!
-      this.drop(oldest, entry, `stashed as ${oldest} and dropped unretrieved: the store holds at most maxEntries (${this.maxEntries})`)
+      this.drop(
+        oldest,
+        entry,
+        `stashed as ${oldest} and dropped unretrieved: the store holds at most maxEntries (${this.maxEntries})`
+      )
     }
     const id = globalThis.crypto.randomUUID()
     this.entries.set(id, { result, expiresAt: this.clock.currentTimeMillisUnsafe() + this.ttl })
@@ -195,7 +203,11 @@ class MemoryStore implements ResultStore {
         })
         return
       }
-      this.drop(id, entry, `stashed as ${id} and expired unretrieved after its ttl (${Duration.format(Duration.millis(this.ttl))})`)
+      this.drop(
+        id,
+        entry,
+        `stashed as ${id} and expired unretrieved after its ttl (${Duration.format(Duration.millis(this.ttl))})`
+      )
     }
   }
 

@@ -8,7 +8,15 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { outsideError, stopCause } from "../src/Bridge.ts"
 import * as EncodedCause from "../src/EncodedCause.ts"
-import { Cancelled, causeOf, InvalidArgument, NonErrorFailure, Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
+import {
+  Cancelled,
+  causeOf,
+  InvalidArgument,
+  NonErrorFailure,
+  Reactor,
+  ReactorStopped,
+  TimeoutError
+} from "../src/index.ts"
 
 class NotFound extends Data.TaggedError("NotFound")<{ readonly message: string; readonly user: number }> {}
 class Wrapped extends Data.TaggedError("Wrapped")<{ readonly message: string; readonly cause: unknown }> {}
@@ -46,10 +54,16 @@ const seen = (error: any): Record<string, unknown> => ({
 })
 
 /** The failed Exit's Cause of `effect` run in `reactor`. */
-const causeOfRun = async (reactor: Reactor.Reactor<never>, effect: Effect.Effect<unknown, unknown>, timeout?: string) => {
+const causeOfRun = async (
+  reactor: Reactor.Reactor<never>,
+  effect: Effect.Effect<unknown, unknown>,
+  timeout?: string
+) => {
   const result = reactor.runInReactor(effect, timeout === undefined ? undefined : { timeout: timeout as "1 second" })
   await result.wait().catch(() => undefined)
-  return result.poll()!._tag === "Failure" ? (result.poll() as { readonly cause: Cause.Cause<unknown> }).cause : Cause.empty
+  return result.poll()!._tag === "Failure"
+    ? (result.poll() as { readonly cause: Cause.Cause<unknown> }).cause
+    : Cause.empty
 }
 
 describe("EncodedCause", () => {
@@ -62,9 +76,13 @@ describe("EncodedCause", () => {
         })
         const cases: Array<Effect.Effect<unknown, unknown>> = [
           lookup(7),
-          Effect.fail(new Wrapped({ message: "outer", cause: new RangeError("inner", { cause: new PlainError("root") }) })),
+          Effect.fail(
+            new Wrapped({ message: "outer", cause: new RangeError("inner", { cause: new PlainError("root") }) })
+          ),
           Effect.die(new Error("outer defect", { cause: new TypeError("inner defect") })),
-          Effect.failCause(Cause.combine(Cause.fail(new NotFound({ message: "first", user: 1 })), Cause.die(new TypeError("second")))),
+          Effect.failCause(
+            Cause.combine(Cause.fail(new NotFound({ message: "first", user: 1 })), Cause.die(new TypeError("second")))
+          ),
           Effect.fail(new PlainError("plain")),
           Effect.fail(new QuotaError({ message: "over quota" })),
           Effect.timeout(Effect.never, "1 milli"),
@@ -76,7 +94,9 @@ describe("EncodedCause", () => {
           const there = outsideError(trip(cause))
           const here = outsideError(cause)
           expect(seen(there)).toEqual(seen(here))
-          expect(/at lookup \(definition\)/.test(String(there.stack))).toBe(/at lookup \(definition\)/.test(String(here.stack)))
+          expect(/at lookup \(definition\)/.test(String(there.stack))).toBe(
+            /at lookup \(definition\)/.test(String(here.stack))
+          )
         }
         await reactor.shutdown()
       })
@@ -104,7 +124,10 @@ describe("EncodedCause", () => {
         expect(outsideError(trip(stops[4]!)).message).toContain("shutdown timeout (15s)")
         // A shutdown that also met a failure (a finalizer's) is the shutdown's error, the failure in its Cause.
         expect(outsideError(trip(stops[5]!))).toBeInstanceOf(ReactorStopped)
-        expect(causeOf(outsideError(trip(stops[5]!)))?.reasons.map((reason) => reason._tag)).toEqual(["Interrupt", "Fail"])
+        expect(causeOf(outsideError(trip(stops[5]!)))?.reasons.map((reason) => reason._tag)).toEqual([
+          "Interrupt",
+          "Fail"
+        ])
         await reactor.shutdown()
       })
 
@@ -126,7 +149,9 @@ describe("EncodedCause", () => {
         expect(error).toMatchObject({ name: "Unknown", message: "who?", _tag: "Unknown", at: "here" })
         expect(error.stack?.split("\n")[0]).toBe("Unknown: who?")
         expect(outsideError(trip(Cause.die(new SyntaxError("bad"))))).toBeInstanceOf(SyntaxError)
-        expect(outsideError(trip(Cause.fail(new Cause.NoSuchElementError("none"))))).toBeInstanceOf(Cause.NoSuchElementError)
+        expect(outsideError(trip(Cause.fail(new Cause.NoSuchElementError("none"))))).toBeInstanceOf(
+          Cause.NoSuchElementError
+        )
         // The toolkit's own errors too, without registering them.
         expect(outsideError(trip(Cause.fail(new InvalidArgument("bad option"))))).toBeInstanceOf(InvalidArgument)
         expect(outsideError(trip(Cause.fail(new ReactorStopped({ message: "gone" }))))).toBeInstanceOf(ReactorStopped)
@@ -212,50 +237,81 @@ describe("EncodedCause", () => {
       Cause.fail(new Odd({ fn: () => 1, big: 12n, date: new Date(0), map: new Map([[1, 2]]), nan: Number.NaN })),
       { leaves: "structuredClone" }
     )
-    const reason = structuredClone(encoded).reasons[0] as { readonly error: { readonly fields: Record<string, unknown> } }
-    expect(reason.error.fields).toEqual({ _tag: "Odd", fn: "[function fn]", big: 12n, date: new Date(0), map: new Map([[1, 2]]), nan: Number.NaN })
+    const reason = structuredClone(encoded).reasons[0] as {
+      readonly error: { readonly fields: Record<string, unknown> }
+    }
+    expect(reason.error.fields).toEqual({
+      _tag: "Odd",
+      fn: "[function fn]",
+      big: 12n,
+      date: new Date(0),
+      map: new Map([[1, 2]]),
+      nan: Number.NaN
+    })
   })
 
   it("an error whose getters throw is encoded as a description, never a thrown error", () => {
     const hostile = new Error("hostile")
-    Object.defineProperty(hostile, "field", { enumerable: true, get: () => { throw new Error("no") } })
+    Object.defineProperty(hostile, "field", {
+      enumerable: true,
+      get: () => {
+        throw new Error("no")
+      }
+    })
     const encoded = EncodedCause.encode(Cause.die(hostile), { leaves: "json" })
-    expect(encoded.reasons[0]).toMatchObject({ _tag: "Die", defect: { _tag: "Value", value: expect.stringContaining("could not be read") } })
+    expect(encoded.reasons[0]).toMatchObject({
+      _tag: "Die",
+      defect: { _tag: "Value", value: expect.stringContaining("could not be read") }
+    })
   })
 
   describe("decodeUnknown (input from outside the process)", () => {
     it("never throws: any JSON value is a Cause or a MalformedCause (fast-check)", () => {
       const reason = fc.oneof(
-        fc.record({ _tag: fc.constantFrom("Fail", "Die", "Interrupt", "Other"), error: fc.jsonValue(), defect: fc.jsonValue() }),
+        fc.record({
+          _tag: fc.constantFrom("Fail", "Die", "Interrupt", "Other"),
+          error: fc.jsonValue(),
+          defect: fc.jsonValue()
+        }),
         fc.jsonValue()
       )
       const cause = fc.oneof(
         fc.jsonValue(),
         fc.record({ reasons: fc.array(reason), stop: fc.jsonValue(), pretty: fc.oneof(fc.string(), fc.jsonValue()) })
       )
-      fc.assert(fc.property(cause, (input) => {
-        const decoded = EncodedCause.decodeUnknown(input, classes)
-        expect(decoded instanceof EncodedCause.MalformedCause || Cause.isCause(decoded)).toBe(true)
-        if (Cause.isCause(decoded)) expect(outsideError(decoded)).toBeInstanceOf(Error)
-      }), { numRuns: 500 })
+      fc.assert(
+        fc.property(cause, (input) => {
+          const decoded = EncodedCause.decodeUnknown(input, classes)
+          expect(decoded instanceof EncodedCause.MalformedCause || Cause.isCause(decoded)).toBe(true)
+          if (Cause.isCause(decoded)) expect(outsideError(decoded)).toBeInstanceOf(Error)
+        }),
+        { numRuns: 500 }
+      )
     })
 
     it("says what is wrong", () => {
-      const wrong = (input: unknown) => (EncodedCause.decodeUnknown(input, classes) as EncodedCause.MalformedCause).message
+      const wrong = (input: unknown) =>
+        (EncodedCause.decodeUnknown(input, classes) as EncodedCause.MalformedCause).message
       expect(wrong("text")).toBe("Not an encoded Cause: expected an object.")
-      expect(wrong({ reasons: [{ _tag: "Fail", error: { _tag: "Error", name: "E", message: 1, fields: {} } }], pretty: "" }))
+      expect(
+        wrong({ reasons: [{ _tag: "Fail", error: { _tag: "Error", name: "E", message: 1, fields: {} } }], pretty: "" })
+      )
         .toBe("Not an encoded Cause: reasons[0].error.message is not a string.")
       expect(wrong({ reasons: [], stop: { _tag: "Timeout", millis: -1 }, pretty: "" }))
         .toBe("Not an encoded Cause: stop.millis is not a duration in milliseconds.")
       let chain: Record<string, unknown> = { _tag: "Value", value: 1 }
-      for (let depth = 0; depth < 10; depth++) chain = { _tag: "Error", name: "E", message: "m", fields: {}, cause: chain }
-      expect(wrong({ reasons: [{ _tag: "Die", defect: chain }], pretty: "" })).toContain("a chain of causes deeper than 8")
+      for (let depth = 0; depth < 10; depth++) {
+        chain = { _tag: "Error", name: "E", message: "m", fields: {}, cause: chain }
+      }
+      expect(wrong({ reasons: [{ _tag: "Die", defect: chain }], pretty: "" })).toContain(
+        "a chain of causes deeper than 8"
+      )
     })
 
     it("a field named __proto__ stays a field: the rebuilt error's class is not changed", () => {
       const input = JSON.parse(
-        '{"reasons":[{"_tag":"Fail","error":{"_tag":"Error","name":"NotFound","message":"m","fields":' +
-          '{"_tag":"NotFound","__proto__":{"polluted":true}}}}],"pretty":""}'
+        "{\"reasons\":[{\"_tag\":\"Fail\",\"error\":{\"_tag\":\"Error\",\"name\":\"NotFound\",\"message\":\"m\",\"fields\":" +
+          "{\"_tag\":\"NotFound\",\"__proto__\":{\"polluted\":true}}}}],\"pretty\":\"\"}"
       )
       const error = outsideError(EncodedCause.decodeUnknown(input, classes) as Cause.Cause<unknown>)
       expect(error).toBeInstanceOf(NotFound)

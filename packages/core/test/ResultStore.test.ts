@@ -63,9 +63,11 @@ describe("ResultStore.memory", () => {
     Effect.gen(function*() {
       const reactor = yield* reactorWith({ ttl: "1 minute" })
       let interrupted = false
-      const result = reactor.runInReactor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => {
-        interrupted = true
-      }))))
+      const result = reactor.runInReactor(Effect.never.pipe(Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          interrupted = true
+        })
+      )))
       result.stash()
       yield* TestClock.adjust("1 minute")
       expect(yield* Effect.promise(() => rejection(result.wait()))).toMatchObject({ _tag: "Cancelled" })

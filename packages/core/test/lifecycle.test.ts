@@ -67,7 +67,9 @@ describe("Reactor.make", () => {
       yield* TestClock.adjust("2 seconds")
       const cutOff = yield* Effect.promise(() => slow)
       expect(cutOff).toBeInstanceOf(ReactorStopped)
-      expect(cutOff.message).toContain("it did not finish within the drain (5s), so it was interrupted. To let such work finish, give the reactor a longer drain (options.drain).")
+      expect(cutOff.message).toContain(
+        "it did not finish within the drain (5s), so it was interrupted. To let such work finish, give the reactor a longer drain (options.drain)."
+      )
       yield* Fiber.join(closing)
       expect(reactor.status).toBe("stopped")
     }))
@@ -101,7 +103,9 @@ describe("Reactor.make", () => {
       const error = yield* Effect.promise(() => stuck)
       expect(error).toBeInstanceOf(ReactorStopped)
       expect(error.message).toContain("its finalizers did not finish within the shutdown timeout (30s)")
-      expect(error.message).toContain("Look for a finalizer of this work (Effect.ensuring, acquireRelease) that never ends")
+      expect(error.message).toContain(
+        "Look for a finalizer of this work (Effect.ensuring, acquireRelease) that never ends"
+      )
       // A drain is the knob for work cut off by the shutdown, not for a finalizer that never ends.
       expect(error.message).not.toMatch(/give .*drain/i)
       yield* Fiber.join(closing)
@@ -194,9 +198,10 @@ describe("Reactor.setup", () => {
     await reactor.shutdown()
     expect(reactor.status).toBe("stopped")
     expect(events.sort()).toEqual(["first closed", "third closed"])
-    expect(lines.some((line) => line.includes("a finalizer of the layer failed") && line.includes("close failed"))).toBe(
-      true
-    )
+    expect(lines.some((line) => line.includes("a finalizer of the layer failed") && line.includes("close failed")))
+      .toBe(
+        true
+      )
   })
 
   it("shutdown is idempotent and safe to call from many callers at once", async () => {

@@ -1,11 +1,15 @@
 import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import * as Resource from "@effect/opentelemetry/Resource"
-import { InMemoryMetricExporter, AggregationTemporality, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { trace } from "@opentelemetry/api"
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  PeriodicExportingMetricReader
+} from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
-import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Data, Effect, Exit, Layer, Metric, Tracer } from "effect"
 import { outsideError, stopReasonOf } from "../src/Bridge.ts"
 import { Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
@@ -70,15 +74,19 @@ describe("tracing", () => {
   it("takes the span's name, parent and timeout from runCallback's options (a call from another thread)", async () => {
     exporter.reset()
     const reactor = Reactor.setup(OtelTracer.layerGlobal, { name: "bridge" })
-    const exitOf = <A, E>(effect: Effect.Effect<A, E, never>, options: Omit<Reactor.RunCallbackOptions<A, E>, "onExit">) =>
-      new Promise<Exit.Exit<A, E>>((onExit) => reactor.runCallback(effect, { ...options, onExit }))
+    const exitOf = <A, E>(
+      effect: Effect.Effect<A, E, never>,
+      options: Omit<Reactor.RunCallbackOptions<A, E>, "onExit">
+    ) => new Promise<Exit.Exit<A, E>>((onExit) => reactor.runCallback(effect, { ...options, onExit }))
     // A caller's span context as it arrives from another thread or process.
     const parentSpan = Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" })
     expect(await exitOf(loadUser(1), { spanName: "lookup", parentSpan })).toEqual(Exit.succeed("Ada"))
     const timedOut = await exitOf(Effect.never, { spanName: "slow", parentSpan, timeout: 5 })
     expect(Exit.isFailure(timedOut) && stopReasonOf(timedOut.cause)?._tag).toBe("Timeout")
     expect(Exit.isFailure(timedOut) && outsideError(timedOut.cause)).toBeInstanceOf(TimeoutError)
-    expect(() => reactor.runCallback(Effect.void, { timeout: "soon" as never, onExit: () => {} })).toThrow(/options.timeout/)
+    expect(() => reactor.runCallback(Effect.void, { timeout: "soon" as never, onExit: () => {} })).toThrow(
+      /options.timeout/
+    )
     // A parent that was not sampled: nothing is recorded below it (OpenTelemetry's parent-based sampler).
     const unsampled = Tracer.externalSpan({ traceId: parentSpan.traceId, spanId: parentSpan.spanId, sampled: false })
     await exitOf(loadUser(1), { spanName: "unsampled", parentSpan: unsampled })
@@ -139,7 +147,9 @@ describe("stats and metrics", () => {
     // The same numbers as Effect metrics, for any exporter that reads Effect's metric registry.
     const snapshot = Effect.runSync(Metric.snapshot).filter((metric) => metric.attributes?.["reactor"] === "stats-test")
     const find = (id: string, outcome?: string) =>
-      snapshot.find((metric) => metric.id === id && (outcome === undefined || metric.attributes?.["outcome"] === outcome))
+      snapshot.find((metric) =>
+        metric.id === id && (outcome === undefined || metric.attributes?.["outcome"] === outcome)
+      )
     expect(find("crochet_reactor_calls_total", "success")?.state).toMatchObject({ count: 2 })
     expect(find("crochet_reactor_calls_total", "stopped")?.state).toMatchObject({ count: 2 })
     expect(find("crochet_reactor_in_flight")?.state).toEqual({ value: 0 })

@@ -1,8 +1,8 @@
 import { it as effectIt } from "@effect/vitest"
-import fc from "fast-check"
-import { describe, expect, it } from "vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
 import { checkOptions } from "../src/Bridge.ts"
 import { InvalidArgument, Reactor } from "../src/index.ts"
 
@@ -18,7 +18,11 @@ const refusal = async (run: () => unknown): Promise<InvalidArgument> => {
 
 /** One edit (insert, delete, replace, swap) of a key: what a typo looks like. */
 const typoOf = (key: string) =>
-  fc.tuple(fc.integer({ min: 0, max: key.length - 1 }), fc.constantFrom("insert", "delete", "replace", "swap"), fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz"))
+  fc.tuple(
+    fc.integer({ min: 0, max: key.length - 1 }),
+    fc.constantFrom("insert", "delete", "replace", "swap"),
+    fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz")
+  )
     .map(([at, edit, letter]) => {
       switch (edit) {
         case "insert":
@@ -53,22 +57,25 @@ describe("checkOptions (fast-check over random keys)", () => {
 
   it("a one-letter typo of a known key is answered with that key (or one as near)", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...waitForKeys).chain((key) => fc.tuple(fc.constant(key), typoOf(key))), ([key, typo]) => {
-        fc.pre(!waitForKeys.includes(typo))
-        const message = (() => {
-          try {
-            checkOptions({ [typo]: 1 }, waitForKeys, "waitFor")
-            return ""
-          } catch (error) {
-            return (error as InvalidArgument).message
-          }
-        })()
-        expect(message).toMatch(/did you mean `(\w+)`\?/)
-        const suggested = /did you mean `(\w+)`\?/.exec(message)![1]!
-        // The intended key, unless the typo happens to be as near another one.
-        if (suggested !== key) expect(waitForKeys).toContain(suggested)
-        if (typo.length >= 4 && key.toLowerCase() !== "signal") expect(suggested).toBe(key)
-      }),
+      fc.property(
+        fc.constantFrom(...waitForKeys).chain((key) => fc.tuple(fc.constant(key), typoOf(key))),
+        ([key, typo]) => {
+          fc.pre(!waitForKeys.includes(typo))
+          const message = (() => {
+            try {
+              checkOptions({ [typo]: 1 }, waitForKeys, "waitFor")
+              return ""
+            } catch (error) {
+              return (error as InvalidArgument).message
+            }
+          })()
+          expect(message).toMatch(/did you mean `(\w+)`\?/)
+          const suggested = /did you mean `(\w+)`\?/.exec(message)![1]!
+          // The intended key, unless the typo happens to be as near another one.
+          if (suggested !== key) expect(waitForKeys).toContain(suggested)
+          if (typo.length >= 4 && key.toLowerCase() !== "signal") expect(suggested).toBe(key)
+        }
+      ),
       { numRuns: 500 }
     )
   })
@@ -76,9 +83,14 @@ describe("checkOptions (fast-check over random keys)", () => {
   it("known keys, undefined and an empty object pass; non-objects are refused", () => {
     expect(checkOptions(undefined, waitForKeys, "waitFor")).toBeUndefined()
     expect(checkOptions({}, waitForKeys, "waitFor")).toEqual({})
-    expect(checkOptions({ timeout: 1, signal: undefined }, waitForKeys, "waitFor")).toEqual({ timeout: 1, signal: undefined })
+    expect(checkOptions({ timeout: 1, signal: undefined }, waitForKeys, "waitFor")).toEqual({
+      timeout: 1,
+      signal: undefined
+    })
     for (const bad of [null, 5, "5 seconds", [], () => 1]) {
-      expect(() => checkOptions(bad, waitForKeys, "waitFor")).toThrow(/options must be an object with the keys `timeout`/)
+      expect(() => checkOptions(bad, waitForKeys, "waitFor")).toThrow(
+        /options must be an object with the keys `timeout`/
+      )
     }
   })
 
@@ -94,7 +106,9 @@ describe("checkOptions (fast-check over random keys)", () => {
     expect(message("drian")).toContain("did you mean `drain`?")
     expect(message("loglevel")).toContain("did you mean `logLevel`?")
     expect(message("timeout")).toContain("did you mean `shutdownTimeout`?")
-    expect(message("colour")).toBe("Reactor.setup: unknown option `colour`. The options are `shutdownTimeout`, `drain`, `logLevel`.")
+    expect(message("colour")).toBe(
+      "Reactor.setup: unknown option `colour`. The options are `shutdownTimeout`, `drain`, `logLevel`."
+    )
   })
 })
 
@@ -113,12 +127,22 @@ describe("every core call refuses a misspelt option", () => {
   it("waitFor(fn), waitForMethod, runInReactor (effect and fn), wait, setup", async () => {
     const reactor = Reactor.setup(Layer.empty)
     const lookup = (name: string) => Effect.succeed(name)
-    expect((await refusal(() => reactor.waitFor(lookup, typo))).message).toMatch(/^waitFor\(lookup\): unknown option `timout`; did you mean `timeout`\?/)
-    expect((await refusal(() => reactor.waitForMethod(typo))).message).toMatch(/^waitForMethod: .*did you mean `timeout`\?/)
-    expect((await refusal(() => reactor.runInReactor(Effect.void, typo))).message).toMatch(/^runInReactor: .*did you mean `timeout`\?/)
-    expect((await refusal(() => reactor.runInReactor(lookup, typo))).message).toMatch(/^runInReactor\(lookup\): .*did you mean `timeout`\?/)
+    expect((await refusal(() => reactor.waitFor(lookup, typo))).message).toMatch(
+      /^waitFor\(lookup\): unknown option `timout`; did you mean `timeout`\?/
+    )
+    expect((await refusal(() => reactor.waitForMethod(typo))).message).toMatch(
+      /^waitForMethod: .*did you mean `timeout`\?/
+    )
+    expect((await refusal(() => reactor.runInReactor(Effect.void, typo))).message).toMatch(
+      /^runInReactor: .*did you mean `timeout`\?/
+    )
+    expect((await refusal(() => reactor.runInReactor(lookup, typo))).message).toMatch(
+      /^runInReactor\(lookup\): .*did you mean `timeout`\?/
+    )
     const result = reactor.runInReactor(Effect.never)
-    expect((await refusal(() => result.wait(typo))).message).toMatch(/^EventualResult.wait: .*did you mean `timeout`\? The options are `timeout`, `signal`\.$/)
+    expect((await refusal(() => result.wait(typo))).message).toMatch(
+      /^EventualResult.wait: .*did you mean `timeout`\? The options are `timeout`, `signal`\.$/
+    )
     // waitFor's span name is not a wait option
     expect((await refusal(() => result.wait({ spanName: "x" } as never))).message).toMatch(/unknown option `spanName`/)
     expect((await refusal(() => Reactor.setup(Layer.empty, { drian: "1 second" } as never))).message).toMatch(

@@ -1,13 +1,24 @@
+import { Duration, Effect, Layer } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Duration, Effect, Layer } from "effect"
 import { InvalidArgument, Reactor, ResultNotFound, TimeoutError } from "../src/index.ts"
 
 /** Anything a caller might pass as a duration, well-formed or not. */
 const durationLike = fc.oneof(
   fc.double(),
   fc.integer({ min: -10_000, max: 10_000 }),
-  fc.constantFrom("5 seconds", "1 milli", "0 millis", "Infinity", "-Infinity", "soon", "", "5", "-1 seconds", "1e3 millis"),
+  fc.constantFrom(
+    "5 seconds",
+    "1 milli",
+    "0 millis",
+    "Infinity",
+    "-Infinity",
+    "soon",
+    "",
+    "5",
+    "-1 seconds",
+    "1e3 millis"
+  ),
   fc.string(),
   fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 })),
   fc.record({ seconds: fc.oneof(fc.double(), fc.string()), millis: fc.double() }, { requiredKeys: [] }),
@@ -93,10 +104,15 @@ describe("random input (fast-check)", () => {
   it("values that are not Effects: InvalidArgument from waitFor and runInReactor", async () => {
     const reactor = Reactor.setup(Layer.empty)
     await fc.assert(
-      fc.asyncProperty(fc.anything().filter((value) => typeof value !== "function" && !Effect.isEffect(value)), async (value) => {
-        expect((await settle(reactor.waitFor(value as never)) as { error: unknown }).error).toBeInstanceOf(InvalidArgument)
-        expect(() => reactor.runInReactor(value as never)).toThrow(InvalidArgument)
-      }),
+      fc.asyncProperty(
+        fc.anything().filter((value) => typeof value !== "function" && !Effect.isEffect(value)),
+        async (value) => {
+          expect((await settle(reactor.waitFor(value as never)) as { error: unknown }).error).toBeInstanceOf(
+            InvalidArgument
+          )
+          expect(() => reactor.runInReactor(value as never)).toThrow(InvalidArgument)
+        }
+      ),
       { numRuns: 300 }
     )
     await reactor.shutdown()

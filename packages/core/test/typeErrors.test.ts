@@ -71,12 +71,25 @@ export const typed = Effect.gen(function*() {
 const compile = async (): Promise<Map<number, string>> => {
   mkdirSync(dir, { recursive: true })
   writeFileSync(`${dir}mistakes.ts`, source)
-  writeFileSync(`${dir}tsconfig.json`, JSON.stringify({
-    extends: `${root}tsconfig.base.json`,
-    compilerOptions: { noEmit: true, composite: false, declaration: false, emitDeclarationOnly: false, rootDir: root },
-    files: ["mistakes.ts"]
-  }))
-  const output = await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${dir}tsconfig.json`])
+  writeFileSync(
+    `${dir}tsconfig.json`,
+    JSON.stringify({
+      extends: `${root}tsconfig.base.json`,
+      compilerOptions: {
+        noEmit: true,
+        composite: false,
+        declaration: false,
+        emitDeclarationOnly: false,
+        rootDir: root
+      },
+      files: ["mistakes.ts"]
+    })
+  )
+  const output = await promisify(execFile)(process.execPath, [
+    `${root}node_modules/typescript/bin/tsc`,
+    "-p",
+    `${dir}tsconfig.json`
+  ])
     .then(() => "", (error: { stdout: string }) => error.stdout)
   const byLine = new Map<number, string>()
   let line = 0

@@ -1,8 +1,16 @@
 import { describe, expect, it, vi } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, type Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { Aborted, causeOf, InvalidArgument, NonErrorFailure, Reactor, ReactorStopped, TimeoutError } from "../src/index.ts"
 import { getEventListeners } from "node:events"
+import {
+  Aborted,
+  causeOf,
+  InvalidArgument,
+  NonErrorFailure,
+  Reactor,
+  ReactorStopped,
+  TimeoutError
+} from "../src/index.ts"
 import { rejection } from "./helpers.ts"
 
 class NotFound extends Data.TaggedError("NotFound")<{ readonly host: string }> {}
@@ -68,7 +76,9 @@ describe("waitFor", () => {
       })))
       expect(defect).toBeInstanceOf(RangeError)
       const both = await rejection(
-        reactor.waitFor(Effect.failCause(Cause.combine(Cause.fail(new NotFound({ host: "a" })), Cause.die(new Error("b")))))
+        reactor.waitFor(
+          Effect.failCause(Cause.combine(Cause.fail(new NotFound({ host: "a" })), Cause.die(new Error("b"))))
+        )
       )
       expect(both).toBeInstanceOf(NotFound)
       expect(both.stack).toContain("1 more failure")
@@ -81,7 +91,7 @@ describe("waitFor", () => {
       const error = await rejection(reactor.waitFor(Effect.fail({ code: 7 })))
       expect(error).toBeInstanceOf(NonErrorFailure)
       expect(error.value).toEqual({ code: 7 })
-      expect(error.message).toContain('{"code":7}')
+      expect(error.message).toContain("{\"code\":7}")
       expect(typeof error.stack).toBe("string")
     }))
 
@@ -89,9 +99,14 @@ describe("waitFor", () => {
     withReactor(async (reactor) => {
       const controller = new AbortController()
       let interrupted = false
-      const pending = reactor.waitFor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => {
-        interrupted = true
-      }))), { signal: controller.signal })
+      const pending = reactor.waitFor(
+        Effect.never.pipe(Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            interrupted = true
+          })
+        )),
+        { signal: controller.signal }
+      )
       controller.abort("user left")
       const error = await rejection(pending)
       expect(error).toBeInstanceOf(Aborted)
@@ -119,7 +134,9 @@ describe("waitFor", () => {
       const controller = new AbortController()
       const added = vi.spyOn(controller.signal, "addEventListener")
       const quick = Effect.promise(() => Promise.resolve("done")) // not at once: the call is tracked
-      const answers = await Promise.all(Array.from({ length: 10 }, () => reactor.waitFor(quick, { signal: controller.signal })))
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => reactor.waitFor(quick, { signal: controller.signal }))
+      )
       expect(answers).toEqual(Array(10).fill("done"))
       expect(added).not.toHaveBeenCalled() // over before the check phase: no listener
       let finalized = false
@@ -265,7 +282,16 @@ describe("waitFor(fn)", () => {
 })
 
 describe("bad input", () => {
-  const badTimeouts: ReadonlyArray<unknown> = [NaN, -1, "soon", "-5 seconds", { seconds: "x" }, { millis: 5000 }, null, true]
+  const badTimeouts: ReadonlyArray<unknown> = [
+    NaN,
+    -1,
+    "soon",
+    "-5 seconds",
+    { seconds: "x" },
+    { millis: 5000 },
+    null,
+    true
+  ]
 
   it("refuses bad durations and options with InvalidArgument, at the call", () =>
     withReactor(async (reactor) => {
@@ -312,10 +338,13 @@ describe("Fiber interop", () => {
     withReactor(async (reactor) => {
       let fiber: Fiber.Fiber<unknown, unknown> | undefined
       const error = await rejection(
-        reactor.waitFor(Effect.withFiber((self) => {
-          fiber = self
-          return Effect.never
-        }), { timeout: 10 })
+        reactor.waitFor(
+          Effect.withFiber((self) => {
+            fiber = self
+            return Effect.never
+          }),
+          { timeout: 10 }
+        )
       )
       expect(error).toBeInstanceOf(TimeoutError)
       expect(Exit.hasInterrupts(fiber!.pollUnsafe()!)).toBe(true)
@@ -335,9 +364,11 @@ describe("errors from another realm", () => {
 describe("the call-site frame of a span", () => {
   it("shows the user's frame or none, never the reactor's own source", () =>
     withReactor(async (reactor) => {
-      const greet = reactor.waitFor(Effect.fn("greet")(function*(id: number) {
-        return yield* new NotFound({ host: String(id) })
-      }))
+      const greet = reactor.waitFor(
+        Effect.fn("greet")(function*(id: number) {
+          return yield* new NotFound({ host: String(id) })
+        })
+      )
       const error = await rejection(greet(42))
       expect(error.stack).toContain("at greet (definition)")
       expect(error.stack).not.toMatch(/packages\/core\/(src|dist)\//)

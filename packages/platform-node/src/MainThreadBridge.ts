@@ -43,9 +43,9 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import { WrongThread } from "./Errors.ts"
 import { makeClient } from "./internal/client.ts"
 import { errorClasses } from "./internal/codec.ts"
+import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import * as Protocol from "./internal/protocol.ts"
-import { MainThreadReactor } from "./internal/mainThreadReactor.ts"
 import * as Released from "./internal/released.ts"
 import { Server } from "./internal/server.ts"
 
@@ -231,7 +231,8 @@ export const serve = <
     if (millis !== undefined) timeouts[name] = millis
   }
   const spinMillis =
-    decodeLowLatency(options?.lowLatency, serveLowLatency, "MainThreadBridge.serve: options.lowLatency")?.reactorSpin ?? 0
+    decodeLowLatency(options?.lowLatency, serveLowLatency, "MainThreadBridge.serve: options.lowLatency")?.reactorSpin ??
+      0
   const served = new Set<{ readonly server: Server; readonly state: Int32Array; readonly port: MessagePort }>()
   let closed = false
   const names = Object.keys(operations)
@@ -290,7 +291,9 @@ export const serve = <
  * @since 0.1.0
  * @category models
  */
-export type ServicesOf<Ops extends Operations> = { readonly [K in keyof Ops]: Effect.Services<ReturnType<Ops[K]>> }[keyof Ops]
+export type ServicesOf<Ops extends Operations> = {
+  readonly [K in keyof Ops]: Effect.Services<ReturnType<Ops[K]>>
+}[keyof Ops]
 
 /**
  * For an Effect application: makes a reactor (core's `Reactor.make`) over the
@@ -390,7 +393,8 @@ export const connect = <Ops extends Operations = Operations>(
   }
   if (endpoint.servingThread === threadId) {
     throw new WrongThread({
-      message: "MainThreadBridge.connect was called in the thread that serves the bridge: a blocking call there would " +
+      message:
+        "MainThreadBridge.connect was called in the thread that serves the bridge: a blocking call there would " +
         "deadlock (wait() must not be run in the reactor thread). Call the reactor directly here (reactor.waitFor)."
     })
   }
@@ -398,8 +402,8 @@ export const connect = <Ops extends Operations = Operations>(
   const remote = new MainThreadReactor(endpoint)
   return makeClient(remote, {
     timeout: toMillis(options?.timeout, "MainThreadBridge.connect: options.timeout"),
-    spinMillis:
-      decodeLowLatency(options?.lowLatency, connectLowLatency, "MainThreadBridge.connect: options.lowLatency")?.callerSpin ?? 0,
+    spinMillis: decodeLowLatency(options?.lowLatency, connectLowLatency, "MainThreadBridge.connect: options.lowLatency")
+      ?.callerSpin ?? 0,
     errors: errorClasses(options?.errors, "MainThreadBridge.connect: options.errors"),
     traceContext: options?.traceContext !== false
   }) as Client<Ops>

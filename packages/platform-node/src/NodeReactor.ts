@@ -119,11 +119,15 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options):
     ...reactorOptions
   } = options ?? {}
   if (beforeShutdown !== undefined && typeof beforeShutdown !== "function") {
-    throw new InvalidArgument("NodeReactor.setup: options.beforeShutdown must be a function (signal) => void | Promise<void>.")
+    throw new InvalidArgument(
+      "NodeReactor.setup: options.beforeShutdown must be a function (signal) => void | Promise<void>."
+    )
   }
   const settings = {
     signals: signals !== false,
-    blockingLimit: blockingLimit === undefined ? 10_000 : toMillis(blockingLimit, "NodeReactor.setup: options.blockingLimit"),
+    blockingLimit: blockingLimit === undefined
+      ? 10_000
+      : toMillis(blockingLimit, "NodeReactor.setup: options.blockingLimit"),
     beforeShutdown,
     beforeShutdownTimeout: beforeShutdownTimeout === undefined
       ? 10_000
@@ -134,7 +138,14 @@ export const setup = <R, E>(layer: Layer.Layer<R, E, never>, options?: Options):
   return facadeOf(reactor, keepAlive === "callers")
 }
 
-const optionKeys = [...Reactor.optionKeys, "signals", "keepAlive", "blockingLimit", "beforeShutdown", "beforeShutdownTimeout"] as const
+const optionKeys = [
+  ...Reactor.optionKeys,
+  "signals",
+  "keepAlive",
+  "blockingLimit",
+  "beforeShutdown",
+  "beforeShutdownTimeout"
+] as const
 
 /**
  * Shuts down every reactor made by {@link setup} (and core's `Reactor.setup`)

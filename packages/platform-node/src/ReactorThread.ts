@@ -40,6 +40,7 @@
  * @since 0.1.0
  */
 import type { Reactor } from "@crochet/core"
+import type { ErrorClass } from "@crochet/core/EncodedCause"
 import { InvalidArgument } from "@crochet/core/Errors"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
@@ -47,7 +48,6 @@ import type * as Layer from "effect/Layer"
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { Client, Operations } from "./BlockingClient.ts"
-import type { ErrorClass } from "@crochet/core/EncodedCause"
 import type * as ClientModule from "./internal/client.ts"
 import { errorClasses } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
@@ -64,7 +64,6 @@ watchWorkerThreads()
 // module for `define` only, and its thread should not load what only a caller needs.
 const clientModule = onFirstUse<typeof ClientModule>("internal/client")
 const threadReactorModule = onFirstUse<typeof ThreadReactorModule>("internal/threadReactor")
-
 
 /**
  * What a reactor module exports: its operations, the layer they need, and
@@ -180,7 +179,11 @@ export const define = <
 ): Definition<Ops> => {
   checkOptions(definition, definitionKeys, "ReactorThread.define")
   checkOptions(definition.reactor, reactorOptionKeys, "ReactorThread.define: reactor")
-  checkOptions(definition.timeouts, Object.keys(definition.operations ?? {}), "ReactorThread.define: timeouts (by operation)")
+  checkOptions(
+    definition.timeouts,
+    Object.keys(definition.operations ?? {}),
+    "ReactorThread.define: timeouts (by operation)"
+  )
   const timeouts: Record<string, number> = {}
   for (const [name, timeout] of Object.entries(definition.timeouts ?? {})) {
     const millis = toMillis(timeout, `ReactorThread.define: timeouts.${name}`)
@@ -237,7 +240,8 @@ export type Provided<F, R> = [Exclude<ServicesOfOperation<F>, R>] extends [never
       Exclude<ServicesOfOperation<F>, R>
   }
 
-type ServicesOfOperation<F> = F extends (...args: any) => infer X ? X extends Effect.Effect<any, any, infer S> ? S : never
+type ServicesOfOperation<F> = F extends (...args: any) => infer X ?
+  X extends Effect.Effect<any, any, infer S> ? S : never
   : never
 
 /**
@@ -275,9 +279,9 @@ export const isDefinition: (value: unknown) => value is Definition<Operations> =
  */
 export type OperationsOf<M> = 0 extends 1 & M ? { readonly [name: string]: (...args: Array<any>) => any }
   : [M] extends [ModuleTypeNotGiven] ? {
-    readonly "ReactorThread.connect: give the reactor module's type, connect<typeof import('./x.reactor.ts')>(url), or in JavaScript a JSDoc @type on the client (see docs/plugins.md)":
-      never
-  }
+      readonly "ReactorThread.connect: give the reactor module's type, connect<typeof import('./x.reactor.ts')>(url), or in JavaScript a JSDoc @type on the client (see docs/plugins.md)":
+        never
+    }
   : M extends Definition<infer Ops> ? Ops
   : M extends { readonly default: Definition<infer Ops> } ? Ops
   : never
@@ -459,12 +463,18 @@ export const connect = <M = ModuleTypeNotGiven, Ops extends Operations = Operati
   const url = moduleUrl(module)
   const label = `reactor thread ${url.pathname.split("/").pop()}`
   checkOptions(options, connectKeys, "ReactorThread.connect")
-  const lowLatency = decodeLowLatency(options?.lowLatency, lowLatencyDefaults, "ReactorThread.connect: options.lowLatency")
+  const lowLatency = decodeLowLatency(
+    options?.lowLatency,
+    lowLatencyDefaults,
+    "ReactorThread.connect: options.lowLatency"
+  )
   checkOptions(options?.resourceLimits, resourceLimitKeys, "ReactorThread.connect: options.resourceLimits")
   for (const [key, value] of Object.entries(options?.resourceLimits ?? {})) {
     // Node does not check these, and a bad one can abort the whole process when the thread starts.
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidArgument(`ReactorThread.connect: options.resourceLimits.${key} must be a positive number; got ${String(value)}.`)
+      throw new InvalidArgument(
+        `ReactorThread.connect: options.resourceLimits.${key} must be a positive number; got ${String(value)}.`
+      )
     }
   }
   const remote = new (threadReactorModule().ThreadReactor)(url, label, {
@@ -508,7 +518,9 @@ const moduleUrl = (module: unknown): URL => {
 const checkProtocol = (url: URL, given: string): URL => {
   if (url.protocol === "file:" || url.protocol === "data:") return url
   throw new InvalidArgument(
-    `ReactorThread.connect: a reactor thread loads its module from a file (or a data: URL); got ${JSON.stringify(given)}. ` +
+    `ReactorThread.connect: a reactor thread loads its module from a file (or a data: URL); got ${
+      JSON.stringify(given)
+    }. ` +
       "Pass new URL(\"./x.reactor.ts\", import.meta.url), or a file path."
   )
 }
@@ -528,7 +540,12 @@ const connectKeys = Object.keys(
   } satisfies Record<keyof ConnectOptions, 0>
 )
 /** The keys of Node's `ResourceLimits`: Node ignores others in silence. */
-const resourceLimitKeys = ["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
+const resourceLimitKeys = [
+  "maxYoungGenerationSizeMb",
+  "maxOldGenerationSizeMb",
+  "codeRangeSizeMb",
+  "stackSizeMb"
+] as const
 
 /** `lowLatency: true`: a 1 ms window, busy-polled for its first 0.2 ms; the caller spins 50 µs. */
 const lowLatencyDefaults = { reactorSpin: 1, busyPoll: 0.2, callerSpin: 0.05 }

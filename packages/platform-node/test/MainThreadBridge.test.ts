@@ -28,14 +28,21 @@ const pollBound = { timeout: 20_000 }
 const workers: Array<Worker> = []
 
 /** A worker thread blocked on the main reactor's bridge, driven by messages. */
-const startWorker = (bridge: MainThreadBridge.Bridge<any>, options?: Parameters<typeof MainThreadBridge.connect>[1]) => {
+const startWorker = (
+  bridge: MainThreadBridge.Bridge<any>,
+  options?: Parameters<typeof MainThreadBridge.connect>[1]
+) => {
   const endpoint = bridge.endpoint()
   const worker = new Worker(new URL("./fixtures/bridge-worker.ts", import.meta.url), {
     workerData: { endpoint, options },
     transferList: [endpoint.port]
   })
   workers.push(worker)
-  const call = (op: string, args: Array<unknown> = [], extra: { timeout?: string; fn?: boolean; handle?: string } = {}) =>
+  const call = (
+    op: string,
+    args: Array<unknown> = [],
+    extra: { timeout?: string; fn?: boolean; handle?: string } = {}
+  ) =>
     new Promise<Outcome>((resolve, reject) => {
       worker.once("message", resolve)
       worker.once("error", reject)
@@ -82,7 +89,11 @@ describe("MainThreadBridge", () => {
     const bridge = MainThreadBridge.serve(reactor, operations)
     const { call } = startWorker(bridge)
     const plain = (await call("failPlain")).shape
-    expect(plain).toMatchObject({ instanceOf: ["PlainError"], name: "PlainError", headline: "PlainError: a plain error" })
+    expect(plain).toMatchObject({
+      instanceOf: ["PlainError"],
+      name: "PlainError",
+      headline: "PlainError: a plain error"
+    })
     const withCause = (await call("failWithCause")).shape
     expect(withCause).toMatchObject({ instanceOf: ["WithCause"], cause: { name: "RangeError", message: "inner" } })
     const defect = (await call("dieWithCause")).shape
@@ -220,7 +231,10 @@ describe("MainThreadBridge", () => {
       Effect.gen(function*() {
         const bridge = yield* MainThreadBridge.make(served)
         const { call } = startWorker(bridge)
-        expect(yield* Effect.promise(() => call("greet", ["worker"]))).toMatchObject({ ok: true, value: "hello worker" })
+        expect(yield* Effect.promise(() => call("greet", ["worker"]))).toMatchObject({
+          ok: true,
+          value: "hello worker"
+        })
         blocked = call("hang")
         yield* Effect.promise(() => expect.poll(() => events.includes("hang started"), pollBound).toBe(true))
       }).pipe(Effect.scoped, Effect.provide(GreeterLive))

@@ -20,8 +20,10 @@ describe("NodeReactor forwards every Reactor method and option", () => {
     const handle = { [EventualResult.TypeId]: EventualResult.TypeId, wait: () => Promise.resolve("waited") }
     const spy = {
       status: "running",
-      waitFor: (...args: Array<unknown>) => record("waitFor", args, typeof args[0] === "function" ? () => Promise.resolve(1) : Promise.resolve(1)),
-      runInReactor: (...args: Array<unknown>) => record("runInReactor", args, typeof args[0] === "function" ? () => handle : handle),
+      waitFor: (...args: Array<unknown>) =>
+        record("waitFor", args, typeof args[0] === "function" ? () => Promise.resolve(1) : Promise.resolve(1)),
+      runInReactor: (...args: Array<unknown>) =>
+        record("runInReactor", args, typeof args[0] === "function" ? () => handle : handle),
       runCallback: (...args: Array<unknown>) => record("runCallback", args, () => "cancelled"),
       waitForMethod: (...args: Array<unknown>) => record("waitForMethod", args, () => () => Promise.resolve(2)),
       runInReactorMethod: (...args: Array<unknown>) => record("runInReactorMethod", args, () => () => handle),
@@ -54,7 +56,9 @@ describe("NodeReactor forwards every Reactor method and option", () => {
       },
       runCallback: () => expect(facade.runCallback(effect, callbackOptions)()).toBe("cancelled"),
       waitForMethod: async () => {
-        const decorated = facade.waitForMethod(waitOptions)(fn as never, { name: "m" } as never) as () => Promise<number>
+        const decorated = facade.waitForMethod(waitOptions)(fn as never, { name: "m" } as never) as () => Promise<
+          number
+        >
         expect(await decorated()).toBe(2)
       },
       runInReactorMethod: async () => {

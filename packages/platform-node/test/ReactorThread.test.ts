@@ -1,12 +1,18 @@
 import { Cancelled, causeOf, InvalidArgument, ReactorStopped, TimeoutError } from "@crochet/core"
-import { type BlockingClient, NotCloneable, ReactorThread, ReactorThreadStartFailed, UnknownOperation } from "@crochet/platform-node"
+import {
+  type BlockingClient,
+  NotCloneable,
+  ReactorThread,
+  ReactorThreadStartFailed,
+  UnknownOperation
+} from "@crochet/platform-node"
 import * as Cause from "effect/Cause"
+import { once } from "node:events"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join, relative, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { once } from "node:events"
 import { threadId, Worker } from "node:worker_threads"
 import { afterAll, describe, expect, it } from "vitest"
 import { LookupError, PlainError, Point, WithCause } from "./fixtures/errors.ts"
@@ -23,7 +29,6 @@ afterAll(() => {
   demo.shutdown()
   untyped.shutdown()
 })
-
 
 describe("ReactorThread: what crosses the thread boundary", () => {
   it("a registered plain Error subclass keeps its class and its name", () => {
@@ -186,7 +191,9 @@ describe("ReactorThread: calls", () => {
     expect(eager.call.add(1, 2)).toBe(3)
     eager.shutdown()
     // an eager start that fails is reported to the first call
-    const broken = ReactorThread.connect<Demo>(new URL("./fixtures/no-such.reactor.ts", import.meta.url), { eager: true })
+    const broken = ReactorThread.connect<Demo>(new URL("./fixtures/no-such.reactor.ts", import.meta.url), {
+      eager: true
+    })
     expect(thrown(() => broken.call.add(1, 2)).message).toContain("could not import")
   })
 
@@ -300,7 +307,9 @@ describe("ReactorThread: low-latency mode", () => {
   })
 
   it("bad spin bounds are InvalidArgument", () => {
-    expect(() => ReactorThread.connect(demoUrl, { lowLatency: { reactorSpin: "fast" as any } })).toThrow(InvalidArgument)
+    expect(() => ReactorThread.connect(demoUrl, { lowLatency: { reactorSpin: "fast" as any } })).toThrow(
+      InvalidArgument
+    )
   })
 })
 
@@ -331,7 +340,9 @@ describe("ReactorThread: plain async operations and no layer (a port from syncki
   it("an operation that returns neither an Effect nor a Promise fails that call with InvalidArgument", () => {
     const error = thrown(() => demo.call.returnsPlainValue())
     expect(error).toBeInstanceOf(InvalidArgument)
-    expect(error.message).toContain("returnsPlainValue() must return an Effect or a Promise (be an async function); it returned number")
+    expect(error.message).toContain(
+      "returnsPlainValue() must return an Effect or a Promise (be an async function); it returned number"
+    )
     expect(demo.call.add(1, 1)).toBe(2)
   })
 
@@ -432,7 +443,9 @@ describe("ReactorThread: thread death and startup", () => {
   it("a call's timeout bounds its wait for the thread to start, and to restart after a crash", () => {
     const marker = join(mkdtempSync(join(tmpdir(), "crochet-")), "slow")
     const url = new URL(`./fixtures/slow-start.reactor.ts?marker=${encodeURIComponent(marker)}`, import.meta.url)
-    const client = ReactorThread.connect<typeof import("./fixtures/slow-start.reactor.ts")>(url, { startTimeout: "8 seconds" })
+    const client = ReactorThread.connect<typeof import("./fixtures/slow-start.reactor.ts")>(url, {
+      startTimeout: "8 seconds"
+    })
     try {
       writeFileSync(marker, "")
       const starting = thrown(() => client.with({ timeout: "200 millis" }).add(1, 2))
@@ -492,7 +505,9 @@ describe("ReactorThread: thread death and startup", () => {
           expect(thrownInThread.message).toBe("thrown from a timer")
         }
         expectDiedOf(blocked, check)
-        expect(blocked.message).toContain("died (uncaught LookupError: thrown from a timer) while crashTyped() was waiting")
+        expect(blocked.message).toContain(
+          "died (uncaught LookupError: thrown from a timer) while crashTyped() was waiting"
+        )
         expectDiedOf(thrown(() => pending.wait()), check)
         // the next call starts a new thread
         expect(client.call.add(1, 2)).toBe(3)
@@ -578,7 +593,13 @@ describe("ReactorThread: thread death and startup", () => {
     const dyingStart = new URL("./fixtures/dying-start.reactor.ts", import.meta.url)
     type DyingStart = typeof import("./fixtures/dying-start.reactor.ts")
     const startOf = (exportName: keyof DyingStart, options?: ReactorThread.ConnectOptions) =>
-      thrown(() => ReactorThread.connect<DyingStart[typeof exportName]>(dyingStart, { exportName, startTimeout: "1 hour", ...options }).call.ping())
+      thrown(() =>
+        ReactorThread.connect<DyingStart[typeof exportName]>(dyingStart, {
+          exportName,
+          startTimeout: "1 hour",
+          ...options
+        }).call.ping()
+      )
 
     it("process.exit in its layer: the exit code", () => {
       const error = startOf("exits")
@@ -621,7 +642,9 @@ describe("ReactorThread: thread death and startup", () => {
   })
 
   it("a failing layer is a ReactorThreadStartFailed carrying the layer's error", () => {
-    const client = ReactorThread.connect<typeof import("./fixtures/failing-layer.reactor.ts")>(new URL("./fixtures/failing-layer.reactor.ts", import.meta.url))
+    const client = ReactorThread.connect<typeof import("./fixtures/failing-layer.reactor.ts")>(
+      new URL("./fixtures/failing-layer.reactor.ts", import.meta.url)
+    )
     const error = thrown(() => client.call.ping())
     expect(error).toBeInstanceOf(ReactorThreadStartFailed)
     expect(error.message).toContain("database unreachable")

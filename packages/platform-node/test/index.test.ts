@@ -12,10 +12,12 @@ const functionsOf = (module: object) =>
   Object.entries(module).filter(([, value]) => typeof value === "function").map(([name]) => name).sort()
 
 describe("the main entry's NodeReactor and MainThreadBridge", () => {
-  it.each([
-    ["NodeReactor", Package.NodeReactor, NodeReactor],
-    ["MainThreadBridge", Package.MainThreadBridge, MainThreadBridge]
-  ] as const)("%s: every function of the module, and nothing else", (_, exported, module) => {
+  it.each(
+    [
+      ["NodeReactor", Package.NodeReactor, NodeReactor],
+      ["MainThreadBridge", Package.MainThreadBridge, MainThreadBridge]
+    ] as const
+  )("%s: every function of the module, and nothing else", (_, exported, module) => {
     expect(functionsOf(exported)).toEqual(functionsOf(module))
     expect(Object.keys(exported).sort()).toEqual(functionsOf(module))
   })

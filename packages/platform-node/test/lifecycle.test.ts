@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest"
 import { runChild, within } from "./helpers.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/lifecycle/${name}`, import.meta.url))
-const run = (script: string, args: Array<string>, env: Record<string, string> = {}) => runChild(fixture(script), args, env)
+const run = (script: string, args: Array<string>, env: Record<string, string> = {}) =>
+  runChild(fixture(script), args, env)
 
 describe("NodeReactor: signals (in a child process)", () => {
   it("SIGTERM shuts the reactor down (callers released, finalizers run), then exits with 143", async () => {
@@ -46,7 +47,12 @@ describe("NodeReactor: signals (in a child process)", () => {
     const exit = await within(app.exited, 15_000, "the drain and shutdown")
     expect(exit.code, app.stderr()).toBe(143)
     // the work finished inside the drain window, before the layer's finalizers ran...
-    expect(app.lines.filter((line) => line !== "call completed: done")).toEqual(["ready", "draining", "work done", "layer finalized"])
+    expect(app.lines.filter((line) => line !== "call completed: done")).toEqual([
+      "ready",
+      "draining",
+      "work done",
+      "layer finalized"
+    ])
     // ...and its caller got the value, not ReactorStopped
     expect(app.lines).toContain("call completed: done")
   })
@@ -143,7 +149,10 @@ describe("NodeReactor: processes and threads", () => {
   })
 
   it("a forked child sets up its own reactor", async () => {
-    const child: ChildProcess = fork(fixture("forked.ts"), [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const child: ChildProcess = fork(fixture("forked.ts"), [], {
+      execArgv: [],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
     const messages: Array<any> = []
     const next = () =>
       new Promise<any>((resolve) => {

@@ -19,7 +19,17 @@ const entryPoints: ReadonlyArray<{
 }> = [
   {
     call: "ReactorThread.connect",
-    keys: ["timeout", "eager", "startTimeout", "shutdownTimeout", "exportName", "errors", "lowLatency", "resourceLimits", "traceContext"],
+    keys: [
+      "timeout",
+      "eager",
+      "startTimeout",
+      "shutdownTimeout",
+      "exportName",
+      "errors",
+      "lowLatency",
+      "resourceLimits",
+      "traceContext"
+    ],
     // No thread starts: nothing is called.
     run: (options) => ReactorThread.connect(module, options as never)
   },
@@ -80,31 +90,44 @@ describe("an unknown option key is InvalidArgument naming the nearest valid one,
     expect(message(() => ReactorThread.connect(module, { timout: "1 second" } as never))).toMatch(
       /^ReactorThread.connect: unknown option `timout`; did you mean `timeout`\?/
     )
-    expect(message(() => ReactorThread.connect(module, { resourceLimits: { maxOldGenerationSizeMB: 64 } as never }))).toContain(
-      "did you mean `maxOldGenerationSizeMb`?"
-    )
+    expect(message(() => ReactorThread.connect(module, { resourceLimits: { maxOldGenerationSizeMB: 64 } as never })))
+      .toContain(
+        "did you mean `maxOldGenerationSizeMb`?"
+      )
     expect(message(() => ReactorThread.connect(module, { lowLatency: { callerspin: 1 } as never }))).toContain(
       "did you mean `callerSpin`?"
     )
-    expect(message(() => ReactorThread.define({ layer: Layer.empty, operations, timeouts: { ad: "1 second" } as never })))
+    expect(
+      message(() => ReactorThread.define({ layer: Layer.empty, operations, timeouts: { ad: "1 second" } as never }))
+    )
       .toMatch(/^ReactorThread.define: timeouts \(by operation\): unknown option `ad`; did you mean `add`\?/)
-    expect(message(() => ReactorThread.connect(module).with({ timeuot: 5 } as never))).toContain("did you mean `timeout`?")
-    expect(message(() => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { timeouts: { addd: 1 } } as never)))
+    expect(message(() => ReactorThread.connect(module).with({ timeuot: 5 } as never))).toContain(
+      "did you mean `timeout`?"
+    )
+    expect(
+      message(() => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { timeouts: { addd: 1 } } as never))
+    )
       .toContain("did you mean `add`?")
-    expect(message(() => NodeReactor.setup(Layer.empty, { keepalive: "always" } as never))).toContain("did you mean `keepAlive`?")
+    expect(message(() => NodeReactor.setup(Layer.empty, { keepalive: "always" } as never))).toContain(
+      "did you mean `keepAlive`?"
+    )
   })
 
   it("MainThreadBridge's low-latency option has ReactorThread's name: the old `spin` is refused, naming it", () => {
-    for (const run of [
-      () => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { spin: 1 } as never),
-      () => MainThreadBridge.make(operations, { spin: 1 } as never)
-    ]) {
+    for (
+      const run of [
+        () => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { spin: 1 } as never),
+        () => MainThreadBridge.make(operations, { spin: 1 } as never)
+      ]
+    ) {
       const error = thrown(run)
       expect(error).toBeInstanceOf(InvalidArgument)
       expect(error.message).toContain("unknown option `spin`")
       expect(error.message).toContain("`lowLatency`")
     }
-    expect(() => MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { lowLatency: { reactorSpin: "fast" as never } }))
+    expect(() =>
+      MainThreadBridge.serve(Reactor.setup(Layer.empty), operations, { lowLatency: { reactorSpin: "fast" as never } })
+    )
       .toThrow(/MainThreadBridge.serve: options.lowLatency.reactorSpin/)
   })
 
@@ -126,12 +149,14 @@ describe("an unknown option key is InvalidArgument naming the nearest valid one,
 describe("NodeReactor.setup's process options", () => {
   it("a bad blockingLimit or beforeShutdownTimeout is InvalidArgument naming it, and beforeShutdown must be a function; nothing is set up", () => {
     const listeners = process.listenerCount("SIGTERM")
-    for (const [options, named] of [
-      [{ blockingLimit: "soon" }, "NodeReactor.setup: options.blockingLimit"],
-      [{ blockingLimit: -1 }, "NodeReactor.setup: options.blockingLimit"],
-      [{ beforeShutdownTimeout: "10 secs" }, "NodeReactor.setup: options.beforeShutdownTimeout"],
-      [{ beforeShutdown: "app.close()" }, "NodeReactor.setup: options.beforeShutdown must be a function"]
-    ] as const) {
+    for (
+      const [options, named] of [
+        [{ blockingLimit: "soon" }, "NodeReactor.setup: options.blockingLimit"],
+        [{ blockingLimit: -1 }, "NodeReactor.setup: options.blockingLimit"],
+        [{ beforeShutdownTimeout: "10 secs" }, "NodeReactor.setup: options.beforeShutdownTimeout"],
+        [{ beforeShutdown: "app.close()" }, "NodeReactor.setup: options.beforeShutdown must be a function"]
+      ] as const
+    ) {
       const error = thrown(() => NodeReactor.setup(Layer.empty, options as never))
       expect(error).toBeInstanceOf(InvalidArgument)
       expect(error.message).toContain(named)

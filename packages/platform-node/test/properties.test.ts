@@ -7,11 +7,11 @@
  */
 import { InvalidArgument, Reactor, TimeoutError } from "@crochet/core"
 import { MainThreadBridge, NotCloneable, ReactorThread } from "@crochet/platform-node"
+import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
+import fc from "fast-check"
 import { once } from "node:events"
 import { Worker } from "node:worker_threads"
-import * as Duration from "effect/Duration"
-import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
 import { buried, clones, closeResources, data } from "./fixtures/arbitraries.ts"
 import { operations } from "./fixtures/bridge-operations.ts"
@@ -120,7 +120,18 @@ describe("random arguments from a worker through a MainThreadBridge (fast-check)
 const durationLike = fc.oneof(
   fc.double(),
   fc.integer({ min: -1_000, max: 1_000 }),
-  fc.constantFrom("5 seconds", "1 milli", "0 millis", "Infinity", "-Infinity", "soon", "", "5", "-1 seconds", "1e3 millis"),
+  fc.constantFrom(
+    "5 seconds",
+    "1 milli",
+    "0 millis",
+    "Infinity",
+    "-Infinity",
+    "soon",
+    "",
+    "5",
+    "-1 seconds",
+    "1e3 millis"
+  ),
   fc.string(),
   fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 })),
   fc.record({ seconds: fc.oneof(fc.double(), fc.string()), millis: fc.double() }, { requiredKeys: [] }),
@@ -153,8 +164,9 @@ describe("random call options across the thread boundary (fast-check)", () => {
         const result = outcome(() => client.with(options as never).add(1, 1))
         if ("value" in result) expect(result.value).toBe(2)
         // a well-formed finite timeout may run out before the answer (at once for 0): a TimeoutError
-        else if (result.error instanceof TimeoutError) expect(result.error.message).toContain("add() on the reactor thread")
-        else expect(result.error).toBeInstanceOf(InvalidArgument)
+        else if (result.error instanceof TimeoutError) {
+          expect(result.error.message).toContain("add() on the reactor thread")
+        } else expect(result.error).toBeInstanceOf(InvalidArgument)
       }),
       { numRuns: 300 }
     )

@@ -33,7 +33,6 @@ afterAll(async () => {
   await callerProvider.shutdown()
 })
 
-
 /** Runs `f` inside a new active span of the caller; returns the span's ids and f's result. */
 const inCallerSpan = <A>(f: () => A): { readonly traceId: string; readonly spanId: string; readonly result: A } =>
   callerTracer.startActiveSpan("HTTP GET", (span: Span) => {
@@ -94,7 +93,11 @@ describe("trace context across threads: ReactorThread", () => {
     expect(calls).toHaveLength(2)
     // [Call, id, operation, args, timeout, trace]: the timeout always travels, the span only when there is one.
     expect(calls[0]).toEqual([0, expect.any(Number), "lookup", ["example.org"], 5000, undefined])
-    expect(calls[1]).toEqual([0, expect.any(Number), "lookup", ["example.net"], 5000, [caller.traceId, caller.spanId, true]])
+    expect(calls[1]).toEqual([0, expect.any(Number), "lookup", ["example.net"], 5000, [
+      caller.traceId,
+      caller.spanId,
+      true
+    ]])
 
     const spans = named(traced.call.spans(["lookup"]), "lookup")
     expect(spans).toHaveLength(2)
@@ -166,7 +169,11 @@ describe("trace context across threads: MainThreadBridge", () => {
       expect(span.traceId).toBe(reply.traceId)
       expect(span.parentSpanId).toBe(reply.spanId)
     }
-    expect(ok!.attributes).toMatchObject({ "crochet.reactor": "main", "crochet.outcome": "success", "crochet.timeout_ms": 5000 })
+    expect(ok!.attributes).toMatchObject({
+      "crochet.reactor": "main",
+      "crochet.outcome": "success",
+      "crochet.timeout_ms": 5000
+    })
     expect(failed!.attributes).toMatchObject({ "crochet.outcome": "failure", "crochet.error_tag": "LookupError" })
     expect(slow!.attributes).toMatchObject({ "crochet.outcome": "timeout", "crochet.timeout_ms": 50 })
     expect(named(spans, "Resolver.lookup").map((span) => span.parentSpanId)).toEqual([ok!.spanId, failed!.spanId])

@@ -90,20 +90,27 @@ const compile = async (): Promise<Map<string, string>> => {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   for (const [name, text] of Object.entries(files)) writeFileSync(`${dir}${name}`, text)
-  writeFileSync(`${dir}tsconfig.json`, JSON.stringify({
-    extends: `${root}tsconfig.base.json`,
-    compilerOptions: {
-      noEmit: true,
-      composite: false,
-      declaration: false,
-      emitDeclarationOnly: false,
-      rootDir: root,
-      allowJs: true,
-      checkJs: true
-    },
-    files: Object.keys(files)
-  }))
-  const output = await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, "-p", `${dir}tsconfig.json`])
+  writeFileSync(
+    `${dir}tsconfig.json`,
+    JSON.stringify({
+      extends: `${root}tsconfig.base.json`,
+      compilerOptions: {
+        noEmit: true,
+        composite: false,
+        declaration: false,
+        emitDeclarationOnly: false,
+        rootDir: root,
+        allowJs: true,
+        checkJs: true
+      },
+      files: Object.keys(files)
+    })
+  )
+  const output = await promisify(execFile)(process.execPath, [
+    `${root}node_modules/typescript/bin/tsc`,
+    "-p",
+    `${dir}tsconfig.json`
+  ])
     .then(() => "", (error: { stdout: string }) => error.stdout)
   const byLine = new Map<string, string>()
   let at = ""
@@ -116,23 +123,27 @@ const compile = async (): Promise<Map<string, string>> => {
 }
 
 describe("platform-node's type errors say what to do", () => {
-  it("each mistake's message mentions the fix, in TypeScript and in JavaScript with JSDoc; correct code has none", async () => {
-    const messages = await compile()
-    const mistakes = Object.entries(files).flatMap(([name, text]) =>
-      text.split("\n").flatMap((code, index) => {
-        const marker = / \/\/ mistake: (.*)$/.exec(code)
-        return marker === null ? [] : [{ at: `${name}:${index + 1}`, code, expected: marker[1]!.split(" | ") }]
-      })
-    )
-    expect(mistakes.length).toBe(6)
-    for (const { at, code, expected } of mistakes) {
-      const message = messages.get(at) ?? "(no error)"
-      for (const part of expected) expect(message, `${at}: ${code}\n${message}`).toContain(part)
-      // The old messages, that named no fix:
-      expect(message).not.toContain("on type 'never'")
-      expect(message).not.toContain("is not assignable to type 'never'")
-    }
-    const unexpected = [...messages.keys()].filter((at) => !mistakes.some((mistake) => mistake.at === at))
-    expect(unexpected.map((at) => `${at}\n${messages.get(at)}`)).toEqual([])
-  }, 60_000)
+  it(
+    "each mistake's message mentions the fix, in TypeScript and in JavaScript with JSDoc; correct code has none",
+    async () => {
+      const messages = await compile()
+      const mistakes = Object.entries(files).flatMap(([name, text]) =>
+        text.split("\n").flatMap((code, index) => {
+          const marker = / \/\/ mistake: (.*)$/.exec(code)
+          return marker === null ? [] : [{ at: `${name}:${index + 1}`, code, expected: marker[1]!.split(" | ") }]
+        })
+      )
+      expect(mistakes.length).toBe(6)
+      for (const { at, code, expected } of mistakes) {
+        const message = messages.get(at) ?? "(no error)"
+        for (const part of expected) expect(message, `${at}: ${code}\n${message}`).toContain(part)
+        // The old messages, that named no fix:
+        expect(message).not.toContain("on type 'never'")
+        expect(message).not.toContain("is not assignable to type 'never'")
+      }
+      const unexpected = [...messages.keys()].filter((at) => !mistakes.some((mistake) => mistake.at === at))
+      expect(unexpected.map((at) => `${at}\n${messages.get(at)}`)).toEqual([])
+    },
+    60_000
+  )
 })

@@ -156,21 +156,37 @@ export const make = (options?: Options): RedisResultStore => {
   // Fail commands at once while disconnected instead of queueing them until Redis is back, and run no
   // reconnect loop of the client's own: its timers would keep an idle process alive while Redis is down.
   // The store connects again (at most once a second, or every ownerHeartbeat if shorter) when it needs to.
-  const quiet = { disableOfflineQueue: true, socket: { connectTimeout: commandTimeout, reconnectStrategy: false } } as const
+  const quiet = {
+    disableOfflineQueue: true,
+    socket: { connectTimeout: commandTimeout, reconnectStrategy: false }
+  } as const
   if (options?.cluster !== undefined) {
     const cluster = options.cluster
-    if (typeof cluster !== "object" || cluster === null || !Array.isArray(cluster.rootNodes) || cluster.rootNodes.length === 0) {
+    if (
+      typeof cluster !== "object" || cluster === null || !Array.isArray(cluster.rootNodes) ||
+      cluster.rootNodes.length === 0
+    ) {
       throw new InvalidArgument(
         "RedisResultStore.make: options.cluster must be node-redis createCluster options with at least one root node, " +
-          'such as { rootNodes: [{ url: "redis://10.0.0.1:6379" }] }.'
+          "such as { rootNodes: [{ url: \"redis://10.0.0.1:6379\" }] }."
       )
     }
     const where = `the Redis Cluster at ${
-      cluster.rootNodes.map((node) => node.url !== undefined ? withoutPassword(node.url) : describeSocket(node.socket)).join(", ")
+      cluster.rootNodes.map((node) => node.url !== undefined ? withoutPassword(node.url) : describeSocket(node.socket))
+        .join(", ")
     }`
-    const defaults = { ...quiet, ...cluster.defaults, socket: { ...quiet.socket, ...cluster.defaults?.socket } } as const
+    const defaults = {
+      ...quiet,
+      ...cluster.defaults,
+      socket: { ...quiet.socket, ...cluster.defaults?.socket }
+    } as const
     // Each root node's client options as node-redis will build them: a setting it rejects is rejected here, now.
-    for (const node of cluster.rootNodes) acceptedBy(() => createClient({ ...defaults, ...node, socket: { ...defaults.socket, ...node.socket } as never }), "options.cluster")
+    for (const node of cluster.rootNodes) {
+      acceptedBy(
+        () => createClient({ ...defaults, ...node, socket: { ...defaults.socket, ...node.socket } as never }),
+        "options.cluster"
+      )
+    }
     const nodeAddress = (host: string, port: number) => {
       const map = cluster.nodeAddressMap
       const address = `${host}:${port}`
@@ -191,18 +207,28 @@ export const make = (options?: Options): RedisResultStore => {
   }
   const url = options?.url ?? options?.client?.url ?? "redis://127.0.0.1:6379"
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
-    throw new InvalidArgument(`RedisResultStore.make: options.url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`)
+    throw new InvalidArgument(
+      `RedisResultStore.make: options.url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`
+    )
   }
   const makeClient = () =>
-    createClient({ ...options?.client, ...quiet, url, socket: { ...quiet.socket, ...options?.client?.socket } as never })
+    createClient({
+      ...options?.client,
+      ...quiet,
+      url,
+      socket: { ...quiet.socket, ...options?.client?.socket } as never
+    })
   acceptedBy(makeClient, options?.client === undefined ? "options.url" : "options.url and options.client")
-  return storeOn(makeConnection({
+  return storeOn(
+    makeConnection({
       where: withoutPassword(url),
       external: false,
       commandTimeout: settings.commandTimeout,
       reconnectDelay: settings.reconnectDelay,
       makeClient
-    }), settings)
+    }),
+    settings
+  )
 }
 
 /**
@@ -285,7 +311,9 @@ const storeOptionKeys = Object.keys(
     errors: 0
   } satisfies Record<keyof StoreOptions, 0>
 )
-const optionKeys = Object.keys({ url: 0, client: 0, cluster: 0 } satisfies Record<Exclude<keyof Options, keyof StoreOptions>, 0>)
+const optionKeys = Object.keys(
+  { url: 0, client: 0, cluster: 0 } satisfies Record<Exclude<keyof Options, keyof StoreOptions>, 0>
+)
   .concat(storeOptionKeys)
 
 interface Settings {
@@ -305,7 +333,9 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
   }
   const prefix = options?.prefix ?? "crochet:"
   if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
-    throw new InvalidArgument(`${call}: options.prefix must be a string without "{" or "}" (the store puts each id in braces, a Redis Cluster hash tag).`)
+    throw new InvalidArgument(
+      `${call}: options.prefix must be a string without "{" or "}" (the store puts each id in braces, a Redis Cluster hash tag).`
+    )
   }
   const ttl = duration(options?.ttl, call, "ttl", Duration.hours(1))
   const ownerHeartbeat = duration(options?.ownerHeartbeat, call, "ownerHeartbeat", Duration.seconds(2))
@@ -345,7 +375,9 @@ const acceptedBy = (makeClient: () => unknown, setting: string): void => {
     makeClient()
   } catch (error) {
     throw new InvalidArgument(
-      `RedisResultStore.make: node-redis rejects ${setting}: ${error instanceof Error ? error.message : String(error)}. ` +
+      `RedisResultStore.make: node-redis rejects ${setting}: ${
+        error instanceof Error ? error.message : String(error)
+      }. ` +
         "Fix that setting (a database is a number, redis://host:6379/0; TLS goes with rediss:// URLs)."
     )
   }

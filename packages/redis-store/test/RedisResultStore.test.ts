@@ -4,18 +4,27 @@
  */
 import { InvalidArgument, Reactor, ReactorStopped, ResultNotFound, type ResultStore } from "@crochet/core"
 import { RedisResultStore, StoreUnavailable, UnencodableResult } from "@crochet/redis-store"
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
-import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { testOptions } from "./fixtures/options.ts"
 import { crossProcessScenarios } from "./crossProcessScenarios.ts"
-import { crossProcess, eventually, fixture, latch, ownerStarted, type RedisServer, rejection, startRedis } from "./helpers.ts"
+import { testOptions } from "./fixtures/options.ts"
+import {
+  crossProcess,
+  eventually,
+  fixture,
+  latch,
+  ownerStarted,
+  type RedisServer,
+  rejection,
+  startRedis
+} from "./helpers.ts"
 
 let redis: RedisServer
 const harness = crossProcess(() => redis.url)
@@ -120,7 +129,10 @@ describe("in one process, with two stores", () => {
     expect(reasons[1]).toMatchObject({ defect: { name: "TypeError", message: "bad input" } })
     expect(Object.keys((reasons[1] as Cause.Die).defect as object)).toEqual([])
     const text = b.reactor.retrieve(a.reactor.runInReactor(Effect.fail("just text")).stash())
-    expect(await rejection(text.wait({ timeout: "5 seconds" }))).toMatchObject({ _tag: "NonErrorFailure", value: "just text" })
+    expect(await rejection(text.wait({ timeout: "5 seconds" }))).toMatchObject({
+      _tag: "NonErrorFailure",
+      value: "just text"
+    })
   })
 
   it("a handle already cancelled when stashed arrives as Cancelled, with the owner's message", async () => {
@@ -135,7 +147,9 @@ describe("in one process, with two stores", () => {
   })
 
   it("errors: [classes]: your failures come back as instances of their class, any other as an Error with its parts", async () => {
-    class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number, message: Schema.String }) {}
+    class NotFound
+      extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number, message: Schema.String })
+    {}
     class Refused extends Data.TaggedError("Refused")<{ readonly message: string; readonly reason: string }> {}
     const options = { ...testOptions(redis.url), errors: [NotFound, Refused] }
     const a = reactorWithStore(options)
@@ -149,12 +163,16 @@ describe("in one process, with two stores", () => {
     expect(error).toBeInstanceOf(NotFound)
     expect(error).toMatchObject({ _tag: "NotFound", user: 7, message: "no user 7" })
     expect(error.stack).toContain("at findUser")
-    const refused = await rejection(b.reactor.retrieve(stashed(Effect.fail(new Refused({ message: "no", reason: "quota" }))))
-      .wait({ timeout: "5 seconds" }))
+    const refused = await rejection(
+      b.reactor.retrieve(stashed(Effect.fail(new Refused({ message: "no", reason: "quota" }))))
+        .wait({ timeout: "5 seconds" })
+    )
     expect(refused).toBeInstanceOf(Refused)
     expect(refused).toMatchObject({ _tag: "Refused", reason: "quota" })
     // JavaScript's own classes need no registering.
-    const other = await rejection(b.reactor.retrieve(stashed(Effect.fail(new RangeError("too far")))).wait({ timeout: "5 seconds" }))
+    const other = await rejection(
+      b.reactor.retrieve(stashed(Effect.fail(new RangeError("too far")))).wait({ timeout: "5 seconds" })
+    )
     expect(other).toBeInstanceOf(RangeError)
     expect(other).toMatchObject({ name: "RangeError", message: "too far" })
     // A retriever without the classes gets a plain Error with the same _tag, name and fields (as across threads).
@@ -166,12 +184,17 @@ describe("in one process, with two stores", () => {
 
   it("errors as a Schema (what the option took before) or a single class is InvalidArgument at make, not ignored", () => {
     class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { user: Schema.Number }) {}
-    const make = (errors: unknown) => () => RedisResultStore.make({ ...testOptions(redis.url), errors: errors as never })
+    const make = (errors: unknown) => () =>
+      RedisResultStore.make({ ...testOptions(redis.url), errors: errors as never })
     expect(make(Schema.Union([NotFound]))).toThrow(InvalidArgument)
-    expect(make(Schema.Union([NotFound]))).toThrow(/^RedisResultStore.make: options.errors must be a list of error classes/)
+    expect(make(Schema.Union([NotFound]))).toThrow(
+      /^RedisResultStore.make: options.errors must be a list of error classes/
+    )
     expect(make(NotFound)).toThrow(/options.errors must be a list of error classes, such as \[NotFound, Timeout\]/)
     expect(make([NotFound, "NotFound"])).toThrow(/options.errors\[1\] must be an error class/)
-    expect(() => RedisResultStore.layerRedis({ errors: NotFound as never })).toThrow(/^RedisResultStore.layerRedis: options.errors/)
+    expect(() => RedisResultStore.layerRedis({ errors: NotFound as never })).toThrow(
+      /^RedisResultStore.layerRedis: options.errors/
+    )
   })
 
   it("unknown, malformed and already retrieved ids get ResultNotFound", async () => {
@@ -188,7 +211,14 @@ describe("in one process, with two stores", () => {
   it("an id that cannot be ours fails at once without a Redis command, quoting only its start", async () => {
     // Nothing listens there: any Redis command would end in StoreUnavailable, not ResultNotFound.
     const { reactor } = reactorWithStore(testOptions("redis://127.0.0.1:1"))
-    for (const id of ["x".repeat(1_000_000), "nope", `${Date.now().toString(36)}.not-a-uuid`, `${"z".repeat(12)}.${globalThis.crypto.randomUUID()}`]) {
+    for (
+      const id of [
+        "x".repeat(1_000_000),
+        "nope",
+        `${Date.now().toString(36)}.not-a-uuid`,
+        `${"z".repeat(12)}.${globalThis.crypto.randomUUID()}`
+      ]
+    ) {
       const error = await rejection(reactor.retrieve(id).wait({ timeout: "5 seconds" }))
       expect(error).toBeInstanceOf(ResultNotFound)
       expect(error.message.length).toBeLessThan(400)
@@ -290,10 +320,12 @@ describe("pushed, not polled", () => {
     const a = reactorWithStore()
     const b = reactorWithStore()
     const raw = await redisClient()
-    const before = (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
+    const before =
+      (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
     const results = Array.from({ length: 50 }, () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash()))
     await rejection(results[49]!.wait({ timeout: "300 millis" }))
-    const after = (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
+    const after =
+      (await raw.sendCommand(["CLIENT", "LIST", "TYPE", "pubsub"]) as string).trim().split("\n").filter(Boolean).length
     expect(after - before).toBe(2)
     for (const result of results) result.cancel()
   })
@@ -306,7 +338,10 @@ describe("pushed, not polled", () => {
     const trafficWith = async (waits: number): Promise<number> => {
       const a = reactorWithStore(testOptions(server.url))
       const b = reactorWithStore(testOptions(server.url))
-      const results = Array.from({ length: waits }, () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash()))
+      const results = Array.from(
+        { length: waits },
+        () => b.reactor.retrieve(a.reactor.runInReactor(Effect.never).stash())
+      )
       await rejection(results[waits - 1]!.wait({ timeout: "300 millis" }))
       // Claims and starts done: what is left is the steady state.
       await eventually(async () => {
@@ -391,10 +426,14 @@ describe("pushed, not polled", () => {
     const b = reactorWithStore()
     reactor.runInReactor(Effect.fail(new Error("nobody came for me"))).stash()
     reactor.runInReactor(Effect.succeed("fine")).stash()
-    const later = reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.andThen(Effect.fail(new Error("failed later, unseen")))))
+    const later = reactor.runInReactor(
+      Effect.sleep("50 millis").pipe(Effect.andThen(Effect.fail(new Error("failed later, unseen"))))
+    )
     later.stash()
     const seen = reactor.runInReactor(Effect.fail(new Error("seen elsewhere"))).stash()
-    expect(await rejection(b.reactor.retrieve(seen).wait({ timeout: "5 seconds" }))).toMatchObject({ message: "seen elsewhere" })
+    expect(await rejection(b.reactor.retrieve(seen).wait({ timeout: "5 seconds" }))).toMatchObject({
+      message: "seen elsewhere"
+    })
     await rejection(later.wait())
     // The retriever's "retrieved" message reaches the owner in the background.
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -428,7 +467,8 @@ describe("when Redis is unavailable", () => {
     const a = reactorWithStore(options)
     const b = reactorWithStore(options)
     // Connected and subscribed first: then only commands can hang.
-    expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(1)).stash()).wait({ timeout: "5 seconds" })).toBe(1)
+    expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(1)).stash()).wait({ timeout: "5 seconds" }))
+      .toBe(1)
     const id = a.reactor.runInReactor(Effect.never).stash()
     const admin = createClient({ url: server.url })
     await admin.connect()

@@ -24,31 +24,40 @@ afterAll(async () => {
 describe("on a 3-node Redis Cluster, across two processes", () => {
   crossProcessScenarios(() => cluster.target, harness)
 
-  it("lost connections (every node's pub/sub clients killed) are made again, and a pending wait looks again", async () => {
-    const a = reactorWithStore()
-    const b = reactorWithStore()
-    let open!: (value: string) => void
-    const work = Effect.promise(() => new Promise<string>((resolve) => {
-      open = resolve
-    }))
-    // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
-    a.reactor.runInReactor(Effect.never).stash()
-    const result = b.reactor.retrieve(a.reactor.runInReactor(work).stash())
-    await rejection(result.wait({ timeout: "300 millis" }))
-    for (const url of cluster.urls) {
-      const node = createClient({ url })
-      await node.connect()
-      await node.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
-      node.destroy()
-    }
-    open("after the reconnect")
-    expect(await result.wait({ timeout: "10 seconds" })).toBe("after the reconnect")
-  }, 20_000)
+  it(
+    "lost connections (every node's pub/sub clients killed) are made again, and a pending wait looks again",
+    async () => {
+      const a = reactorWithStore()
+      const b = reactorWithStore()
+      let open!: (value: string) => void
+      const work = Effect.promise(() =>
+        new Promise<string>((resolve) => {
+          open = resolve
+        })
+      )
+      // Other work keeps A's heartbeat going: only a look after the reconnect can find the result.
+      a.reactor.runInReactor(Effect.never).stash()
+      const result = b.reactor.retrieve(a.reactor.runInReactor(work).stash())
+      await rejection(result.wait({ timeout: "300 millis" }))
+      for (const url of cluster.urls) {
+        const node = createClient({ url })
+        await node.connect()
+        await node.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])
+        node.destroy()
+      }
+      open("after the reconnect")
+      expect(await result.wait({ timeout: "10 seconds" })).toBe("after the reconnect")
+    },
+    20_000
+  )
 
   it("results spread over every node; each result's keys stay in one hash slot", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()
-    const ids = Array.from({ length: 30 }, (_, i) => a.reactor.runInReactor(Effect.sleep("100 millis").pipe(Effect.as(i))).stash())
+    const ids = Array.from(
+      { length: 30 },
+      (_, i) => a.reactor.runInReactor(Effect.sleep("100 millis").pipe(Effect.as(i))).stash()
+    )
     expect(await Promise.all(ids.map((id) => b.reactor.retrieve(id).wait({ timeout: "10 seconds" })))).toEqual(
       Array.from({ length: 30 }, (_, i) => i)
     )
@@ -58,9 +67,11 @@ describe("on a 3-node Redis Cluster, across two processes", () => {
       const nodes = new Set<string>()
       for (const id of ids) {
         const claim = `crochet:{${id}}:c`
-        const slots = await Promise.all([claim, `crochet:{${id}}:r`].map((key) =>
-          raw.sendCommand(key, true, ["CLUSTER", "KEYSLOT", key]) as Promise<number>
-        ))
+        const slots = await Promise.all(
+          [claim, `crochet:{${id}}:r`].map((key) =>
+            raw.sendCommand(key, true, ["CLUSTER", "KEYSLOT", key]) as Promise<number>
+          )
+        )
         expect(slots[0]).toBe(slots[1])
         nodes.add(raw.getSlotRandomNode(slots[0]!).address)
         expect(await raw.exists(claim)).toBe(1)

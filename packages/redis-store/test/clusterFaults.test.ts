@@ -8,7 +8,15 @@ import * as Effect from "effect/Effect"
 import { createClient, createCluster } from "redis"
 import { afterAll, describe, expect, it } from "vitest"
 import { testOptions } from "./fixtures/options.ts"
-import { type ClusterNode, crossProcess, eventually, latch, type RedisCluster, rejection, startCluster } from "./helpers.ts"
+import {
+  type ClusterNode,
+  crossProcess,
+  eventually,
+  latch,
+  type RedisCluster,
+  rejection,
+  startCluster
+} from "./helpers.ts"
 
 let cluster: RedisCluster | undefined
 const { cleanUp, reactorWithStore } = crossProcess(() => cluster!.target)
@@ -32,7 +40,10 @@ const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, m
 
 /** One command to one node. */
 const on = async <A>(node: ClusterNode | string, args: ReadonlyArray<string>): Promise<A> => {
-  const client = createClient({ url: typeof node === "string" ? `redis://${node}` : node.url, socket: { reconnectStrategy: false } })
+  const client = createClient({
+    url: typeof node === "string" ? `redis://${node}` : node.url,
+    socket: { reconnectStrategy: false }
+  })
   client.on("error", () => undefined)
   await client.connect()
   try {
@@ -45,7 +56,9 @@ const on = async <A>(node: ClusterNode | string, args: ReadonlyArray<string>): P
 /** Which master serves each slot, by address, as `node` sees it. */
 const slotOwners = async (node: ClusterNode): Promise<Map<number, string>> => {
   const owners = new Map<number, string>()
-  for (const [from, to, [host, port]] of await on<Array<[number, number, [string, number]]>>(node, ["CLUSTER", "SLOTS"])) {
+  for (
+    const [from, to, [host, port]] of await on<Array<[number, number, [string, number]]>>(node, ["CLUSTER", "SLOTS"])
+  ) {
     for (let slot = from; slot <= to; slot++) owners.set(slot, `${host}:${port}`)
   }
   return owners
@@ -54,98 +67,114 @@ const slotOwners = async (node: ClusterNode): Promise<Map<number, string>> => {
 const slotOf = (node: ClusterNode, key: string) => on<number>(node, ["CLUSTER", "KEYSLOT", key])
 
 describe("one master of three down, no replica (cluster-require-full-coverage no)", () => {
-  it("ids on healthy shards keep working; ids on the dead shard fail with StoreUnavailable naming it within commandTimeout, and work again once it is back", async () => {
-    const { nodes } = await start({ args: ["--cluster-require-full-coverage", "no", "--cluster-node-timeout", "1000"] })
-    const a = reactorWithStore()
-    const b = reactorWithStore()
-    // Both stores connected and subscribed before the fault.
-    expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(0)).stash()).wait({ timeout: "5 seconds" })).toBe(0)
-    const dead = nodes[2]!
-    const owners = await slotOwners(nodes[0]!)
-    await dead.kill()
-    const healthy: Array<string> = []
-    const onDead: Array<string> = []
-    for (let i = 0; healthy.length < 6 || onDead.length < 3; i++) {
-      const id = a.reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.as(i))).stash()
-      const slot = await slotOf(nodes[0]!, `crochet:{${id}}:r`)
-      ;(owners.get(slot) === dead.address ? onDead : healthy).push(id)
-    }
-    const healthyValues = await Promise.all(healthy.map((id) => b.reactor.retrieve(id).wait({ timeout: "5 seconds" })))
-    expect(healthyValues.every((value) => typeof value === "number")).toBe(true)
-    for (const id of onDead) {
-      const started = Date.now()
-      const error = await rejection(b.reactor.retrieve(id).wait({ timeout: "10 seconds" }))
-      expect(error).toBeInstanceOf(StoreUnavailable)
-      expect(error.message).toContain(String(dead.port))
-      // commandTimeout is 2 s in testOptions.
-      expect(Date.now() - started).toBeLessThan(2_000)
-    }
-    await dead.start()
-    await eventually(async () => (await on<string>(dead, ["CLUSTER", "INFO"])).includes("cluster_state:ok"))
-    const revived: Array<string> = []
-    for (let i = 0; revived.length < 3; i++) {
-      const id = a.reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.as(`back ${i}`))).stash()
-      if (owners.get(await slotOf(nodes[0]!, `crochet:{${id}}:r`)) === dead.address) revived.push(id)
-      else await b.reactor.retrieve(id).wait({ timeout: "5 seconds" })
-    }
-    for (const id of revived) expect(await b.reactor.retrieve(id).wait({ timeout: "5 seconds" })).toMatch(/^back /)
-  }, 60_000)
+  it(
+    "ids on healthy shards keep working; ids on the dead shard fail with StoreUnavailable naming it within commandTimeout, and work again once it is back",
+    async () => {
+      const { nodes } = await start({
+        args: ["--cluster-require-full-coverage", "no", "--cluster-node-timeout", "1000"]
+      })
+      const a = reactorWithStore()
+      const b = reactorWithStore()
+      // Both stores connected and subscribed before the fault.
+      expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(0)).stash()).wait({ timeout: "5 seconds" }))
+        .toBe(0)
+      const dead = nodes[2]!
+      const owners = await slotOwners(nodes[0]!)
+      await dead.kill()
+      const healthy: Array<string> = []
+      const onDead: Array<string> = []
+      for (let i = 0; healthy.length < 6 || onDead.length < 3; i++) {
+        const id = a.reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.as(i))).stash()
+        const slot = await slotOf(nodes[0]!, `crochet:{${id}}:r`)
+        ;(owners.get(slot) === dead.address ? onDead : healthy).push(id)
+      }
+      const healthyValues = await Promise.all(
+        healthy.map((id) => b.reactor.retrieve(id).wait({ timeout: "5 seconds" }))
+      )
+      expect(healthyValues.every((value) => typeof value === "number")).toBe(true)
+      for (const id of onDead) {
+        const started = Date.now()
+        const error = await rejection(b.reactor.retrieve(id).wait({ timeout: "10 seconds" }))
+        expect(error).toBeInstanceOf(StoreUnavailable)
+        expect(error.message).toContain(String(dead.port))
+        // commandTimeout is 2 s in testOptions.
+        expect(Date.now() - started).toBeLessThan(2_000)
+      }
+      await dead.start()
+      await eventually(async () => (await on<string>(dead, ["CLUSTER", "INFO"])).includes("cluster_state:ok"))
+      const revived: Array<string> = []
+      for (let i = 0; revived.length < 3; i++) {
+        const id = a.reactor.runInReactor(Effect.sleep("50 millis").pipe(Effect.as(`back ${i}`))).stash()
+        if (owners.get(await slotOf(nodes[0]!, `crochet:{${id}}:r`)) === dead.address) revived.push(id)
+        else await b.reactor.retrieve(id).wait({ timeout: "5 seconds" })
+      }
+      for (const id of revived) expect(await b.reactor.retrieve(id).wait({ timeout: "5 seconds" })).toMatch(/^back /)
+    },
+    60_000
+  )
 })
 
 describe("failover to a replica (6 nodes, cluster-node-timeout 1000)", () => {
-  it("a pending wait resolves with the owner's value, finished while the failover happens; reports the time to recovery", async () => {
-    const { nodes } = await start({ replicas: 1, args: ["--cluster-node-timeout", "1000"] })
-    // The owner's publish rides out the failover (2-3 s): ownerLostAfter is longer than that.
-    const options: RedisResultStore.Options = {
-      ...testOptions(cluster!.target),
-      ownerHeartbeat: "500 millis",
-      ownerLostAfter: "6 seconds",
-      commandTimeout: "1 second"
-    }
-    const a = reactorWithStore(options)
-    const b = reactorWithStore(options)
-    expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(0)).stash()).wait({ timeout: "5 seconds" })).toBe(0)
-    const work = latch<string>()
-    const id = a.reactor.runInReactor(work.effect).stash()
-    const result = b.reactor.retrieve(id)
-    await rejection(result.wait({ timeout: "300 millis" }))
-    // The master of the result's slot, once its replica has everything.
-    const owners = await slotOwners(nodes[0]!)
-    const slot = await slotOf(nodes[0]!, `crochet:{${id}}:r`)
-    const victim = nodes.find((node) => node.address === owners.get(slot))!
-    const survivor = nodes.find((node) => node !== victim)!
-    await eventually(async () => {
-      const info = await on<string>(victim, ["INFO", "replication"])
-      const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
-      return offset !== undefined && new RegExp(`slave0:.*offset=${offset},`).test(info)
-    })
-    await victim.kill()
-    const killed = Date.now()
-    work.open("after the failover")
-    // Meanwhile, ids on the other shards are served as if nothing happened.
-    const elsewhere: Array<string> = []
-    while (elsewhere.length < 5) {
-      const other = a.reactor.runInReactor(Effect.succeed(elsewhere.length)).stash()
-      if (owners.get(await slotOf(survivor, `crochet:{${other}}:r`)) === victim.address) continue
-      const asked = Date.now()
-      expect(await b.reactor.retrieve(other).wait({ timeout: "5 seconds" })).toBe(elsewhere.length)
-      expect(Date.now() - asked).toBeLessThan(500)
-      elsewhere.push(other)
-    }
-    expect(await result.wait({ timeout: "15 seconds" })).toBe("after the failover")
-    // The wake-up carries the value to the retriever's channel (a live node), so this comes before the failover.
-    const woken = Date.now() - killed
-    // And the failed shard serves new work once its replica took over: the time to recovery.
-    for (let i = 0; ; i++) {
-      const again = a.reactor.runInReactor(Effect.succeed(`new work ${i}`)).stash()
-      if (owners.get(await slotOf(survivor, `crochet:{${again}}:r`)) !== victim.address) continue
-      expect(await b.reactor.retrieve(again).wait({ timeout: "15 seconds" })).toBe(`new work ${i}`)
-      break
-    }
-    const recovered = Date.now() - killed
-    console.log(`failover: kill → pending wait resolved in ${woken} ms; → the failed shard's ids work again in ${recovered} ms`)
-    expect(recovered).toBeLessThan(10_000)
-  }, 60_000)
+  it(
+    "a pending wait resolves with the owner's value, finished while the failover happens; reports the time to recovery",
+    async () => {
+      const { nodes } = await start({ replicas: 1, args: ["--cluster-node-timeout", "1000"] })
+      // The owner's publish rides out the failover (2-3 s): ownerLostAfter is longer than that.
+      const options: RedisResultStore.Options = {
+        ...testOptions(cluster!.target),
+        ownerHeartbeat: "500 millis",
+        ownerLostAfter: "6 seconds",
+        commandTimeout: "1 second"
+      }
+      const a = reactorWithStore(options)
+      const b = reactorWithStore(options)
+      expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed(0)).stash()).wait({ timeout: "5 seconds" }))
+        .toBe(0)
+      const work = latch<string>()
+      const id = a.reactor.runInReactor(work.effect).stash()
+      const result = b.reactor.retrieve(id)
+      await rejection(result.wait({ timeout: "300 millis" }))
+      // The master of the result's slot, once its replica has everything.
+      const owners = await slotOwners(nodes[0]!)
+      const slot = await slotOf(nodes[0]!, `crochet:{${id}}:r`)
+      const victim = nodes.find((node) => node.address === owners.get(slot))!
+      const survivor = nodes.find((node) => node !== victim)!
+      await eventually(async () => {
+        const info = await on<string>(victim, ["INFO", "replication"])
+        const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
+        return offset !== undefined && new RegExp(`slave0:.*offset=${offset},`).test(info)
+      })
+      await victim.kill()
+      const killed = Date.now()
+      work.open("after the failover")
+      // Meanwhile, ids on the other shards are served as if nothing happened.
+      const elsewhere: Array<string> = []
+      while (elsewhere.length < 5) {
+        const other = a.reactor.runInReactor(Effect.succeed(elsewhere.length)).stash()
+        if (owners.get(await slotOf(survivor, `crochet:{${other}}:r`)) === victim.address) continue
+        const asked = Date.now()
+        expect(await b.reactor.retrieve(other).wait({ timeout: "5 seconds" })).toBe(elsewhere.length)
+        expect(Date.now() - asked).toBeLessThan(500)
+        elsewhere.push(other)
+      }
+      expect(await result.wait({ timeout: "15 seconds" })).toBe("after the failover")
+      // The wake-up carries the value to the retriever's channel (a live node), so this comes before the failover.
+      const woken = Date.now() - killed
+      // And the failed shard serves new work once its replica took over: the time to recovery.
+      for (let i = 0;; i++) {
+        const again = a.reactor.runInReactor(Effect.succeed(`new work ${i}`)).stash()
+        if (owners.get(await slotOf(survivor, `crochet:{${again}}:r`)) !== victim.address) continue
+        expect(await b.reactor.retrieve(again).wait({ timeout: "15 seconds" })).toBe(`new work ${i}`)
+        break
+      }
+      const recovered = Date.now() - killed
+      console.log(
+        `failover: kill → pending wait resolved in ${woken} ms; → the failed shard's ids work again in ${recovered} ms`
+      )
+      expect(recovered).toBeLessThan(10_000)
+    },
+    60_000
+  )
 })
 
 describe("a slot moved under pending waits, racing the completion", () => {
@@ -185,7 +214,9 @@ describe("a slot moved under pending waits, racing the completion", () => {
     const source = (await claimants(slot))[0]!
     const others = nodes.filter((node) => node !== source)
     const target = others[Math.floor(Math.random() * others.length)]!
-    const [sourceId, targetId] = await Promise.all([source, target].map((node) => run<string>(node, ["CLUSTER", "MYID"])))
+    const [sourceId, targetId] = await Promise.all(
+      [source, target].map((node) => run<string>(node, ["CLUSTER", "MYID"]))
+    )
     await run(target, ["CLUSTER", "SETSLOT", String(slot), "IMPORTING", sourceId!])
     await run(source, ["CLUSTER", "SETSLOT", String(slot), "MIGRATING", targetId!])
     // One MIGRATE at a time: two nodes migrating to each other at once block each other (MIGRATE blocks its node).
@@ -211,10 +242,12 @@ describe("a slot moved under pending waits, racing the completion", () => {
       for (const node of others) if (node !== target) await assign(node)
       // Moves of other lanes run at the same time: a node that bumped its config epoch just before can win
       // the slot back by gossip, and then nobody serves it. Assigned again until the target alone serves it.
-      for (let tries = 1; ; tries++) {
+      for (let tries = 1;; tries++) {
         const serving = await claimants(slot)
         if (serving.length === 1 && serving[0] === target) return
-        if (tries % 5 === 0) for (const node of [target, ...others.filter((other) => other !== target), source]) await assign(node)
+        if (tries % 5 === 0) {
+          for (const node of [target, ...others.filter((other) => other !== target), source]) await assign(node)
+        }
         await sleep(20)
       }
     }
@@ -240,75 +273,94 @@ describe("a slot moved under pending waits, racing the completion", () => {
 
   for (const kind of ["result", "retriever's channel", "owner's channel"] as const satisfies ReadonlyArray<Kind>) {
     for (const order of ["redis-cli", "gap"] as const satisfies ReadonlyArray<Order>) {
-      it(`the ${kind}'s slot, ${order === "gap" ? "the source giving it up 200 ms before the target takes it" : "in redis-cli's order"}: ${rounds} rounds, no wake-up lost, every wait resolved within 1 s of its completion`, async () => {
-        const started = await moves()
-        const { nodes } = started
-        const raw = createCluster({ rootNodes: started.urls.map((url) => ({ url })) })
-        await raw.connect()
-        try {
-          // `parallel` independent lanes, `rounds / parallel` rounds each: a store pair per lane, so that the
-          // lanes' channels (one per store) live in different slots.
-          // Liveness is not what this tests: a heartbeat that rides out a loaded machine.
-          const options = { ...testOptions(started.target), ownerHeartbeat: "200 millis", ownerLostAfter: "3 seconds" } as const
-          const lanes = Array.from({ length: parallel }, () => ({ a: reactorWithStore(options), b: reactorWithStore(options) }))
-          const late: Array<string> = []
-          /** Each lane's two stores' tokens: their channels. */
-          const tokens: Array<ReadonlyArray<string>> = []
-          await Promise.all(lanes.map(async ({ a, b }, lane) => {
-            for (let round = 0; round < rounds / parallel; round++) {
+      it(
+        `the ${kind}'s slot, ${
+          order === "gap" ? "the source giving it up 200 ms before the target takes it" : "in redis-cli's order"
+        }: ${rounds} rounds, no wake-up lost, every wait resolved within 1 s of its completion`,
+        async () => {
+          const started = await moves()
+          const { nodes } = started
+          const raw = createCluster({ rootNodes: started.urls.map((url) => ({ url })) })
+          await raw.connect()
+          try {
+            // `parallel` independent lanes, `rounds / parallel` rounds each: a store pair per lane, so that the
+            // lanes' channels (one per store) live in different slots.
+            // Liveness is not what this tests: a heartbeat that rides out a loaded machine.
+            const options = {
+              ...testOptions(started.target),
+              ownerHeartbeat: "200 millis",
+              ownerLostAfter: "3 seconds"
+            } as const
+            const lanes = Array.from(
+              { length: parallel },
+              () => ({ a: reactorWithStore(options), b: reactorWithStore(options) })
+            )
+            const late: Array<string> = []
+            /** Each lane's two stores' tokens: their channels. */
+            const tokens: Array<ReadonlyArray<string>> = []
+            await Promise.all(lanes.map(async ({ a, b }, lane) => {
+              for (let round = 0; round < rounds / parallel; round++) {
+                const work = latch<string>()
+                const id = a.reactor.runInReactor(work.effect).stash()
+                const result = b.reactor.retrieve(id)
+                const record = `crochet:{${id}}:r`
+                await eventually(
+                  async () =>
+                    (await raw.hGet(record, "waiter")) !== null && (await raw.hGet(record, "state")) === "pending",
+                  5_000
+                )
+                const [ownerToken, waiterToken] = [await raw.hGet(record, "token"), await raw.hGet(record, "waiter")]
+                tokens[lane] = [ownerToken!, waiterToken!]
+                const token = kind === "owner's channel" ? ownerToken : waiterToken
+                const key = kind === "result" ? record : `crochet:p:${token}`
+                const slot = await slotOf(nodes[0]!, key)
+                const value = `lane ${lane} round ${round}`
+                const switchOver = await prepareMove(nodes, slot, order)
+                // The completion, and the slot changing hands 0-3 ms later.
+                work.open(value)
+                const completed = Date.now()
+                await sleep(round % 4)
+                const moved = switchOver().then(() => undefined, (error: unknown) => error)
+                const outcome = await result.wait({ timeout: "5 seconds" }).then((got) => got, (error) => error)
+                const took = Date.now() - completed
+                const moveFailed = await moved
+                if (moveFailed !== undefined) throw moveFailed
+                if (outcome !== value || took > 1_000) late.push(`${value}: ${String(outcome)} after ${took} ms`)
+              }
+            }))
+            expect(late).toEqual([])
+            // No subscription lost: with work pending again, every store's channel has its subscriber (the garbage
+            // sent to see it is ignored), every store is still woken, and a cancel still reaches the owner.
+            await Promise.all(lanes.map(async ({ a, b }, lane) => {
               const work = latch<string>()
-              const id = a.reactor.runInReactor(work.effect).stash()
-              const result = b.reactor.retrieve(id)
-              const record = `crochet:{${id}}:r`
-              await eventually(async () => (await raw.hGet(record, "waiter")) !== null && (await raw.hGet(record, "state")) === "pending", 5_000)
-              const [ownerToken, waiterToken] = [await raw.hGet(record, "token"), await raw.hGet(record, "waiter")]
-              tokens[lane] = [ownerToken!, waiterToken!]
-              const token = kind === "owner's channel" ? ownerToken : waiterToken
-              const key = kind === "result" ? record : `crochet:p:${token}`
-              const slot = await slotOf(nodes[0]!, key)
-              const value = `lane ${lane} round ${round}`
-              const switchOver = await prepareMove(nodes, slot, order)
-              // The completion, and the slot changing hands 0-3 ms later.
-              work.open(value)
+              const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+              await rejection(result.wait({ timeout: "100 millis" }))
+              for (const token of tokens[lane]!) {
+                await eventually(async () => (await raw.sPublish(`crochet:p:${token}`, "are you there?")) === 1, 1_000)
+              }
+              work.open("still subscribed")
               const completed = Date.now()
-              await sleep(round % 4)
-              const moved = switchOver().then(() => undefined, (error: unknown) => error)
-              const outcome = await result.wait({ timeout: "5 seconds" }).then((got) => got, (error) => error)
-              const took = Date.now() - completed
-              const moveFailed = await moved
-              if (moveFailed !== undefined) throw moveFailed
-              if (outcome !== value || took > 1_000) late.push(`${value}: ${String(outcome)} after ${took} ms`)
-            }
-          }))
-          expect(late).toEqual([])
-          // No subscription lost: with work pending again, every store's channel has its subscriber (the garbage
-          // sent to see it is ignored), every store is still woken, and a cancel still reaches the owner.
-          await Promise.all(lanes.map(async ({ a, b }, lane) => {
-            const work = latch<string>()
-            const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
-            await rejection(result.wait({ timeout: "100 millis" }))
-            for (const token of tokens[lane]!) {
-              await eventually(async () => (await raw.sPublish(`crochet:p:${token}`, "are you there?")) === 1, 1_000)
-            }
-            work.open("still subscribed")
-            const completed = Date.now()
-            expect(await result.wait({ timeout: "5 seconds" })).toBe("still subscribed")
-            expect(Date.now() - completed).toBeLessThan(1_000)
-            let interrupted!: () => void
-            const cancelled = new Promise<void>((resolve) => {
-              interrupted = resolve
-            })
-            const running = b.reactor.retrieve(a.reactor.runInReactor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(interrupted)))).stash())
-            await rejection(running.wait({ timeout: "100 millis" }))
-            running.cancel()
-            const asked = Date.now()
-            await cancelled
-            expect(Date.now() - asked).toBeLessThan(1_000)
-          }))
-        } finally {
-          raw.destroy()
-        }
-      }, 180_000)
+              expect(await result.wait({ timeout: "5 seconds" })).toBe("still subscribed")
+              expect(Date.now() - completed).toBeLessThan(1_000)
+              let interrupted!: () => void
+              const cancelled = new Promise<void>((resolve) => {
+                interrupted = resolve
+              })
+              const running = b.reactor.retrieve(
+                a.reactor.runInReactor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(interrupted)))).stash()
+              )
+              await rejection(running.wait({ timeout: "100 millis" }))
+              running.cancel()
+              const asked = Date.now()
+              await cancelled
+              expect(Date.now() - asked).toBeLessThan(1_000)
+            }))
+          } finally {
+            raw.destroy()
+          }
+        },
+        180_000
+      )
     }
   }
 })

@@ -21,7 +21,15 @@ const id = "mxc0.00000000-0000-4000-8000-000000000000"
 
 describe("the Exit codec", () => {
   it("a text that is not a stored Exit is CorruptResult naming the id and quoting at most 64 characters", () => {
-    const garbage = ["not json", "42", "null", '"text"', '{"_tag":"Other"}', '{"_tag":"Failure","cause":{"reasons":3}}', "x".repeat(32 << 20)]
+    const garbage = [
+      "not json",
+      "42",
+      "null",
+      "\"text\"",
+      "{\"_tag\":\"Other\"}",
+      "{\"_tag\":\"Failure\",\"cause\":{\"reasons\":3}}",
+      "x".repeat(32 << 20)
+    ]
     for (const text of garbage) {
       const decoded = codec.decodeExit(text, id)
       expect(decoded).toBeInstanceOf(CorruptResult)
@@ -31,17 +39,23 @@ describe("the Exit codec", () => {
       expect(error.message).toContain(JSON.stringify(text.slice(0, 64)))
       expect(error.message.length).toBeLessThan(600)
     }
-    expect((codec.decodeExit('{"_tag":"Failure","cause":{"reasons":3}}', id) as CorruptResult).message)
+    expect((codec.decodeExit("{\"_tag\":\"Failure\",\"cause\":{\"reasons\":3}}", id) as CorruptResult).message)
       .toContain("reasons is not an array")
   })
 
   it("decoding never throws: any text is an Exit or a CorruptResult (fast-check)", () => {
-    const text = fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value)), fc.jsonValue().map((cause) =>
-      JSON.stringify({ _tag: "Failure", cause })))
-    fc.assert(fc.property(text, (text) => {
-      const decoded = codec.decodeExit(text, id)
-      expect(decoded instanceof CorruptResult || Exit.isExit(decoded)).toBe(true)
-    }), { numRuns: 500 })
+    const text = fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      fc.jsonValue().map((cause) => JSON.stringify({ _tag: "Failure", cause }))
+    )
+    fc.assert(
+      fc.property(text, (text) => {
+        const decoded = codec.decodeExit(text, id)
+        expect(decoded instanceof CorruptResult || Exit.isExit(decoded)).toBe(true)
+      }),
+      { numRuns: 500 }
+    )
   })
 
   it("a success must be JSON as it is: the refusal names the part that is not", () => {
@@ -54,7 +68,7 @@ describe("the Exit codec", () => {
     cyclic.self = cyclic
     expect(refused(cyclic)).toContain("nested deeper than 256 levels")
     expect(codec.encodeExit(Exit.succeed({ pages: [1, "two", null, { ok: true }] }), id)).toBe(
-      '{"_tag":"Success","value":{"pages":[1,"two",null,{"ok":true}]}}'
+      "{\"_tag\":\"Success\",\"value\":{\"pages\":[1,\"two\",null,{\"ok\":true}]}}"
     )
   })
 
@@ -83,12 +97,15 @@ describe("a corrupted record in Redis", () => {
     try {
       const good = reactor.runInReactor(Effect.sleep("100 millis").pipe(Effect.as("fine"))).stash()
       const forged = `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
-      await client.hSet(`crochet:{${forged}}:r`, { state: "done", exit: "{\"_tag\":\"Failure\",\"cause\":\"garbage\"}" })
+      await client.hSet(`crochet:{${forged}}:r`, {
+        state: "done",
+        exit: "{\"_tag\":\"Failure\",\"cause\":\"garbage\"}"
+      })
       const goodWait = reactor.retrieve(good).wait({ timeout: "5 seconds" })
       const error = await rejection(reactor.retrieve(forged).wait({ timeout: "5 seconds" }))
       expect(error).toBeInstanceOf(CorruptResult)
       expect(error).toMatchObject({ _tag: "CorruptResult", id: forged })
-      expect(error.message).toContain('"{\\"_tag\\":\\"Failure\\",\\"cause\\":\\"garbage\\"}"')
+      expect(error.message).toContain("\"{\\\"_tag\\\":\\\"Failure\\\",\\\"cause\\\":\\\"garbage\\\"}\"")
       expect(await goodWait).toBe("fine")
     } finally {
       client.destroy()

@@ -52,8 +52,15 @@ const withTicker = async (f: () => Promise<void>): Promise<{ readonly took: numb
 describe("a connection setting node-redis rejects", () => {
   const rejected: ReadonlyArray<readonly [string, RedisResultStore.Options, RegExp]> = [
     ["a database name in the URL", { url: "redis://127.0.0.1:6379/cache" }, /options\.url.*Invalid pathname/],
-    ["a plain redis:// URL with client.socket.tls", { url: "redis://127.0.0.1:6379", client: { socket: { tls: true } } }, /options\.client.*tls/],
-    ["a cluster root node with a database name", { cluster: { rootNodes: [{ url: "redis://127.0.0.1:6379/cache" }] } }, /options\.cluster.*Invalid pathname/]
+    ["a plain redis:// URL with client.socket.tls", {
+      url: "redis://127.0.0.1:6379",
+      client: { socket: { tls: true } }
+    }, /options\.client.*tls/],
+    [
+      "a cluster root node with a database name",
+      { cluster: { rootNodes: [{ url: "redis://127.0.0.1:6379/cache" }] } },
+      /options\.cluster.*Invalid pathname/
+    ]
   ]
   for (const [what, options, message] of rejected) {
     it(`${what}: one InvalidArgument at make naming the setting; the event loop stays responsive`, async () => {
@@ -84,23 +91,27 @@ describe("a connection setting node-redis rejects", () => {
 
 describe("Redis restarted without its data while the owner works", () => {
   for (const after of [500, 1_000, 4_000]) {
-    it(`${after} ms after the stash: the pending wait ends with ResultNotFound or OwnerLost within ownerLostAfter + commandTimeout`, async () => {
-      const server = await startRedis()
-      cleanups.push(() => server.stop())
-      // ownerLostAfter 600 ms + commandTimeout 2 s: the documented bound.
-      const a = reactorWithStore(testOptions(server.url))
-      const b = reactorWithStore(testOptions(server.url))
-      const work = latch<string>()
-      const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
-      await rejection(result.wait({ timeout: `${after} millis` }))
-      await server.restartEmpty()
-      const restarted = Date.now()
-      const error = await rejection(result.wait({ timeout: "10 seconds" }))
-      const took = Date.now() - restarted
-      expect([ResultNotFound, OwnerLost].some((type) => error instanceof type), String(error)).toBe(true)
-      expect(took).toBeLessThan(600 + 2_000)
-      work.open("too late")
-    }, 20_000)
+    it(
+      `${after} ms after the stash: the pending wait ends with ResultNotFound or OwnerLost within ownerLostAfter + commandTimeout`,
+      async () => {
+        const server = await startRedis()
+        cleanups.push(() => server.stop())
+        // ownerLostAfter 600 ms + commandTimeout 2 s: the documented bound.
+        const a = reactorWithStore(testOptions(server.url))
+        const b = reactorWithStore(testOptions(server.url))
+        const work = latch<string>()
+        const result = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+        await rejection(result.wait({ timeout: `${after} millis` }))
+        await server.restartEmpty()
+        const restarted = Date.now()
+        const error = await rejection(result.wait({ timeout: "10 seconds" }))
+        const took = Date.now() - restarted
+        expect([ResultNotFound, OwnerLost].some((type) => error instanceof type), String(error)).toBe(true)
+        expect(took).toBeLessThan(600 + 2_000)
+        work.open("too late")
+      },
+      20_000
+    )
   }
 })
 
@@ -126,29 +137,43 @@ describe("corrupted records and forged messages", () => {
   const claim = (id: string) => `crochet:{${id}}:c`
   const newId = () => `${Date.now().toString(36)}.${globalThis.crypto.randomUUID()}`
 
-  it("a stored Exit that is not JSON, of the wrong shape, or 32 MB of garbage: CorruptResult naming the id, quoting at most 64 characters; other waits unaffected", async () => {
-    const raw = await rawClient()
-    // 32 MB take a while to cross a busy machine (more than testOptions' 2 s), and reading them holds up this
-    // process's event loop, the owner's heartbeat with it (the owner is in this process here): longer bounds.
-    const options = { ...testOptions(redis.url), commandTimeout: "20 seconds", ownerHeartbeat: "1 second", ownerLostAfter: "20 seconds" } as const
-    const a = reactorWithStore(options)
-    const b = reactorWithStore(options)
-    const work = latch<string>()
-    const other = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
-    const stored = ["not JSON {{{", JSON.stringify({ _tag: "Failure", cause: 42 }), JSON.stringify([1, 2, 3]), "x".repeat(32 * 1024 * 1024)]
-    for (const exit of stored) {
-      const id = newId()
-      await raw.hSet(record(id), { state: "done", exit, owner: "nobody:1", token: "forged" })
-      const error = await rejection(b.reactor.retrieve(id).wait({ timeout: "30 seconds" }))
-      expect(error).toBeInstanceOf(CorruptResult)
-      expect(error).toMatchObject({ _tag: "CorruptResult", id })
-      expect(error.message).toContain(`found ${JSON.stringify(exit.slice(0, 64))}`)
-      expect(error.message.length).toBeLessThan(600)
-    }
-    expect(other.poll()).toBeUndefined()
-    work.open("unaffected")
-    expect(await other.wait({ timeout: "5 seconds" })).toBe("unaffected")
-  }, 90_000)
+  it(
+    "a stored Exit that is not JSON, of the wrong shape, or 32 MB of garbage: CorruptResult naming the id, quoting at most 64 characters; other waits unaffected",
+    async () => {
+      const raw = await rawClient()
+      // 32 MB take a while to cross a busy machine (more than testOptions' 2 s), and reading them holds up this
+      // process's event loop, the owner's heartbeat with it (the owner is in this process here): longer bounds.
+      const options = {
+        ...testOptions(redis.url),
+        commandTimeout: "20 seconds",
+        ownerHeartbeat: "1 second",
+        ownerLostAfter: "20 seconds"
+      } as const
+      const a = reactorWithStore(options)
+      const b = reactorWithStore(options)
+      const work = latch<string>()
+      const other = b.reactor.retrieve(a.reactor.runInReactor(work.effect).stash())
+      const stored = [
+        "not JSON {{{",
+        JSON.stringify({ _tag: "Failure", cause: 42 }),
+        JSON.stringify([1, 2, 3]),
+        "x".repeat(32 * 1024 * 1024)
+      ]
+      for (const exit of stored) {
+        const id = newId()
+        await raw.hSet(record(id), { state: "done", exit, owner: "nobody:1", token: "forged" })
+        const error = await rejection(b.reactor.retrieve(id).wait({ timeout: "30 seconds" }))
+        expect(error).toBeInstanceOf(CorruptResult)
+        expect(error).toMatchObject({ _tag: "CorruptResult", id })
+        expect(error.message).toContain(`found ${JSON.stringify(exit.slice(0, 64))}`)
+        expect(error.message.length).toBeLessThan(600)
+      }
+      expect(other.poll()).toBeUndefined()
+      work.open("unaffected")
+      expect(await other.wait({ timeout: "5 seconds" })).toBe("unaffected")
+    },
+    90_000
+  )
 
   it("a record or claim of the wrong type (WRONGTYPE) is CorruptResult, not StoreUnavailable", async () => {
     const raw = await rawClient()
@@ -179,7 +204,9 @@ describe("corrupted records and forged messages", () => {
     const waiter = await raw.hGet(record(forgedId), "waiter")
     expect(waiter).toBeTypeOf("string")
     const channel = `crochet:p:${waiter}`
-    for (const garbage of ["", "d", "d not JSON", "d [1]", "k", "w", "c", "zzz", "d [\"x\",1,2,3]"]) await raw.sPublish(channel, garbage)
+    for (const garbage of ["", "d", "d not JSON", "d [1]", "k", "w", "c", "zzz", "d [\"x\",1,2,3]"]) {
+      await raw.sPublish(channel, garbage)
+    }
     await rejection(forged.wait({ timeout: "100 millis" }))
     expect(forged.poll()).toBeUndefined()
     await raw.sPublish(channel, `d ${JSON.stringify([forgedId, "{\"forged\": true", "", ""])}`)

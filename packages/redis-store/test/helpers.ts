@@ -2,16 +2,16 @@
  * Test helpers: a real `redis-server` on a free 127.0.0.1 port, and child
  * processes (fixtures) that talk in JSON lines.
  */
+import { Reactor } from "@crochet/core"
+import { RedisResultStore } from "@crochet/redis-store"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { createServer, Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Reactor } from "@crochet/core"
-import { RedisResultStore } from "@crochet/redis-store"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { createClient, createCluster } from "redis"
 import { testOptions } from "./fixtures/options.ts"
 
@@ -60,7 +60,17 @@ process.once("exit", () => {
 
 /** Spawns `redis-server` with `args` and waits until it accepts connections on `port` (10 s at most). */
 export const spawnRedis = async (port: number, args: ReadonlyArray<string>): Promise<Started> => {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args], {
+  const child = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    ...args
+  ], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   running.add(child)
@@ -190,13 +200,18 @@ export const startCluster = async (
         stderr += chunk
       })
       create.once("error", reject)
-      create.once("exit", (code) => code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}: ${stderr}`)))
+      create.once(
+        "exit",
+        (code) => code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create exited ${code}: ${stderr}`))
+      )
     })
     for (const port of ports) {
       const client = createClient({ url: `redis://127.0.0.1:${port}` })
       await client.connect()
       try {
-        await eventually(async () => (await client.sendCommand(["CLUSTER", "INFO"]) as string).includes("cluster_state:ok"))
+        await eventually(async () =>
+          (await client.sendCommand(["CLUSTER", "INFO"]) as string).includes("cluster_state:ok")
+        )
       } finally {
         client.destroy()
       }
@@ -281,12 +296,24 @@ export const fixture = (name: string, args: ReadonlyArray<string>): Fixture => {
           resolve(messages.splice(index, 1)[0])
         } else if (child.exitCode !== null || child.signalCode !== null) {
           done()
-          reject(new Error(`fixture ${name} exited (${child.exitCode ?? child.signalCode}) without the expected line; stderr:\n${stderr}`))
+          reject(
+            new Error(
+              `fixture ${name} exited (${
+                child.exitCode ?? child.signalCode
+              }) without the expected line; stderr:\n${stderr}`
+            )
+          )
         }
       }
       const timer = setTimeout(() => {
         done()
-        reject(new Error(`fixture ${name}: no expected line within ${timeout} ms; got ${JSON.stringify(messages)}; stderr:\n${stderr}`))
+        reject(
+          new Error(
+            `fixture ${name}: no expected line within ${timeout} ms; got ${
+              JSON.stringify(messages)
+            }; stderr:\n${stderr}`
+          )
+        )
       }, timeout)
       const done = () => {
         clearTimeout(timer)

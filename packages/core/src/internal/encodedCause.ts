@@ -74,7 +74,9 @@ const encodeValue = (
       _tag: "Error",
       name,
       message,
-      stack: `${headline(name, message)}${withoutFramesIn(ownSources, hidden === undefined ? frames : withoutFramesIn(hidden, frames))}`,
+      stack: `${headline(name, message)}${
+        withoutFramesIn(ownSources, hidden === undefined ? frames : withoutFramesIn(hidden, frames))
+      }`,
       fields,
       // A Cause (core's own errors hold one) crosses as the reasons around it, not here.
       ...(cause === undefined || isCause(cause) || depth >= maxCauseDepth
@@ -154,7 +156,9 @@ const constructorName = (value: unknown): string => {
 
 /** Threads: what structured clone copies stays as it is; the rest becomes a description. */
 const cloneLeaf = (value: unknown): unknown => {
-  if (value === null || typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") return value
+  if (value === null || typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") {
+    return value
+  }
   try {
     structuredClone(value)
     return value
@@ -232,7 +236,9 @@ export const errorClasses = (
   const map = new Map<string, ErrorClass>()
   for (const constructor of [...coreErrors, ...toolkit]) map.set(keyOf(constructor), constructor)
   ;(registered as ReadonlyArray<unknown> | undefined)?.forEach((constructor, index) => {
-    if (typeof constructor !== "function" || typeof constructor.prototype !== "object" || constructor.prototype === null) {
+    if (
+      typeof constructor !== "function" || typeof constructor.prototype !== "object" || constructor.prototype === null
+    ) {
       throw new Errors.InvalidArgument(
         `${what}[${index}] must be an error class (Data.TaggedError, Schema.TaggedError or an Error subclass); ` +
           `got ${describeInput(constructor)}.`
@@ -248,7 +254,9 @@ const describeInput = (value: unknown): string =>
 
 /** JavaScript's own error prototypes: a `name` found there does not name a class of the user's. */
 const builtinPrototypes = new Set<object>(
-  [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError].map((c) => c.prototype)
+  [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError].map((c) =>
+    c.prototype
+  )
 )
 
 /**
@@ -260,7 +268,11 @@ const keyOf = (constructor: ErrorClass): string => {
   try {
     const tag = (constructor.prototype as { readonly _tag?: unknown })._tag
     if (typeof tag === "string") return tag
-    for (let p: object | null = constructor.prototype; p !== null && !builtinPrototypes.has(p); p = Object.getPrototypeOf(p)) {
+    for (
+      let p: object | null = constructor.prototype;
+      p !== null && !builtinPrototypes.has(p);
+      p = Object.getPrototypeOf(p)
+    ) {
       const name = Object.getOwnPropertyDescriptor(p, "name")?.value
       if (typeof name === "string" && name !== "") return name
     }
@@ -433,8 +445,12 @@ const checkStop = (stop: unknown): void => {
     case "Cancel":
       return
     case "Stop":
-      if (stop.drainMillis !== undefined && !isMillis(stop.drainMillis)) return fail("stop.drainMillis is not a duration")
-      if (stop.stuckMillis !== undefined && !isMillis(stop.stuckMillis)) return fail("stop.stuckMillis is not a duration")
+      if (stop.drainMillis !== undefined && !isMillis(stop.drainMillis)) {
+        return fail("stop.drainMillis is not a duration")
+      }
+      if (stop.stuckMillis !== undefined && !isMillis(stop.stuckMillis)) {
+        return fail("stop.stuckMillis is not a duration")
+      }
       return
     default:
       return fail(`stop._tag is not "Timeout", "Abort", "Cancel" or "Stop"`)

@@ -29,7 +29,9 @@ interface Watch {
 
 const unobserved = new FinalizationRegistry<Watch>((watch) => {
   if (!watch.observed) {
-    watch.run.onExit((exit) => logIfFailed(watch.reactor, exit, "garbage-collected before anyone looked at its failure"))
+    watch.run.onExit((exit) =>
+      logIfFailed(watch.reactor, exit, "garbage-collected before anyone looked at its failure")
+    )
   }
 })
 
@@ -40,9 +42,7 @@ export const logIfFailed = (reactor: ReactorImpl<any>, exit: Exit.Exit<unknown, 
   if (exit._tag === "Failure" && primaryFailure(exit.cause) !== undefined) reactor.logUnhandled(exit.cause, note)
 }
 
-export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
-  implements EventualResult<A, E>
-{
+export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped> implements EventualResult<A, E> {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly run: Run<A, E>
   readonly watch: Watch
@@ -63,7 +63,11 @@ export class EventualResultImpl<A, E> extends Effectable.Class<A, E | Stopped>
       return Promise.reject(error)
     }
     const exit = this.run.exit
-    if (exit !== undefined) return exit._tag === "Success" ? Promise.resolve(exit.value) : Promise.reject(this.failure(exit))
+    if (exit !== undefined) {
+      return exit._tag === "Success"
+        ? Promise.resolve(exit.value)
+        : Promise.reject(this.failure(exit))
+    }
     if (signal?.aborted) return Promise.reject(waitAborted(signal.reason))
     return awaitResult(this, timeout, signal)
   }
@@ -153,10 +157,10 @@ const waitAborted = (reason: unknown): Error =>
   withoutStack(() =>
     new Aborted({
       reason,
-      message: "EventualResult.wait was aborted by its AbortSignal; the work goes on. Wait again, poll() or cancel() it."
+      message:
+        "EventualResult.wait was aborted by its AbortSignal; the work goes on. Wait again, poll() or cancel() it."
     })
   )
-
 
 /**
  * A retrieved result is someone's to look at again: if it is dropped with a
@@ -189,9 +193,9 @@ export const logIfFailedUnretrieved = (result: EventualResult<unknown, unknown>,
 export const make = <A, E>(run: Run<A, E>, reactor: ReactorImpl<any>): EventualResult<A, E> =>
   new EventualResultImpl(run, reactor)
 
-
 /** Whether a value is a handle made here (not a look-alike). */
-export const isImpl = (value: unknown): value is EventualResultImpl<unknown, unknown> => value instanceof EventualResultImpl
+export const isImpl = (value: unknown): value is EventualResultImpl<unknown, unknown> =>
+  value instanceof EventualResultImpl
 
 /** The reactor that made a handle. */
 export const reactorOfResult = (result: EventualResult<unknown, unknown>): ReactorImpl<any> =>

@@ -15,7 +15,9 @@ export const decodeDuration = (input: unknown, what: string): Duration.Duration 
   const { Duration } = effectModules()
   if (Duration.isDuration(input)) return checked(input, input, what)
   const duration = decodeInput(input, what)
-  if ((typeof input === "string" || typeof input === "number") && decoded.size < 256) decoded.set(input, duration ?? null)
+  if ((typeof input === "string" || typeof input === "number") && decoded.size < 256) {
+    decoded.set(input, duration ?? null)
+  }
   return duration
 }
 
@@ -155,7 +157,9 @@ const editDistance = (a: string, b: string): number => {
       }
       const above = rows[i - 1]!
       let cost = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cost = Math.min(cost, rows[i - 2]![j - 2]! + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        cost = Math.min(cost, rows[i - 2]![j - 2]! + 1)
+      }
       row.push(cost)
     }
     rows.push(row)

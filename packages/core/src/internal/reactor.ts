@@ -12,7 +12,6 @@ import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { Aborted, InvalidArgument, ReactorStartFailed, ReactorStopped } from "../Errors.ts"
 import type * as EventualResult from "../EventualResult.ts"
-import * as EventualResultImpl from "./eventualResult.ts"
 import type {
   Reactor,
   ReactorOptions,
@@ -25,6 +24,7 @@ import type {
 import * as ResultStore from "../ResultStore.ts"
 import { Deadlines } from "./deadlines.ts"
 import { provide } from "./effectModules.ts"
+import * as EventualResultImpl from "./eventualResult.ts"
 import {
   checkOptions,
   decodeDuration,
@@ -35,8 +35,8 @@ import {
   waitForKeys
 } from "./options.ts"
 import { Run, Stopping } from "./run.ts"
-import { interruptFor, outsideError, stopCause } from "./stop.ts"
 import { type Counters, makeCounters, outcomeOf } from "./stats.ts"
+import { interruptFor, outsideError, stopCause } from "./stop.ts"
 import { addCallerFrames, primaryFailure, withoutStack } from "./traceback.ts"
 
 // The modules a failure needs, already loaded here: no `require` for a reactor's failures.
@@ -84,7 +84,10 @@ export interface Settings {
 
 /** The keys of `ReactorOptions` (a record, so that a new option must be added here too). */
 export const reactorOptionKeys: ReadonlyArray<keyof ReactorOptions> = Object.keys(
-  { drain: 0, shutdownTimeout: 0, logLevel: 0, logger: 0, resultStore: 0, name: 0 } satisfies Record<keyof ReactorOptions, 0>
+  { drain: 0, shutdownTimeout: 0, logLevel: 0, logger: 0, resultStore: 0, name: 0 } satisfies Record<
+    keyof ReactorOptions,
+    0
+  >
 ) as Array<keyof ReactorOptions>
 
 export const decodeSettings = (options: ReactorOptions | undefined, call: string): Settings => {
@@ -270,11 +273,19 @@ export class ReactorImpl<R> implements Reactor<R> {
 
   runCallback(effect: unknown, options: RunCallbackOptions<unknown, unknown>): () => void {
     if (typeof options !== "object" || options === null || typeof options.onExit !== "function") {
-      throw new InvalidArgument(`runCallback: options must be an object with an onExit function; got ${describe(options)}.`)
+      throw new InvalidArgument(
+        `runCallback: options must be an object with an onExit function; got ${describe(options)}.`
+      )
     }
     checkOptions(options, runCallbackKeys, "runCallback")
     const timeout = decodeDuration(options.timeout, "runCallback: options.timeout")
-    const run = this.start(effect, "runCallback", options.spanName || "Reactor.runCallback", timeout, options.parentSpan)
+    const run = this.start(
+      effect,
+      "runCallback",
+      options.spanName || "Reactor.runCallback",
+      timeout,
+      options.parentSpan
+    )
     run.onExit(options.onExit)
     return () => {
       if (run.exit === undefined) interruptFor(run.fiber, { _tag: "Cancel" })
@@ -370,7 +381,8 @@ export class ReactorImpl<R> implements Reactor<R> {
     return Effect.runForkWith(this.base)(
       Effect.flatMap(
         this.awaitServices(),
-        (context) => Effect.provideContext(this.traced ? this.inSpan(effect, { name, timeout, parent }) : effect, context)
+        (context) =>
+          Effect.provideContext(this.traced ? this.inSpan(effect, { name, timeout, parent }) : effect, context)
       )
     )
   }
@@ -534,7 +546,9 @@ export class ReactorImpl<R> implements Reactor<R> {
       )
       if (!done) {
         self.logError(
-          `Reactor shutdown: the layer's finalizers did not finish within shutdownTimeout (${Duration.format(timeout)}); ` +
+          `Reactor shutdown: the layer's finalizers did not finish within shutdownTimeout (${
+            Duration.format(timeout)
+          }); ` +
             "shutdown() returns anyway and they go on in the background. Look for a release step that never ends."
         )
       }
@@ -580,7 +594,9 @@ export class ReactorImpl<R> implements Reactor<R> {
 
   /** Logs through the reactor's own logger settings, whichever fiber is running the shutdown. */
   private logError(message: string, cause?: Cause.Cause<unknown>): void {
-    Effect.runForkWith(this.clockContext)(cause === undefined ? Effect.logError(message) : Effect.logError(message, cause))
+    Effect.runForkWith(this.clockContext)(
+      cause === undefined ? Effect.logError(message) : Effect.logError(message, cause)
+    )
   }
 }
 

@@ -2,9 +2,9 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import { ReactorStopped } from "../Errors.ts"
 import type { Deadline, Deadlines, Expirable } from "./deadlines.ts"
 import type { ReactorImpl } from "./reactor.ts"
-import { ReactorStopped } from "../Errors.ts"
 import { interruptFor, outsideError, stopCause, type StopReason, stopReasonOf } from "./stop.ts"
 import { addCallerFrames, primaryFailure } from "./traceback.ts"
 
@@ -74,7 +74,7 @@ export class Run<A, E> implements Expirable {
     const listeners = this.listeners
     this.listeners = undefined
     if (typeof listeners === "function") listeners(exit)
-    else if (listeners !== undefined) for (const listener of listeners) listener(exit)
+    else if (listeners !== undefined) { for (const listener of listeners) listener(exit) }
   }
 
   /** Calls `listener` with the Exit: now if settled, else when it settles. */

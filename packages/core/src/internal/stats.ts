@@ -66,7 +66,10 @@ export class Counters {
   waitHistogram(): Metric.HistogramState {
     let cumulated = 0
     return {
-      buckets: waitBoundaries.map((boundary, index): [number, number] => [boundary, cumulated += this.waitBuckets[index]!]),
+      buckets: waitBoundaries.map((
+        boundary,
+        index
+      ): [number, number] => [boundary, cumulated += this.waitBuckets[index]!]),
       count: this.waits,
       min: this.waits === 0 ? 0 : this.waitSecondsMin,
       max: this.waitSecondsMax,

@@ -58,7 +58,9 @@ export const released = (gone: Error, endpoint: Endpoint, errors: ErrorClasses, 
   define(
     gone,
     "stack",
-    `${gone.name}: ${gone.message}\n${frames === "" ? "" : `${frames}\n`}    --- (in the reactor thread) called from ---\n${callerFrames(below)}`
+    `${gone.name}: ${gone.message}\n${
+      frames === "" ? "" : `${frames}\n`
+    }    --- (in the reactor thread) called from ---\n${callerFrames(below)}`
   )
   return gone
 }

@@ -70,11 +70,17 @@ const builtin = (value: object): boolean =>
 
 /** The class name when the prototype chain (below Object.prototype) defines anything besides constructors. */
 const methodsOf = (prototype: object): string | undefined => {
-  for (let current: object | null = prototype; current !== null && current !== Object.prototype; current = Object.getPrototypeOf(current)) {
+  for (
+    let current: object | null = prototype;
+    current !== null && current !== Object.prototype;
+    current = Object.getPrototypeOf(current)
+  ) {
     for (const key of Reflect.ownKeys(current)) {
       if (key !== "constructor") {
         const constructor = (prototype as { readonly constructor?: { readonly name?: unknown } }).constructor
-        return typeof constructor?.name === "string" && constructor.name !== "" ? constructor.name : "an anonymous class"
+        return typeof constructor?.name === "string" && constructor.name !== ""
+          ? constructor.name
+          : "an anonymous class"
       }
     }
   }

@@ -24,8 +24,10 @@ export const encodeCause = (cause: Cause.Cause<unknown>): EncodedCause.EncodedCa
 export const encodeThrown = (error: unknown): EncodedCause.EncodedCause => encodeCause(Lazy.Cause().die(error))
 
 /** Rebuilds a failed call's Cause on the caller's side, stop reason included. */
-export const decodeCause: (encoded: EncodedCause.EncodedCause, classes: EncodedCause.ErrorClasses) => Cause.Cause<unknown> =
-  EncodedCause.decode
+export const decodeCause: (
+  encoded: EncodedCause.EncodedCause,
+  classes: EncodedCause.ErrorClasses
+) => Cause.Cause<unknown> = EncodedCause.decode
 
 /** The error {@link encodeThrown} encoded, rebuilt. */
 export const decodeThrown = (encoded: EncodedCause.EncodedCause, classes: EncodedCause.ErrorClasses): unknown => {

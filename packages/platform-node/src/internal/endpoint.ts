@@ -208,7 +208,9 @@ export class Endpoint {
 
   /** Waits while the state is one of `states`, or until the deadline (a `performance.now()` time). */
   awaitStateChange(states: number | ReadonlyArray<number>, deadline: number): void {
-    const waiting = typeof states === "number" ? (status: number) => status === states : (status: number) => states.includes(status)
+    const waiting = typeof states === "number"
+      ? (status: number) => status === states
+      : (status: number) => states.includes(status)
     for (;;) {
       const seen = Atomics.load(this.state, Protocol.SEQ)
       if (!waiting(this.status) || performance.now() >= deadline) return
@@ -236,7 +238,9 @@ const notCloneable = (operation: string, args: ReadonlyArray<unknown>, error: un
     operation,
     argument: index,
     message: `${operation}(): argument ${index} (${describe(args[index])}) cannot be sent to another thread: ` +
-      `${typeof error === "string" ? error : (error as Error)?.message ?? error}. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
+      `${
+        typeof error === "string" ? error : (error as Error)?.message ?? error
+      }. Pass plain data (objects, arrays, strings, numbers, Maps, typed arrays); ` +
       "functions, sockets and class instances with methods do not cross threads. Nothing was sent."
   })
 }

@@ -11,7 +11,8 @@ export type * from "../MainThreadBridge.ts"
 
 const load = onFirstUse<typeof MainThreadBridge>("MainThreadBridge")
 
-export const serve: typeof MainThreadBridge.serve = (reactor, operations, options) => load().serve(reactor, operations, options)
+export const serve: typeof MainThreadBridge.serve = (reactor, operations, options) =>
+  load().serve(reactor, operations, options)
 
 export const make: typeof MainThreadBridge.make = (operations, options) => load().make(operations, options)
 

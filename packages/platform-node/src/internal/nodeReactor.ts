@@ -132,7 +132,11 @@ const members = {
  * a member returned: a Promise, an EventualResult's `wait()`, or the same
  * from a function it returned (a wrapped function, a decorator).
  */
-export const makeFacade = <R>(reactor: Reactor.Reactor<R>, holdCallers: boolean, onShutdown: () => void): Reactor.Reactor<R> => {
+export const makeFacade = <R>(
+  reactor: Reactor.Reactor<R>,
+  holdCallers: boolean,
+  onShutdown: () => void
+): Reactor.Reactor<R> => {
   const adapt = (value: unknown): unknown =>
     !holdCallers
       ? value
@@ -265,7 +269,9 @@ const updateBlockingLimit = () => {
   let limit: number | undefined
   if (signalsInstalled) {
     for (const settings of running.values()) {
-      if (settings.signals && settings.blockingLimit !== undefined) limit = Math.min(limit ?? Infinity, settings.blockingLimit)
+      if (settings.signals && settings.blockingLimit !== undefined) {
+        limit = Math.min(limit ?? Infinity, settings.blockingLimit)
+      }
     }
   }
   setBlockingLimit(limit)

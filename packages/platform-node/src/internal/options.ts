@@ -16,7 +16,11 @@ export const toMillis = (input: unknown, what: string): number | undefined => {
 
 /** A duration in milliseconds as text for messages. */
 export const formatMillis = (millis: number): string =>
-  millis < 1 ? `${Math.round(millis * 1000)}µs` : millis < 1000 ? `${+millis.toFixed(1)}ms` : `${+(millis / 1000).toFixed(2)}s`
+  millis < 1
+    ? `${Math.round(millis * 1000)}µs`
+    : millis < 1000
+    ? `${+millis.toFixed(1)}ms`
+    : `${+(millis / 1000).toFixed(2)}s`
 
 /**
  * The timeout (ms) of a call's options object (`with(options)`, `wait(options)`):

@@ -25,8 +25,7 @@ const { buffer, module, port } = workerData as {
   readonly buffer: SharedArrayBuffer
   readonly module: string
   readonly port: MessagePort
-}
-// Before any code of the user's runs: a blocking call from this thread would deadlock it.
+} // Before any code of the user's runs: a blocking call from this thread would deadlock it.
 ;(globalThis as Record<PropertyKey, unknown>)[Protocol.reactorThreadMark] = true
 const state = new Int32Array(buffer)
 /** The first uncaught error: the one the thread dies of. */

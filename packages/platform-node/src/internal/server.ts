@@ -50,7 +50,13 @@ export class Server {
   private closed = false
   private stopping = false
 
-  constructor(reactor: Reactor.Reactor<any>, operations: Operations, port: MessagePort, state: Int32Array, options: ServeOptions) {
+  constructor(
+    reactor: Reactor.Reactor<any>,
+    operations: Operations,
+    port: MessagePort,
+    state: Int32Array,
+    options: ServeOptions
+  ) {
     this.reactor = reactor
     this.operations = operations
     this.port = port
@@ -141,7 +147,9 @@ export class Server {
   private effectOf(name: string, args: ReadonlyArray<unknown>): Effect.Effect<unknown, unknown, unknown> {
     const operation = Object.hasOwn(this.operations, name) ? this.operations[name] : undefined
     if (operation === undefined) {
-      throw new InvalidArgument(`No operation named ${JSON.stringify(name)}; known: ${Object.keys(this.operations).join(", ")}.`)
+      throw new InvalidArgument(
+        `No operation named ${JSON.stringify(name)}; known: ${Object.keys(this.operations).join(", ")}.`
+      )
     }
     const result = operation(...args)
     if (Effect.isEffect(result)) return result
@@ -153,7 +161,12 @@ export class Server {
   }
 
   /** Sends a reply and wakes the caller; a result that cannot be sent fails that call only. */
-  private reply(id: number, name: string, status: typeof Protocol.Success | typeof Protocol.Failure, payload: unknown): void {
+  private reply(
+    id: number,
+    name: string,
+    status: typeof Protocol.Success | typeof Protocol.Failure,
+    payload: unknown
+  ): void {
     if (this.closed) return
     if (status === Protocol.Failure && this.options.countReleases && this.reactor.status !== "running") {
       Released.count(this.state)
@@ -215,6 +228,7 @@ const notCloneableResult = (name: string, error: unknown) =>
   new NotCloneable({
     operation: name,
     argument: "result",
-    message: `The result of ${name}() cannot be sent back to the calling thread: ${(error as Error)?.message ?? error}. ` +
+    message:
+      `The result of ${name}() cannot be sent back to the calling thread: ${(error as Error)?.message ?? error}. ` +
       "Return plain data (objects, arrays, strings, numbers, Maps, typed arrays); this call failed, the reactor goes on serving."
   })

@@ -11,8 +11,8 @@ import { ReactorThreadStartFailed } from "../Errors.ts"
 import { checkNotReactorThread, type RemoteReactor } from "./client.ts"
 import { decodeThrown, errorClasses } from "./codec.ts"
 import { Endpoint } from "./endpoint.ts"
-import { formatMillis } from "./options.ts"
 import * as LiveThreads from "./liveThreads.ts"
+import { formatMillis } from "./options.ts"
 import * as Protocol from "./protocol.ts"
 
 /** What a start failure or a thread's death is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
@@ -348,7 +348,10 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
           LiveThreads.report(LiveThreads.overrun(this.label, this.settings.shutdownTimeout, true), atExit)
         }
         // The reason counts only if it still runs: it overran.
-        this.discard(thread, `it did not shut down within ${formatMillis(this.settings.shutdownTimeout)} (shutdownTimeout)`)
+        this.discard(
+          thread,
+          `it did not shut down within ${formatMillis(this.settings.shutdownTimeout)} (shutdownTimeout)`
+        )
       }
     }
   }

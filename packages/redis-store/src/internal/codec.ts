@@ -73,7 +73,9 @@ const notJson = (value: unknown, at: string, depth: number): string | undefined 
   }
   const prototype = Object.getPrototypeOf(value)
   if (prototype !== Object.prototype && prototype !== null) {
-    return `${at} is a ${(value as { readonly constructor?: { readonly name?: string } }).constructor?.name ?? "class"} instance`
+    return `${at} is a ${
+      (value as { readonly constructor?: { readonly name?: string } }).constructor?.name ?? "class"
+    } instance`
   }
   for (const key of Object.keys(value)) {
     const why = notJson((value as Record<string, unknown>)[key], `${at}.${key}`, depth + 1)
@@ -82,7 +84,11 @@ const notJson = (value: unknown, at: string, depth: number): string | undefined 
   return undefined
 }
 
-const decodeExit = (text: string, id: string, classes: EncodedCause.ErrorClasses): Exit.Exit<unknown, unknown> | CorruptResult => {
+const decodeExit = (
+  text: string,
+  id: string,
+  classes: EncodedCause.ErrorClasses
+): Exit.Exit<unknown, unknown> | CorruptResult => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -105,7 +111,9 @@ export const corrupt = (text: unknown, id: string, why: string): CorruptResult =
   return new CorruptResult({
     id,
     message: `The result stored for ${id} in Redis is corrupt (${why.replace(/\.$/, "")}): found ` +
-      `${JSON.stringify(found.slice(0, quoted))}${found.length > quoted ? ` (the first ${quoted} of ${found.length} characters)` : ""}. ` +
+      `${JSON.stringify(found.slice(0, quoted))}${
+        found.length > quoted ? ` (the first ${quoted} of ${found.length} characters)` : ""
+      }. ` +
       "Something other than this store (or another version of it) wrote that key; the result is lost: start the work again."
   })
 }

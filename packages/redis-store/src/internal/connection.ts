@@ -41,13 +41,21 @@ export interface Connection {
   /** A command, sent to the node that holds `key`, bounded by `commandTimeout`. */
   send<A>(key: string, args: ReadonlyArray<string>): Effect.Effect<A, StoreUnavailable | WrongType>
   /** A script on `keys` (all in one hash slot), bounded by `commandTimeout`. */
-  eval<A>(script: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Effect.Effect<A, StoreUnavailable | WrongType>
+  eval<A>(
+    script: Script,
+    keys: ReadonlyArray<string>,
+    args: ReadonlyArray<string | number>
+  ): Effect.Effect<A, StoreUnavailable | WrongType>
   /**
    * Makes sure `channel` is subscribed (`SSUBSCRIBE`) with `onMessage`; done
    * once the server confirmed it. `onLost` is called when the subscription
    * is lost (subscribe again, then look again at what you were waiting for).
    */
-  subscribe(channel: string, onMessage: (message: string) => void, onLost: () => void): Effect.Effect<void, StoreUnavailable>
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onLost: () => void
+  ): Effect.Effect<void, StoreUnavailable>
   close(): Promise<void>
 }
 
@@ -125,7 +133,11 @@ class NodeRedisConnection implements Connection {
     return this.run((clients) => sendTo(clients, key, args) as Promise<A>)
   }
 
-  eval<A>(script: Script, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>): Effect.Effect<A, StoreUnavailable | WrongType> {
+  eval<A>(
+    script: Script,
+    keys: ReadonlyArray<string>,
+    args: ReadonlyArray<string | number>
+  ): Effect.Effect<A, StoreUnavailable | WrongType> {
     const tail = [String(keys.length), ...keys, ...args.map(String)]
     return this.run(async (clients) => {
       try {
@@ -137,7 +149,11 @@ class NodeRedisConnection implements Connection {
     })
   }
 
-  subscribe(channel: string, onMessage: (message: string) => void, onLost: () => void): Effect.Effect<void, StoreUnavailable> {
+  subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    onLost: () => void
+  ): Effect.Effect<void, StoreUnavailable> {
     return Effect.catchTag(
       this.run((clients) => {
         clients.subscribed ??= this.subscribeOn(clients, channel, onMessage).then(() => {
@@ -182,9 +198,15 @@ class NodeRedisConnection implements Connection {
           resume(outcome)
         }
         const timeout = this.settings.commandTimeout
-        const timer = setTimeout(() =>
-          settle(Effect.fail(this.unavailable(`Redis did not answer within commandTimeout (${Duration.format(timeout)})`, undefined))),
-          Math.min(Duration.toMillis(timeout), maxTimer))
+        const timer = setTimeout(
+          () =>
+            settle(
+              Effect.fail(
+                this.unavailable(`Redis did not answer within commandTimeout (${Duration.format(timeout)})`, undefined)
+              )
+            ),
+          Math.min(Duration.toMillis(timeout), maxTimer)
+        )
         const attempt = () => {
           try {
             return f(clients)
@@ -261,7 +283,10 @@ class NodeRedisConnection implements Connection {
         this.rediscover(clients)
       }
       client.on("node-error", nodeLost)
-      client.on("node-disconnect", (node: { readonly host: string; readonly port: number }) => nodeLost(undefined, node))
+      client.on(
+        "node-disconnect",
+        (node: { readonly host: string; readonly port: number }) => nodeLost(undefined, node)
+      )
       // A node connected again later (or found by reading the slot map again) must not keep an idle process alive either.
       if (!this.settings.external) client.on("node-connect", () => unref(clients))
     }
@@ -417,7 +442,8 @@ class NodeRedisConnection implements Connection {
 
   private closedError(): StoreUnavailable {
     return new StoreUnavailable({
-      message: `The Redis result store at ${this.settings.where} was closed (store.close()); make a new one to stash or retrieve.`
+      message:
+        `The Redis result store at ${this.settings.where} was closed (store.close()); make a new one to stash or retrieve.`
     })
   }
 }

@@ -115,8 +115,13 @@ export class Owner implements Role {
   lookAgain(): void {
     const owned = [...this.owned]
     if (owned.length === 0) return
-    Effect.runFork(Effect.forEach(owned, ([id, result]) =>
-      Effect.tap(this.cancelAsked(id), (asked) => asked ? Effect.sync(() => result.cancel()) : Effect.void), { discard: true }))
+    Effect.runFork(
+      Effect.forEach(owned, ([id, result]) =>
+        Effect.tap(this.cancelAsked(id), (asked) =>
+          asked
+            ? Effect.sync(() => result.cancel())
+            : Effect.void), { discard: true })
+    )
   }
 
   /** Publishes a pending result: cancel requests reach it while it runs, its Exit when done. */
@@ -125,8 +130,17 @@ export class Owner implements Role {
     const self = this
     // Yielding the handle gives core's ReactorStopped or Cancelled for a run the reactor interrupted
     // (and, unlike wait(), leaves a failure's error object as it is, for the codec to render).
-    const settled = Effect.map(Effect.exit(result), (exit) => exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined)
-    const start = this.tolerant(this.connection.eval<[string, string]>(Scripts.start, [keys.record(id)], [millis(ttl), ownerName, this.presence.token]))
+    const settled = Effect.map(
+      Effect.exit(result),
+      (exit) => exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined
+    )
+    const start = this.tolerant(
+      this.connection.eval<[string, string]>(Scripts.start, [keys.record(id)], [
+        millis(ttl),
+        ownerName,
+        this.presence.token
+      ])
+    )
     // The heartbeat lands before the record (sent first on the one connection; on a cluster, awaited first),
     // so that no retriever sees the record with the owner not alive. One try: its shard being down must
     // not keep the record from being written (retrievers then cannot check it, and go on waiting).
@@ -216,16 +230,21 @@ export class Owner implements Role {
       const now = Date.now()
       if (now - this.lastBeat < millis(this.settings.ownerHeartbeat)) return Effect.void
       const alive = this.settings.keys.alive(this.presence.token)
-      return Effect.map(this.connection.send(alive, ["SET", alive, "1", "PX", String(millis(this.settings.ownerLostAfter))]), () => {
-        this.lastBeat = now
-      })
+      return Effect.map(
+        this.connection.send(alive, ["SET", alive, "1", "PX", String(millis(this.settings.ownerLostAfter))]),
+        () => {
+          this.lastBeat = now
+        }
+      )
     })
   }
 
   private cancelAsked(id: string): Effect.Effect<boolean> {
     const record = this.settings.keys.record(id)
-    return Effect.map(Effect.option(this.connection.send<string | null>(record, ["HGET", record, "cancel"])), (cancel) =>
-      cancel._tag === "Some" && cancel.value === "1")
+    return Effect.map(
+      Effect.option(this.connection.send<string | null>(record, ["HGET", record, "cancel"])),
+      (cancel) => cancel._tag === "Some" && cancel.value === "1"
+    )
   }
 
   private tolerant<A>(effect: Effect.Effect<A, Failure>): Effect.Effect<A, Failure> {

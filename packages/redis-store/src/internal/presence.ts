@@ -103,7 +103,7 @@ export class Presence {
     const now = Date.now()
     if (now - this.lastRound < millis(this.settings.ownerHeartbeat)) return
     this.lastRound = now
-    if (!this.subscribed) for (const role of this.roles) role.lookAgain()
+    if (!this.subscribed) { for (const role of this.roles) role.lookAgain() }
     this.roles.forEach((role, index) => this.runOnce(index, role.round))
   }
 

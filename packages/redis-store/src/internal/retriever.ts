@@ -164,7 +164,8 @@ export class Retriever implements Role {
           return yield* Effect.fail(
             new OwnerLost({
               id,
-              message: `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
+              message:
+                `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
                 `${Duration.format(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
                 "The work is lost; start it again."
             })

@@ -35,9 +35,12 @@ export const tolerant = <A, E extends { readonly _tag: string }>(
   const limit = millis(settings.ownerLostAfter)
   const retry = Duration.min(settings.ownerHeartbeat, Duration.millis(100))
   const since = Date.now()
-  const attempt: Effect.Effect<A, E> = Effect.catch(effect, (error) =>
-    error._tag !== "StoreUnavailable" || connection.closed || Date.now() - since >= limit
-      ? Effect.fail(error)
-      : Effect.andThen(Effect.sleep(retry), attempt))
+  const attempt: Effect.Effect<A, E> = Effect.catch(
+    effect,
+    (error) =>
+      error._tag !== "StoreUnavailable" || connection.closed || Date.now() - since >= limit
+        ? Effect.fail(error)
+        : Effect.andThen(Effect.sleep(retry), attempt)
+  )
   return attempt
 }
