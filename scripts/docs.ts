@@ -56,6 +56,13 @@ const page = (pkg: Package, module: string, text: string): string => {
     .replace(/^---\n[\s\S]*?\n---\n+/, "")
     .replace(/^## \S+ overview\n/, "")
     .replace(/(\[Source\]\([^)#]+)#L\d+\)/g, "$1)")
+    // The main entry re-exports some modules through facades that load them on first use
+    // (internal/lazyX.ts): a reader meets the module itself, and its page.
+    .replace(
+      /Re-exports all named exports from the "\.\/internal\/lazy(\w+)\.ts" module as `\1`\./g,
+      "Re-exports all named exports from the [\"./$1.ts\"]($1.md) module as `$1` (loaded on first use)."
+    )
+    .replace(/from "\.\/internal\/lazy(\w+)\.ts"/g, 'from "./$1.ts"')
   return `# ${title}\n\n[API reference](../README.md) · [${pkg.name}](${repository}packages/${pkg.dir}#readme)\n\n${body.trim()}\n`
 }
 
