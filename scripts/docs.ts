@@ -62,7 +62,7 @@ const page = (pkg: Package, module: string, text: string): string => {
       /Re-exports all named exports from the "\.\/internal\/lazy(\w+)\.ts" module as `\1`\./g,
       "Re-exports all named exports from the [\"./$1.ts\"]($1.md) module as `$1` (loaded on first use)."
     )
-    .replace(/from "\.\/internal\/lazy(\w+)\.ts"/g, 'from "./$1.ts"')
+    .replace(/from "\.\/internal\/lazy(\w+)\.ts"/g, "from \"./$1.ts\"")
   return `# ${title}\n\n[API reference](../README.md) · [${pkg.name}](${repository}packages/${pkg.dir}#readme)\n\n${body.trim()}\n`
 }
 
