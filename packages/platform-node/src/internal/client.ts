@@ -160,7 +160,16 @@ class ClientImpl {
     const deadline = timeout === undefined ? undefined : started + timeout
     const id = endpoint.send(name, args, timeout, trace)
     this.remote.watch()
-    const reply = endpoint.await(id, deadline, this.settings.spinMillis, seen)
+    let reply: ReturnType<Endpoint["await"]>
+    try {
+      reply = endpoint.await(id, deadline, this.settings.spinMillis, seen)
+    } catch (error) {
+      // Given up before the reply (NodeReactor's BlockedTooLong): nobody can read the reply any
+      // more, so the work is cancelled and its slot freed, as on a timeout.
+      endpoint.forget(id)
+      endpoint.cancel(id)
+      throw error
+    }
     if (reply === TimedOut) {
       endpoint.forget(id)
       throw timedOut(this.remote.label, name, timeout!, below)
