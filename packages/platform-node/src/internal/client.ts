@@ -157,7 +157,9 @@ class ClientImpl {
     const seen = Atomics.load(endpoint.state, Protocol.SEQ)
     // The timeout goes with the call and the serving reactor enforces it (its span records the
     // timeout); this side stops waiting at the same deadline, so a busy reactor thread cannot hold it.
-    const deadline = timeout === undefined ? undefined : started + timeout
+    // The timeout that bounded the start (the call's own or the client's) counts from the call; an
+    // operation's own, known once the thread is up, bounds the operation and counts from now.
+    const deadline = timeout === undefined ? undefined : (timeout === known ? started : performance.now()) + timeout
     const id = endpoint.send(name, args, timeout, trace)
     this.remote.watch()
     let reply: ReturnType<Endpoint["await"]>
