@@ -105,7 +105,7 @@ describe.concurrent("a signal that reaches a main thread blocked in a reactor-th
     expect(exit, child.stderr()).toEqual({ code: 0, signal: null })
     // The cancel is sent as the call gives up: the thread's "hang finalized" may come before or after
     // the main thread's line; "hang ended" comes after both (the next call answered it).
-    expect([...child.lines.slice(0, 2)].sort()).toEqual(["call failed: BlockedTooLong", "hang finalized"])
+    expect(child.lines.slice(0, 2).sort()).toEqual(["call failed: BlockedTooLong", "hang finalized"])
     expect(child.lines.slice(2)).toEqual(["hang ended", "thread finalized"])
   })
 
