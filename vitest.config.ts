@@ -67,7 +67,11 @@ export default defineConfig({
           name: "examples",
           server,
           root: "examples",
-          include: ["**/*.test.ts"]
+          include: ["**/*.test.ts"],
+          // Each test runs programs in child processes: on a loaded two-core CI machine, a
+          // start alone can take seconds. (No test measures time against these bounds.)
+          testTimeout: 30_000,
+          hookTimeout: 30_000
         }
       },
       {

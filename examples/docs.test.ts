@@ -13,6 +13,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } f
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
+import { typeCheck } from "../scripts/typeCheck.ts"
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -43,29 +44,6 @@ const extract = (): Array<Snippet> => {
     }
   }
   return snippets
-}
-
-/** Type-checks `files` as modules of the repository (tsconfig written to `dir`); returns tsc's complaints. */
-const typeCheck = async (dir: string, files: ReadonlyArray<string>): Promise<string> => {
-  writeFileSync(
-    `${dir}tsconfig.json`,
-    JSON.stringify({
-      extends: `${root}tsconfig.base.json`,
-      compilerOptions: {
-        noEmit: true,
-        composite: false,
-        declaration: false,
-        emitDeclarationOnly: false,
-        rootDir: root
-      },
-      files
-    })
-  )
-  const tsc = `${root}node_modules/typescript/bin/tsc`
-  return run(process.execPath, [tsc, "-p", `${dir}tsconfig.json`]).then(
-    () => "",
-    (error: { stdout: string; stderr: string }) => error.stdout + error.stderr
-  )
 }
 
 const snippets = extract()

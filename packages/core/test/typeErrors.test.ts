@@ -4,11 +4,10 @@
  * "provides no match for the signature". Runs tsc over a file of mistakes,
  * one per line marked `// mistake: <what the message must mention>`.
  */
-import { execFile } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
+import { typeCheck } from "../../../scripts/typeCheck.ts"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const dir = `${root}.vitest/type-mistakes/`
@@ -71,26 +70,7 @@ export const typed = Effect.gen(function*() {
 const compile = async (): Promise<Map<number, string>> => {
   mkdirSync(dir, { recursive: true })
   writeFileSync(`${dir}mistakes.ts`, source)
-  writeFileSync(
-    `${dir}tsconfig.json`,
-    JSON.stringify({
-      extends: `${root}tsconfig.base.json`,
-      compilerOptions: {
-        noEmit: true,
-        composite: false,
-        declaration: false,
-        emitDeclarationOnly: false,
-        rootDir: root
-      },
-      files: ["mistakes.ts"]
-    })
-  )
-  const output = await promisify(execFile)(process.execPath, [
-    `${root}node_modules/typescript/bin/tsc`,
-    "-p",
-    `${dir}tsconfig.json`
-  ])
-    .then(() => "", (error: { stdout: string }) => error.stdout)
+  const output = await typeCheck(dir, ["mistakes.ts"])
   const byLine = new Map<number, string>()
   let line = 0
   for (const text of output.split("\n")) {

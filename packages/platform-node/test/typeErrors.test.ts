@@ -6,11 +6,10 @@
  * of mistakes, one per line marked `// mistake: <what the message must mention>`
  * (`|` between the parts).
  */
-import { execFile } from "node:child_process"
 import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
+import { typeCheck } from "../../../scripts/typeCheck.ts"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const dir = `${root}.vitest/platform-node-type-mistakes/`
@@ -90,28 +89,7 @@ const compile = async (): Promise<Map<string, string>> => {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   for (const [name, text] of Object.entries(files)) writeFileSync(`${dir}${name}`, text)
-  writeFileSync(
-    `${dir}tsconfig.json`,
-    JSON.stringify({
-      extends: `${root}tsconfig.base.json`,
-      compilerOptions: {
-        noEmit: true,
-        composite: false,
-        declaration: false,
-        emitDeclarationOnly: false,
-        rootDir: root,
-        allowJs: true,
-        checkJs: true
-      },
-      files: Object.keys(files)
-    })
-  )
-  const output = await promisify(execFile)(process.execPath, [
-    `${root}node_modules/typescript/bin/tsc`,
-    "-p",
-    `${dir}tsconfig.json`
-  ])
-    .then(() => "", (error: { stdout: string }) => error.stdout)
+  const output = await typeCheck(dir, Object.keys(files), { allowJs: true, checkJs: true })
   const byLine = new Map<string, string>()
   let at = ""
   for (const text of output.split("\n")) {
