@@ -135,9 +135,11 @@ export class ReactorThreadStartFailed extends Data.TaggedError("ReactorThreadSta
  * the main thread had been blocked in such calls for `limit` ms in all since
  * its event loop last ran: NodeReactor's `blockingLimit` (default 10 s). A
  * blocked thread runs no signal handler, so the limit is what lets a
- * SIGINT/SIGTERM that came meanwhile be handled. The work goes on in the
- * reactor thread (until it ends, or the thread shuts down); later blocking
- * calls fail at once with this error until the event loop has run.
+ * SIGINT/SIGTERM that came meanwhile be handled. A `call`'s work is
+ * cancelled, as on its timeout (nobody could read its answer any more); the
+ * work behind a `start(...)` handle goes on, and `wait()` can be called
+ * again, as after its timeout. Later blocking calls fail at once with this
+ * error until the event loop has run.
  *
  * @example
  * ```ts

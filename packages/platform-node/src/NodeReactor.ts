@@ -49,9 +49,9 @@ export interface Options extends Reactor.ReactorOptions {
    * calls (`ReactorThread`, `BlockingClient`) between two turns of its event
    * loop. A blocked thread runs no signal handler: a SIGINT/SIGTERM that comes
    * during a block is handled when the block ends, and this limit is how long
-   * it can wait. Past it, the call throws `BlockedTooLong` (the work goes on
-   * in the other thread) and so does every blocking call until the event loop
-   * runs. Default: 10 seconds. `Infinity` turns it off. When several reactors
+   * it can wait. Past it, the call throws `BlockedTooLong` (a call's work is
+   * cancelled, as on its timeout; a `start(...)` handle's goes on) and so does
+   * every blocking call until the event loop runs. Default: 10 seconds. `Infinity` turns it off. When several reactors
    * set it, the smallest wins.
    */
   readonly blockingLimit?: Duration.Input | undefined

@@ -464,6 +464,17 @@ describe("ReactorThread: thread death and startup", () => {
     }
   })
 
+  it("an operation's own timeout bounds the operation, not the wait for the thread to start", () => {
+    const url = new URL("./fixtures/delayed-start.reactor.ts?millis=1000", import.meta.url)
+    const client = ReactorThread.connect<typeof import("./fixtures/delayed-start.reactor.ts")>(url)
+    try {
+      // The start takes 1 s, past add's own 300 ms: the first call still answers.
+      expect(client.call.add(1, 2)).toBe(3)
+    } finally {
+      client.shutdown()
+    }
+  })
+
   it("a crash releases the blocked caller with ReactorStopped naming the reason; the next call restarts", () => {
     const client = ReactorThread.connect<Demo>(demoUrl)
     const first = client.call.threadId()

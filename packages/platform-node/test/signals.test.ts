@@ -75,12 +75,16 @@ describe.concurrent("a signal that reaches a main thread blocked in a reactor-th
       expect(sentAt).toBeLessThan(failedAt)
       expect(failedAt - started).toBeGreaterThanOrEqual(1000)
       expect(failedAt - started).toBeLessThan(1500)
-      expect(linesAfter(child.lines, "call failed: ")).toEqual([
+      // The given-up call's work is cancelled at once (the reactor thread writes "hang finalized"
+      // then, concurrently with the main thread's shutdown), the rest in the shutdown's order.
+      const after = linesAfter(child.lines, "call failed: ")
+      expect(after.filter((line) => line !== "hang finalized")).toEqual([
         "caller released: ReactorStopped",
         "app finalized",
-        "hang finalized",
         "thread finalized"
       ])
+      expect(after.indexOf("hang finalized")).toBeGreaterThanOrEqual(0)
+      expect(after.indexOf("hang finalized")).toBeLessThan(after.indexOf("thread finalized"))
     })
   }
 
@@ -93,6 +97,16 @@ describe.concurrent("a signal that reaches a main thread blocked in a reactor-th
     expect(waited).toBeGreaterThanOrEqual(10_000)
     expect(waited).toBeLessThan(11_000)
     expect(child.lines).toContain("thread finalized")
+  })
+
+  it("a call given up at blockingLimit has its work cancelled, as on its timeout (nobody can read its answer)", async () => {
+    const child = app(["given-up"])
+    const exit = await within(child.exited, hang, "the program")
+    expect(exit, child.stderr()).toEqual({ code: 0, signal: null })
+    // The cancel is sent as the call gives up: the thread's "hang finalized" may come before or after
+    // the main thread's line; "hang ended" comes after both (the next call answered it).
+    expect(child.lines.slice(0, 2).sort()).toEqual(["call failed: BlockedTooLong", "hang finalized"])
+    expect(child.lines.slice(2)).toEqual(["hang ended", "thread finalized"])
   })
 
   it("blockingLimit bounds the blocked time between two turns of the event loop, not each call; a turn starts it again", async () => {

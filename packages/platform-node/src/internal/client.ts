@@ -157,10 +157,21 @@ class ClientImpl {
     const seen = Atomics.load(endpoint.state, Protocol.SEQ)
     // The timeout goes with the call and the serving reactor enforces it (its span records the
     // timeout); this side stops waiting at the same deadline, so a busy reactor thread cannot hold it.
-    const deadline = timeout === undefined ? undefined : started + timeout
+    // The timeout that bounded the start (the call's own or the client's) counts from the call; an
+    // operation's own, known once the thread is up, bounds the operation and counts from now.
+    const deadline = timeout === undefined ? undefined : (timeout === known ? started : performance.now()) + timeout
     const id = endpoint.send(name, args, timeout, trace)
     this.remote.watch()
-    const reply = endpoint.await(id, deadline, this.settings.spinMillis, seen)
+    let reply: ReturnType<Endpoint["await"]>
+    try {
+      reply = endpoint.await(id, deadline, this.settings.spinMillis, seen)
+    } catch (error) {
+      // Given up before the reply (NodeReactor's BlockedTooLong): nobody can read the reply any
+      // more, so the work is cancelled and its slot freed, as on a timeout.
+      endpoint.forget(id)
+      endpoint.cancel(id)
+      throw error
+    }
     if (reply === TimedOut) {
       endpoint.forget(id)
       throw timedOut(this.remote.label, name, timeout!, below)

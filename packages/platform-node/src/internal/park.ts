@@ -67,7 +67,8 @@ const blockedTooLong = (limit: number): BlockedTooLong =>
     message:
       `The main thread has been blocked in calls to other threads for ${formatMillis(limit)} since its event loop ` +
       "last ran: NodeReactor's blockingLimit, which bounds how long a SIGINT/SIGTERM can wait for a blocked main thread. " +
-      "The call was not answered in time; its work goes on in the other thread. Later blocking calls fail like this " +
+      "The call was not answered in time: a call's work is cancelled, as on its timeout (a start(...) handle's work goes " +
+      "on, and its wait can be repeated). Later blocking calls fail like this " +
       "until the event loop runs. Give the call a timeout below the limit, make long calls off the main thread " +
       "(an async reactor.waitFor, or client.start.op(...) polled), or raise blockingLimit (Infinity turns it off)."
   })
