@@ -64,8 +64,8 @@ export default defineConfig({
           hookTimeout: 30_000
         }
       },
-      // The cluster suites time slot moves and failovers against the bounds the README promises: they run
-      // after every other file, one file at a time, rather than racing the rest of the suite for the CPU.
+      // The cluster suites time slot moves and failovers against the bounds the README promises: they run in a
+      // group of their own, one file at a time, never alongside another file racing them for the CPU.
       {
         resolve,
         test: {
