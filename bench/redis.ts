@@ -18,9 +18,11 @@
  *   the Redis commands each costs.
  * - a burst: 500 results of 4 owner stores (in another process:
  *   bench/burst-owners.ts) complete at once, 4 retriever stores here
- *   waiting: completion → wake p50/p99 and Redis commands per result,
- *   alternated with its peer: 4 node-redis clients there sending 500
- *   `SPUBLISH` at once to 4 subscribed clients here.
+ *   waiting: each work's end → its wait resolved, p50/p99, and Redis
+ *   commands per result, alternated with two peers: the floor (the store's
+ *   publish script for 500 claimed records, sent at once by 4 bare
+ *   node-redis clients there to 4 subscribed clients here), and 500
+ *   `SPUBLISH` sent the same way.
  * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
  *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
  *   store in blocks: round trips/s, and completion → waiter p50/p99.
