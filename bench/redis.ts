@@ -18,9 +18,11 @@
  *   the Redis commands each costs.
  * - a burst: 500 results of 4 owner stores (in another process:
  *   bench/burst-owners.ts) complete at once, 4 retriever stores here
- *   waiting: completion → wake p50/p99 and Redis commands per result,
- *   alternated with its peer: 4 node-redis clients there sending 500
- *   `SPUBLISH` at once to 4 subscribed clients here.
+ *   waiting: each work's end → its wait resolved, p50/p99, and Redis
+ *   commands per result, alternated with two peers: the floor (the store's
+ *   publish script for 500 claimed records, sent at once by 4 bare
+ *   node-redis clients there to 4 subscribed clients here), and 500
+ *   `SPUBLISH` sent the same way.
  * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
  *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
  *   store in blocks: round trips/s, and completion → waiter p50/p99.
@@ -38,6 +40,9 @@ import { testOptions } from "../packages/redis-store/test/fixtures/options.ts"
 import { startCluster, startRedis } from "../packages/redis-store/test/helpers.ts"
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 300)
+/** BENCH_ONLY=burst,bullmq runs those sections alone (wake, cancel, idle, throughput, burst, bullmq); all by default. */
+const only = process.env.BENCH_ONLY?.split(",")
+const section = (name: string) => only === undefined || only.includes(name)
 const server = await startRedis()
 const options: RedisResultStore.Options = { url: server.url }
 const owner = RedisResultStore.make(options)
@@ -132,182 +137,6 @@ const wakeTimes = async (
   return { samples, peers }
 }
 
-// --- completion → remote wake -----------------------------------------------------------
-const subscriber = raw.duplicate()
-await subscriber.connect()
-const wakes = await wakeTimes(
-  a,
-  b,
-  rounds,
-  await spublishPeer({
-    sPublish: (channel, message) => raw.sPublish(channel, message),
-    sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
-  })
-)
-subscriber.destroy()
-
-// The same on a 3-node Redis Cluster (results spread over the nodes).
-const cluster = await startCluster()
-const clusterOptions = testOptions(cluster.target)
-const clusterStores = [RedisResultStore.make(clusterOptions), RedisResultStore.make(clusterOptions)]
-const [ca, cb] = clusterStores.map((store) =>
-  Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
-)
-const clusterRaw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) })
-await clusterRaw.connect()
-const clusterWakes = await wakeTimes(
-  ca!,
-  cb!,
-  rounds,
-  await spublishPeer({
-    sPublish: (channel, message) => clusterRaw.sPublish(channel, message),
-    sSubscribe: (channel, listener) => clusterRaw.sSubscribe(channel, listener)
-  }),
-  (key, field) => clusterRaw.hGet(key, field)
-)
-await ca!.shutdown()
-await cb!.shutdown()
-for (const store of clusterStores) await store.close()
-clusterRaw.destroy()
-await cluster.stop()
-
-/** Client-to-client delivery over Redis itself, for comparison. */
-const floor = async (
-  name: string,
-  setup: (receive: () => void) => Promise<{ send: () => Promise<unknown>; close: () => void }>
-) => {
-  const samples: Array<number> = []
-  let received: (() => void) | undefined
-  const { close, send } = await setup(() => received?.())
-  for (let i = 0; i < rounds; i++) {
-    const arrived = new Promise<void>((resolve) => {
-      received = resolve
-    })
-    const start = performance.now()
-    await send()
-    await arrived
-    samples.push(performance.now() - start)
-  }
-  close()
-  return { name, samples }
-}
-const floors = [
-  await floor("node-redis SPUBLISH → SSUBSCRIBE (sharded pub/sub, what the store uses)", async (receive) => {
-    const subscriber = raw.duplicate()
-    await subscriber.connect()
-    await subscriber.sSubscribe("bench:s", receive)
-    return { send: () => raw.sPublish("bench:s", "x"), close: () => subscriber.destroy() }
-  }),
-  await floor("node-redis PUBLISH → SUBSCRIBE (classic pub/sub)", async (receive) => {
-    const subscriber = raw.duplicate()
-    await subscriber.connect()
-    await subscriber.subscribe("bench:c", receive)
-    return { send: () => raw.publish("bench:c", "x"), close: () => subscriber.destroy() }
-  }),
-  await floor("node-redis LPUSH → BLPOP (blocking list pop, one connection per waiter)", async (receive) => {
-    const popper = raw.duplicate()
-    await popper.connect()
-    void (async () => {
-      while (popper.isOpen) {
-        const popped = await popper.blPop("bench:l", 0).catch(() => null)
-        if (popped !== null) receive()
-      }
-    })()
-    return { send: () => raw.lPush("bench:l", "x"), close: () => popper.destroy() }
-  })
-]
-
-console.log(`\nCompletion → remote wake (${rounds} rounds, localhost)`)
-console.log("| path | p50 | p99 |")
-console.log("|---|---:|---:|")
-const row = (name: string, samples: ReadonlyArray<number>) =>
-  console.log(`| ${name} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
-row("RedisResultStore: owner completes → retriever's wait resolves", wakes.samples)
-row("↳ node-redis SPUBLISH → SSUBSCRIBE, one after each of those rounds (same idle gaps)", wakes.peers)
-row("the same on a 3-node Redis Cluster", clusterWakes.samples)
-row("↳ node-redis cluster SPUBLISH → SSUBSCRIBE, one after each of those rounds", clusterWakes.peers)
-for (const { name, samples } of floors) row(`${name}, back to back`, samples)
-
-// --- cancel → owner interrupted --------------------------------------------------------------
-const cancels: Array<number> = []
-for (let i = 0; i < Math.min(rounds, 200); i++) {
-  let interrupted!: () => void
-  const done = new Promise<number>((resolve) => {
-    interrupted = () => resolve(performance.now())
-  })
-  const id = a.runInReactor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(interrupted)))).stash()
-  const result = b.retrieve(id)
-  await claimed(id)
-  // The owner has started (its record names it): the cancel goes to its channel.
-  while ((await raw.hGet(`crochet:{${id}}:r`, "state")) !== "pending") await pause(1)
-  const start = performance.now()
-  result.cancel()
-  cancels.push((await done) - start)
-}
-console.log(`\nRetriever's cancel() → owner's fiber interrupted (${cancels.length} rounds)`)
-console.log("| p50 | p99 |")
-console.log("|---:|---:|")
-console.log(`| ${ms(percentile(cancels, 50))} | ${ms(percentile(cancels, 99))} |`)
-
-// --- idle traffic with pending waits ---------------------------------------------------------
-console.log(
-  "\nRedis traffic while retrieved waits are pending (both stores, over 3 s once settled; the owner's work never ends; " +
-    "INFO total_commands_processed, which counts the commands inside scripts)"
-)
-console.log("| pending waits | Redis commands/s | connections (both stores) |")
-console.log("|---:|---:|---:|")
-for (const count of [1, 200, 10_000]) {
-  const results = []
-  let last = ""
-  for (let i = 0; i < count; i++) {
-    last = a.runInReactor(Effect.never).stash()
-    results.push(b.retrieve(last))
-  }
-  // Claims are sent in order on one connection: the last one landed, all have.
-  await claimed(last)
-  await settle()
-  const start = await commandsProcessed()
-  const startedAt = performance.now()
-  await pause(3_000)
-  // Minus the INFO command this bench sent.
-  const perSecond = (await commandsProcessed() - start - 1) / ((performance.now() - startedAt) / 1000)
-  // Minus this bench's own connection.
-  const connections = Number(/connected_clients:(\d+)/.exec(await raw.info("clients"))![1]) - 1
-  console.log(`| ${count.toLocaleString("en")} | ${perSecond.toFixed(1)} | ${connections} |`)
-  for (const result of results) result.cancel()
-  await Promise.all(results.map((result) => result.wait().catch(() => undefined)))
-  await settle()
-}
-
-// --- throughput ----------------------------------------------------------------------------
-const trips = 2_000
-await settle()
-await raw.sendCommand(["CONFIG", "RESETSTAT"])
-const started = performance.now()
-for (let i = 0; i < trips; i++) {
-  await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
-}
-const seconds = (performance.now() - started) / 1000
-const calls = new Map<string, number>()
-for (const [, name, count] of (await raw.info("commandstats")).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
-  calls.set(name!, Number(count))
-}
-const scripts = (calls.get("evalsha") ?? 0) + (calls.get("eval") ?? 0)
-const operations = [...calls].reduce((sum, [name, count]) => name === "config|resetstat" ? sum : sum + count, 0)
-console.log(
-  `\nStash + retrieve + wait, one after another (${trips.toLocaleString("en")} round trips, a value done at stash)`
-)
-console.log(
-  "| round trips/s | scripts per round trip | SPUBLISH per round trip | Redis operations per round trip (inside scripts too) |"
-)
-console.log("|---:|---:|---:|---:|")
-console.log(
-  `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
-    ((calls.get("spublish") ?? 0) / trips).toFixed(2)
-  } | ${(operations / trips).toFixed(1)} |`
-)
-
-// --- a burst of completions -----------------------------------------------------------------
 const median = (values: ReadonlyArray<number>) => percentile(values, 50)
 const now = () => performance.timeOrigin + performance.now()
 
@@ -317,9 +146,14 @@ const now = () => performance.timeOrigin + performance.now()
  * been stepped in between. The offset is taken from the quickest of 20 "clock" round trips (within half of it).
  */
 const child = async (file: string, args: ReadonlyArray<string>) => {
-  const spawned = spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url)), ...args], {
-    stdio: ["pipe", "pipe", "inherit"]
-  })
+  // With this process's flags: `node --cpu-prof bench/redis.ts` profiles the children too.
+  const spawned = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(new URL(file, import.meta.url)), ...args],
+    {
+      stdio: ["pipe", "pipe", "inherit"]
+    }
+  )
   const lines = createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]()
   const next = async () => JSON.parse((await lines.next()).value as string)
   const ask = async (command: string) => {
@@ -341,152 +175,368 @@ const child = async (file: string, args: ReadonlyArray<string>) => {
   return { ask, next, offset: best.offset, end }
 }
 
-const bursts = { count: 500, stores: 4, rounds: 5 }
-// The owners (and the peer's publishers) in a process of their own; the retrievers (and the peer's subscribers) here.
-const owners = await child("burst-owners.ts", [server.url, String(bursts.count), String(bursts.stores)])
-const ask = owners.ask
-const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
-const burstB = burstRetrievers.map((store) =>
-  Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
-)
+// --- completion → remote wake -----------------------------------------------------------
+if (section("wake")) {
+  const subscriber = raw.duplicate()
+  await subscriber.connect()
+  const wakes = await wakeTimes(
+    a,
+    b,
+    rounds,
+    await spublishPeer({
+      sPublish: (channel, message) => raw.sPublish(channel, message),
+      sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
+    })
+  )
+  subscriber.destroy()
 
-/** `count` results of the owners complete at once; each wait's time from that moment (clocks of one machine). */
-const storeBurst = async () => {
-  const { ids } = await ask("stash") as { ids: Array<string> }
-  const waits = ids.map((id, i) => burstB[i % bursts.stores]!.retrieve(id).wait().then(now))
-  await claimed(ids[ids.length - 1]!)
+  // The same on a 3-node Redis Cluster (results spread over the nodes).
+  const cluster = await startCluster()
+  const clusterOptions = testOptions(cluster.target)
+  const clusterStores = [RedisResultStore.make(clusterOptions), RedisResultStore.make(clusterOptions)]
+  const [ca, cb] = clusterStores.map((store) =>
+    Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+  )
+  const clusterRaw = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) })
+  await clusterRaw.connect()
+  const clusterWakes = await wakeTimes(
+    ca!,
+    cb!,
+    rounds,
+    await spublishPeer({
+      sPublish: (channel, message) => clusterRaw.sPublish(channel, message),
+      sSubscribe: (channel, listener) => clusterRaw.sSubscribe(channel, listener)
+    }),
+    (key, field) => clusterRaw.hGet(key, field)
+  )
+  await ca!.shutdown()
+  await cb!.shutdown()
+  for (const store of clusterStores) await store.close()
+  clusterRaw.destroy()
+  await cluster.stop()
+
+  /** Client-to-client delivery over Redis itself, for comparison. */
+  const floor = async (
+    name: string,
+    setup: (receive: () => void) => Promise<{ send: () => Promise<unknown>; close: () => void }>
+  ) => {
+    const samples: Array<number> = []
+    let received: (() => void) | undefined
+    const { close, send } = await setup(() => received?.())
+    for (let i = 0; i < rounds; i++) {
+      const arrived = new Promise<void>((resolve) => {
+        received = resolve
+      })
+      const start = performance.now()
+      await send()
+      await arrived
+      samples.push(performance.now() - start)
+    }
+    close()
+    return { name, samples }
+  }
+  const floors = [
+    await floor("node-redis SPUBLISH → SSUBSCRIBE (sharded pub/sub, what the store uses)", async (receive) => {
+      const subscriber = raw.duplicate()
+      await subscriber.connect()
+      await subscriber.sSubscribe("bench:s", receive)
+      return { send: () => raw.sPublish("bench:s", "x"), close: () => subscriber.destroy() }
+    }),
+    await floor("node-redis PUBLISH → SUBSCRIBE (classic pub/sub)", async (receive) => {
+      const subscriber = raw.duplicate()
+      await subscriber.connect()
+      await subscriber.subscribe("bench:c", receive)
+      return { send: () => raw.publish("bench:c", "x"), close: () => subscriber.destroy() }
+    }),
+    await floor("node-redis LPUSH → BLPOP (blocking list pop, one connection per waiter)", async (receive) => {
+      const popper = raw.duplicate()
+      await popper.connect()
+      void (async () => {
+        while (popper.isOpen) {
+          const popped = await popper.blPop("bench:l", 0).catch(() => null)
+          if (popped !== null) receive()
+        }
+      })()
+      return { send: () => raw.lPush("bench:l", "x"), close: () => popper.destroy() }
+    })
+  ]
+
+  console.log(`\nCompletion → remote wake (${rounds} rounds, localhost)`)
+  console.log("| path | p50 | p99 |")
+  console.log("|---|---:|---:|")
+  const row = (name: string, samples: ReadonlyArray<number>) =>
+    console.log(`| ${name} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
+  row("RedisResultStore: owner completes → retriever's wait resolves", wakes.samples)
+  row("↳ node-redis SPUBLISH → SSUBSCRIBE, one after each of those rounds (same idle gaps)", wakes.peers)
+  row("the same on a 3-node Redis Cluster", clusterWakes.samples)
+  row("↳ node-redis cluster SPUBLISH → SSUBSCRIBE, one after each of those rounds", clusterWakes.peers)
+  for (const { name, samples } of floors) row(`${name}, back to back`, samples)
+}
+
+// --- cancel → owner interrupted --------------------------------------------------------------
+if (section("cancel")) {
+  const cancels: Array<number> = []
+  for (let i = 0; i < Math.min(rounds, 200); i++) {
+    let interrupted!: () => void
+    const done = new Promise<number>((resolve) => {
+      interrupted = () => resolve(performance.now())
+    })
+    const id = a.runInReactor(Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(interrupted)))).stash()
+    const result = b.retrieve(id)
+    await claimed(id)
+    // The owner has started (its record names it): the cancel goes to its channel.
+    while ((await raw.hGet(`crochet:{${id}}:r`, "state")) !== "pending") await pause(1)
+    const start = performance.now()
+    result.cancel()
+    cancels.push((await done) - start)
+  }
+  console.log(`\nRetriever's cancel() → owner's fiber interrupted (${cancels.length} rounds)`)
+  console.log("| p50 | p99 |")
+  console.log("|---:|---:|")
+  console.log(`| ${ms(percentile(cancels, 50))} | ${ms(percentile(cancels, 99))} |`)
+}
+
+// --- idle traffic with pending waits ---------------------------------------------------------
+if (section("idle")) {
+  console.log(
+    "\nRedis traffic while retrieved waits are pending (both stores, over 3 s once settled; the owner's work never ends; " +
+      "INFO total_commands_processed, which counts the commands inside scripts)"
+  )
+  console.log("| pending waits | Redis commands/s | connections (both stores) |")
+  console.log("|---:|---:|---:|")
+  for (const count of [1, 200, 10_000]) {
+    const results = []
+    let last = ""
+    for (let i = 0; i < count; i++) {
+      last = a.runInReactor(Effect.never).stash()
+      results.push(b.retrieve(last))
+    }
+    // Claims are sent in order on one connection: the last one landed, all have.
+    await claimed(last)
+    await settle()
+    const start = await commandsProcessed()
+    const startedAt = performance.now()
+    await pause(3_000)
+    // Minus the INFO command this bench sent.
+    const perSecond = (await commandsProcessed() - start - 1) / ((performance.now() - startedAt) / 1000)
+    // Minus this bench's own connection.
+    const connections = Number(/connected_clients:(\d+)/.exec(await raw.info("clients"))![1]) - 1
+    console.log(`| ${count.toLocaleString("en")} | ${perSecond.toFixed(1)} | ${connections} |`)
+    for (const result of results) result.cancel()
+    await Promise.all(results.map((result) => result.wait().catch(() => undefined)))
+    await settle()
+  }
+}
+
+// --- throughput ----------------------------------------------------------------------------
+if (section("throughput")) {
+  const trips = 2_000
   await settle()
   await raw.sendCommand(["CONFIG", "RESETSTAT"])
-  const { at } = await ask("go") as { at: number }
-  const samples = (await Promise.all(waits)).map((resolvedAt) => resolvedAt - (at - owners.offset))
-  const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
-  return { samples, commandsPerResult: commands / bursts.count }
-}
-
-/** The peer: the owners' process sends `count` SPUBLISH at once to 4 subscribed clients here. */
-let onBurstMessage: () => void = () => undefined
-const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
-  const client = raw.duplicate()
-  await client.connect()
-  await client.sSubscribe(`bench:burst:${n}`, () => onBurstMessage())
-  return client
-}))
-const peerBurst = async () => {
-  const arrivals: Array<number> = []
-  const all = new Promise<void>((resolve) => {
-    onBurstMessage = () => {
-      arrivals.push(now())
-      if (arrivals.length === bursts.count) resolve()
-    }
-  })
-  const { at } = await ask("spublish") as { at: number }
-  await all
-  return arrivals.map((arrival) => arrival - (at - owners.offset))
-}
-
-const burstRows: Array<
-  { readonly ours: ReadonlyArray<number>; readonly peer: ReadonlyArray<number>; readonly commands: number }
-> = []
-for (let round = 0; round < bursts.rounds; round++) {
-  const { commandsPerResult, samples } = await storeBurst()
-  burstRows.push({ ours: samples, peer: await peerBurst(), commands: commandsPerResult })
-}
-console.log(
-  `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores (in another process) complete at once, ` +
-    `${bursts.stores} retriever stores here waiting (medians over ${bursts.rounds} alternated rounds)`
-)
-console.log("| path | p50 | p99 | Redis commands per result |")
-console.log("|---|---:|---:|---:|")
-const burstMedian = (pick: (row: (typeof burstRows)[number]) => ReadonlyArray<number>, p: number) =>
-  median(burstRows.map((row) => percentile(pick(row), p)))
-console.log(
-  `| RedisResultStore: completion → wait resolved | ${ms(burstMedian((row) => row.ours, 50))} | ${
-    ms(burstMedian((row) => row.ours, 99))
-  } | ${median(burstRows.map((row) => row.commands)).toFixed(2)} |`
-)
-console.log(
-  `| node-redis: ${bursts.count} SPUBLISH from ${bursts.stores} clients at once → listener | ${
-    ms(burstMedian((row) => row.peer, 50))
-  } | ${ms(burstMedian((row) => row.peer, 99))} | 1 |`
-)
-await owners.end()
-for (const client of subscribers) client.destroy()
-for (const reactor of burstB) await reactor.shutdown()
-for (const store of burstRetrievers) await store.close()
-
-// --- BullMQ --------------------------------------------------------------------------------
-const connection = { host: "127.0.0.1", port: server.port }
-const queue = new Queue("bench", { connection })
-const queueEvents = new QueueEvents("bench", { connection })
-await queueEvents.waitUntilReady()
-const worker = await child("bullmq-worker.ts", [String(server.port)])
-
-const blocks = { count: 5, trips: 300, wakes: 100 }
-const bullTrips = async (trips: number) => {
-  const start = performance.now()
-  for (let i = 0; i < trips; i++) await (await queue.add("x", { i })).waitUntilFinished(queueEvents)
-  return trips / ((performance.now() - start) / 1000)
-}
-const storeTrips = async (trips: number) => {
-  const start = performance.now()
+  const started = performance.now()
   for (let i = 0; i < trips; i++) {
     await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
   }
-  return trips / ((performance.now() - start) / 1000)
-}
-const bullWakes = async (count: number) => {
-  const samples: Array<number> = []
-  for (let i = 0; i < count; i++) {
-    const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as {
-      completedAt: number
-    }
-    samples.push(now() - (completedAt - worker.offset))
-    await pause(1)
+  const seconds = (performance.now() - started) / 1000
+  const calls = new Map<string, number>()
+  for (const [, name, count] of (await raw.info("commandstats")).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
+    calls.set(name!, Number(count))
   }
-  return samples
+  const scripts = (calls.get("evalsha") ?? 0) + (calls.get("eval") ?? 0)
+  const operations = [...calls].reduce((sum, [name, count]) => name === "config|resetstat" ? sum : sum + count, 0)
+  console.log(
+    `\nStash + retrieve + wait, one after another (${trips.toLocaleString("en")} round trips, a value done at stash)`
+  )
+  console.log(
+    "| round trips/s | scripts per round trip | SPUBLISH per round trip | Redis operations per round trip (inside scripts too) |"
+  )
+  console.log("|---:|---:|---:|---:|")
+  console.log(
+    `| ${Math.round(trips / seconds).toLocaleString("en")} | ${(scripts / trips).toFixed(2)} | ${
+      ((calls.get("spublish") ?? 0) / trips).toFixed(2)
+    } | ${(operations / trips).toFixed(1)} |`
+  )
 }
-const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
-const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number> }
-await bullTrips(50)
-await storeTrips(50)
-for (let block = 0; block < blocks.count; block++) {
-  rates.bullmq.push(await bullTrips(blocks.trips))
-  rates.store.push(await storeTrips(blocks.trips))
-  wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
-  wakeSamples.store.push(...(await wakeTimes(a, b, blocks.wakes, async () => 0)).samples)
+
+// --- a burst of completions -----------------------------------------------------------------
+if (section("burst")) {
+  const bursts = { count: 500, stores: 4, rounds: 5 }
+  // The owners (and the floors' publishers) in a process of their own; the retrievers (and the floors' subscribers) here.
+  const owners = await child("burst-owners.ts", [server.url, String(bursts.count), String(bursts.stores)])
+  const ours = (theirs: number) => theirs - owners.offset
+  const burstRetrievers = Array.from({ length: bursts.stores }, () => RedisResultStore.make(options))
+  const burstB = burstRetrievers.map((store) =>
+    Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
+  )
+
+  /**
+   * `count` results of the owners complete at once (their work waits on one gate); each result's time from
+   * the moment its work's code ended, in the owners' process, to the moment its `wait()` resolved here.
+   */
+  const storeBurst = async () => {
+    const { ids } = await owners.ask("stash") as { ids: Array<string> }
+    const woken = ids.map((id, i) => burstB[i % bursts.stores]!.retrieve(id).wait().then(now))
+    await claimed(ids[ids.length - 1]!)
+    await settle()
+    await raw.sendCommand(["CONFIG", "RESETSTAT"])
+    await owners.ask("go")
+    const { completedAt } = await owners.next() as { completedAt: Array<number> }
+    const wokenAt = await Promise.all(woken)
+    const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
+    return {
+      samples: wokenAt.map((at, i) => at - ours(completedAt[i]!)),
+      commandsPerResult: commands / bursts.count
+    }
+  }
+
+  /** Floors: `count` messages sent at once from the owners' process to 4 subscribed clients here; each one's time from the send. */
+  let onFloorMessage: () => void = () => undefined
+  const arrivals = (send: () => Promise<{ at: number }>) => async () => {
+    const arrived: Array<number> = []
+    const all = new Promise<void>((resolve) => {
+      onFloorMessage = () => {
+        arrived.push(now())
+        if (arrived.length === bursts.count) resolve()
+      }
+    })
+    const { at } = await send()
+    await all
+    return arrived.map((arrival) => arrival - ours(at))
+  }
+  const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
+    const client = raw.duplicate()
+    await client.connect()
+    await client.sSubscribe(`bench:burst:${n}`, () => onFloorMessage())
+    await client.sSubscribe(`bench:floor:p:floor-${n}`, () => onFloorMessage())
+    return client
+  }))
+  const spublishBurst = arrivals(() => owners.ask("spublish"))
+  const scriptBurst = arrivals(async () => {
+    await owners.ask(`script ${subscribers.map((_, n) => `floor-${n}`).join(",")}`)
+    return owners.ask("fire")
+  })
+
+  const burstRows: Array<
+    {
+      readonly store: ReadonlyArray<number>
+      readonly script: ReadonlyArray<number>
+      readonly spublish: ReadonlyArray<number>
+      readonly commands: number
+    }
+  > = []
+  for (let round = 0; round < bursts.rounds; round++) {
+    const { commandsPerResult, samples } = await storeBurst()
+    await settle()
+    const script = await scriptBurst()
+    await settle()
+    burstRows.push({ store: samples, script, spublish: await spublishBurst(), commands: commandsPerResult })
+  }
+  console.log(
+    `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores (in another process) complete at once, ` +
+      `${bursts.stores} retriever stores here waiting (medians over ${bursts.rounds} alternated rounds)`
+  )
+  console.log("| path | p50 | p99 | Redis commands per result |")
+  console.log("|---|---:|---:|---:|")
+  const burstMedian = (pick: (row: (typeof burstRows)[number]) => ReadonlyArray<number>, p: number) =>
+    median(burstRows.map((row) => percentile(pick(row), p)))
+  const burstRow = (name: string, pick: (row: (typeof burstRows)[number]) => ReadonlyArray<number>, commands: string) =>
+    console.log(`| ${name} | ${ms(burstMedian(pick, 50))} | ${ms(burstMedian(pick, 99))} | ${commands} |`)
+  burstRow(
+    "RedisResultStore: each work's end → its retriever's wait resolved",
+    (row) => row.store,
+    median(burstRows.map((row) => row.commands)).toFixed(2)
+  )
+  burstRow(
+    `floor: the store's publish script, ${bursts.count} sent at once by bare clients → subscribed clients`,
+    (row) => row.script,
+    "the script's"
+  )
+  burstRow(
+    `node-redis: ${bursts.count} SPUBLISH from ${bursts.stores} clients at once → subscribed clients`,
+    (row) => row.spublish,
+    "1"
+  )
+  await owners.end()
+  for (const client of subscribers) client.destroy()
+  for (const reactor of burstB) await reactor.shutdown()
+  for (const store of burstRetrievers) await store.close()
 }
-await worker.end()
-await queueEvents.close()
-await queue.close()
-const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
-console.log(
-  `\nBullMQ ${
-    JSON.parse(
-      await import("node:fs").then((fs) =>
-        fs.readFileSync(fileURLToPath(import.meta.resolve("bullmq/package.json")), "utf8")
-      )
-    ).version
-  } ` +
-    `(queue.add + job.waitUntilFinished, its Worker in another process) against the store (both stores in this process), ` +
-    `the same Redis, alternated: ${blocks.count} blocks of ${blocks.trips} round trips (median) and of ${blocks.wakes} wake-ups`
-)
-console.log("| | round trips/s | completion → waiter p50 | p99 |")
-console.log("|---|---:|---:|---:|")
-console.log(
-  `| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${
-    ms(percentile(wakeSamples.store, 50))
-  } | ${ms(percentile(wakeSamples.store, 99))} |`
-)
-console.log(
-  `| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${ms(percentile(wakeSamples.bullmq, 50))} | ${
-    ms(percentile(wakeSamples.bullmq, 99))
-  } |`
-)
-console.log(
-  `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
-    ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.store, 50))
-  } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.store, 99))} faster |`
-)
+
+// --- BullMQ --------------------------------------------------------------------------------
+if (section("bullmq")) {
+  const connection = { host: "127.0.0.1", port: server.port }
+  const queue = new Queue("bench", { connection })
+  const queueEvents = new QueueEvents("bench", { connection })
+  await queueEvents.waitUntilReady()
+  const worker = await child("bullmq-worker.ts", [String(server.port)])
+
+  const blocks = { count: 5, trips: 300, wakes: 100 }
+  const bullTrips = async (trips: number) => {
+    const start = performance.now()
+    for (let i = 0; i < trips; i++) await (await queue.add("x", { i })).waitUntilFinished(queueEvents)
+    return trips / ((performance.now() - start) / 1000)
+  }
+  const storeTrips = async (trips: number) => {
+    const start = performance.now()
+    for (let i = 0; i < trips; i++) {
+      await b.retrieve(a.runInReactor(Effect.succeed(i)).stash()).wait({ timeout: "10 seconds" })
+    }
+    return trips / ((performance.now() - start) / 1000)
+  }
+  const bullWakes = async (count: number) => {
+    const samples: Array<number> = []
+    for (let i = 0; i < count; i++) {
+      const { completedAt } = await (await queue.add("x", { i })).waitUntilFinished(queueEvents) as {
+        completedAt: number
+      }
+      samples.push(now() - (completedAt - worker.offset))
+      await pause(1)
+    }
+    return samples
+  }
+  const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
+  const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number> }
+  await bullTrips(50)
+  await storeTrips(50)
+  for (let block = 0; block < blocks.count; block++) {
+    rates.bullmq.push(await bullTrips(blocks.trips))
+    rates.store.push(await storeTrips(blocks.trips))
+    wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
+    wakeSamples.store.push(...(await wakeTimes(a, b, blocks.wakes, async () => 0)).samples)
+  }
+  await worker.end()
+  await queueEvents.close()
+  await queue.close()
+  const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
+  console.log(
+    `\nBullMQ ${
+      JSON.parse(
+        await import("node:fs").then((fs) =>
+          fs.readFileSync(fileURLToPath(import.meta.resolve("bullmq/package.json")), "utf8")
+        )
+      ).version
+    } ` +
+      `(queue.add + job.waitUntilFinished, its Worker in another process) against the store (both stores in this process), ` +
+      `the same Redis, alternated: ${blocks.count} blocks of ${blocks.trips} round trips (median) and of ${blocks.wakes} wake-ups`
+  )
+  console.log("| | round trips/s | completion → waiter p50 | p99 |")
+  console.log("|---|---:|---:|---:|")
+  console.log(
+    `| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${
+      ms(percentile(wakeSamples.store, 50))
+    } | ${ms(percentile(wakeSamples.store, 99))} |`
+  )
+  console.log(
+    `| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${
+      ms(percentile(wakeSamples.bullmq, 50))
+    } | ${ms(percentile(wakeSamples.bullmq, 99))} |`
+  )
+  console.log(
+    `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
+      ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.store, 50))
+    } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.store, 99))} faster |`
+  )
+}
 
 await a.shutdown()
 await b.shutdown()

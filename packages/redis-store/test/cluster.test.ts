@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import { createClient, createCluster } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { crossProcessScenarios } from "./crossProcessScenarios.ts"
+import { testOptions } from "./fixtures/options.ts"
 import { crossProcess, type RedisCluster, rejection, startCluster } from "./helpers.ts"
 
 let cluster: RedisCluster
@@ -27,8 +28,15 @@ describe("on a 3-node Redis Cluster, across two processes", () => {
   it(
     "lost connections (every node's pub/sub clients killed) are made again, and a pending wait looks again",
     async () => {
-      const a = reactorWithStore()
-      const b = reactorWithStore()
+      // Liveness is not what this tests: a heartbeat that rides out a loaded machine (A's 100 ms beats late by
+      // 600 ms would be a false OwnerLost).
+      const options = {
+        ...testOptions(cluster.target),
+        ownerHeartbeat: "200 millis",
+        ownerLostAfter: "3 seconds"
+      } as const
+      const a = reactorWithStore(options)
+      const b = reactorWithStore(options)
       let open!: (value: string) => void
       const work = Effect.promise(() =>
         new Promise<string>((resolve) => {

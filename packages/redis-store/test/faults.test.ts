@@ -209,7 +209,7 @@ describe("corrupted records and forged messages", () => {
     }
     await rejection(forged.wait({ timeout: "100 millis" }))
     expect(forged.poll()).toBeUndefined()
-    await raw.sPublish(channel, `d ${JSON.stringify([forgedId, "{\"forged\": true", "", ""])}`)
+    await raw.sPublish(channel, `d ${JSON.stringify([forgedId, "{\"forged\": true"])}`)
     const error = await rejection(forged.wait({ timeout: "5 seconds" }))
     expect(error).toBeInstanceOf(CorruptResult)
     expect(error).toMatchObject({ id: forgedId })

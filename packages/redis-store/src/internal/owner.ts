@@ -5,9 +5,8 @@
  * wakes the retriever that claimed it. While it owns running work, the store
  * refreshes one heartbeat key (not one per result).
  */
-import { Cancelled, type EventualResult, type Reactor, ReactorStopped } from "@crochet/core"
+import type { EventualResult, Reactor } from "@crochet/core"
 import { stopCause } from "@crochet/core/Bridge"
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -62,7 +61,7 @@ export class Owner implements Role {
       const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
       if (exit._tag === "Failure") this.remember(id, result)
-      runner.runInReactor(this.logFailure(id, this.tolerant(this.publishExit(id, exit, errorOfDone(result)))))
+      runner.runInReactor(this.logFailure(id, this.tolerant(this.publishExit(id, exit))))
     } else {
       this.remember(id, result)
       this.owned.set(id, result)
@@ -128,12 +127,6 @@ export class Owner implements Role {
   private own(id: string, result: EventualResult.EventualResult<unknown, unknown>): Effect.Effect<void, Failure> {
     const { keys, ttl } = this.settings
     const self = this
-    // Yielding the handle gives core's ReactorStopped or Cancelled for a run the reactor interrupted
-    // (and, unlike wait(), leaves a failure's error object as it is, for the codec to render).
-    const settled = Effect.map(
-      Effect.exit(result),
-      (exit) => exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined
-    )
     const start = this.tolerant(
       this.connection.eval<[string, string]>(Scripts.start, [keys.record(id)], [
         millis(ttl),
@@ -158,14 +151,15 @@ export class Owner implements Role {
         self.waiters.set(id, waiter)
         yield* Effect.ignore(self.presence.notify(waiter, `w ${id}`))
       }
-      const error = yield* settled
-      yield* Effect.uninterruptible(self.tolerant(self.publishExit(id, result.poll()!, error)))
+      // Done: its own Exit (whose Cause carries the reason when the reactor ended the run).
+      yield* Effect.exit(result)
+      yield* Effect.uninterruptible(self.tolerant(self.publishExit(id, result.poll()!)))
     }).pipe(
       // Our reactor is shutting down (the work is being interrupted too): say so, rather than go silent.
       Effect.onInterrupt(() =>
         Effect.suspend(() =>
           // The work's own Exit (a shutdown interrupts it first, with its stop reason), else a shutdown's.
-          this.publishExit(id, result.poll() ?? Exit.failCause(stopCause({ _tag: "Stop" })), undefined)
+          this.publishExit(id, result.poll() ?? Exit.failCause(stopCause({ _tag: "Stop" })))
         ).pipe(Effect.ignore)
       ),
       Effect.ensuring(Effect.sync(() => {
@@ -175,17 +169,13 @@ export class Owner implements Role {
     )
   }
 
-  private publishExit(id: string, exit: Exit.Exit<unknown, unknown>, error: unknown): Effect.Effect<void, Failure> {
+  private publishExit(id: string, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, Failure> {
     if (exit._tag === "Success") this.stashed.delete(id)
     const encoded = this.settings.codec.encodeExit(exit, id)
-    if (encoded instanceof UnencodableResult) {
-      return this.publish(id, this.settings.codec.encodeExit(Exit.fail(encoded), id) as string, "", "")
-    }
-    const onlyInterrupted = exit._tag === "Failure" && !exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")
-    if (onlyInterrupted && (error instanceof ReactorStopped || error instanceof Cancelled)) {
-      return this.publish(id, encoded, error._tag, `${error.message} (in ${ownerName}, which stashed ${id})`)
-    }
-    return this.publish(id, encoded, "", "")
+    return this.publish(
+      id,
+      encoded instanceof UnencodableResult ? this.settings.codec.encodeExit(Exit.fail(encoded), id) as string : encoded
+    )
   }
 
   /**
@@ -197,16 +187,14 @@ export class Owner implements Role {
    * the publish landed, for a retriever that subscribed again meanwhile and
    * looked before it did.
    */
-  private publish(id: string, exit: string, kind: string, message: string): Effect.Effect<void, Failure> {
+  private publish(id: string, exit: string): Effect.Effect<void, Failure> {
     const { keys, ttl } = this.settings
-    const done = `d ${JSON.stringify([id, exit, kind, message])}`
+    const done = `d ${JSON.stringify([id, exit])}`
     const inOrder = this.connection.inOrder
     const publish = Effect.flatMap(
       this.connection.eval<string | null>(Scripts.publish, [keys.record(id), keys.claim(id)], [
         millis(ttl),
         exit,
-        kind,
-        message,
         ownerName,
         this.presence.token,
         inOrder ? keys.channel("") : "",
@@ -289,13 +277,4 @@ export class Owner implements Role {
       }
     }
   }
-}
-
-/**
- * The error yielding a done handle gives: core's ReactorStopped or Cancelled
- * for a run the reactor interrupted (the Exit alone no longer says which).
- */
-const errorOfDone = (result: EventualResult.EventualResult<unknown, unknown>): unknown => {
-  const outcome = Effect.runSyncExit(result)
-  return outcome._tag === "Failure" ? Cause.squash(outcome.cause) : undefined
 }

@@ -104,7 +104,7 @@ export class Retriever implements Role {
       if (look[0] !== 2) return undefined
       const exit = this.settings.codec.decodeExit(look[1], id)
       if (exit instanceof CorruptResult) return Effect.fail(exit)
-      const owner = look[4]
+      const owner = look[2]
       // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
       const retrieved = exit._tag === "Failure" && owner !== null ? self.tellClaimed(id, owner) : Effect.void
       // The Exit as it is: its Cause carries the reason the owner's reactor ended the work, if it did.
@@ -191,17 +191,17 @@ export class Retriever implements Role {
     if (kind === "w") {
       this.waits.get(body)?.wake()
     } else if (kind === "d") {
-      // "d [id, exit, kind, message]": done, with the Exit. Anything else on the channel is not ours: ignored.
+      // "d [id, exit]": done, with the Exit. Anything else on the channel is not ours: ignored.
       let done: unknown
       try {
         done = JSON.parse(body)
       } catch {
         return
       }
-      if (!Array.isArray(done) || done.length !== 4 || !done.every((part) => typeof part === "string")) return
-      const [id, exit, stop, message] = done as [string, string, string, string]
+      if (!Array.isArray(done) || done.length !== 2 || !done.every((part) => typeof part === "string")) return
+      const [id, exit] = done as [string, string]
       // No owner to tell: its publish saw the claim.
-      this.waits.get(id)?.deliver([2, exit, stop, message, null])
+      this.waits.get(id)?.deliver([2, exit, null])
     }
   }
 

@@ -4,8 +4,7 @@
  * on one node):
  *
  * - `<prefix>{<id>}:r`: a hash, the record: `state` ("pending" | "done"),
- *   `exit` (the Exit as JSON), `kind`/`message` (how an interrupted run ended),
- *   `owner` (host:pid), `token` (the owner store's token), `waiter` (the
+ *   `exit` (the Exit as JSON), `owner` (host:pid), `token` (the owner store's token), `waiter` (the
  *   retriever store's token), `cancel` ("1" once the retriever asked).
  * - `<prefix>{<id>}:c`: the claim, set once (`SET NX`) by the one retriever.
  *
@@ -14,7 +13,7 @@
  * - `<prefix>alive:<token>`: the store's heartbeat while it owns running
  *   work, refreshed every `ownerHeartbeat` with a time-to-live of `ownerLostAfter`.
  * - `<prefix>p:<token>`: its sharded pub/sub channel (`SSUBSCRIBE`), the one
- *   subscription of the store: "d [id, exit, kind, message]" (done: the Exit
+ *   subscription of the store: "d [id, exit]" (done: the Exit
  *   itself) and "w <id>" (look at the record again) for the waits; "c <id>"
  *   (cancel) and "k <id> <token>" (claimed by that store) for the owner.
  */
@@ -52,14 +51,14 @@ export class Keys {
 
 /**
  * What a retriever learns from the record: `[-1]` someone else claimed it,
- * `[0]` no record, `[1, owner, token]` pending, `[2, exit, kind, message, token]`
+ * `[0]` no record, `[1, owner, token]` pending, `[2, exit, token]`
  * done (the record is then deleted: read once).
  */
 export type Look =
   | readonly [-1]
   | readonly [0]
   | readonly [1, string | null, string | null]
-  | readonly [2, string, string | null, string | null, string | null]
+  | readonly [2, string, string | null]
 
 /**
  * The retriever claims the id and names its token. Replies a `Look`; a record
@@ -73,28 +72,28 @@ export const claim = script(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] and not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[3]) then
   return { -1 }
 end
-local f = redis.call('HMGET', KEYS[1], 'state', 'exit', 'kind', 'message', 'owner', 'token')
+local f = redis.call('HMGET', KEYS[1], 'state', 'exit', 'owner', 'token')
 if f[1] == 'done' then
   redis.call('DEL', KEYS[1])
-  return { 2, f[2], f[3], f[4], f[6] }
+  return { 2, f[2], f[4] }
 end
 redis.call('HSET', KEYS[1], 'waiter', ARGV[2])
 if not f[1] then
   if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
   return { 0 }
 end
-if ARGV[5] ~= '' and f[6] then redis.call('SPUBLISH', ARGV[5] .. f[6], ARGV[6]) end
-return { 1, f[5], f[6] }`)
+if ARGV[5] ~= '' and f[4] then redis.call('SPUBLISH', ARGV[5] .. f[4], ARGV[6]) end
+return { 1, f[3], f[4] }`)
 
 /** A woken retriever looks again: like the claim's reply, without claiming. */
 export const look = script(`
-local f = redis.call('HMGET', KEYS[1], 'state', 'exit', 'kind', 'message', 'owner', 'token')
+local f = redis.call('HMGET', KEYS[1], 'state', 'exit', 'owner', 'token')
 if f[1] == 'done' then
   redis.call('DEL', KEYS[1])
-  return { 2, f[2], f[3], f[4], f[6] }
+  return { 2, f[2], f[4] }
 end
 if not f[1] then return { 0 } end
-return { 1, f[5], f[6] }`)
+return { 1, f[3], f[4] }`)
 
 /** The owner starts: a pending record. Replies the waiter's token (or "") and whether a cancel is already asked. */
 export const start = script(`
@@ -106,17 +105,17 @@ return { f[1] or '', f[2] or '' }`)
 /**
  * The owner is done: the Exit, once (a later publish, say at shutdown, does
  * not overwrite it). Replies the waiter's token, "" when nobody claimed it
- * yet, or false when it was already published. With ARGV[7] (the channels'
+ * yet, or false when it was already published. With ARGV[5] (the channels'
  * prefix, less the token; on one node only), it also wakes the waiter, with
- * ARGV[8] as the message.
+ * ARGV[6] as the message.
  */
 export const publish = script(`
 if redis.call('HGET', KEYS[1], 'state') == 'done' then return false end
-redis.call('HSET', KEYS[1], 'state', 'done', 'exit', ARGV[2], 'kind', ARGV[3], 'message', ARGV[4], 'owner', ARGV[5], 'token', ARGV[6])
+redis.call('HSET', KEYS[1], 'state', 'done', 'exit', ARGV[2], 'owner', ARGV[3], 'token', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 local waiter = redis.call('HGET', KEYS[1], 'waiter') or ''
-if ARGV[7] ~= '' and waiter ~= '' then redis.call('SPUBLISH', ARGV[7] .. waiter, ARGV[8]) end
+if ARGV[5] ~= '' and waiter ~= '' then redis.call('SPUBLISH', ARGV[5] .. waiter, ARGV[6]) end
 return waiter`)
 
 /** Work that outlives the time-to-live keeps its record and claim while its owner is alive. */
