@@ -139,7 +139,8 @@ export type EncodedStop =
  *   lose or throw on becomes a short description instead: `NaN` and
  *   `±Infinity` become `"NaN"`, `"Infinity"`, `"-Infinity"`; a bigint `"12n"`;
  *   a function `"[function f]"`; a symbol `"Symbol(s)"`; a `Map` or `Set`
- *   `"[Map of 2]"`; an error `"RangeError: message"`; a cycle
+ *   `"[Map of 2]"`; an error without `toJSON` `"RangeError: message"` (one
+ *   with it, as Effect's `Data` errors, its `toJSON`); a cycle
  *   `"[Node (not JSON: ...)]"`.
  *
  * Encoding never throws for a leaf.
@@ -186,7 +187,10 @@ export interface EncodeOptions {
 
 /**
  * A class that failures can be rebuilt as: a `Data.TaggedError`, a
- * `Schema.TaggedError`, an `Error` subclass.
+ * `Schema.TaggedError`, an `Error` subclass that names itself (its `name`
+ * or `_tag`, as `class Oops extends Error { name = "Oops" }`: an error
+ * carries its `name`, and a subclass that leaves it `"Error"` comes back as a
+ * plain `Error`).
  *
  * @example
  * ```ts

@@ -80,6 +80,7 @@ describe("EncodedCause", () => {
             new Wrapped({ message: "outer", cause: new RangeError("inner", { cause: new PlainError("root") }) })
           ),
           Effect.die(new Error("outer defect", { cause: new TypeError("inner defect") })),
+          Effect.die(new AggregateError([new TypeError("one")], "several failed")),
           Effect.failCause(
             Cause.combine(Cause.fail(new NotFound({ message: "first", user: 1 })), Cause.die(new TypeError("second")))
           ),

@@ -22,7 +22,7 @@ import { stopCause, type StopReason, stopReasonOf } from "./stop.ts"
 import { isError, ownSources, renderedFrames, withoutFramesIn, withoutStack } from "./traceback.ts"
 
 /** How deep a chain of `cause`s is carried; deeper links are dropped. */
-export const maxCauseDepth = 8
+const maxCauseDepth = 8
 
 // --- encoding ------------------------------------------------------------------
 
@@ -252,12 +252,13 @@ export const errorClasses = (
 const describeInput = (value: unknown): string =>
   typeof value === "object" && value !== null ? `a ${constructorName(value)} object` : describe(value)
 
-/** JavaScript's own error prototypes: a `name` found there does not name a class of the user's. */
-const builtinPrototypes = new Set<object>(
-  [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError].map((c) =>
-    c.prototype
-  )
+/** JavaScript's own error classes, found by name when the error has no `_tag`. */
+const builtinErrors = new Map<string, ErrorClass>(
+  [EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError].map((c) => [c.name, c])
 )
+
+/** JavaScript's own error prototypes: a `name` found there does not name a class of the user's. */
+const builtinPrototypes = new Set<object>([Error, ...builtinErrors.values()].map((c) => c.prototype))
 
 /**
  * What a class is found by: the `_tag` or `name` its prototypes define
@@ -281,11 +282,6 @@ const keyOf = (constructor: ErrorClass): string => {
   }
   return constructor.name
 }
-
-/** JavaScript's own error classes, found by name when the error has no `_tag`. */
-const builtinErrors = new Map<string, ErrorClass>(
-  [EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((c) => [c.name, c])
-)
 
 let effectErrors: ReadonlyMap<string, ErrorClass> | undefined
 
