@@ -48,9 +48,11 @@ export const failure = (
  * the caller's frames.
  */
 export const released = (gone: Error, endpoint: Endpoint, errors: ErrorClasses, below: Function): Error => {
-  const died = endpoint.status === Protocol.Dead ? endpoint.deathError : undefined
-  if (died === undefined) return withCallerFrames(gone, below)
+  if (endpoint.status !== Protocol.Dead) return withCallerFrames(gone, below)
+  // A caller hears of the death (with its error, when it came across): no warning for it.
   endpoint.deathReported = true
+  const died = endpoint.deathError
+  if (died === undefined) return withCallerFrames(gone, below)
   const thrown = decodeThrown(died, errors)
   const cause = Lazy.Cause().die(thrown)
   define(gone, "cause", cause)

@@ -133,6 +133,15 @@ export const channels = {
 export const entryModule = (path: string, base: string): URL =>
   new URL(`${path}${base.endsWith(".ts") ? ".ts" : ".js"}`, base)
 
+/** A thrown value as text, whatever it is (an object without `toString` too). */
+export const describeThrown = (thrown: unknown): string => {
+  try {
+    return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
+  } catch {
+    return Object.prototype.toString.call(thrown)
+  }
+}
+
 /** Bumps the wake-up counter and wakes every parked caller. */
 export const wake = (state: Int32Array): void => {
   Atomics.add(state, SEQ, 1)

@@ -41,24 +41,13 @@ process.on("exit", (code) => {
   const info: Protocol.DiedInfo = {
     type: "died",
     reason: uncaught !== undefined
-      ? `uncaught ${describe(uncaught.error)}`
+      ? `uncaught ${Protocol.describeThrown(uncaught.error)}`
       : `exit code ${code}${code === 1 ? "" : " (process.exit in the reactor thread?)"}`,
-    error: uncaught === undefined || encode === undefined ? undefined : safely(encode, uncaught.error)
+    error: uncaught === undefined || encode === undefined ? undefined : encode(uncaught.error)
   }
   port.postMessage(info)
   Protocol.setState(state, Protocol.Dead)
 })
-
-const describe = (error: unknown): string => error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-
-const safely = (encoder: typeof encodeThrown, error: unknown) => {
-  try {
-    return encoder(error)
-  } catch {
-    // A getter that throws: the reason still says what it was.
-    return undefined
-  }
-}
 
 try {
   // Not every runtime has it (Deno, Bun); an optimization only, so a failure is ignored.

@@ -8,6 +8,7 @@ import type { Reactor } from "@crochet/core"
 import { InvalidArgument } from "@crochet/core/Errors"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Tracer from "effect/Tracer"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type { Operations } from "../BlockingClient.ts"
@@ -154,7 +155,7 @@ export class Server {
     const result = operation(...args)
     if (Effect.isEffect(result)) return result
     // A plain async function: its rejection is a defect, as with Effect.promise.
-    if (isPromiseLike(result)) return Effect.promise(() => result)
+    if (Predicate.isPromiseLike(result)) return Effect.promise(() => result)
     throw new InvalidArgument(
       `The operation ${name}() must return an Effect or a Promise (be an async function); it returned ${typeof result}.`
     )
@@ -219,10 +220,6 @@ export class Server {
     }
   }
 }
-
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  (typeof value === "object" || typeof value === "function") && value !== null &&
-  typeof (value as { readonly then?: unknown }).then === "function"
 
 const notCloneableResult = (name: string, error: unknown) =>
   new NotCloneable({

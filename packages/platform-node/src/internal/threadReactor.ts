@@ -18,15 +18,6 @@ import * as Protocol from "./protocol.ts"
 /** What a start failure or a thread's death is rebuilt as: the toolkit's errors and JavaScript's (a module's SyntaxError). */
 const startFailureClasses = errorClasses(undefined, "")
 
-/** A thrown value as text, whatever it is (an object without `toString` too). */
-const describe = (thrown: unknown): string => {
-  try {
-    return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
-  } catch {
-    return Object.prototype.toString.call(thrown)
-  }
-}
-
 export interface ThreadSettings {
   readonly exportName: string
   readonly startTimeout: number
@@ -201,9 +192,9 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
       // Seen only while this thread is not blocked: Node's word for a death that runs no code
       // in the thread, more precise than the supervisor's "without running any code of its own".
       if ((error as { code?: unknown } | null)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
-        endpoint.death = `out of memory: ${describe(error)}`
+        endpoint.death = `out of memory: ${Protocol.describeThrown(error)}`
       } else {
-        endpoint.death ??= `uncaught ${describe(error)}`
+        endpoint.death ??= `uncaught ${Protocol.describeThrown(error)}`
       }
       this.reportUnheard(endpoint, error)
     })
@@ -226,14 +217,15 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
 
   /**
    * A death no caller was released with (none was waiting): a `ReactorThreadWarning`
-   * with the error's stack, so that it is not lost. Callers that come later still get it.
+   * with the error's stack, so that it is not lost. (The next call starts a new thread.)
    */
   private reportUnheard(endpoint: Endpoint, error: unknown): void {
-    endpoint.drain()
     if (endpoint.deathReported || this.stopped !== undefined) return
     endpoint.deathReported = true
     const thrown = endpoint.deathError === undefined ? error : decodeThrown(endpoint.deathError, startFailureClasses)
-    const stack = thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack : describe(thrown)
+    const stack = thrown instanceof Error && typeof thrown.stack === "string"
+      ? thrown.stack
+      : Protocol.describeThrown(thrown)
     process.emitWarning(
       `The ${this.label} died while no call was waiting (${endpoint.death}); the next call starts a new thread.\n${stack}`,
       "ReactorThreadWarning"
@@ -278,7 +270,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
       // It can only fail by not loading: the reactor thread would go unwatched.
       unwatched(
         `it was terminated, since its supervisor thread (${pending.supervisorModule.href}) failed to load: ${
-          describe(error)
+          Protocol.describeThrown(error)
         }`
       ))
     thread.supervisor.unref()
