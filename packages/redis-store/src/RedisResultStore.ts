@@ -327,10 +327,8 @@ interface Settings {
   readonly errors: ErrorClasses
 }
 
+/** Decodes options that `checkOptions` has let through (absent, or an object of known keys). */
 const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new InvalidArgument(`${call}: options must be an object; got ${String(options)}.`)
-  }
   const prefix = options?.prefix ?? "crochet:"
   if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
     throw new InvalidArgument(

@@ -23,9 +23,9 @@ import { StoreUnavailable } from "../Errors.ts"
 import type { Script } from "./scripts.ts"
 
 /** A single node's client. */
-export type SingleClient = ReturnType<typeof createClient>
+type SingleClient = ReturnType<typeof createClient>
 /** node-redis's Redis Cluster client. */
-export type ClusterClient = ReturnType<typeof createCluster>
+type ClusterClient = ReturnType<typeof createCluster>
 
 /** Redis answered that a key holds another type of value than the store's (`WRONGTYPE`): the key is not the store's. */
 export class WrongType extends Data.TaggedError("WrongType")<{ readonly reply: string }> {}
@@ -228,7 +228,6 @@ class NodeRedisConnection implements Connection {
 
   /** A command's failure as a `StoreUnavailable` (or `WrongType`); a connection found dead on the way is dropped. */
   private failure(clients: Clients, error: unknown): StoreUnavailable | WrongType {
-    if (error instanceof StoreUnavailable) return error
     const why = describeError(error)
     if (isReply(error) && error.message.startsWith("WRONGTYPE")) return new WrongType({ reply: error.message })
     if (clients.cluster) {
@@ -319,7 +318,7 @@ class NodeRedisConnection implements Connection {
    * On a cluster, on the node that serves the channel's slot, following `MOVED` replies.
    */
   private async subscribeOn(clients: Clients, channel: string, onMessage: (message: string) => void): Promise<void> {
-    const listener = (message: string) => onMessage(message)
+    const listener = onMessage
     let address = clients.cluster ? clients.channelNode ?? await this.nodeOf(clients, channel) : undefined
     for (let hops = 0;; hops++) {
       const subscriber = this.subscriberAt(clients, address)
@@ -379,9 +378,9 @@ class NodeRedisConnection implements Connection {
     const onLost = clients.onLost
     clients.onLost = undefined
     clients.subscribed = undefined
-    if ((this.settings.external || clients.cluster) && isOpen(clients)) {
-      // The command client stays (the application's, or a cluster's, which repairs its nodes one by one);
-      // only our subscriber goes.
+    if (this.settings.external || (clients.cluster && isOpen(clients))) {
+      // The command client stays (the application's, open or not: never ours to drop; or a cluster's, which
+      // repairs its nodes one by one); only our subscriber goes.
       const subscriber = clients.subscriber
       clients.subscriber = undefined
       if (subscriber !== undefined) destroy(subscriber)
