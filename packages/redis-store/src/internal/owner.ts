@@ -15,7 +15,7 @@ import { type StoreUnavailable, UnencodableResult } from "../Errors.ts"
 import type { Connection, WrongType } from "./connection.ts"
 import type { Presence, Role } from "./presence.ts"
 import * as Scripts from "./scripts.ts"
-import { millis, type StoreSettings, tolerant } from "./settings.ts"
+import { heartbeatDue, millis, type StoreSettings, tolerant } from "./settings.ts"
 
 const ownerName = `${hostname()}:${process.pid}`
 
@@ -61,7 +61,7 @@ export class Owner implements Role {
       const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
       if (exit._tag === "Failure") this.remember(id, result)
-      runner.runInReactor(this.logFailure(id, this.tolerant(this.publishExit(id, exit))))
+      runner.runInReactor(this.logFailure(id, this.tolerant(this.publish(id, encoded))))
     } else {
       this.remember(id, result)
       this.owned.set(id, result)
@@ -216,7 +216,7 @@ export class Owner implements Role {
   private get beat(): Effect.Effect<void, Failure> {
     return Effect.suspend(() => {
       const now = Date.now()
-      if (now - this.lastBeat < millis(this.settings.ownerHeartbeat)) return Effect.void
+      if (!heartbeatDue(this.settings, this.lastBeat, now)) return Effect.void
       const alive = this.settings.keys.alive(this.presence.token)
       return Effect.map(
         this.connection.send(alive, ["SET", alive, "1", "PX", String(millis(this.settings.ownerLostAfter))]),

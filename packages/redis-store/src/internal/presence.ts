@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import type { StoreUnavailable } from "../Errors.ts"
 import type { Connection } from "./connection.ts"
 import type { StoreSettings } from "./settings.ts"
-import { millis } from "./settings.ts"
+import { heartbeatDue, millis } from "./settings.ts"
 
 /** The owner's or the retriever's side, as the presence sees it. */
 export interface Role {
@@ -101,7 +101,7 @@ export class Presence {
   private turn(): void {
     if (!this.subscribed) this.runOnce("subscribe", Effect.ignore(this.subscribe))
     const now = Date.now()
-    if (now - this.lastRound < millis(this.settings.ownerHeartbeat)) return
+    if (!heartbeatDue(this.settings, this.lastRound, now)) return
     this.lastRound = now
     if (!this.subscribed) { for (const role of this.roles) role.lookAgain() }
     this.roles.forEach((role, index) => this.runOnce(index, role.round))

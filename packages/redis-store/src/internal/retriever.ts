@@ -126,7 +126,8 @@ export class Retriever implements Role {
         token,
         self.presence.token,
         millis(ttl),
-        millis(ownerLostAfter) * 2,
+        // A claim before the owner's first write keeps its waiter until that write may still come, and longer.
+        firstWrite + millis(ownerLostAfter),
         told ? keys.channel("") : "",
         `k ${id} ${self.presence.token}`
       ]))

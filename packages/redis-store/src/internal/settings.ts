@@ -22,6 +22,14 @@ export interface StoreSettings {
 export const millis = (duration: Duration.Duration): number => Math.max(1, Math.ceil(Duration.toMillis(duration)))
 
 /**
+ * Whether a heartbeat is due, `last` being the time (`Date.now()`) of the previous one. A timer set
+ * for a heartbeat can fire a little early by `Date.now()`: within a tenth of it counts as due, so that
+ * no beat is skipped (which would leave twice the heartbeat between two).
+ */
+export const heartbeatDue = (settings: StoreSettings, last: number, now: number): boolean =>
+  now - last >= millis(settings.ownerHeartbeat) * 0.9
+
+/**
  * A Redis outage is tolerated as long as a silent owner would be
  * (`ownerLostAfter`): the command is tried again meanwhile (every 100 ms, or
  * `ownerHeartbeat` if shorter), then the outage is the error. Other errors
