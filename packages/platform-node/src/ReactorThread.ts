@@ -51,14 +51,13 @@ import type { Client, Operations } from "./BlockingClient.ts"
 import type * as ClientModule from "./internal/client.ts"
 import { errorClasses } from "./internal/codec.ts"
 import { DefinitionTypeId, isDefinition as isDefinitionValue } from "./internal/definition.ts"
-import { watchWorkerThreads } from "./internal/liveThreads.ts"
 import { onFirstUse } from "./internal/onFirstUse.ts"
 import { checkOptions, decodeLowLatency, toMillis } from "./internal/options.ts"
 import type * as ThreadReactorModule from "./internal/threadReactor.ts"
 
 // From the moment this package is loaded on the main thread, it listens for the reactor threads that
 // worker threads connect, to shut them down when the process ends (connect loads the rest later).
-watchWorkerThreads()
+import "./internal/liveThreads.ts"
 
 // The calling side's machinery, loaded by the first `connect`: a reactor module imports this
 // module for `define` only, and its thread should not load what only a caller needs.
@@ -427,9 +426,10 @@ export interface ConnectOptions {
  *
  * `module` is a URL (`new URL("./x.reactor.ts", import.meta.url)`: found next
  * to the calling module wherever the program runs from; the form for a
- * library), a `file:` URL string, or a file path: absolute, or relative to the
- * current directory (`process.cwd()`, as `new Worker` and `path.resolve` read
- * it; synckit refuses relative paths). Anything else throws `InvalidArgument`.
+ * library), a `file:` or `data:` URL string, or a file path: absolute, or
+ * relative to the current directory (`process.cwd()`, as `new Worker` and
+ * `path.resolve` read it; synckit refuses relative paths). Anything else throws
+ * `InvalidArgument`.
  *
  * If the thread dies (crash, `process.exit` in it, out of memory), every
  * blocked caller is released at once with `ReactorStopped` naming the reason,

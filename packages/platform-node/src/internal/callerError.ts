@@ -5,8 +5,9 @@
  * the stack.
  */
 import { attachCause, outsideError } from "@crochet/core/Bridge"
+import * as EncodedCause from "@crochet/core/EncodedCause"
 import type * as Cause from "effect/Cause"
-import { decodeCause, decodeThrown, type ErrorClasses } from "./codec.ts"
+import { decodeThrown } from "./codec.ts"
 import * as Lazy from "./effectModules.ts"
 import type { Endpoint } from "./endpoint.ts"
 import { formatMillis } from "./options.ts"
@@ -19,13 +20,13 @@ import * as Protocol from "./protocol.ts"
  */
 export const failure = (
   encoded: Protocol.EncodedCause,
-  errors: ErrorClasses,
+  errors: EncodedCause.ErrorClasses,
   label: string,
   name: string,
   timeout: number | undefined,
   below: Function
 ): { readonly cause: Cause.Cause<unknown>; readonly error: Error } => {
-  const cause = decodeCause(encoded, errors)
+  const cause = EncodedCause.decode(encoded, errors)
   const error = encoded.stop?._tag === "Timeout"
     ? timedOut(label, name, timeout ?? encoded.stop.millis, below)
     : outsideError(cause)
@@ -47,7 +48,12 @@ export const failure = (
  * (a Cause with it as the defect, for `causeOf`), and its stack comes before
  * the caller's frames.
  */
-export const released = (gone: Error, endpoint: Endpoint, errors: ErrorClasses, below: Function): Error => {
+export const released = (
+  gone: Error,
+  endpoint: Endpoint,
+  errors: EncodedCause.ErrorClasses,
+  below: Function
+): Error => {
   if (endpoint.status !== Protocol.Dead) return withCallerFrames(gone, below)
   // A caller hears of the death (with its error, when it came across): no warning for it.
   endpoint.deathReported = true

@@ -4,10 +4,10 @@
  * calls as a {@link RemoteReactor}: a reactor thread (`threadReactor.ts`) or
  * the main thread's reactor (`mainThreadReactor.ts`).
  */
+import type * as EncodedCause from "@crochet/core/EncodedCause"
 import type { Blocking, CallOptions, Client, Starting } from "../BlockingClient.ts"
 import { UnknownOperation, WrongThread } from "../Errors.ts"
 import { failure, released, timedOut } from "./callerError.ts"
-import type { ErrorClasses } from "./codec.ts"
 import { type Endpoint, Gone, TimedOut } from "./endpoint.ts"
 import { optionsTimeout } from "./options.ts"
 import * as Protocol from "./protocol.ts"
@@ -30,7 +30,7 @@ export interface RemoteReactor {
   acquire(deadline?: number): Endpoint | undefined
   /**
    * Has the live endpoint watched for a death that runs no code (a reactor thread's
-   * supervisor), if not yet: called once a call was sent, before blocking on it.
+   * supervisor), if not yet: called by `ready()`, by `start(...)`, and once a call was sent, before blocking on it.
    */
   watch(): void
   /** The error for a call that was waiting when the server went away. */
@@ -43,7 +43,7 @@ export interface RemoteReactor {
 export interface ClientSettings {
   readonly timeout: number | undefined
   readonly spinMillis: number
-  readonly errors: ErrorClasses
+  readonly errors: EncodedCause.ErrorClasses
   /** Send the caller's active OpenTelemetry span with each call (see `traceContext.ts`). */
   readonly traceContext: boolean
 }

@@ -23,22 +23,14 @@ export const encodeCause = (cause: Cause.Cause<unknown>): EncodedCause.EncodedCa
 /** A Cause for an error thrown while starting a call (unknown operation, not an Effect, reactor stopped) or a thread. */
 export const encodeThrown = (error: unknown): EncodedCause.EncodedCause => encodeCause(Lazy.Cause().die(error))
 
-/** Rebuilds a failed call's Cause on the caller's side, stop reason included. */
-export const decodeCause: (
-  encoded: EncodedCause.EncodedCause,
-  classes: EncodedCause.ErrorClasses
-) => Cause.Cause<unknown> = EncodedCause.decode
-
 /** The error {@link encodeThrown} encoded, rebuilt. */
 export const decodeThrown = (encoded: EncodedCause.EncodedCause, classes: EncodedCause.ErrorClasses): unknown => {
-  const reason = decodeCause(encoded, classes).reasons[0]
+  const reason = EncodedCause.decode(encoded, classes).reasons[0]
   return reason?._tag === "Die" ? reason.defect : reason?._tag === "Fail" ? reason.error : undefined
 }
 
-export type ErrorClasses = EncodedCause.ErrorClasses
-
 /** The classes a caller rebuilds failures as: the user's `errors` (checked), this package's errors and core's. */
-export const errorClasses = (registered: unknown, what: string): ErrorClasses =>
+export const errorClasses = (registered: unknown, what: string): EncodedCause.ErrorClasses =>
   EncodedCause.errorClasses(registered as ReadonlyArray<EncodedCause.ErrorClass> | undefined, what, [
     NotCloneable,
     ReactorThreadStartFailed,

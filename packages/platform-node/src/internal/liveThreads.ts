@@ -212,16 +212,13 @@ export const hurry = (): void => {
   hurried = true
 }
 
-let watchingWorkers = false
-
 /**
  * On the main thread: listens for the reactor threads of worker threads (asking those started
  * earlier to announce themselves), to shut them down at the end too, and forgets those of a worker
- * when it ends. Called when this package is loaded there; once.
+ * when it ends. Run once, when this module loads (`ReactorThread.ts` imports it for that).
  */
-export const watchWorkerThreads = (): void => {
-  if (!isMainThread || watchingWorkers) return
-  watchingWorkers = true
+const watchWorkerThreads = (): void => {
+  if (!isMainThread) return
   listen(Protocol.channels.announce, (message: Announcement) => {
     if (message.type === "started") others.set(message.id, message)
     else others.delete(message.id)

@@ -238,7 +238,7 @@ export class ThreadReactor implements RemoteReactor, LiveThreads.OwnThread {
 
   /**
    * Starts the supervisor thread that watches a reactor thread (`supervisor.ts`), once:
-   * when the reactor thread is ready and the first call was sent (see `RemoteReactor.watch`),
+   * when the reactor thread is ready and the first call was sent, or at `ready()` (see `RemoteReactor.watch`),
    * so that the two start-ups do not compete for the cores, and the first call's answer
    * does not wait for the supervisor's `new Worker`.
    */
