@@ -253,8 +253,10 @@ export type StoreOptions = Omit<Options, "url" | "client" | "cluster">
  * application already has (`@effect/platform-node`'s `NodeRedis.layer`):
  * commands share that connection; the store adds one subscriber connection
  * of its own (a subscribed connection takes no commands), which it closes.
- * The application's connection is the application's: the store neither opens
- * nor closes it, and it does not fail commands at once while Redis is
+ * The application's connection is the application's: the store never closes
+ * it (it connects it only if it is not open yet when first used), and it
+ * listens for its `error` events (a failure reaches the store's callers
+ * through their commands). It does not fail commands at once while Redis is
  * unreachable unless you give `NodeRedis.layer` `disableOfflineQueue: true`
  * (each command still ends within `commandTimeout`).
  *
