@@ -57,6 +57,7 @@ import type * as ThreadReactorModule from "./internal/threadReactor.ts"
 
 // From the moment this package is loaded on the main thread, it listens for the reactor threads that
 // worker threads connect, to shut them down when the process ends (connect loads the rest later).
+// oxlint-disable-next-line import/no-unassigned-import -- loaded for that effect alone
 import "./internal/liveThreads.ts"
 
 // The calling side's machinery, loaded by the first `connect`: a reactor module imports this
