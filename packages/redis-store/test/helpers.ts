@@ -325,11 +325,21 @@ export const fixture = (name: string, args: ReadonlyArray<string>): Fixture => {
   return { child, next, exited, send: (line) => child.stdin!.write(`${line}\n`) }
 }
 
-/** Polls `condition` every 20 ms until it holds; rejects after `timeout` ms. */
+/**
+ * Polls `condition` every 20 ms until it holds; rejects after `timeout` ms. A probe that throws counts
+ * as "not yet" (the test's own client reading a key while a slot moves can get "Too many Cluster
+ * redirections" from nodes that do not agree yet); the last such error is the rejection's cause.
+ */
 export const eventually = async (condition: () => boolean | Promise<boolean>, timeout = 10_000): Promise<void> => {
   const deadline = Date.now() + timeout
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms`)
+  let lastError: unknown
+  for (;;) {
+    try {
+      if (await condition()) return
+    } catch (error) {
+      lastError = error
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms`, { cause: lastError })
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
