@@ -318,7 +318,9 @@ class NodeRedisConnection implements Connection {
    * On a cluster, on the node that serves the channel's slot, following `MOVED` replies.
    */
   private async subscribeOn(clients: Clients, channel: string, onMessage: (message: string) => void): Promise<void> {
-    const listener = onMessage
+    // A listener of its own per subscription: node-redis keeps listeners in a set per channel, so
+    // subscribing the same function again (a resubscription) would not add a second one to unsubscribe.
+    const listener = (message: string) => onMessage(message)
     let address = clients.cluster ? clients.channelNode ?? await this.nodeOf(clients, channel) : undefined
     for (let hops = 0;; hops++) {
       const subscriber = this.subscriberAt(clients, address)
