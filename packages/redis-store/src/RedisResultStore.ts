@@ -9,7 +9,7 @@
  */
 import { InvalidArgument, ResultStore } from "@crochet/core"
 import { checkOptions, decodeDuration } from "@crochet/core/Bridge"
-import type { ErrorClass, ErrorClasses } from "@crochet/core/EncodedCause"
+import type { ErrorClass } from "@crochet/core/EncodedCause"
 import { NodeRedis } from "@effect/platform-node/NodeRedis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,6 +18,7 @@ import { createClient, createCluster } from "redis"
 import { errorClasses, makeExitCodec } from "./internal/codec.ts"
 import { type Connection, makeConnection } from "./internal/connection.ts"
 import { Keys } from "./internal/scripts.ts"
+import { millis, type StoreSettings } from "./internal/settings.ts"
 import { makeStore } from "./internal/store.ts"
 
 /**
@@ -152,7 +153,7 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
 export const make = (options?: Options): RedisResultStore => {
   checkOptions(options, optionKeys, "RedisResultStore.make")
   const settings = decodeOptions(options, "RedisResultStore.make")
-  const commandTimeout = Duration.toMillis(settings.commandTimeout)
+  const commandTimeout = settings.commandTimeout
   // Fail commands at once while disconnected instead of queueing them until Redis is back, and run no
   // reconnect loop of the client's own: its timers would keep an idle process alive while Redis is down.
   // The store connects again (at most once a second, or every ownerHeartbeat if shorter) when it needs to.
@@ -318,19 +319,8 @@ const optionKeys = Object.keys(
 )
   .concat(storeOptionKeys)
 
-interface Settings {
-  readonly keys: Keys
-  readonly ttl: Duration.Duration
-  readonly ownerHeartbeat: Duration.Duration
-  readonly ownerLostAfter: Duration.Duration
-  readonly commandTimeout: Duration.Duration
-  /** Connection attempts at most once a second, or every `ownerHeartbeat` if that is shorter. */
-  readonly reconnectDelay: Duration.Duration
-  readonly errors: ErrorClasses
-}
-
 /** Decodes options that `checkOptions` has let through (absent, or an object of known keys). */
-const decodeOptions = (options: StoreOptions | undefined, call: string): Settings => {
+const decodeOptions = (options: StoreOptions | undefined, call: string): StoreSettings => {
   const prefix = options?.prefix ?? "crochet:"
   if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
     throw new InvalidArgument(
@@ -349,17 +339,17 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): Setting
   }
   return {
     keys: new Keys(prefix),
-    ttl,
-    ownerHeartbeat,
-    ownerLostAfter,
-    commandTimeout,
-    reconnectDelay: Duration.min(ownerHeartbeat, Duration.seconds(1)),
-    errors: errorClasses(options?.errors, `${call}: options.errors`)
+    ttl: millis(ttl),
+    ownerHeartbeat: millis(ownerHeartbeat),
+    ownerLostAfter: millis(ownerLostAfter),
+    commandTimeout: millis(commandTimeout),
+    reconnectDelay: Math.min(millis(ownerHeartbeat), 1000),
+    codec: makeExitCodec(errorClasses(options?.errors, `${call}: options.errors`))
   }
 }
 
-const storeOn = (connection: Connection, settings: Settings): RedisResultStore => {
-  const store = makeStore(connection, { ...settings, codec: makeExitCodec(settings.errors) })
+const storeOn = (connection: Connection, settings: StoreSettings): RedisResultStore => {
+  const store = makeStore(connection, settings)
   const close = () => connection.close()
   return {
     ...store,

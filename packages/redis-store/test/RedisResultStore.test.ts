@@ -364,6 +364,66 @@ describe("pushed, not polled", () => {
     expect(many).toBeLessThan(one * 1.5 + 10)
   }, 30_000)
 
+  it("results completed in the same tick are published together: a script per 256, a message per waiter", async () => {
+    // A server of its own: only this test's commands count.
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const raw = await redisClient(server.url)
+    const a = reactorWithStore(testOptions(server.url))
+    const retrievers = [reactorWithStore(testOptions(server.url)), reactorWithStore(testOptions(server.url))]
+    // Scripts loaded, subscriptions made.
+    for (const { reactor } of retrievers) {
+      expect(await reactor.retrieve(a.reactor.runInReactor(Effect.succeed("warm")).stash()).wait()).toBe("warm")
+    }
+    const work = latch<number>()
+    const count = 600
+    const ids = Array.from(
+      { length: count },
+      (_, i) => a.reactor.runInReactor(work.effect.pipe(Effect.map((n) => n + i))).stash()
+    )
+    const waits = ids.map((id, i) => retrievers[i % 2]!.reactor.retrieve(id).wait({ timeout: "10 seconds" }))
+    await eventually(async () => (await raw.hGet(`crochet:{${ids[count - 1]}}:r`, "waiter")) !== null)
+    // And the owner heard of every claim (its start script saw them, or the claims' messages came).
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await raw.sendCommand(["CONFIG", "RESETSTAT"])
+    work.open(1000)
+    expect(await Promise.all(waits)).toEqual(ids.map((_, i) => 1000 + i))
+    const calls = (command: string, stats: string) =>
+      Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+    const stats = await raw.info("commandstats")
+    // 600 results: batches of 256, 256 and 88, each one script, each waking both retrievers with one message.
+    expect(calls("evalsha", stats)).toBe(3)
+    expect(calls("eval", stats)).toBe(0)
+    expect(calls("spublish", stats)).toBe(6)
+  }, 30_000)
+
+  it("a record of another type fails that result's publish only: the others of its batch arrive", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      lines.push(JSON.stringify(message))
+    })
+    const store = RedisResultStore.make(testOptions(redis.url))
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    const b = reactorWithStore()
+    const raw = await redisClient()
+    const work = latch<string>()
+    const ids = ["first", "broken", "last"].map((name) =>
+      reactor.runInReactor(work.effect.pipe(Effect.map((value) => `${value} ${name}`))).stash()
+    )
+    const [first, broken, last] = ids.map((id) => b.reactor.retrieve(id))
+    await eventually(async () => (await raw.hGet(`crochet:{${ids[2]}}:r`, "waiter")) !== null)
+    await raw.del(`crochet:{${ids[1]}}:r`)
+    await raw.set(`crochet:{${ids[1]}}:r`, "not a hash")
+    work.open("done")
+    expect(await first!.wait({ timeout: "5 seconds" })).toBe("done first")
+    expect(await last!.wait({ timeout: "5 seconds" })).toBe("done last")
+    await eventually(() => lines.some((line) => line.includes(ids[1]!)))
+    expect(lines.find((line) => line.includes(ids[1]!))).toMatch(/could not be published.*WRONGTYPE/)
+    expect(lines.some((line) => line.includes(ids[0]!) || line.includes(ids[2]!))).toBe(false)
+    broken!.cancel()
+  })
+
   it("a lost subscription is made again and every pending wait looks again", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()

@@ -204,12 +204,14 @@ describe("corrupted records and forged messages", () => {
     const waiter = await raw.hGet(record(forgedId), "waiter")
     expect(waiter).toBeTypeOf("string")
     const channel = `crochet:p:${waiter}`
-    for (const garbage of ["", "d", "d not JSON", "d [1]", "k", "w", "c", "zzz", "d [\"x\",1,2,3]"]) {
+    for (
+      const garbage of ["", "d", "d not JSON", "d [1]", "d [[1]]", "k", "w", "c", "zzz", "d [\"x\",1,2,3]", "d {}"]
+    ) {
       await raw.sPublish(channel, garbage)
     }
     await rejection(forged.wait({ timeout: "100 millis" }))
     expect(forged.poll()).toBeUndefined()
-    await raw.sPublish(channel, `d ${JSON.stringify([forgedId, "{\"forged\": true"])}`)
+    await raw.sPublish(channel, `d ${JSON.stringify([[forgedId, "{\"forged\": true"]])}`)
     const error = await rejection(forged.wait({ timeout: "5 seconds" }))
     expect(error).toBeInstanceOf(CorruptResult)
     expect(error).toMatchObject({ id: forgedId })

@@ -16,11 +16,11 @@
  * working meanwhile.
  */
 import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type createClient, type createCluster, ErrorReply } from "redis"
 import { StoreUnavailable } from "../Errors.ts"
 import type { Script } from "./scripts.ts"
+import { formatMillis } from "./settings.ts"
 
 /** A single node's client. */
 type SingleClient = ReturnType<typeof createClient>
@@ -68,9 +68,10 @@ export interface ConnectionSettings {
   readonly makeNodeClient?: ((host: string, port: number) => SingleClient) | undefined
   /** Whether the client is the application's (never closed or rebuilt by us). */
   readonly external: boolean
-  readonly commandTimeout: Duration.Duration
-  /** How long after a failed connection attempt the next may be made (calls in between get its failure). */
-  readonly reconnectDelay: Duration.Duration
+  /** Milliseconds. */
+  readonly commandTimeout: number
+  /** How long after a failed connection attempt the next may be made (calls in between get its failure), in milliseconds. */
+  readonly reconnectDelay: number
 }
 
 /** How often a cluster's slot map may be read again while commands fail. */
@@ -202,10 +203,10 @@ class NodeRedisConnection implements Connection {
           () =>
             settle(
               Effect.fail(
-                this.unavailable(`Redis did not answer within commandTimeout (${Duration.format(timeout)})`, undefined)
+                this.unavailable(`Redis did not answer within commandTimeout (${formatMillis(timeout)})`, undefined)
               )
             ),
-          Math.min(Duration.toMillis(timeout), maxTimer)
+          Math.min(timeout, maxTimer)
         )
         const attempt = () => {
           try {
@@ -241,7 +242,7 @@ class NodeRedisConnection implements Connection {
 
   /** Connection attempts are at least `reconnectDelay` apart: callers in between get the last failure. */
   private failedRecently(): boolean {
-    return Date.now() - this.failedAt < Duration.toMillis(this.settings.reconnectDelay)
+    return Date.now() - this.failedAt < this.settings.reconnectDelay
   }
 
   /** New clients, or undefined (with `lastFailure` set) when node-redis rejects the settings. */
@@ -412,7 +413,7 @@ class NodeRedisConnection implements Connection {
     }
     let timer: ReturnType<typeof setTimeout> | undefined
     const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), Duration.toMillis(this.settings.commandTimeout))
+      timer = setTimeout(() => resolve("late"), Math.min(this.settings.commandTimeout, maxTimer))
     })
     const outcome = await Promise.race([clients.client.close().catch(() => undefined), late])
     clearTimeout(timer)
@@ -455,10 +456,16 @@ const isOpen = (clients: Clients): boolean =>
 /** An error reply of Redis: Redis answered. */
 const isReply = (error: unknown): error is ErrorReply => error instanceof ErrorReply
 
+/**
+ * The store's commands are bounded by its own timer (`run`, `commandTimeout`): node-redis's timeout (5 s by
+ * default, an `AbortSignal.timeout` per command that fires even after the reply) is turned off for them.
+ */
+const ownTimer = { timeout: 0 }
+
 const sendTo = (clients: Clients, key: string, args: ReadonlyArray<string>): Promise<unknown> =>
   clients.cluster
-    ? (clients.client as ClusterClient).sendCommand(key, false, args as Array<string>)
-    : (clients.client as SingleClient).sendCommand(args as Array<string>)
+    ? (clients.client as ClusterClient).sendCommand(key, false, args as Array<string>, ownTimer)
+    : (clients.client as SingleClient).sendCommand(args as Array<string>, ownTimer)
 
 /** An idle store does not keep the process alive: pending waits and owned work hold their own timers. */
 const unref = (clients: Clients): void => {

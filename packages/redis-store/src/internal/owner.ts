@@ -7,15 +7,14 @@
  */
 import type { EventualResult, Reactor } from "@crochet/core"
 import { stopCause } from "@crochet/core/Bridge"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { hostname } from "node:os"
 import { type StoreUnavailable, UnencodableResult } from "../Errors.ts"
-import type { Connection, WrongType } from "./connection.ts"
+import { type Connection, WrongType } from "./connection.ts"
 import type { Presence, Role } from "./presence.ts"
 import * as Scripts from "./scripts.ts"
-import { heartbeatDue, millis, type StoreSettings, tolerant } from "./settings.ts"
+import { formatMillis, heartbeatDue, type StoreSettings, tolerant } from "./settings.ts"
 
 const ownerName = `${hostname()}:${process.pid}`
 
@@ -28,6 +27,17 @@ interface Stashed {
 
 type Failure = StoreUnavailable | WrongType
 
+/** An Exit waiting to be published with the others of its tick, and the publish to resume with the outcome. */
+interface Outgoing {
+  readonly id: string
+  readonly exit: string
+  readonly resume: (outcome: Effect.Effect<void, Failure>) => void
+}
+
+/** A batch of publishes is one script: at most this many results, and this much encoded Exit (unless one alone is more). */
+const maxBatch = 256
+const maxBatchBytes = 1 << 20
+
 export class Owner implements Role {
   private readonly connection: Connection
   private readonly presence: Presence
@@ -38,6 +48,8 @@ export class Owner implements Role {
   private readonly stashed = new Map<string, Stashed>()
   /** Who claimed owned work that is still running, when this store knows: its publish wakes them at once. */
   private readonly waiters = new Map<string, string>()
+  /** Exits to publish at the end of this tick, together. */
+  private outgoing: Array<Outgoing> = []
   private lastBeat = 0
   private lastExtend = 0
 
@@ -94,7 +106,7 @@ export class Owner implements Role {
   get round(): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.owned.size === 0) return Effect.void
-      const ttl = millis(this.settings.ttl)
+      const ttl = this.settings.ttl
       const now = Date.now()
       if (now - this.lastExtend < ttl / 2) return Effect.ignore(this.beat)
       this.lastExtend = now
@@ -129,7 +141,7 @@ export class Owner implements Role {
     const self = this
     const start = this.tolerant(
       this.connection.eval<[string, string]>(Scripts.start, [keys.record(id)], [
-        millis(ttl),
+        ttl,
         ownerName,
         this.presence.token
       ])
@@ -180,36 +192,120 @@ export class Owner implements Role {
 
   /**
    * Stores the Exit and wakes the retriever, if one claimed it already. The
-   * Exit rides along: the retriever needs no round trip to read it. On one
-   * node the script wakes it itself, atomically with the publish. On a
-   * cluster they go to different nodes: when this store already knows who
-   * claimed it, the wake-up goes at once, beside the publish, and again once
-   * the publish landed, for a retriever that subscribed again meanwhile and
-   * looked before it did.
+   * Exit rides along: the retriever needs no round trip to read it. Exits
+   * completed in the same tick go together (a burst is one script and one
+   * message per retriever, not one each): see `send`.
    */
   private publish(id: string, exit: string): Effect.Effect<void, Failure> {
-    const { keys, ttl } = this.settings
-    const done = `d ${JSON.stringify([id, exit])}`
-    const inOrder = this.connection.inOrder
-    const publish = Effect.flatMap(
-      this.connection.eval<string | null>(Scripts.publish, [keys.record(id), keys.claim(id)], [
-        millis(ttl),
-        exit,
-        ownerName,
-        this.presence.token,
-        inOrder ? keys.channel("") : "",
-        inOrder ? done : ""
-      ]),
-      (waiter) => {
-        if (waiter === null || waiter === "") return Effect.void
-        this.stashed.delete(id)
-        return inOrder ? Effect.void : Effect.ignore(this.presence.notify(waiter, done))
+    return Effect.callback<void, Failure>((resume) => {
+      this.outgoing.push({ id, exit, resume })
+      if (this.outgoing.length === 1) process.nextTick(() => this.flush())
+    })
+  }
+
+  /** Sends what is waiting to be published, in batches of a bounded size. */
+  private flush(): void {
+    const outgoing = this.outgoing
+    this.outgoing = []
+    let batch: Array<Outgoing> = []
+    let size = 0
+    for (const one of outgoing) {
+      if (batch.length === maxBatch || (batch.length > 0 && size + one.exit.length > maxBatchBytes)) {
+        Effect.runFork(this.send(batch))
+        batch = []
+        size = 0
       }
+      batch.push(one)
+      size += one.exit.length
+    }
+    Effect.runFork(this.send(batch))
+  }
+
+  /**
+   * Publishes a batch, and each publish learns its outcome. On one node the
+   * script also wakes the retrievers, atomically with the publish. On a
+   * cluster the Exits go to different nodes, one script each: the wake-ups
+   * then go at once to the retrievers this store already knows of (beside
+   * the publish), and again once the publish landed, for a retriever that
+   * claimed meanwhile or subscribed again and looked before it did.
+   */
+  private send(batch: ReadonlyArray<Outgoing>): Effect.Effect<void> {
+    const { keys, ttl } = this.settings
+    const inOrder = this.connection.inOrder
+    const pairs = batch.map(({ exit, id }) => JSON.stringify([id, exit]))
+    const script = (items: ReadonlyArray<number>) =>
+      this.connection.eval<ReadonlyArray<string | null>>(
+        Scripts.publish,
+        items.flatMap((i) => [keys.record(batch[i]!.id), keys.claim(batch[i]!.id)]),
+        [
+          ttl,
+          ownerName,
+          this.presence.token,
+          inOrder ? keys.channel("") : "",
+          ...items.flatMap((i) => [batch[i]!.exit, pairs[i]!])
+        ]
+      )
+    const replies: Array<string | null | Failure> = []
+    const settled = Effect.sync(() =>
+      batch.forEach((one, i) => {
+        const reply = replies[i]!
+        if (typeof reply === "object" && reply !== null) return one.resume(Effect.fail(reply))
+        if (typeof reply === "string" && reply.startsWith("!")) {
+          return one.resume(Effect.fail(new WrongType({ reply: reply.slice(1) })))
+        }
+        if (reply !== null && reply !== "") this.stashed.delete(one.id)
+        one.resume(Effect.void)
+      })
     )
-    const known = this.waiters.get(id)
-    if (known === undefined || inOrder) return publish
-    this.stashed.delete(id)
-    return Effect.asVoid(Effect.all([publish, Effect.ignore(this.presence.notify(known, done))], { concurrency: 2 }))
+    if (inOrder) {
+      const all = batch.map((_, i) => i)
+      return Effect.andThen(
+        Effect.match(script(all), {
+          onFailure: (error) => all.forEach((i) => (replies[i] = error)),
+          onSuccess: (reply) => all.forEach((i) => (replies[i] = reply[i] ?? null))
+        }),
+        settled
+      )
+    }
+    const known = batch.flatMap((one, i) => {
+      const waiter = this.waiters.get(one.id)
+      if (waiter === undefined) return []
+      this.stashed.delete(one.id)
+      return [[waiter, i] as const]
+    })
+    const scripts = Effect.forEach(batch, (_, i) =>
+      Effect.match(script([i]), {
+        onFailure: (error) => (replies[i] = error),
+        onSuccess: ([reply]) => (replies[i] = reply ?? null)
+      }), { concurrency: "unbounded", discard: true })
+    const learned = Effect.suspend(() =>
+      this.wake(
+        batch.flatMap((_, i) => {
+          const reply = replies[i]
+          return typeof reply === "string" && reply !== "" && !reply.startsWith("!") ? [[reply, i] as const] : []
+        }),
+        pairs
+      )
+    )
+    return Effect.andThen(
+      Effect.all([scripts, this.wake(known, pairs)], { concurrency: 2, discard: true }),
+      Effect.andThen(learned, settled)
+    )
+  }
+
+  /** One "done" message per waiter, with the Exits of the batch it waits for (`pairs[i]`: result i's `[id, exit]`). */
+  private wake(waiters: ReadonlyArray<readonly [string, number]>, pairs: ReadonlyArray<string>): Effect.Effect<void> {
+    const byWaiter = new Map<string, Array<string>>()
+    for (const [waiter, i] of waiters) {
+      const mine = byWaiter.get(waiter)
+      if (mine === undefined) byWaiter.set(waiter, [pairs[i]!])
+      else mine.push(pairs[i]!)
+    }
+    return Effect.forEach(
+      byWaiter,
+      ([waiter, mine]) => Effect.ignore(this.presence.notify(waiter, `d [${mine.join(",")}]`)),
+      { concurrency: "unbounded", discard: true }
+    )
   }
 
   /** The heartbeat of this store's owned work: one key per store, not per result. */
@@ -219,7 +315,7 @@ export class Owner implements Role {
       if (!heartbeatDue(this.settings, this.lastBeat, now)) return Effect.void
       const alive = this.settings.keys.alive(this.presence.token)
       return Effect.map(
-        this.connection.send(alive, ["SET", alive, "1", "PX", String(millis(this.settings.ownerLostAfter))]),
+        this.connection.send(alive, ["SET", alive, "1", "PX", String(this.settings.ownerLostAfter)]),
         () => {
           this.lastBeat = now
         }
@@ -249,7 +345,7 @@ export class Owner implements Role {
   }
 
   private remember(id: string, result: EventualResult.EventualResult<unknown, unknown>): void {
-    this.stashed.set(id, { result, expiresAt: Date.now() + millis(this.settings.ttl) })
+    this.stashed.set(id, { result, expiresAt: Date.now() + this.settings.ttl })
   }
 
   /**
@@ -264,14 +360,14 @@ export class Owner implements Role {
       this.stashed.delete(id)
       if (this.owned.has(id)) {
         // Still running: kept while its owner is alive; look again later.
-        this.stashed.set(id, { result: entry.result, expiresAt: now + millis(this.settings.ttl) })
+        this.stashed.set(id, { result: entry.result, expiresAt: now + this.settings.ttl })
         continue
       }
       const exit = entry.result.poll()
       if (exit?._tag === "Failure" && exit.cause.reasons.some((reason) => reason._tag !== "Interrupt")) {
         runner.runInReactor(Effect.logError(
           `Unhandled error in EventualResult (stashed as ${id} and expired unretrieved after its ttl ` +
-            `(${Duration.format(this.settings.ttl)}))`,
+            `(${formatMillis(this.settings.ttl)}))`,
           exit.cause
         ))
       }

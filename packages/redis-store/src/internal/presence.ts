@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import type { StoreUnavailable } from "../Errors.ts"
 import type { Connection } from "./connection.ts"
 import type { StoreSettings } from "./settings.ts"
-import { heartbeatDue, millis } from "./settings.ts"
+import { heartbeatDue } from "./settings.ts"
 
 /** The owner's or the retriever's side, as the presence sees it. */
 export interface Role {
@@ -117,7 +117,7 @@ export class Presence {
   /** Until the next turn: a heartbeat, or sooner while the subscription is lost, or when nudged. */
   private get pause(): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
-      const heartbeat = millis(this.settings.ownerHeartbeat)
+      const heartbeat = this.settings.ownerHeartbeat
       let delay = heartbeat
       if (!this.subscribed) {
         delay = Math.min(this.retry, heartbeat)

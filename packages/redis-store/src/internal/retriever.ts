@@ -7,14 +7,13 @@
  * Interrupting the wait asks the owner to cancel.
  */
 import { ResultNotFound } from "@crochet/core"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CorruptResult, OwnerLost, type StoreUnavailable } from "../Errors.ts"
 import { corrupt } from "./codec.ts"
 import type { Connection, WrongType } from "./connection.ts"
 import type { Presence, Role } from "./presence.ts"
 import * as Scripts from "./scripts.ts"
-import { millis, type StoreSettings, tolerant } from "./settings.ts"
+import { formatMillis, type StoreSettings, tolerant } from "./settings.ts"
 
 /** Our ids: the stash time in base 36, a dot, a UUID. Anything else is not ours. */
 const idPattern = /^([0-9a-z]{1,11})\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -83,12 +82,12 @@ export class Retriever implements Role {
     const { commandTimeout, keys, ownerLostAfter, ttl } = this.settings
     const stashedAt = match === null ? Number.NaN : Number.parseInt(match[1]!, 36)
     // Dated later than a clock a little ahead could give (or not a time at all): not an id this store gave out.
-    if (!Number.isSafeInteger(stashedAt) || stashedAt > Date.now() + millis(ownerLostAfter)) {
+    if (!Number.isSafeInteger(stashedAt) || stashedAt > Date.now() + ownerLostAfter) {
       return Effect.fail(new ResultNotFound(id))
     }
     // How long after the stash the owner's first write may take: its connection and command, each within
     // commandTimeout, or an outage it rides out (ownerLostAfter).
-    const firstWrite = millis(ownerLostAfter) + millis(commandTimeout)
+    const firstWrite = ownerLostAfter + commandTimeout
     const self = this
     const token = globalThis.crypto.randomUUID()
     const record = keys.record(id)
@@ -105,10 +104,10 @@ export class Retriever implements Role {
       const exit = this.settings.codec.decodeExit(look[1], id)
       if (exit instanceof CorruptResult) return Effect.fail(exit)
       const owner = look[2]
-      // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
-      const retrieved = exit._tag === "Failure" && owner !== null ? self.tellClaimed(id, owner) : Effect.void
       // The Exit as it is: its Cause carries the reason the owner's reactor ended the work, if it did.
-      return Effect.andThen(retrieved, exit)
+      if (exit._tag === "Success" || owner === null) return exit
+      // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
+      return Effect.andThen(self.tellClaimed(id, owner), exit)
     }
     return Effect.gen(function*() {
       if (self.waits.has(id)) {
@@ -125,9 +124,9 @@ export class Retriever implements Role {
       const claim = yield* command(self.connection.eval<Scripts.Look>(Scripts.claim, claimKeys, [
         token,
         self.presence.token,
-        millis(ttl),
+        ttl,
         // A claim before the owner's first write keeps its waiter until that write may still come, and longer.
-        firstWrite + millis(ownerLostAfter),
+        firstWrite + ownerLostAfter,
         told ? keys.channel("") : "",
         `k ${id} ${self.presence.token}`
       ]))
@@ -143,7 +142,7 @@ export class Retriever implements Role {
         if (wait.ownerToken === undefined) {
           // No record yet: its first write may still be on the way, for at most firstWrite after the stash.
           const left = Math.min(stashedAt, Date.now()) + firstWrite - Date.now()
-          if (left > 0) yield* Effect.raceFirst(wait.next, Effect.sleep(Duration.millis(left)))
+          if (left > 0) yield* Effect.raceFirst(wait.next, Effect.sleep(left))
         } else {
           yield* wait.next
         }
@@ -167,7 +166,7 @@ export class Retriever implements Role {
               id,
               message:
                 `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
-                `${Duration.format(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
+                `${formatMillis(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
                 "The work is lost; start it again."
             })
           )
@@ -180,7 +179,7 @@ export class Retriever implements Role {
       Effect.onInterrupt(() =>
         lost ? Effect.void : Effect.ignore(
           Effect.flatMap(
-            self.connection.eval<string | null>(Scripts.cancel, claimKeys, [token, millis(ttl)]),
+            self.connection.eval<string | null>(Scripts.cancel, claimKeys, [token, ttl]),
             (owner) => owner === null || owner === "" ? Effect.void : self.presence.notify(owner, `c ${id}`)
           )
         )
@@ -192,17 +191,21 @@ export class Retriever implements Role {
     if (kind === "w") {
       this.waits.get(body)?.wake()
     } else if (kind === "d") {
-      // "d [id, exit]": done, with the Exit. Anything else on the channel is not ours: ignored.
+      // "d [[id, exit], ...]": done, with the Exits. Anything else on the channel is not ours: ignored.
       let done: unknown
       try {
         done = JSON.parse(body)
       } catch {
         return
       }
-      if (!Array.isArray(done) || done.length !== 2 || !done.every((part) => typeof part === "string")) return
-      const [id, exit] = done as [string, string]
-      // No owner to tell: its publish saw the claim.
-      this.waits.get(id)?.deliver([2, exit, null])
+      if (!Array.isArray(done)) return
+      for (const pair of done) {
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+          continue
+        }
+        // No owner to tell: its publish saw the claim.
+        this.waits.get(pair[0])?.deliver([2, pair[1], null])
+      }
     }
   }
 

@@ -13,8 +13,8 @@
  * - `<prefix>alive:<token>`: the store's heartbeat while it owns running
  *   work, refreshed every `ownerHeartbeat` with a time-to-live of `ownerLostAfter`.
  * - `<prefix>p:<token>`: its sharded pub/sub channel (`SSUBSCRIBE`), the one
- *   subscription of the store: "d [id, exit]" (done: the Exit
- *   itself) and "w <id>" (look at the record again) for the waits; "c <id>"
+ *   subscription of the store: "d [[id, exit], ...]" (done: the Exits
+ *   themselves) and "w <id>" (look at the record again) for the waits; "c <id>"
  *   (cancel) and "k <id> <token>" (claimed by that store) for the owner.
  */
 import { createHash } from "node:crypto"
@@ -103,20 +103,47 @@ local f = redis.call('HMGET', KEYS[1], 'waiter', 'cancel')
 return { f[1] or '', f[2] or '' }`)
 
 /**
- * The owner is done: the Exit, once (a later publish, say at shutdown, does
- * not overwrite it). Replies the waiter's token, "" when nobody claimed it
- * yet, or false when it was already published. With ARGV[5] (the channels'
- * prefix, less the token; on one node only), it also wakes the waiter, with
- * ARGV[6] as the message.
+ * Owners are done: their Exits, published together (the Exits that completed
+ * in the same tick; on a cluster, one at a time, each in its own slot). KEYS
+ * are each result's record and claim; ARGV the time-to-live, the owner's
+ * name and token, the channels' prefix less the token (on one node only: a
+ * cluster's script cannot publish to another slot), then each result's Exit
+ * and its `[id, exit]` pair as JSON. Each Exit is stored once (a later
+ * publish, say at shutdown, does not overwrite it). Replies, per result, the
+ * waiter's token, "" when nobody claimed it yet, false when it was already
+ * published, or "!" and the error when its record is not a hash (the others
+ * are published all the same). With the prefix, it also wakes the waiters:
+ * one message per waiter, `d [[id, exit], ...]`.
  */
 export const publish = script(`
-if redis.call('HGET', KEYS[1], 'state') == 'done' then return false end
-redis.call('HSET', KEYS[1], 'state', 'done', 'exit', ARGV[2], 'owner', ARGV[3], 'token', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-local waiter = redis.call('HGET', KEYS[1], 'waiter') or ''
-if ARGV[5] ~= '' and waiter ~= '' then redis.call('SPUBLISH', ARGV[5] .. waiter, ARGV[6]) end
-return waiter`)
+local ttl, owner, token, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replies, waiters, pairs = {}, {}, {}
+for i = 1, #KEYS / 2 do
+  local record, exit, pair = KEYS[2 * i - 1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local f = redis.pcall('HMGET', record, 'state', 'waiter')
+  if f.err then
+    replies[i] = '!' .. f.err
+  elseif f[1] == 'done' then
+    replies[i] = false
+  else
+    redis.call('HSET', record, 'state', 'done', 'exit', exit, 'owner', owner, 'token', token)
+    redis.call('PEXPIRE', record, ttl)
+    redis.call('PEXPIRE', KEYS[2 * i], ttl)
+    local waiter = f[2] or ''
+    replies[i] = waiter
+    if prefix ~= '' and waiter ~= '' then
+      if not pairs[waiter] then
+        pairs[waiter] = {}
+        waiters[#waiters + 1] = waiter
+      end
+      table.insert(pairs[waiter], pair)
+    end
+  end
+end
+for _, waiter in ipairs(waiters) do
+  redis.call('SPUBLISH', prefix .. waiter, 'd [' .. table.concat(pairs[waiter], ',') .. ']')
+end
+return replies`)
 
 /** Work that outlives the time-to-live keeps its record and claim while its owner is alive. */
 export const extend = script(`

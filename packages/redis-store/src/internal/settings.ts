@@ -9,17 +9,23 @@ import type { ExitCodec } from "./codec.ts"
 import type { Connection } from "./connection.ts"
 import type { Keys } from "./scripts.ts"
 
+/** The durations are whole milliseconds (at least 1), as Redis expiries, Lua arguments and timers take them. */
 export interface StoreSettings {
   readonly keys: Keys
-  readonly ttl: Duration.Duration
-  readonly ownerHeartbeat: Duration.Duration
-  readonly ownerLostAfter: Duration.Duration
-  readonly commandTimeout: Duration.Duration
+  readonly ttl: number
+  readonly ownerHeartbeat: number
+  readonly ownerLostAfter: number
+  readonly commandTimeout: number
+  /** Connection attempts at most once a second, or every `ownerHeartbeat` if that is shorter. */
+  readonly reconnectDelay: number
   readonly codec: ExitCodec
 }
 
-/** Whole milliseconds, at least 1 (Redis expiries and Lua arguments). */
+/** Whole milliseconds, at least 1. */
 export const millis = (duration: Duration.Duration): number => Math.max(1, Math.ceil(Duration.toMillis(duration)))
+
+/** A duration of `StoreSettings` in words, for messages: "6s". */
+export const formatMillis = (millis: number): string => Duration.format(Duration.millis(millis))
 
 /**
  * Whether a heartbeat is due, `last` being the time (`Date.now()`) of the previous one. A timer set
@@ -27,7 +33,7 @@ export const millis = (duration: Duration.Duration): number => Math.max(1, Math.
  * no beat is skipped (which would leave twice the heartbeat between two).
  */
 export const heartbeatDue = (settings: StoreSettings, last: number, now: number): boolean =>
-  now - last >= millis(settings.ownerHeartbeat) * 0.9
+  now - last >= settings.ownerHeartbeat * 0.9
 
 /**
  * A Redis outage is tolerated as long as a silent owner would be
@@ -40,15 +46,17 @@ export const tolerant = <A, E extends { readonly _tag: string }>(
   settings: StoreSettings,
   effect: Effect.Effect<A, E>
 ): Effect.Effect<A, E> => {
-  const limit = millis(settings.ownerLostAfter)
-  const retry = Duration.min(settings.ownerHeartbeat, Duration.millis(100))
-  const since = Date.now()
-  const attempt: Effect.Effect<A, E> = Effect.catch(
-    effect,
-    (error) =>
-      error._tag !== "StoreUnavailable" || connection.closed || Date.now() - since >= limit
-        ? Effect.fail(error)
-        : Effect.andThen(Effect.sleep(retry), attempt)
-  )
-  return attempt
+  const retry = Math.min(settings.ownerHeartbeat, 100)
+  return Effect.suspend(() => {
+    // Counted from the first attempt, when it runs.
+    const since = Date.now()
+    const attempt: Effect.Effect<A, E> = Effect.catch(
+      effect,
+      (error) =>
+        error._tag !== "StoreUnavailable" || connection.closed || Date.now() - since >= settings.ownerLostAfter
+          ? Effect.fail(error)
+          : Effect.andThen(Effect.sleep(retry), attempt)
+    )
+    return attempt
+  })
 }
