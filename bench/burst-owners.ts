@@ -6,11 +6,14 @@
  *   stash        `count` results that wait for "go", round robin over the stores: {"ids": [...]}
  *   go           completes them all at once: {"at": <the gate's opening>}, then, once every
  *                work has ended, {"completedAt": [...]}: when each work's own code ended
+ *   effect       floor: `count` Effect works like stash's (same reactors, no store) that wait for "go",
+ *                each handing its Exit as JSON to a bare client, which sends those of a tick in one
+ *                SPUBLISH of `[[i, exit], ...]` to bench:effect:<n>: {"ready": true}; then "go" as above
  *   spublish     floor: `count` SPUBLISH to bench:burst:<n>, round robin over the clients: {"at": ...}
- *   script <tokens>  floor: what the store sends Redis for `count` completions (its publish script, on
- *                records claimed by <tokens>, comma-separated, round robin), sent at once from the bare
- *                clients with no store around it: {"ready": true} once the records are written, then
- *                "fire" sends them: {"at": ...}
+ *   script <tokens>  floor: what the store sends Redis for `count` completions (its publish script, one
+ *                per client for its share of the records, claimed by <tokens>, comma-separated, round
+ *                robin), sent at once from the bare clients with no store around it: {"ready": true}
+ *                once the records are written, then "fire" sends them: {"at": ...}
  *   clock        {"clock": ...}, for the bench to measure the offset between the processes' clocks
  *   node bench/burst-owners.ts <redis url> <count> <stores>
  */
@@ -44,14 +47,31 @@ let completedAt: Array<number> = []
 let ended: Array<Promise<void>> = []
 print({ ready: true })
 const input = createInterface({ input: process.stdin })
+const newGate = () => {
+  completedAt = new Array(count).fill(0)
+  ended = []
+  return new Promise<void>((resolve) => {
+    open = resolve
+  })
+}
+/** The effect floor's Exits of this tick, per client: sent together at the end of the tick. */
+const outgoing: Array<Array<string>> = publishers.map(() => [])
+const hand = (n: number, pair: string) => {
+  if (outgoing.every((pairs) => pairs.length === 0)) {
+    process.nextTick(() =>
+      outgoing.forEach((pairs, client) => {
+        if (pairs.length > 0) void publishers[client]!.sPublish(`bench:effect:${client}`, `[${pairs.join(",")}]`)
+        outgoing[client] = []
+      })
+    )
+  }
+  outgoing[n]!.push(pair)
+}
+
 input.on("line", async (line) => {
   const [command, argument] = line.split(" ")
   if (command === "stash") {
-    const gate = new Promise<void>((resolve) => {
-      open = resolve
-    })
-    completedAt = new Array(count).fill(0)
-    ended = []
+    const gate = newGate()
     print({
       ids: Array.from({ length: count }, (_, i) => {
         const result = owners[i % storeCount]!.runInReactor(
@@ -64,6 +84,19 @@ input.on("line", async (line) => {
         return result.stash()
       })
     })
+  } else if (command === "effect") {
+    const gate = newGate()
+    for (let i = 0; i < count; i++) {
+      const result = owners[i % storeCount]!.runInReactor(
+        Effect.promise(() => gate).pipe(Effect.map(() => {
+          completedAt[i] = now()
+          hand(i % storeCount, JSON.stringify([i, JSON.stringify({ _tag: "Success", value: i })]))
+          return i
+        }))
+      )
+      ended.push(result.wait().then(() => undefined))
+    }
+    print({ ready: true })
   } else if (command === "go") {
     const at = now()
     open()
@@ -92,21 +125,20 @@ input.on("line", async (line) => {
     await publishers[0]!.sendCommand(["SCRIPT", "LOAD", Scripts.publish.lua])
     fire = () => {
       const at = now()
-      ids.forEach((id, i) => {
-        // The owner's arguments, as it sends them for a result of the same size.
-        const exit = JSON.stringify({ _tag: "Success", value: i })
-        void publishers[i % storeCount]!.sendCommand([
+      publishers.forEach((client, n) => {
+        // The owner's arguments, as it sends them for its share of results of the same size.
+        const mine = ids.flatMap((id, i) => i % storeCount === n ? [[id, i] as const] : [])
+        const exits = mine.map(([, i]) => JSON.stringify({ _tag: "Success", value: i }))
+        void client.sendCommand([
           "EVALSHA",
           Scripts.publish.sha,
-          "2",
-          floorKeys.record(id),
-          floorKeys.claim(id),
+          String(mine.length * 2),
+          ...mine.flatMap(([id]) => [floorKeys.record(id), floorKeys.claim(id)]),
           "3600000",
-          exit,
           "bench",
           "bench",
           floorKeys.channel(""),
-          `d ${JSON.stringify([id, exit])}`
+          ...mine.flatMap(([id], j) => [exits[j]!, JSON.stringify([id, exits[j]])])
         ])
       })
       print({ at })

@@ -19,10 +19,13 @@
  * - a burst: 500 results of 4 owner stores (in another process:
  *   bench/burst-owners.ts) complete at once, 4 retriever stores here
  *   waiting: each work's end → its wait resolved, p50/p99, and Redis
- *   commands per result, alternated with two peers: the floor (the store's
- *   publish script for 500 claimed records, sent at once by 4 bare
- *   node-redis clients there to 4 subscribed clients here), and 500
- *   `SPUBLISH` sent the same way.
+ *   commands per result, alternated with three peers: Effect's own floor
+ *   (the same 500 works in the same reactors there, each handing its Exit
+ *   to a bare client that sends a tick's Exits in one SPUBLISH, and 500
+ *   fibers here in the same reactors, each waiting on a Deferred that the
+ *   message completes: no store, no records), the store's publish scripts
+ *   for 500 claimed records sent at once by 4 bare node-redis clients there
+ *   to 4 subscribed clients here, and 500 `SPUBLISH` sent the same way.
  * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
  *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
  *   store in blocks: round trips/s, and completion → waiter p50/p99.
@@ -30,7 +33,9 @@
 import { Reactor } from "@crochet/core"
 import { RedisResultStore } from "@crochet/redis-store"
 import { Queue, QueueEvents } from "bullmq"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
@@ -389,13 +394,17 @@ if (section("burst")) {
     }
   }
 
-  /** Floors: `count` messages sent at once from the owners' process to 4 subscribed clients here; each one's time from the send. */
-  let onFloorMessage: () => void = () => undefined
+  /**
+   * Floors: `count` results sent at once from the owners' process to 4 subscribed clients here, a message
+   * each or (the scripts' "d [[id, exit], ...]") several to a message; each result's time from the send.
+   */
+  let onFloorMessage: (results: number) => void = () => undefined
   const arrivals = (send: () => Promise<{ at: number }>) => async () => {
     const arrived: Array<number> = []
     const all = new Promise<void>((resolve) => {
-      onFloorMessage = () => {
-        arrived.push(now())
+      onFloorMessage = (results) => {
+        const at = now()
+        for (let i = 0; i < results; i++) arrived.push(at)
         if (arrived.length === bursts.count) resolve()
       }
     })
@@ -406,10 +415,33 @@ if (section("burst")) {
   const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
     const client = raw.duplicate()
     await client.connect()
-    await client.sSubscribe(`bench:burst:${n}`, () => onFloorMessage())
-    await client.sSubscribe(`bench:floor:p:floor-${n}`, () => onFloorMessage())
+    await client.sSubscribe(`bench:burst:${n}`, () => onFloorMessage(1))
+    await client.sSubscribe(
+      `bench:floor:p:floor-${n}`,
+      (message) => onFloorMessage((JSON.parse(message.slice(2)) as Array<unknown>).length)
+    )
+    await client.sSubscribe(`bench:effect:${n}`, (message) => onEffectMessage(message))
     return client
   }))
+  /** Effect's floor: the same works and waits, with no store between them (see burst-owners.ts's "effect"). */
+  let onEffectMessage: (message: string) => void = () => undefined
+  const effectBurst = async () => {
+    const deferreds = Array.from({ length: bursts.count }, () => Deferred.makeUnsafe<number>())
+    const woken = deferreds.map((deferred, i) =>
+      burstB[i % bursts.stores]!.runInReactor(Deferred.await(deferred)).wait().then(now)
+    )
+    onEffectMessage = (message) => {
+      for (const [i, exit] of JSON.parse(message) as Array<[number, string]>) {
+        Deferred.doneUnsafe(deferreds[i]!, Exit.succeed((JSON.parse(exit) as { value: number }).value))
+      }
+    }
+    await owners.ask("effect")
+    await settle()
+    await owners.ask("go")
+    const { completedAt } = await owners.next() as { completedAt: Array<number> }
+    const wokenAt = await Promise.all(woken)
+    return wokenAt.map((at, i) => at - ours(completedAt[i]!))
+  }
   const spublishBurst = arrivals(() => owners.ask("spublish"))
   const scriptBurst = arrivals(async () => {
     await owners.ask(`script ${subscribers.map((_, n) => `floor-${n}`).join(",")}`)
@@ -419,6 +451,7 @@ if (section("burst")) {
   const burstRows: Array<
     {
       readonly store: ReadonlyArray<number>
+      readonly effect: ReadonlyArray<number>
       readonly script: ReadonlyArray<number>
       readonly spublish: ReadonlyArray<number>
       readonly commands: number
@@ -427,9 +460,11 @@ if (section("burst")) {
   for (let round = 0; round < bursts.rounds; round++) {
     const { commandsPerResult, samples } = await storeBurst()
     await settle()
+    const effect = await effectBurst()
+    await settle()
     const script = await scriptBurst()
     await settle()
-    burstRows.push({ store: samples, script, spublish: await spublishBurst(), commands: commandsPerResult })
+    burstRows.push({ store: samples, effect, script, spublish: await spublishBurst(), commands: commandsPerResult })
   }
   console.log(
     `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores (in another process) complete at once, ` +
@@ -447,7 +482,12 @@ if (section("burst")) {
     median(burstRows.map((row) => row.commands)).toFixed(2)
   )
   burstRow(
-    `floor: the store's publish script, ${bursts.count} sent at once by bare clients → subscribed clients`,
+    "Effect's floor: each work's end → a fiber's Deferred completed by a tick's Exits in one SPUBLISH, no store",
+    (row) => row.effect,
+    "1 per tick"
+  )
+  burstRow(
+    `floor: the store's publish scripts for ${bursts.count} results, sent at once by bare clients → subscribed clients`,
     (row) => row.script,
     "the script's"
   )
@@ -456,6 +496,9 @@ if (section("burst")) {
     (row) => row.spublish,
     "1"
   )
+  const overFloor = (p: number) =>
+    median(burstRows.map((row) => percentile(row.store, p) / percentile(row.effect, p))).toFixed(2)
+  console.log(`store ÷ Effect's floor, round by round (median): p50 ${overFloor(50)}×, p99 ${overFloor(99)}×`)
   await owners.end()
   for (const client of subscribers) client.destroy()
   for (const reactor of burstB) await reactor.shutdown()
@@ -495,15 +538,25 @@ if (section("bullmq")) {
     return samples
   }
   const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
-  const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number> }
+  const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number>, floor: [] as Array<number> }
+  // The platform's floor for a wake-up: node-redis SPUBLISH → SSUBSCRIBE, one after each of the store's (same idle gap).
+  const subscriber = raw.duplicate()
+  await subscriber.connect()
+  const floor = await spublishPeer({
+    sPublish: (channel, message) => raw.sPublish(channel, message),
+    sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
+  })
   await bullTrips(50)
   await storeTrips(50)
   for (let block = 0; block < blocks.count; block++) {
     rates.bullmq.push(await bullTrips(blocks.trips))
     rates.store.push(await storeTrips(blocks.trips))
     wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
-    wakeSamples.store.push(...(await wakeTimes(a, b, blocks.wakes, async () => 0)).samples)
+    const { peers, samples } = await wakeTimes(a, b, blocks.wakes, floor)
+    wakeSamples.store.push(...samples)
+    wakeSamples.floor.push(...peers)
   }
+  subscriber.destroy()
   await worker.end()
   await queueEvents.close()
   await queue.close()
@@ -530,6 +583,16 @@ if (section("bullmq")) {
     `| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${
       ms(percentile(wakeSamples.bullmq, 50))
     } | ${ms(percentile(wakeSamples.bullmq, 99))} |`
+  )
+  console.log(
+    `| ↳ floor: node-redis SPUBLISH → SSUBSCRIBE, one after each of the store's wake-ups | | ${
+      ms(percentile(wakeSamples.floor, 50))
+    } | ${ms(percentile(wakeSamples.floor, 99))} |`
+  )
+  console.log(
+    `| floor ÷ BullMQ (a bare message: no work, no store around it) | | ${
+      ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.floor, 50))
+    } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.floor, 99))} faster |`
   )
   console.log(
     `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
