@@ -233,7 +233,8 @@ describe("a slot moved under pending waits, racing the completion", () => {
     // node that served it before: the move starts from a slot every node agrees about, and starts again if
     // the slot changed hands meanwhile (IMPORTING on a node that already serves it is refused).
     for (;;) {
-      const source = await agreedOwner(slot)
+      const source = await agreedOwner(slot, 1_500)
+      if (source === undefined) throw new Error(`the nodes did not agree who serves slot ${slot} within 30 s`)
       const others = nodes.filter((node) => node !== source)
       const target = others[Math.floor(Math.random() * others.length)]!
       const [sourceId, targetId] = await Promise.all(
@@ -273,6 +274,9 @@ describe("a slot moved under pending waits, racing the completion", () => {
         // (looked at every 100 ms: this runs while the round's wait is timed).
         for (let tries = 1;; tries++) {
           if (await agreedOwner(slot, 0) === target) return
+          if (tries > 300) {
+            throw new Error(`slot ${slot} was assigned to ${target.address} but not every node agreed within 30 s`)
+          }
           if (tries % 5 === 0) {
             for (const node of [target, ...others.filter((other) => other !== target), source]) await assign(node)
           }
@@ -294,9 +298,7 @@ describe("a slot moved under pending waits, racing the completion", () => {
    * The node that serves `slot` in every node's view and in its own, polled every 20 ms until they agree (at
    * most `tries` polls, then undefined; 0: once).
    */
-  async function agreedOwner(slot: number): Promise<ClusterNode>
-  async function agreedOwner(slot: number, tries: 0): Promise<ClusterNode | undefined>
-  async function agreedOwner(slot: number, tries = Infinity): Promise<ClusterNode | undefined> {
+  async function agreedOwner(slot: number, tries: number): Promise<ClusterNode | undefined> {
     for (let tried = 0;; tried++) {
       const views = new Set<string>()
       for (const [, run] of admin!.clients) {
@@ -400,7 +402,9 @@ describe("a slot moved under pending waits, racing the completion", () => {
               await rejection(running.wait({ timeout: "100 millis" }))
               running.cancel()
               const asked = Date.now()
-              await cancelled
+              // Bounded: a cancel that never arrives fails here, naming the lane, instead of at the test's timeout.
+              const arrived = await Promise.race([cancelled.then(() => true), sleep(5_000).then(() => false)])
+              expect(arrived, `lane ${lane}: the cancel did not reach the owner within 5 s`).toBe(true)
               expect(Date.now() - asked).toBeLessThan(1_000)
             }))
           } finally {

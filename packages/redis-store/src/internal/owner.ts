@@ -73,7 +73,8 @@ export class Owner implements Role {
       const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
       if (exit._tag === "Failure") this.remember(id, result)
-      runner.runInReactor(this.logFailure(id, this.tolerant(this.publish(id, encoded))))
+      // Sent at once, ahead of a retrieve() that may follow in the same tick: its claim then finds the Exit.
+      runner.runInReactor(this.logFailure(id, this.tolerant(this.publish(id, encoded, "now"))))
     } else {
       this.remember(id, result)
       this.owned.set(id, result)
@@ -194,18 +195,21 @@ export class Owner implements Role {
    * Stores the Exit and wakes the retriever, if one claimed it already. The
    * Exit rides along: the retriever needs no round trip to read it. Exits
    * completed in the same tick go together (a burst is one script and one
-   * message per retriever, not one each): see `send`.
+   * message per retriever, not one each), at the end of the tick, or `"now"`
+   * with those waiting: see `send`.
    */
-  private publish(id: string, exit: string): Effect.Effect<void, Failure> {
+  private publish(id: string, exit: string, when: "now" | "end of tick" = "end of tick"): Effect.Effect<void, Failure> {
     return Effect.callback<void, Failure>((resume) => {
       this.outgoing.push({ id, exit, resume })
-      if (this.outgoing.length === 1) process.nextTick(() => this.flush())
+      if (when === "now") this.flush()
+      else if (this.outgoing.length === 1) process.nextTick(() => this.flush())
     })
   }
 
   /** Sends what is waiting to be published, in batches of a bounded size. */
   private flush(): void {
     const outgoing = this.outgoing
+    if (outgoing.length === 0) return
     this.outgoing = []
     let batch: Array<Outgoing> = []
     let size = 0
