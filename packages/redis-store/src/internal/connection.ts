@@ -458,7 +458,8 @@ const isReply = (error: unknown): error is ErrorReply => error instanceof ErrorR
 
 /**
  * The store's commands are bounded by its own timer (`run`, `commandTimeout`): node-redis's timeout (5 s by
- * default, an `AbortSignal.timeout` per command that fires even after the reply) is turned off for them.
+ * default, an `AbortSignal.timeout` per command that covers only its wait to be written, yet fires after
+ * every reply) is turned off for them.
  */
 const ownTimer = { timeout: 0 }
 
