@@ -412,6 +412,8 @@ if (section("burst")) {
     await all
     return arrived.map((arrival) => arrival - ours(at))
   }
+  /** Where the effect floor's messages go: set by each of its rounds. */
+  let onEffectMessage: (message: string) => void = () => undefined
   const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
     const client = raw.duplicate()
     await client.connect()
@@ -424,7 +426,6 @@ if (section("burst")) {
     return client
   }))
   /** Effect's floor: the same works and waits, with no store between them (see burst-owners.ts's "effect"). */
-  let onEffectMessage: (message: string) => void = () => undefined
   const effectBurst = async () => {
     const deferreds = Array.from({ length: bursts.count }, () => Deferred.makeUnsafe<number>())
     const woken = deferreds.map((deferred, i) =>

@@ -249,28 +249,22 @@ export class Owner implements Role {
           ...items.flatMap((i) => [batch[i]!.exit, pairs[i]!])
         ]
       )
-    const replies: Array<string | null | Failure> = []
-    const settled = Effect.sync(() =>
-      batch.forEach((one, i) => {
-        const reply = replies[i]!
-        if (typeof reply === "object" && reply !== null) return one.resume(Effect.fail(reply))
-        if (typeof reply === "string" && reply.startsWith("!")) {
-          return one.resume(Effect.fail(new WrongType({ reply: reply.slice(1) })))
-        }
-        if (reply !== null && reply !== "") this.stashed.delete(one.id)
-        one.resume(Effect.void)
-      })
-    )
-    if (inOrder) {
-      const all = batch.map((_, i) => i)
-      return Effect.andThen(
-        Effect.match(script(all), {
-          onFailure: (error) => all.forEach((i) => (replies[i] = error)),
-          onSuccess: (reply) => all.forEach((i) => (replies[i] = reply[i] ?? null))
-        }),
-        settled
-      )
+    /** A publish learns its outcome: the script's reply for it (see `Scripts.publish`), or the command's failure. */
+    const settle = (one: Outgoing, reply: string | null | Failure): void => {
+      if (typeof reply === "object" && reply !== null) return one.resume(Effect.fail(reply))
+      if (typeof reply === "string" && reply.startsWith("!")) {
+        return one.resume(Effect.fail(new WrongType({ reply: reply.slice(1) })))
+      }
+      if (reply !== null && reply !== "") this.stashed.delete(one.id)
+      one.resume(Effect.void)
     }
+    if (inOrder) {
+      return Effect.match(script(batch.map((_, i) => i)), {
+        onFailure: (error) => batch.forEach((one) => settle(one, error)),
+        onSuccess: (reply) => batch.forEach((one, i) => settle(one, reply[i] ?? null))
+      })
+    }
+    const replies: Array<string | null | Failure> = []
     const known = batch.flatMap((one, i) => {
       const waiter = this.waiters.get(one.id)
       if (waiter === undefined) return []
@@ -293,7 +287,7 @@ export class Owner implements Role {
     )
     return Effect.andThen(
       Effect.all([scripts, this.wake(known, pairs)], { concurrency: 2, discard: true }),
-      Effect.andThen(learned, settled)
+      Effect.andThen(learned, Effect.sync(() => batch.forEach((one, i) => settle(one, replies[i]!))))
     )
   }
 

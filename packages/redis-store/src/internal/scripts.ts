@@ -117,7 +117,7 @@ return { f[1] or '', f[2] or '' }`)
  */
 export const publish = script(`
 local ttl, owner, token, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local replies, waiters, pairs = {}, {}, {}
+local replies, waiters, byWaiter = {}, {}, {}
 for i = 1, #KEYS / 2 do
   local record, exit, pair = KEYS[2 * i - 1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   local f = redis.pcall('HMGET', record, 'state', 'waiter')
@@ -132,16 +132,16 @@ for i = 1, #KEYS / 2 do
     local waiter = f[2] or ''
     replies[i] = waiter
     if prefix ~= '' and waiter ~= '' then
-      if not pairs[waiter] then
-        pairs[waiter] = {}
+      if not byWaiter[waiter] then
+        byWaiter[waiter] = {}
         waiters[#waiters + 1] = waiter
       end
-      table.insert(pairs[waiter], pair)
+      table.insert(byWaiter[waiter], pair)
     end
   end
 end
 for _, waiter in ipairs(waiters) do
-  redis.call('SPUBLISH', prefix .. waiter, 'd [' .. table.concat(pairs[waiter], ',') .. ']')
+  redis.call('SPUBLISH', prefix .. waiter, 'd [' .. table.concat(byWaiter[waiter], ',') .. ']')
 end
 return replies`)
 
