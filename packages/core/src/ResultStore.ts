@@ -10,10 +10,12 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { InvalidArgument, ResultNotFound } from "./Errors.ts"
 import type * as EventualResult from "./EventualResult.ts"
-import { contextOf, logIfFailedUnretrieved } from "./internal/eventualResult.ts"
+import * as internal from "./internal/eventualResult.ts"
+import { logIfFailedUnretrieved } from "./internal/eventualResult.ts"
 import { decodeDuration } from "./internal/options.ts"
 import type * as Reactor from "./Reactor.ts"
 
@@ -243,3 +245,53 @@ const sleepUnref = (clock: Clock.Clock, millis: number): Effect.Effect<void> => 
  * @category layers
  */
 export const layerMemory: Layer.Layer<ResultStore> = Layer.sync(ResultStore, () => memory())
+
+/**
+ * For a store that sends results elsewhere (another process, Redis): calls
+ * `listener` once the result's work ended (at once if it has), with its
+ * Exit as `poll()` gives it, and without a fiber per result, so that a burst
+ * of completions costs the store a function call each. The listener runs
+ * where the work settles: keep it short, and never throw from it. A store
+ * whose results must be sent before the reactor stops keeps a run of its
+ * own going meanwhile (its shutdown waits for runs).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty)
+ * const result = reactor.runInReactor(Effect.succeed(1))
+ * ResultStore.whenDone(result, (exit) => console.log(exit._tag)) // logs "Success"
+ * ```
+ *
+ * @since 0.1.0
+ * @category stores
+ */
+export const whenDone: <A, E>(
+  result: EventualResult.EventualResult<A, E>,
+  listener: (exit: Exit.Exit<A, E>) => void
+) => void = internal.whenDone
+
+/**
+ * The context (Clock, logger) of the reactor that made a handle, for a store
+ * that keeps time on that reactor's Clock or logs through its logger outside
+ * its fibers (even while it shuts down); `undefined` for a handle made
+ * elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Reactor, ResultStore } from "@crochet/core"
+ *
+ * const reactor = Reactor.setup(Layer.empty, { logLevel: "Warn" })
+ * const result = reactor.runInReactor(Effect.succeed(1))
+ * Effect.runForkWith(ResultStore.contextOf(result)!)(Effect.logWarning("published")) // with the reactor's logger
+ * ```
+ *
+ * @since 0.1.0
+ * @category stores
+ */
+export const contextOf: (
+  result: EventualResult.EventualResult<unknown, unknown>
+) => Context.Context<never> | undefined = internal.contextOf

@@ -164,3 +164,46 @@ describe("ResultStore.memory", () => {
     expect(run.status).toBe(0)
   }, 20_000)
 })
+
+describe("for store authors", () => {
+  it("whenDone calls the listener once with the Exit poll() gives: at once when done, else when the work ends", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const seen: Array<string> = []
+    ResultStore.whenDone(reactor.runInReactor(Effect.succeed(1)), (exit) => seen.push(`done: ${exit._tag}`))
+    expect(seen).toEqual(["done: Success"])
+    let release!: () => void
+    const later = reactor.runInReactor(
+      Effect.andThen(
+        Effect.promise(() => new Promise<void>((resolve) => (release = resolve))),
+        Effect.fail(new Boom({ code: 1 }))
+      )
+    )
+    ResultStore.whenDone(later, (exit) => seen.push(`later: ${exit._tag} ${exit === later.poll()}`))
+    expect(seen).toEqual(["done: Success"])
+    release()
+    await rejection(later.wait())
+    expect(seen).toEqual(["done: Success", "later: Failure true"])
+    await reactor.shutdown()
+  })
+
+  it("whenDone hears the shutdown's Exit of work the reactor stopped", async () => {
+    const reactor = Reactor.setup(Layer.empty)
+    const running = reactor.runInReactor(Effect.never)
+    const exits: Array<string> = []
+    ResultStore.whenDone(running, (exit) => exits.push(exit._tag))
+    await reactor.shutdown()
+    expect(exits).toEqual(["Failure"])
+    expect(await rejection(running.wait())).toBeInstanceOf(Error)
+  })
+
+  it("contextOf gives the reactor's logger, usable while it shuts down", async () => {
+    const { lines, logger } = recordingLogger()
+    const reactor = Reactor.setup(Layer.empty, { logger, logLevel: "Warn" })
+    const result = reactor.runInReactor(Effect.never)
+    ResultStore.whenDone(result, () => {
+      Effect.runForkWith(ResultStore.contextOf(result)!)(Effect.logWarning("heard at shutdown"))
+    })
+    await reactor.shutdown()
+    expect(lines.filter((line) => line.includes("heard at shutdown"))).toHaveLength(1)
+  })
+})

@@ -385,9 +385,14 @@ describe("pushed, not polled", () => {
     await eventually(async () => (await raw.hGet(`crochet:{${ids[count - 1]}}:r`, "waiter")) !== null)
     // And the owner heard of every claim (its start script saw them, or the claims' messages came).
     await new Promise((resolve) => setTimeout(resolve, 200))
+    // No fiber per stashed result once its record is written: the works, and one run that holds the
+    // reactor's shutdown until their Exits are published.
+    await eventually(() => a.reactor.stats().inFlight <= count + 1, 5_000).catch(() => undefined)
+    expect(a.reactor.stats().inFlight).toBe(count + 1)
     await raw.sendCommand(["CONFIG", "RESETSTAT"])
     work.open(1000)
     expect(await Promise.all(waits)).toEqual(ids.map((_, i) => 1000 + i))
+    await eventually(() => a.reactor.stats().inFlight === 0)
     const calls = (command: string, stats: string) =>
       Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
     const stats = await raw.info("commandstats")

@@ -171,9 +171,6 @@ export const retrieved = (result: EventualResult<unknown, unknown>): void => {
 }
 
 /**
- * Makes the handle for a run. Used by the reactor.
- */
-/**
  * The context (Clock, logger) of the reactor that made the handle, for a
  * store that keeps time on it; undefined for handles made elsewhere.
  */
@@ -190,6 +187,21 @@ export const logIfFailedUnretrieved = (result: EventualResult<unknown, unknown>,
   if (exit !== undefined) logIfFailed(result.watch.reactor, exit, note)
 }
 
+/**
+ * Calls `listener` once the result's work ended (at once if it has), with the
+ * Exit `poll()` gives, without a fiber of its own: the listener runs where
+ * the run settles, so it must not throw or block. A handle made elsewhere is
+ * awaited by a fiber.
+ */
+export const whenDone = <A, E>(result: EventualResult<A, E>, listener: (exit: Exit.Exit<A, E>) => void): void => {
+  if (result instanceof EventualResultImpl) return result.run.onExit(() => listener(result.poll()!))
+  Effect.runFork(Effect.flatMap(
+    Effect.exit(result),
+    (exit) => Effect.sync(() => listener(result.poll() ?? (exit as Exit.Exit<A, E>)))
+  ))
+}
+
+/** Makes the handle for a run. Used by the reactor. */
 export const make = <A, E>(run: Run<A, E>, reactor: ReactorImpl<any>): EventualResult<A, E> =>
   new EventualResultImpl(run, reactor)
 

@@ -5,8 +5,9 @@
  * wakes the retriever that claimed it. While it owns running work, the store
  * refreshes one heartbeat key (not one per result).
  */
-import type { EventualResult, Reactor } from "@crochet/core"
-import { stopCause } from "@crochet/core/Bridge"
+import { type EventualResult, type Reactor, ResultStore } from "@crochet/core"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { hostname } from "node:os"
@@ -27,11 +28,33 @@ interface Stashed {
 
 type Failure = StoreUnavailable | WrongType
 
-/** An Exit waiting to be published with the others of its tick, and the publish to resume with the outcome. */
+/** Work this store owns, from its stash until its Exit is published. */
+interface Owned {
+  readonly result: EventualResult.EventualResult<unknown, unknown>
+  /** The reactor it runs in: its shutdown waits for the publish. */
+  readonly runner: Reactor.Reactor<never>
+  /** Its pending record is written: its Exit may be published (not before: it would be overwritten). */
+  started: boolean
+  /** Its work ended: its Exit is published once the record is written. */
+  ended: boolean
+}
+
+/** An Exit waiting to be published with the others of its tick, and who learns the outcome. */
 interface Outgoing {
   readonly id: string
   readonly exit: string
-  readonly resume: (outcome: Effect.Effect<void, Failure>) => void
+  readonly done: (failure: Failure | undefined) => void
+}
+
+/**
+ * Results of one reactor waiting to be published. While there are any, one
+ * run of that reactor waits for them, so that its shutdown waits for their
+ * publishes (the work of a shutdown publishes the reason it was stopped).
+ */
+interface Unpublished {
+  count: number
+  /** Ends that run, once it waits. */
+  drained: (() => void) | undefined
 }
 
 /** A batch of publishes is one script: at most this many results, and this much encoded Exit (unless one alone is more). */
@@ -42,8 +65,10 @@ export class Owner implements Role {
   private readonly connection: Connection
   private readonly presence: Presence
   private readonly settings: StoreSettings
-  /** Work this store owns that is still running: cancel requests reach it here. */
-  private readonly owned = new Map<string, EventualResult.EventualResult<unknown, unknown>>()
+  /** Work this store owns that is still running (or not published yet): cancel requests reach it here. */
+  private readonly owned = new Map<string, Owned>()
+  /** Per reactor, its results waiting to be published. */
+  private readonly unpublished = new Map<Reactor.Reactor<never>, Unpublished>()
   /** Stashed results not known to be claimed, oldest first: failures among them are reported at shutdown. */
   private readonly stashed = new Map<string, Stashed>()
   /** Who claimed owned work that is still running, when this store knows: its publish wakes them at once. */
@@ -73,13 +98,28 @@ export class Owner implements Role {
       const encoded = this.settings.codec.encodeExit(exit, id)
       if (encoded instanceof UnencodableResult) throw encoded
       if (exit._tag === "Failure") this.remember(id, result)
+      this.hold(runner)
       // Sent at once, ahead of a retrieve() that may follow in the same tick: its claim then finds the Exit.
-      runner.runInReactor(this.logFailure(id, this.tolerant(this.publish(id, encoded, "now"))))
+      this.publish({
+        id,
+        exit: encoded,
+        done: (failure) => {
+          this.release(runner)
+          this.published(id, result, failure)
+        }
+      }, "now")
     } else {
+      const owned: Owned = { result, runner, started: false, ended: false }
       this.remember(id, result)
-      this.owned.set(id, result)
+      this.owned.set(id, owned)
       this.presence.keep()
-      runner.runInReactor(this.logFailure(id, this.own(id, result)))
+      this.hold(runner)
+      runner.runInReactor(this.start(id, owned))
+      // No fiber waits for the work: a burst of completions is a function call each.
+      ResultStore.whenDone(result, () => {
+        owned.ended = true
+        if (owned.started) this.publishOwned(id, owned)
+      })
     }
     return id
   }
@@ -93,7 +133,7 @@ export class Owner implements Role {
 
   onMessage(kind: string, body: string): void {
     if (kind === "c") {
-      this.owned.get(body)?.cancel()
+      this.owned.get(body)?.result.cancel()
     } else if (kind === "k") {
       // "k <id> <retriever's token>": claimed; while pending, the publish can wake it at once.
       const [id, waiter] = body.split(" ")
@@ -128,7 +168,7 @@ export class Owner implements Role {
     const owned = [...this.owned]
     if (owned.length === 0) return
     Effect.runFork(
-      Effect.forEach(owned, ([id, result]) =>
+      Effect.forEach(owned, ([id, { result }]) =>
         Effect.tap(this.cancelAsked(id), (asked) =>
           asked
             ? Effect.sync(() => result.cancel())
@@ -136,8 +176,13 @@ export class Owner implements Role {
     )
   }
 
-  /** Publishes a pending result: cancel requests reach it while it runs, its Exit when done. */
-  private own(id: string, result: EventualResult.EventualResult<unknown, unknown>): Effect.Effect<void, Failure> {
+  /**
+   * Writes a pending result's record (cancel requests reach it while it
+   * runs), then lets its Exit be published. If the record cannot be
+   * written, nothing is published (retrievers learn it from the record's
+   * absence), and the failure is logged.
+   */
+  private start(id: string, owned: Owned): Effect.Effect<void> {
     const { keys, ttl } = this.settings
     const self = this
     const start = this.tolerant(
@@ -151,7 +196,7 @@ export class Owner implements Role {
     // so that no retriever sees the record with the owner not alive. One try: its shard being down must
     // not keep the record from being written (retrievers then cannot check it, and go on waiting).
     const beat = Effect.ignore(this.beat)
-    return Effect.gen(function*() {
+    const written = Effect.gen(function*() {
       // The record first, as fast as can be (a retriever waits for it).
       const wasSubscribed = self.presence.subscribed
       const [, [, [waiter, cancel]]] = yield* Effect.all([
@@ -159,36 +204,76 @@ export class Owner implements Role {
         self.connection.inOrder ? Effect.all([beat, start], { concurrency: 2 }) : Effect.all([beat, start])
       ], { concurrency: 2 })
       // A cancel sent before we listened is in the record: read it again if we were not listening when it started.
-      if (cancel === "1" || (!wasSubscribed && (yield* self.cancelAsked(id)))) result.cancel()
+      if (cancel === "1" || (!wasSubscribed && (yield* self.cancelAsked(id)))) owned.result.cancel()
       if (waiter !== "") {
         self.waiters.set(id, waiter)
         yield* Effect.ignore(self.presence.notify(waiter, `w ${id}`))
       }
-      // Done: its own Exit (whose Cause carries the reason when the reactor ended the run).
-      yield* Effect.exit(result)
-      yield* Effect.uninterruptible(self.tolerant(self.publishExit(id, result.poll()!)))
-    }).pipe(
-      // Our reactor is shutting down (the work is being interrupted too): say so, rather than go silent.
-      Effect.onInterrupt(() =>
-        Effect.suspend(() =>
-          // The work's own Exit (a shutdown interrupts it first, with its stop reason), else a shutdown's.
-          this.publishExit(id, result.poll() ?? Exit.failCause(stopCause({ _tag: "Stop" })))
-        ).pipe(Effect.ignore)
-      ),
-      Effect.ensuring(Effect.sync(() => {
-        this.owned.delete(id)
-        this.waiters.delete(id)
-      }))
+    })
+    return this.logFailure(
+      id,
+      Effect.onExit(written, (exit) =>
+        Effect.sync(() => {
+          // Interrupted (our reactor is shutting down, and stopping the work too): its Exit says so once it ends.
+          if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) return this.forgetOwned(id, owned)
+          owned.started = true
+          if (owned.ended) this.publishOwned(id, owned)
+        }))
     )
   }
 
-  private publishExit(id: string, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, Failure> {
+  /** Publishes the Exit of owned work that ended (its own Exit: its Cause carries the reason when the reactor ended it). */
+  private publishOwned(id: string, owned: Owned): void {
+    const exit = owned.result.poll()!
     if (exit._tag === "Success") this.stashed.delete(id)
     const encoded = this.settings.codec.encodeExit(exit, id)
-    return this.publish(
+    this.publish({
       id,
-      encoded instanceof UnencodableResult ? this.settings.codec.encodeExit(Exit.fail(encoded), id) as string : encoded
-    )
+      exit: encoded instanceof UnencodableResult
+        ? this.settings.codec.encodeExit(Exit.fail(encoded), id) as string
+        : encoded,
+      done: (failure) => {
+        this.forgetOwned(id, owned)
+        this.published(id, owned.result, failure)
+      }
+    })
+  }
+
+  private forgetOwned(id: string, owned: Owned): void {
+    if (this.owned.get(id) !== owned) return
+    this.owned.delete(id)
+    this.waiters.delete(id)
+    this.release(owned.runner)
+  }
+
+  /** A publish landed, or failed: its failure is logged through the result's reactor (which may be shutting down). */
+  private published(id: string, result: EventualResult.EventualResult<unknown, unknown>, failure: Failure | undefined) {
+    if (failure === undefined) return
+    Effect.runForkWith(ResultStore.contextOf(result) ?? Context.empty())(this.logFailure(id, Effect.fail(failure)))
+  }
+
+  /** One more result of `runner` to publish: its shutdown waits for it. */
+  private hold(runner: Reactor.Reactor<never>): void {
+    const known = this.unpublished.get(runner)
+    if (known !== undefined) {
+      known.count++
+      return
+    }
+    const unpublished: Unpublished = { count: 1, drained: undefined }
+    this.unpublished.set(runner, unpublished)
+    const drained = Effect.callback<void>((resume) => {
+      if (unpublished.count === 0) return resume(Effect.void)
+      unpublished.drained = () => resume(Effect.void)
+    })
+    // Interrupted by the shutdown: still waits (a finalizer), while the work's stop is published.
+    runner.runInReactor(Effect.onInterrupt(drained, () => drained))
+  }
+
+  private release(runner: Reactor.Reactor<never>): void {
+    const unpublished = this.unpublished.get(runner)
+    if (unpublished === undefined || --unpublished.count > 0) return
+    this.unpublished.delete(runner)
+    unpublished.drained?.()
   }
 
   /**
@@ -198,12 +283,10 @@ export class Owner implements Role {
    * message per retriever, not one each), at the end of the tick, or `"now"`
    * with those waiting: see `send`.
    */
-  private publish(id: string, exit: string, when: "now" | "end of tick" = "end of tick"): Effect.Effect<void, Failure> {
-    return Effect.callback<void, Failure>((resume) => {
-      this.outgoing.push({ id, exit, resume })
-      if (when === "now") this.flush()
-      else if (this.outgoing.length === 1) process.nextTick(() => this.flush())
-    })
+  private publish(one: Outgoing, when: "now" | "end of tick" = "end of tick"): void {
+    this.outgoing.push(one)
+    if (when === "now") this.flush()
+    else if (this.outgoing.length === 1) process.nextTick(() => this.flush())
   }
 
   /** Sends what is waiting to be published, in batches of a bounded size. */
@@ -237,8 +320,9 @@ export class Owner implements Role {
     const { keys, ttl } = this.settings
     const inOrder = this.connection.inOrder
     const pairs = batch.map(({ exit, id }) => JSON.stringify([id, exit]))
+    // A Redis outage is ridden out as for every command of the store (see `tolerant`).
     const script = (items: ReadonlyArray<number>) =>
-      this.connection.eval<ReadonlyArray<string | null>>(
+      this.tolerant(this.connection.eval<ReadonlyArray<string | null>>(
         Scripts.publish,
         items.flatMap((i) => [keys.record(batch[i]!.id), keys.claim(batch[i]!.id)]),
         [
@@ -248,15 +332,13 @@ export class Owner implements Role {
           inOrder ? keys.channel("") : "",
           ...items.flatMap((i) => [batch[i]!.exit, pairs[i]!])
         ]
-      )
+      ))
     /** A publish learns its outcome: the script's reply for it (see `Scripts.publish`), or the command's failure. */
     const settle = (one: Outgoing, reply: string | null | Failure): void => {
-      if (typeof reply === "object" && reply !== null) return one.resume(Effect.fail(reply))
-      if (typeof reply === "string" && reply.startsWith("!")) {
-        return one.resume(Effect.fail(new WrongType({ reply: reply.slice(1) })))
-      }
+      if (typeof reply === "object" && reply !== null) return one.done(reply)
+      if (typeof reply === "string" && reply.startsWith("!")) return one.done(new WrongType({ reply: reply.slice(1) }))
       if (reply !== null && reply !== "") this.stashed.delete(one.id)
-      one.resume(Effect.void)
+      one.done(undefined)
     }
     if (inOrder) {
       return Effect.match(script(batch.map((_, i) => i)), {
