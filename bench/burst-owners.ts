@@ -9,6 +9,9 @@
  *   effect       floor: `count` Effect works like stash's (same reactors, no store) that wait for "go",
  *                each handing its Exit as JSON to a bare client, which sends those of a tick in one
  *                SPUBLISH of `[[i, exit], ...]` to bench:effect:<n>: {"ready": true}; then "go" as above
+ *   effect+script <tokens>  floor: `count` Effect works like stash's (same reactors, no store) that wait for
+ *                "go", each handing its Exit to a bare client, which sends those of a tick as the store's
+ *                publish script over records claimed by <tokens> (as "script"): {"ids": [...]}; then "go" as above
  *   spublish     floor: `count` SPUBLISH to bench:burst:<n>, round robin over the clients: {"at": ...}
  *   script <tokens>  floor: what the store sends Redis for `count` completions (its publish script, one
  *                per client for its share of the records, claimed by <tokens>, comma-separated, round
@@ -35,6 +38,7 @@ const publishers = await Promise.all(Array.from({ length: storeCount }, async ()
   await client.connect()
   return client
 }))
+await publishers[0]!.sendCommand(["SCRIPT", "LOAD", Scripts.publish.lua])
 const print = (message: unknown) => process.stdout.write(`${JSON.stringify(message)}\n`)
 const now = () => performance.timeOrigin + performance.now()
 
@@ -66,6 +70,49 @@ const hand = (n: number, pair: string) => {
     )
   }
   outgoing[n]!.push(pair)
+}
+
+/** The Exit the store would publish for result i. */
+const exitOf = (i: number) => JSON.stringify({ _tag: "Success", value: i })
+/** `count` pending records under the floor's prefix, claimed by `tokens` (comma-separated, round robin): their ids. */
+const floorRecords = async (tokens: string) => {
+  const waiters = tokens.split(",")
+  const ids = Array.from({ length: count }, (_, i) => `${Date.now().toString(36)}.floor-${i}`)
+  await Promise.all(ids.map((id, i) =>
+    publishers[i % storeCount]!.hSet(floorKeys.record(id), {
+      state: "pending",
+      owner: "bench",
+      token: "bench",
+      waiter: waiters[i % waiters.length]!
+    })
+  ))
+  return ids
+}
+/** The store's publish script for these results, with the owner's arguments. */
+const sendScript = (client: (typeof publishers)[number], results: ReadonlyArray<readonly [string, string]>) =>
+  client.sendCommand([
+    "EVALSHA",
+    Scripts.publish.sha,
+    String(results.length * 2),
+    ...results.flatMap(([id]) => [floorKeys.record(id), floorKeys.claim(id)]),
+    "3600000",
+    "bench",
+    "bench",
+    floorKeys.channel(""),
+    ...results.flatMap(([id, exit]) => [exit, JSON.stringify([id, exit])])
+  ])
+/** The effect+script floor's results of this tick, per client: sent together at the end of the tick. */
+const scripted: Array<Array<readonly [string, string]>> = publishers.map(() => [])
+const handScript = (n: number, id: string, exit: string) => {
+  if (scripted.every((results) => results.length === 0)) {
+    process.nextTick(() =>
+      scripted.forEach((results, client) => {
+        if (results.length > 0) void sendScript(publishers[client]!, results)
+        scripted[client] = []
+      })
+    )
+  }
+  scripted[n]!.push([id, exit])
 }
 
 input.on("line", async (line) => {
@@ -112,38 +159,30 @@ input.on("line", async (line) => {
     }
     print({ at })
   } else if (command === "script") {
-    const tokens = argument!.split(",")
-    const ids = Array.from({ length: count }, (_, i) => `${Date.now().toString(36)}.floor-${i}`)
-    await Promise.all(ids.map((id, i) =>
-      publishers[i % storeCount]!.hSet(floorKeys.record(id), {
-        state: "pending",
-        owner: "bench",
-        token: "bench",
-        waiter: tokens[i % tokens.length]!
-      })
-    ))
-    await publishers[0]!.sendCommand(["SCRIPT", "LOAD", Scripts.publish.lua])
+    const ids = await floorRecords(argument!)
     fire = () => {
       const at = now()
       publishers.forEach((client, n) => {
         // The owner's arguments, as it sends them for its share of results of the same size.
-        const mine = ids.flatMap((id, i) => i % storeCount === n ? [[id, i] as const] : [])
-        const exits = mine.map(([, i]) => JSON.stringify({ _tag: "Success", value: i }))
-        void client.sendCommand([
-          "EVALSHA",
-          Scripts.publish.sha,
-          String(mine.length * 2),
-          ...mine.flatMap(([id]) => [floorKeys.record(id), floorKeys.claim(id)]),
-          "3600000",
-          "bench",
-          "bench",
-          floorKeys.channel(""),
-          ...mine.flatMap(([id], j) => [exits[j]!, JSON.stringify([id, exits[j]])])
-        ])
+        void sendScript(client, ids.flatMap((id, i) => i % storeCount === n ? [[id, exitOf(i)] as const] : []))
       })
       print({ at })
     }
     print({ ready: true })
+  } else if (command === "effect+script") {
+    const ids = await floorRecords(argument!)
+    const gate = newGate()
+    for (let i = 0; i < count; i++) {
+      const result = owners[i % storeCount]!.runInReactor(
+        Effect.promise(() => gate).pipe(Effect.map(() => {
+          completedAt[i] = now()
+          handScript(i % storeCount, ids[i]!, exitOf(i))
+          return i
+        }))
+      )
+      ended.push(result.wait().then(() => undefined))
+    }
+    print({ ids })
   } else if (command === "fire") {
     fire()
   }

@@ -412,16 +412,17 @@ if (section("burst")) {
     await all
     return arrived.map((arrival) => arrival - ours(at))
   }
+  /** Where the scripts' wake-ups ("d [[id, exit], ...]") go: counted, or (effect+script) completing the waits. */
+  let onScriptMessage: (message: string) => void = () => undefined
+  const countScriptMessages = (message: string) =>
+    onFloorMessage((JSON.parse(message.slice(2)) as Array<unknown>).length)
   /** Where the effect floor's messages go: set by each of its rounds. */
   let onEffectMessage: (message: string) => void = () => undefined
   const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
     const client = raw.duplicate()
     await client.connect()
     await client.sSubscribe(`bench:burst:${n}`, () => onFloorMessage(1))
-    await client.sSubscribe(
-      `bench:floor:p:floor-${n}`,
-      (message) => onFloorMessage((JSON.parse(message.slice(2)) as Array<unknown>).length)
-    )
+    await client.sSubscribe(`bench:floor:p:floor-${n}`, (message) => onScriptMessage(message))
     await client.sSubscribe(`bench:effect:${n}`, (message) => onEffectMessage(message))
     return client
   }))
@@ -443,7 +444,32 @@ if (section("burst")) {
     const wokenAt = await Promise.all(woken)
     return wokenAt.map((at, i) => at - ours(completedAt[i]!))
   }
+  /**
+   * Effect's floor with the store's Redis work: the same works and waits, the Exits sent as the store's
+   * publish scripts over claimed records, whose wake-ups complete the waits (none of the store's JavaScript).
+   */
+  const effectScriptBurst = async () => {
+    const { ids } = await owners.ask(`effect+script ${subscribers.map((_, n) => `floor-${n}`).join(",")}`) as {
+      ids: Array<string>
+    }
+    const deferreds = new Map(ids.map((id) => [id, Deferred.makeUnsafe<number>()]))
+    const woken = ids.map((id, i) =>
+      burstB[i % bursts.stores]!.runInReactor(Deferred.await(deferreds.get(id)!)).wait().then(now)
+    )
+    onScriptMessage = (message) => {
+      for (const [id, exit] of JSON.parse(message.slice(2)) as Array<[string, string]>) {
+        Deferred.doneUnsafe(deferreds.get(id)!, Exit.succeed((JSON.parse(exit) as { value: number }).value))
+      }
+    }
+    await settle()
+    await owners.ask("go")
+    const { completedAt } = await owners.next() as { completedAt: Array<number> }
+    const wokenAt = await Promise.all(woken)
+    onScriptMessage = countScriptMessages
+    return wokenAt.map((at, i) => at - ours(completedAt[i]!))
+  }
   const spublishBurst = arrivals(() => owners.ask("spublish"))
+  onScriptMessage = countScriptMessages
   const scriptBurst = arrivals(async () => {
     await owners.ask(`script ${subscribers.map((_, n) => `floor-${n}`).join(",")}`)
     return owners.ask("fire")
@@ -453,6 +479,7 @@ if (section("burst")) {
     {
       readonly store: ReadonlyArray<number>
       readonly effect: ReadonlyArray<number>
+      readonly effectScript: ReadonlyArray<number>
       readonly script: ReadonlyArray<number>
       readonly spublish: ReadonlyArray<number>
       readonly commands: number
@@ -463,9 +490,18 @@ if (section("burst")) {
     await settle()
     const effect = await effectBurst()
     await settle()
+    const effectScript = await effectScriptBurst()
+    await settle()
     const script = await scriptBurst()
     await settle()
-    burstRows.push({ store: samples, effect, script, spublish: await spublishBurst(), commands: commandsPerResult })
+    burstRows.push({
+      store: samples,
+      effect,
+      effectScript,
+      script,
+      spublish: await spublishBurst(),
+      commands: commandsPerResult
+    })
   }
   console.log(
     `\nA burst: ${bursts.count} results of ${bursts.stores} owner stores (in another process) complete at once, ` +
@@ -488,6 +524,12 @@ if (section("burst")) {
     "1 per tick"
   )
   burstRow(
+    "Effect's floor with the store's Redis work: the same, each tick's Exits sent as the store's publish scripts " +
+      "over claimed records, whose wake-ups complete the Deferreds",
+    (row) => row.effectScript,
+    "the script's"
+  )
+  burstRow(
     `floor: the store's publish scripts for ${bursts.count} results, sent at once by bare clients → subscribed clients`,
     (row) => row.script,
     "the script's"
@@ -500,6 +542,13 @@ if (section("burst")) {
   const overFloor = (p: number) =>
     median(burstRows.map((row) => percentile(row.store, p) / percentile(row.effect, p))).toFixed(2)
   console.log(`store ÷ Effect's floor, round by round (median): p50 ${overFloor(50)}×, p99 ${overFloor(99)}×`)
+  const overScriptFloor = (p: number) =>
+    median(burstRows.map((row) => percentile(row.store, p) / percentile(row.effectScript, p))).toFixed(2)
+  console.log(
+    `store ÷ Effect's floor with the store's Redis work (median): p50 ${overScriptFloor(50)}×, p99 ${
+      overScriptFloor(99)
+    }×`
+  )
   await owners.end()
   for (const client of subscribers) client.destroy()
   for (const reactor of burstB) await reactor.shutdown()
