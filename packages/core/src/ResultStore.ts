@@ -15,7 +15,6 @@ import * as Layer from "effect/Layer"
 import { InvalidArgument, ResultNotFound } from "./Errors.ts"
 import type * as EventualResult from "./EventualResult.ts"
 import * as internal from "./internal/eventualResult.ts"
-import { logIfFailedUnretrieved } from "./internal/eventualResult.ts"
 import { decodeDuration } from "./internal/options.ts"
 import type * as Reactor from "./Reactor.ts"
 
@@ -160,7 +159,7 @@ class MemoryStore implements ResultStore {
   }
 
   stash(result: EventualResult.EventualResult<unknown, unknown>): string {
-    this.context = contextOf(result) ?? this.context
+    this.context = internal.contextOf(result) ?? this.context
     if (this.entries.size >= this.maxEntries) {
       const [oldest, entry] = this.entries.entries().next().value!
       this.drop(
@@ -216,7 +215,7 @@ class MemoryStore implements ResultStore {
   private drop(id: string, entry: Entry, note: string): void {
     this.entries.delete(id)
     entry.result.cancel()
-    logIfFailedUnretrieved(entry.result, note)
+    internal.logIfFailedUnretrieved(entry.result, note)
   }
 }
 

@@ -3,7 +3,14 @@ import { Cause, Data, Effect, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { type EventualResult, InvalidArgument, Reactor, ResultNotFound, ResultStore } from "../src/index.ts"
+import {
+  type EventualResult,
+  InvalidArgument,
+  Reactor,
+  ReactorStopped,
+  ResultNotFound,
+  ResultStore
+} from "../src/index.ts"
 import { rejection } from "./helpers.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly code: number }> {}
@@ -193,7 +200,13 @@ describe("for store authors", () => {
     ResultStore.whenDone(running, (exit) => exits.push(exit._tag))
     await reactor.shutdown()
     expect(exits).toEqual(["Failure"])
-    expect(await rejection(running.wait())).toBeInstanceOf(Error)
+    expect(await rejection(running.wait())).toBeInstanceOf(ReactorStopped)
+  })
+
+  it("whenDone awaits a handle made elsewhere with a fiber of its own", async () => {
+    const elsewhere = Effect.fail(new Boom({ code: 2 })) as unknown as EventualResult.EventualResult<never, Boom>
+    const exit = await new Promise<unknown>((resolve) => ResultStore.whenDone(elsewhere, resolve))
+    expect(exit).toMatchObject({ _tag: "Failure" })
   })
 
   it("contextOf gives the reactor's logger, usable while it shuts down", async () => {

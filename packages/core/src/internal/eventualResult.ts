@@ -191,14 +191,11 @@ export const logIfFailedUnretrieved = (result: EventualResult<unknown, unknown>,
  * Calls `listener` once the result's work ended (at once if it has), with the
  * Exit `poll()` gives, without a fiber of its own: the listener runs where
  * the run settles, so it must not throw or block. A handle made elsewhere is
- * awaited by a fiber.
+ * awaited by a fiber, and the listener gets the Exit of awaiting it.
  */
 export const whenDone = <A, E>(result: EventualResult<A, E>, listener: (exit: Exit.Exit<A, E>) => void): void => {
   if (result instanceof EventualResultImpl) return result.run.onExit(() => listener(result.poll()!))
-  Effect.runFork(Effect.flatMap(
-    Effect.exit(result),
-    (exit) => Effect.sync(() => listener(result.poll() ?? (exit as Exit.Exit<A, E>)))
-  ))
+  Effect.runFork(Effect.flatMap(Effect.exit(result), (exit) => Effect.sync(() => listener(exit as Exit.Exit<A, E>))))
 }
 
 /** Makes the handle for a run. Used by the reactor. */
