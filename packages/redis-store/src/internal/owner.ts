@@ -247,7 +247,11 @@ export class Owner implements Role {
   }
 
   /** A publish landed, or failed: its failure is logged through the result's reactor (which may be shutting down). */
-  private published(id: string, result: EventualResult.EventualResult<unknown, unknown>, failure: Failure | undefined) {
+  private published(
+    id: string,
+    result: EventualResult.EventualResult<unknown, unknown>,
+    failure: Failure | undefined
+  ): void {
     if (failure === undefined) return
     Effect.runForkWith(ResultStore.contextOf(result) ?? Context.empty())(this.logFailure(id, Effect.fail(failure)))
   }
