@@ -548,6 +548,34 @@ describe("when Redis is unavailable", () => {
     expect(Date.now() - paused).toBeLessThan(4_000)
   })
 
+  it("a shutdown with Redis gone tries the stop's publish once: it does not wait out the store's retries", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      lines.push(JSON.stringify(message))
+    })
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    // Retries would ride out an outage for 30 s (ownerLostAfter); a shutdown must not wait for them.
+    const store = RedisResultStore.make({ ...testOptions(server.url), ownerLostAfter: "30 seconds" })
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), {
+      resultStore: store,
+      logger,
+      shutdownTimeout: "20 seconds"
+    })
+    cleanups.push(() => store.close())
+    const raw = createClient({ url: server.url })
+    await raw.connect()
+    const id = reactor.runInReactor(Effect.never).stash()
+    await eventually(async () => (await raw.hGet(`crochet:{${id}}:r`, "state")) === "pending")
+    raw.destroy()
+    await server.stop()
+    const started = Date.now()
+    await reactor.shutdown()
+    // One try: at most commandTimeout (2 s); retrying, it would last until the reactor's shutdownTimeout (20 s).
+    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(lines.filter((line) => line.includes(`stashed as ${id} could not be published`))).toHaveLength(1)
+  }, 45_000)
+
   it("going away while a wait is pending ends the wait with StoreUnavailable", async () => {
     const server = await startRedis()
     cleanups.push(() => server.stop())

@@ -43,6 +43,8 @@ interface Owned {
 interface Outgoing {
   readonly id: string
   readonly exit: string
+  /** The reactor of its work: once it is shutting down, the publish is tried once (a shutdown does not wait out an outage). */
+  readonly runner: Reactor.Reactor<never>
   readonly done: (failure: Failure | undefined) => void
 }
 
@@ -103,6 +105,7 @@ export class Owner implements Role {
       this.publish({
         id,
         exit: encoded,
+        runner,
         done: (failure) => {
           this.release(runner)
           this.published(id, result, failure)
@@ -232,6 +235,7 @@ export class Owner implements Role {
       exit: encoded instanceof UnencodableResult
         ? this.settings.codec.encodeExit(Exit.fail(encoded), id) as string
         : encoded,
+      runner: owned.runner,
       done: (failure) => {
         this.forgetOwned(id, owned)
         this.published(id, owned.result, failure)
@@ -324,19 +328,25 @@ export class Owner implements Role {
     const { keys, ttl } = this.settings
     const inOrder = this.connection.inOrder
     const pairs = batch.map(({ exit, id }) => JSON.stringify([id, exit]))
-    // A Redis outage is ridden out as for every command of the store (see `tolerant`).
+    // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown.
+    const stopping = () => batch.every((one) => one.runner.status !== "running")
     const script = (items: ReadonlyArray<number>) =>
-      this.tolerant(this.connection.eval<ReadonlyArray<string | null>>(
-        Scripts.publish,
-        items.flatMap((i) => [keys.record(batch[i]!.id), keys.claim(batch[i]!.id)]),
-        [
-          ttl,
-          ownerName,
-          this.presence.token,
-          inOrder ? keys.channel("") : "",
-          ...items.flatMap((i) => [batch[i]!.exit, pairs[i]!])
-        ]
-      ))
+      tolerant(
+        this.connection,
+        this.settings,
+        this.connection.eval<ReadonlyArray<string | null>>(
+          Scripts.publish,
+          items.flatMap((i) => [keys.record(batch[i]!.id), keys.claim(batch[i]!.id)]),
+          [
+            ttl,
+            ownerName,
+            this.presence.token,
+            inOrder ? keys.channel("") : "",
+            ...items.flatMap((i) => [batch[i]!.exit, pairs[i]!])
+          ]
+        ),
+        stopping
+      )
     /** A publish learns its outcome: the script's reply for it (see `Scripts.publish`), or the command's failure. */
     const settle = (one: Outgoing, reply: string | null | Failure): void => {
       if (typeof reply === "object" && reply !== null) return one.done(reply)

@@ -39,12 +39,13 @@ export const heartbeatDue = (settings: StoreSettings, last: number, now: number)
  * A Redis outage is tolerated as long as a silent owner would be
  * (`ownerLostAfter`): the command is tried again meanwhile (every 100 ms, or
  * `ownerHeartbeat` if shorter), then the outage is the error. Other errors
- * (Redis answered) are not tried again.
+ * (Redis answered) are not tried again, nor is anything once `giveUp()` says so.
  */
 export const tolerant = <A, E extends { readonly _tag: string }>(
   connection: Connection,
   settings: StoreSettings,
-  effect: Effect.Effect<A, E>
+  effect: Effect.Effect<A, E>,
+  giveUp: () => boolean = () => false
 ): Effect.Effect<A, E> => {
   const retry = Math.min(settings.ownerHeartbeat, 100)
   return Effect.suspend(() => {
@@ -53,7 +54,8 @@ export const tolerant = <A, E extends { readonly _tag: string }>(
     const attempt: Effect.Effect<A, E> = Effect.catch(
       effect,
       (error) =>
-        error._tag !== "StoreUnavailable" || connection.closed || Date.now() - since >= settings.ownerLostAfter
+        error._tag !== "StoreUnavailable" || connection.closed || Date.now() - since >= settings.ownerLostAfter ||
+          giveUp()
           ? Effect.fail(error)
           : Effect.andThen(Effect.sleep(retry), attempt)
     )
