@@ -7,6 +7,7 @@
  * Interrupting the wait asks the owner to cancel.
  */
 import { ResultNotFound } from "@crochet/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { CorruptResult, OwnerLost, type StoreUnavailable } from "../Errors.ts"
 import { corrupt } from "./codec.ts"
@@ -109,7 +110,49 @@ export class Retriever implements Role {
       // A failure is its owner's to report at shutdown unless it hears that it was retrieved.
       return Effect.andThen(self.tellClaimed(id, owner), exit)
     }
-    return Effect.gen(function*() {
+    /**
+     * A claimed wait: until a wake-up, then the Exit it carried, or a look at the record (and again).
+     * Plain combinators, not a generator: a burst of wake-ups resumes each wait once, cheaply.
+     */
+    const waiting: Effect.Effect<unknown, unknown> = Effect.suspend(() => {
+      let next = wait.next
+      if (wait.ownerToken === undefined) {
+        // No record yet: its first write may still be on the way, for at most firstWrite after the stash.
+        const left = Math.min(stashedAt, Date.now()) + firstWrite - Date.now()
+        next = left > 0 ? Effect.raceFirst(wait.next, Effect.sleep(left)) : Effect.void
+      }
+      return Effect.flatMap(next, () => {
+        if (wait.delivered !== undefined) {
+          self.forget(record)
+          return finish(wait.delivered)!
+        }
+        const ownerGone = wait.ownerGone
+        wait.woken = false
+        wait.ownerGone = false
+        return Effect.flatMap(command(self.connection.eval<Scripts.Look>(Scripts.look, [record], [])), (look) => {
+          const result = finish(look)
+          if (result !== undefined) return result
+          // The record we saw is gone (Redis lost its data), or never came within firstWrite: nothing will come.
+          if (look[0] === 0 && (wait.ownerToken !== undefined || Date.now() - stashedAt > firstWrite)) {
+            return Effect.fail(new ResultNotFound(id))
+          }
+          if (look[0] === 1 && ownerGone) {
+            return Effect.fail(
+              new OwnerLost({
+                id,
+                message:
+                  `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
+                  `${formatMillis(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
+                  "The work is lost; start it again."
+              })
+            )
+          }
+          return waiting
+        })
+      })
+    })
+    // The claim, then what to do: its outcome at once, or the wait.
+    const claiming = Effect.gen(function*() {
       if (self.waits.has(id)) {
         lost = true
         return yield* Effect.fail(new ResultNotFound(id))
@@ -135,56 +178,22 @@ export class Retriever implements Role {
         return yield* Effect.fail(new ResultNotFound(id))
       }
       const done = finish(claim)
-      if (done !== undefined) return yield* done
+      if (done !== undefined) return done
       // Claimed while pending, on a cluster: tell the owner who waits, so that its publish wakes us without a round trip.
       if (claim[0] === 1 && claim[2] !== null && !told) yield* self.tellClaimed(id, claim[2])
-      while (true) {
-        if (wait.ownerToken === undefined) {
-          // No record yet: its first write may still be on the way, for at most firstWrite after the stash.
-          const left = Math.min(stashedAt, Date.now()) + firstWrite - Date.now()
-          if (left > 0) yield* Effect.raceFirst(wait.next, Effect.sleep(left))
-        } else {
-          yield* wait.next
-        }
-        if (wait.delivered !== undefined) {
-          self.forget(record)
-          return yield* finish(wait.delivered)!
-        }
-        const ownerGone = wait.ownerGone
-        wait.woken = false
-        wait.ownerGone = false
-        const look = yield* command(self.connection.eval<Scripts.Look>(Scripts.look, [record], []))
-        const result = finish(look)
-        if (result !== undefined) return yield* result
-        // The record we saw is gone (Redis lost its data), or never came within firstWrite: nothing will come.
-        if (look[0] === 0 && (wait.ownerToken !== undefined || Date.now() - stashedAt > firstWrite)) {
-          return yield* Effect.fail(new ResultNotFound(id))
-        }
-        if (look[0] === 1 && ownerGone) {
-          return yield* Effect.fail(
-            new OwnerLost({
-              id,
-              message:
-                `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
-                `${formatMillis(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
-                "The work is lost; start it again."
-            })
-          )
-        }
-      }
-    }).pipe(
-      Effect.ensuring(Effect.sync(() => {
-        if (self.waits.get(id) === wait) self.waits.delete(id)
-      })),
-      Effect.onInterrupt(() =>
-        lost ? Effect.void : Effect.ignore(
-          Effect.flatMap(
-            self.connection.eval<string | null>(Scripts.cancel, claimKeys, [token, ttl]),
-            (owner) => owner === null || owner === "" ? Effect.void : self.presence.notify(owner, `c ${id}`)
-          )
+      return waiting
+    })
+    // Over: the wait is forgotten. Interrupted (a cancel, a timeout, a shutdown): the owner is asked to cancel.
+    return Effect.flatten(claiming).pipe(Effect.onExit((exit) => {
+      if (self.waits.get(id) === wait) self.waits.delete(id)
+      if (lost || exit._tag === "Success" || !Cause.hasInterrupts(exit.cause)) return Effect.void
+      return Effect.ignore(
+        Effect.flatMap(
+          self.connection.eval<string | null>(Scripts.cancel, claimKeys, [token, ttl]),
+          (owner) => owner === null || owner === "" ? Effect.void : self.presence.notify(owner, `c ${id}`)
         )
       )
-    )
+    }))
   }
 
   onMessage(kind: string, body: string): void {
