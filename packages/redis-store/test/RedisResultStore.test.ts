@@ -576,6 +576,30 @@ describe("when Redis is unavailable", () => {
     expect(lines.filter((line) => line.includes(`stashed as ${id} could not be published`))).toHaveLength(1)
   }, 45_000)
 
+  it("a publish that fails for good is logged once and lets the reactor go: nothing stays in flight", async () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      lines.push(JSON.stringify(message))
+    })
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const store = RedisResultStore.make(testOptions(server.url))
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    const raw = createClient({ url: server.url })
+    await raw.connect()
+    const work = latch<string>()
+    const id = reactor.runInReactor(work.effect).stash()
+    await eventually(async () => (await raw.hGet(`crochet:{${id}}:r`, "state")) === "pending")
+    raw.destroy()
+    await server.stop()
+    work.open("done while Redis is gone")
+    // Tried for ownerLostAfter (600 ms), each try within commandTimeout (2 s); then logged, and the run
+    // that held the reactor's shutdown for it ends.
+    await eventually(() => reactor.stats().inFlight === 0, 10_000)
+    expect(lines.filter((line) => line.includes(`stashed as ${id} could not be published`))).toHaveLength(1)
+  }, 20_000)
+
   it("going away while a wait is pending ends the wait with StoreUnavailable", async () => {
     const server = await startRedis()
     cleanups.push(() => server.stop())
