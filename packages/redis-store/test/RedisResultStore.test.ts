@@ -600,6 +600,32 @@ describe("when Redis is unavailable", () => {
     expect(lines.filter((line) => line.includes(`stashed as ${id} could not be published`))).toHaveLength(1)
   }, 20_000)
 
+  it(
+    "a claim tried again after its reply came too late still gets the value: reading does not delete the record",
+    async () => {
+      const server = await startRedis()
+      cleanups.push(() => server.stop())
+      // Replies later than 300 ms are given up on, and the command tried again (for up to ownerLostAfter).
+      const options: RedisResultStore.Options = {
+        ...testOptions(server.url),
+        commandTimeout: "300 millis",
+        ownerLostAfter: "5 seconds"
+      }
+      const a = reactorWithStore(options)
+      const b = reactorWithStore(options)
+      expect(await b.reactor.retrieve(a.reactor.runInReactor(Effect.succeed("warm")).stash()).wait()).toBe("warm")
+      const raw = createClient({ url: server.url })
+      await raw.connect()
+      const id = a.reactor.runInReactor(Effect.succeed("kept")).stash()
+      await eventually(async () => (await raw.hGet(`crochet:{${id}}:r`, "state")) === "done")
+      // Redis holds every command for 1 s, then runs them in order: the first claim, and its retries.
+      await raw.sendCommand(["CLIENT", "PAUSE", "1000", "ALL"])
+      expect(await b.reactor.retrieve(id).wait({ timeout: "5 seconds" })).toBe("kept")
+      raw.destroy()
+    },
+    20_000
+  )
+
   it("going away while a wait is pending ends the wait with StoreUnavailable", async () => {
     const server = await startRedis()
     cleanups.push(() => server.stop())

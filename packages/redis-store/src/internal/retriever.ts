@@ -102,6 +102,8 @@ export class Retriever implements Role {
     const finish = (look: Scripts.Look): Effect.Effect<unknown, unknown> | undefined => {
       if (look[0] === 1) wait.ownerToken = look[2] ?? undefined
       if (look[0] !== 2) return undefined
+      // Read once: the record goes now that we have the Exit (a retried read before this found it again).
+      self.forget(record)
       const exit = this.settings.codec.decodeExit(look[1], id)
       if (exit instanceof CorruptResult) return Effect.fail(exit)
       const owner = look[2]
@@ -122,10 +124,7 @@ export class Retriever implements Role {
         next = left > 0 ? Effect.raceFirst(wait.next, Effect.sleep(left)) : Effect.void
       }
       return Effect.flatMap(next, () => {
-        if (wait.delivered !== undefined) {
-          self.forget(record)
-          return finish(wait.delivered)!
-        }
+        if (wait.delivered !== undefined) return finish(wait.delivered)!
         const ownerGone = wait.ownerGone
         wait.woken = false
         wait.ownerGone = false

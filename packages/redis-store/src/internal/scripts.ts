@@ -52,7 +52,9 @@ export class Keys {
 /**
  * What a retriever learns from the record: `[-1]` someone else claimed it,
  * `[0]` no record, `[1, owner, token]` pending, `[2, exit, token]`
- * done (the record is then deleted: read once).
+ * done. Reading leaves the record: a claim or look tried again after its
+ * reply was lost reads the same (only the claim's holder reads it), and the
+ * retriever deletes it once it has the Exit.
  */
 export type Look =
   | readonly [-1]
@@ -73,10 +75,7 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] and not redis.call('SET', KEYS[2], ARGV
   return { -1 }
 end
 local f = redis.call('HMGET', KEYS[1], 'state', 'exit', 'owner', 'token')
-if f[1] == 'done' then
-  redis.call('DEL', KEYS[1])
-  return { 2, f[2], f[4] }
-end
+if f[1] == 'done' then return { 2, f[2], f[4] } end
 redis.call('HSET', KEYS[1], 'waiter', ARGV[2])
 if not f[1] then
   if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
@@ -88,10 +87,7 @@ return { 1, f[3], f[4] }`)
 /** A woken retriever looks again: like the claim's reply, without claiming. */
 export const look = script(`
 local f = redis.call('HMGET', KEYS[1], 'state', 'exit', 'owner', 'token')
-if f[1] == 'done' then
-  redis.call('DEL', KEYS[1])
-  return { 2, f[2], f[4] }
-end
+if f[1] == 'done' then return { 2, f[2], f[4] } end
 if not f[1] then return { 0 } end
 return { 1, f[3], f[4] }`)
 
