@@ -548,56 +548,54 @@ describe("when Redis is unavailable", () => {
     expect(Date.now() - paused).toBeLessThan(4_000)
   })
 
-  it("a shutdown with Redis gone tries the stop's publish once: it does not wait out the store's retries", async () => {
+  /**
+   * An owner on a Redis of its own, logging to `lines`: `work` is stashed, and once its pending record is
+   * written, Redis is killed.
+   */
+  const ownerWhoseRedisDies = async (
+    work: Effect.Effect<unknown>,
+    storeOptions: Partial<RedisResultStore.Options>,
+    reactorOptions: Reactor.ReactorOptions = {}
+  ) => {
     const lines: Array<string> = []
     const logger = Logger.make<unknown, void>(({ message }) => {
       lines.push(JSON.stringify(message))
     })
     const server = await startRedis()
     cleanups.push(() => server.stop())
-    // Retries would ride out an outage for 30 s (ownerLostAfter); a shutdown must not wait for them.
-    const store = RedisResultStore.make({ ...testOptions(server.url), ownerLostAfter: "30 seconds" })
-    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), {
-      resultStore: store,
-      logger,
-      shutdownTimeout: "20 seconds"
-    })
-    cleanups.push(() => store.close())
+    const store = RedisResultStore.make({ ...testOptions(server.url), ...storeOptions })
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { ...reactorOptions, resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
     const raw = createClient({ url: server.url })
     await raw.connect()
-    const id = reactor.runInReactor(Effect.never).stash()
+    const id = reactor.runInReactor(work).stash()
     await eventually(async () => (await raw.hGet(`crochet:{${id}}:r`, "state")) === "pending")
     raw.destroy()
     await server.stop()
+    const unpublished = () => lines.filter((line) => line.includes(`stashed as ${id} could not be published`))
+    return { reactor, unpublished }
+  }
+
+  it("a shutdown with Redis gone tries the stop's publish once: it does not wait out the store's retries", async () => {
+    // Retries would ride out an outage for 30 s (ownerLostAfter); a shutdown must not wait for them.
+    const { reactor, unpublished } = await ownerWhoseRedisDies(Effect.never, { ownerLostAfter: "30 seconds" }, {
+      shutdownTimeout: "20 seconds"
+    })
     const started = Date.now()
     await reactor.shutdown()
     // One try: at most commandTimeout (2 s); retrying, it would last until the reactor's shutdownTimeout (20 s).
     expect(Date.now() - started).toBeLessThan(8_000)
-    expect(lines.filter((line) => line.includes(`stashed as ${id} could not be published`))).toHaveLength(1)
+    expect(unpublished()).toHaveLength(1)
   }, 45_000)
 
   it("a publish that fails for good is logged once and lets the reactor go: nothing stays in flight", async () => {
-    const lines: Array<string> = []
-    const logger = Logger.make<unknown, void>(({ message }) => {
-      lines.push(JSON.stringify(message))
-    })
-    const server = await startRedis()
-    cleanups.push(() => server.stop())
-    const store = RedisResultStore.make(testOptions(server.url))
-    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
-    cleanups.push(() => reactor.shutdown().then(() => store.close()))
-    const raw = createClient({ url: server.url })
-    await raw.connect()
     const work = latch<string>()
-    const id = reactor.runInReactor(work.effect).stash()
-    await eventually(async () => (await raw.hGet(`crochet:{${id}}:r`, "state")) === "pending")
-    raw.destroy()
-    await server.stop()
+    const { reactor, unpublished } = await ownerWhoseRedisDies(work.effect, {})
     work.open("done while Redis is gone")
     // Tried for ownerLostAfter (600 ms), each try within commandTimeout (2 s); then logged, and the run
     // that held the reactor's shutdown for it ends.
     await eventually(() => reactor.stats().inFlight === 0, 10_000)
-    expect(lines.filter((line) => line.includes(`stashed as ${id} could not be published`))).toHaveLength(1)
+    expect(unpublished()).toHaveLength(1)
   }, 20_000)
 
   it(

@@ -331,9 +331,7 @@ export class Owner implements Role {
     // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown.
     const stopping = () => batch.every((one) => one.runner.status !== "running")
     const script = (items: ReadonlyArray<number>) =>
-      tolerant(
-        this.connection,
-        this.settings,
+      this.tolerant(
         this.connection.eval<ReadonlyArray<string | null>>(
           Scripts.publish,
           items.flatMap((i) => [keys.record(batch[i]!.id), keys.claim(batch[i]!.id)]),
@@ -425,8 +423,8 @@ export class Owner implements Role {
     )
   }
 
-  private tolerant<A>(effect: Effect.Effect<A, Failure>): Effect.Effect<A, Failure> {
-    return tolerant(this.connection, this.settings, effect)
+  private tolerant<A>(effect: Effect.Effect<A, Failure>, giveUp?: () => boolean): Effect.Effect<A, Failure> {
+    return tolerant(this.connection, this.settings, effect, giveUp)
   }
 
   /** The owner's side runs unobserved: a failure to publish is logged, not lost. */
