@@ -412,10 +412,10 @@ if (section("burst")) {
     await all
     return arrived.map((arrival) => arrival - ours(at))
   }
-  /** Where the scripts' wake-ups ("d [[id, exit], ...]") go: counted, or (effect+script) completing the waits. */
-  let onScriptMessage: (message: string) => void = () => undefined
   const countScriptMessages = (message: string) =>
     onFloorMessage((JSON.parse(message.slice(2)) as Array<unknown>).length)
+  /** Where the scripts' wake-ups ("d [[id, exit], ...]") go: counted, or (effect+script) completing the waits. */
+  let onScriptMessage: (message: string) => void = countScriptMessages
   /** Where the effect floor's messages go: set by each of its rounds. */
   let onEffectMessage: (message: string) => void = () => undefined
   const subscribers = await Promise.all(Array.from({ length: bursts.stores }, async (_, n) => {
@@ -469,7 +469,6 @@ if (section("burst")) {
     return wokenAt.map((at, i) => at - ours(completedAt[i]!))
   }
   const spublishBurst = arrivals(() => owners.ask("spublish"))
-  onScriptMessage = countScriptMessages
   const scriptBurst = arrivals(async () => {
     await owners.ask(`script ${subscribers.map((_, n) => `floor-${n}`).join(",")}`)
     return owners.ask("fire")
