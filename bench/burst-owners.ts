@@ -34,7 +34,8 @@ const owners = stores.map((store) =>
   Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logLevel: "None" })
 )
 const publishers = await Promise.all(Array.from({ length: storeCount }, async () => {
-  const client = createClient({ url })
+  // Without node-redis's per-command timer, as bench/redis.ts's clients (see there).
+  const client = createClient({ url, commandOptions: { timeout: 0 } })
   await client.connect()
   return client
 }))
