@@ -317,17 +317,27 @@ export class Owner implements Role {
   }
 
   /**
-   * Publishes a batch, and each publish learns its outcome. On one node the
-   * script also wakes the retrievers, atomically with the publish. On a
-   * cluster the Exits go to different nodes, one script each: the wake-ups
-   * then go at once to the retrievers this store already knows of (beside
-   * the publish), and again once the publish landed, for a retriever that
-   * claimed meanwhile or subscribed again and looked before it did.
+   * Publishes a batch, and each publish learns its outcome. The retrievers
+   * this store knows of are woken at once, the Exits in the message (they
+   * need not wait for the script), and the script tells them once more to
+   * look, in case that message was lost while they subscribed again. It also
+   * wakes a retriever that claimed meanwhile: on one node the script itself,
+   * atomically with the publish; on a cluster, where the Exits go to
+   * different nodes (one script each), this store once the publish landed.
    */
   private send(batch: ReadonlyArray<Outgoing>): Effect.Effect<void> {
     const { keys, ttl } = this.settings
     const inOrder = this.connection.inOrder
     const pairs = batch.map(({ exit, id }) => JSON.stringify([id, exit]))
+    const known = batch.flatMap((one, i) => {
+      const waiter = this.waiters.get(one.id)
+      if (waiter === undefined) return []
+      this.stashed.delete(one.id)
+      return [[waiter, i] as const]
+    })
+    const sent = new Set(known.map(([, i]) => i))
+    // What the script (or, on a cluster, this store once it landed) tells the waiter: see `Scripts.publish`.
+    const told = batch.map((one, i) => sent.has(i) ? one.id : pairs[i]!)
     // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown.
     const stopping = () => batch.every((one) => one.runner.status !== "running")
     const script = (items: ReadonlyArray<number>) =>
@@ -340,7 +350,7 @@ export class Owner implements Role {
             ownerName,
             this.presence.token,
             inOrder ? keys.channel("") : "",
-            ...items.flatMap((i) => [batch[i]!.exit, pairs[i]!])
+            ...items.flatMap((i) => [batch[i]!.exit, told[i]!])
           ]
         ),
         stopping
@@ -352,19 +362,16 @@ export class Owner implements Role {
       if (reply !== null && reply !== "") this.stashed.delete(one.id)
       one.done(undefined)
     }
+    const woken = this.wake(known, pairs)
     if (inOrder) {
-      return Effect.match(script(batch.map((_, i) => i)), {
+      const published = Effect.match(script(batch.map((_, i) => i)), {
         onFailure: (error) => batch.forEach((one) => settle(one, error)),
         onSuccess: (reply) => batch.forEach((one, i) => settle(one, reply[i] ?? null))
       })
+      // The script once the wake-ups landed: Redis sent them before it runs the script.
+      return Effect.andThen(woken, published)
     }
     const replies: Array<string | null | Failure> = []
-    const known = batch.flatMap((one, i) => {
-      const waiter = this.waiters.get(one.id)
-      if (waiter === undefined) return []
-      this.stashed.delete(one.id)
-      return [[waiter, i] as const]
-    })
     const scripts = Effect.forEach(batch, (_, i) =>
       Effect.match(script([i]), {
         onFailure: (error) => (replies[i] = error),
@@ -376,26 +383,36 @@ export class Owner implements Role {
           const reply = replies[i]
           return typeof reply === "string" && reply !== "" && !reply.startsWith("!") ? [[reply, i] as const] : []
         }),
-        pairs
+        told
       )
     )
     return Effect.andThen(
-      Effect.all([scripts, this.wake(known, pairs)], { concurrency: 2, discard: true }),
+      Effect.all([scripts, woken], { concurrency: 2, discard: true }),
       Effect.andThen(learned, Effect.sync(() => batch.forEach((one, i) => settle(one, replies[i]!))))
     )
   }
 
-  /** One "done" message per waiter, with the Exits of the batch it waits for (`pairs[i]`: result i's `[id, exit]`). */
-  private wake(waiters: ReadonlyArray<readonly [string, number]>, pairs: ReadonlyArray<string>): Effect.Effect<void> {
-    const byWaiter = new Map<string, Array<string>>()
+  /**
+   * One message per waiter with the Exits of the batch it waits for
+   * (`told[i]`: result i's `[id, exit]`), and one asking it to look again at
+   * those it was sent already (`told[i]`: the bare id).
+   */
+  private wake(waiters: ReadonlyArray<readonly [string, number]>, told: ReadonlyArray<string>): Effect.Effect<void> {
+    const byWaiter = new Map<string, { readonly done: Array<string>; readonly look: Array<string> }>()
     for (const [waiter, i] of waiters) {
-      const mine = byWaiter.get(waiter)
-      if (mine === undefined) byWaiter.set(waiter, [pairs[i]!])
-      else mine.push(pairs[i]!)
+      let mine = byWaiter.get(waiter)
+      if (mine === undefined) byWaiter.set(waiter, mine = { done: [], look: [] })
+      const part = told[i]!
+      if (part.startsWith("[")) mine.done.push(part)
+      else mine.look.push(part)
     }
+    const messages = [...byWaiter].flatMap(([waiter, { done, look }]) => [
+      ...(done.length > 0 ? [[waiter, `d [${done.join(",")}]`] as const] : []),
+      ...(look.length > 0 ? [[waiter, `w ${look.join(" ")}`] as const] : [])
+    ])
     return Effect.forEach(
-      byWaiter,
-      ([waiter, mine]) => Effect.ignore(this.presence.notify(waiter, `d [${mine.join(",")}]`)),
+      messages,
+      ([waiter, message]) => Effect.ignore(this.presence.notify(waiter, message)),
       { concurrency: "unbounded", discard: true }
     )
   }

@@ -197,7 +197,8 @@ export class Retriever implements Role {
 
   onMessage(kind: string, body: string): void {
     if (kind === "w") {
-      this.waits.get(body)?.wake()
+      // "w <id> ...": look again at these records.
+      for (const id of body.split(" ")) this.waits.get(id)?.wake()
     } else if (kind === "d") {
       // "d [[id, exit], ...]": done, with the Exits. Anything else on the channel is not ours: ignored.
       let done: unknown

@@ -14,7 +14,7 @@
  *   work, refreshed every `ownerHeartbeat` with a time-to-live of `ownerLostAfter`.
  * - `<prefix>p:<token>`: its sharded pub/sub channel (`SSUBSCRIBE`), the one
  *   subscription of the store: "d [[id, exit], ...]" (done: the Exits
- *   themselves) and "w <id>" (look at the record again) for the waits; "c <id>"
+ *   themselves) and "w <id> ..." (look at the records again) for the waits; "c <id>"
  *   (cancel) and "k <id> <token>" (claimed by that store) for the owner.
  */
 import { createHash } from "node:crypto"
@@ -103,23 +103,28 @@ return { f[1] or '', f[2] or '' }`)
  * in the same tick; on a cluster, one at a time, each in its own slot). KEYS
  * are each result's record and claim; ARGV the time-to-live, the owner's
  * name and token, the channels' prefix less the token (on one node only: a
- * cluster's script cannot publish to another slot), then each result's Exit
- * and its `[id, exit]` pair as JSON. Each Exit is stored once (a later
- * publish, say at shutdown, does not overwrite it). Replies, per result, the
- * waiter's token, "" when nobody claimed it yet, false when it was already
- * published, or "!" and the error when its record is not a hash (the others
- * are published all the same). With the prefix, it also wakes the waiters:
- * one message per waiter, `d [[id, exit], ...]`.
+ * cluster's script cannot publish to another slot), then per result its Exit
+ * and what to tell its waiter: its `[id, exit]` pair as JSON, or its bare id
+ * when the owner sent the Exit to the waiter already. Each Exit is stored
+ * once (a later publish, say at shutdown, does not overwrite it); one sent
+ * already whose record is gone is not stored again (its retriever read it
+ * and deleted the record). Replies, per result, the waiter's token, "" when
+ * nobody claimed it yet, false when it was already published (or read), or
+ * "!" and the error when its record is not a hash (the others are published
+ * all the same). With the prefix, it also wakes the waiters, one message
+ * each: `d [[id, exit], ...]`, and `w <id> ...` for the Exits sent already
+ * (look again: that message may have been lost while the waiter subscribed again).
  */
 export const publish = script(`
 local ttl, owner, token, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local replies, waiters, byWaiter = {}, {}, {}
 for i = 1, #KEYS / 2 do
-  local record, exit, pair = KEYS[2 * i - 1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local record, exit, told = KEYS[2 * i - 1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local sent = string.sub(told, 1, 1) ~= '['
   local f = redis.pcall('HMGET', record, 'state', 'waiter')
   if f.err then
     replies[i] = '!' .. f.err
-  elseif f[1] == 'done' then
+  elseif f[1] == 'done' or (sent and not f[1]) then
     replies[i] = false
   else
     redis.call('HSET', record, 'state', 'done', 'exit', exit, 'owner', owner, 'token', token)
@@ -128,16 +133,20 @@ for i = 1, #KEYS / 2 do
     local waiter = f[2] or ''
     replies[i] = waiter
     if prefix ~= '' and waiter ~= '' then
-      if not byWaiter[waiter] then
-        byWaiter[waiter] = {}
+      local mine = byWaiter[waiter]
+      if not mine then
+        mine = { done = {}, look = {} }
+        byWaiter[waiter] = mine
         waiters[#waiters + 1] = waiter
       end
-      table.insert(byWaiter[waiter], pair)
+      table.insert(sent and mine.look or mine.done, told)
     end
   end
 end
 for _, waiter in ipairs(waiters) do
-  redis.call('SPUBLISH', prefix .. waiter, 'd [' .. table.concat(byWaiter[waiter], ',') .. ']')
+  local mine = byWaiter[waiter]
+  if #mine.done > 0 then redis.call('SPUBLISH', prefix .. waiter, 'd [' .. table.concat(mine.done, ',') .. ']') end
+  if #mine.look > 0 then redis.call('SPUBLISH', prefix .. waiter, 'w ' .. table.concat(mine.look, ' ')) end
 end
 return replies`)
 
