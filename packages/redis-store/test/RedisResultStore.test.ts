@@ -411,7 +411,9 @@ describe("pushed, not polled", () => {
       const a = reactorWithStore()
       const b = reactorWithStore()
       const raw = await redisClient()
-      const listener = await redisClient()
+      // Its own client, closed at the end: a later test kills every subscriber connection of this server.
+      const listener = createClient({ url: redis.url })
+      await listener.connect()
       // Other work keeps A's heartbeat going: the liveness check cannot end the wait.
       a.reactor.runInReactor(Effect.never).stash()
       const work = latch<string>()
@@ -432,6 +434,7 @@ describe("pushed, not polled", () => {
       await eventually(() => marker.poll() !== undefined)
       work.open("found by looking again")
       expect(await waited).toBe("found by looking again")
+      listener.destroy()
       expect(sentElsewhere).toEqual([
         `d ${JSON.stringify([[id, JSON.stringify({ _tag: "Success", value: "found by looking again" })]])}`
       ])
