@@ -166,17 +166,11 @@ export class Owner implements Role {
     })
   }
 
-  /** A cancel request sent while nobody listened is in the record. */
+  /** A cancel request or a claim sent while nobody listened is in the record. */
   lookAgain(): void {
     const owned = [...this.owned]
     if (owned.length === 0) return
-    Effect.runFork(
-      Effect.forEach(owned, ([id, { result }]) =>
-        Effect.tap(this.cancelAsked(id), (asked) =>
-          asked
-            ? Effect.sync(() => result.cancel())
-            : Effect.void), { discard: true })
-    )
+    Effect.runFork(Effect.forEach(owned, ([id, one]) => this.readAgain(id, one), { discard: true }))
   }
 
   /**
@@ -206,12 +200,14 @@ export class Owner implements Role {
         Effect.ignore(self.presence.subscribe),
         self.connection.inOrder ? Effect.all([beat, start], { concurrency: 2 }) : Effect.all([beat, start])
       ], { concurrency: 2 })
-      // A cancel sent before we listened is in the record: read it again if we were not listening when it started.
-      if (cancel === "1" || (!wasSubscribed && (yield* self.cancelAsked(id)))) owned.result.cancel()
+      if (cancel === "1") owned.result.cancel()
       if (waiter !== "") {
         self.waiters.set(id, waiter)
         yield* Effect.ignore(self.presence.notify(waiter, `w ${id}`))
       }
+      // A cancel or a claim sent before we listened is in the record: read it again if we were not listening
+      // when it started (else its publish would not know whom to wake first).
+      if (!wasSubscribed) yield* self.readAgain(id, owned)
     })
     return this.logFailure(
       id,
@@ -432,11 +428,17 @@ export class Owner implements Role {
     })
   }
 
-  private cancelAsked(id: string): Effect.Effect<boolean> {
+  /** Reads the record again for what was sent while this store did not listen: a cancel request, who claimed it. */
+  private readAgain(id: string, owned: Owned): Effect.Effect<void> {
     const record = this.settings.keys.record(id)
-    return Effect.map(
-      Effect.option(this.connection.send<string | null>(record, ["HGET", record, "cancel"])),
-      (cancel) => cancel._tag === "Some" && cancel.value === "1"
+    return Effect.ignore(
+      Effect.map(
+        this.connection.send<[string | null, string | null]>(record, ["HMGET", record, "cancel", "waiter"]),
+        ([cancel, waiter]) => {
+          if (waiter !== null && this.owned.get(id) === owned) this.waiters.set(id, waiter)
+          if (cancel === "1") owned.result.cancel()
+        }
+      )
     )
   }
 
