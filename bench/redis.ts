@@ -550,16 +550,13 @@ if (section("burst")) {
     (row) => row.spublish,
     "1"
   )
-  const overFloor = (p: number) =>
-    median(burstRows.map((row) => percentile(row.store, p) / percentile(row.effect, p))).toFixed(2)
-  console.log(`store ÷ Effect's floor, round by round (median): p50 ${overFloor(50)}×, p99 ${overFloor(99)}×`)
-  const overScriptFloor = (p: number) =>
-    median(burstRows.map((row) => percentile(row.store, p) / percentile(row.effectScript, p))).toFixed(2)
-  console.log(
-    `store ÷ Effect's floor with the store's Redis work (median): p50 ${overScriptFloor(50)}×, p99 ${
-      overScriptFloor(99)
-    }×`
-  )
+  /** The store's time over a floor's, round by round (median), at p50 and p99. */
+  const over = (floor: (row: (typeof burstRows)[number]) => ReadonlyArray<number>) =>
+    [50, 99].map((p) =>
+      `p${p} ${median(burstRows.map((row) => percentile(row.store, p) / percentile(floor(row), p))).toFixed(2)}×`
+    ).join(", ")
+  console.log(`store ÷ Effect's floor, round by round (median): ${over((row) => row.effect)}`)
+  console.log(`store ÷ Effect's floor with the store's Redis work (median): ${over((row) => row.effectScript)}`)
   await owners.end()
   for (const client of subscribers) client.destroy()
   for (const reactor of burstB) await reactor.shutdown()

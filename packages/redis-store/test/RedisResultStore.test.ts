@@ -414,30 +414,33 @@ describe("pushed, not polled", () => {
       // Its own client, closed at the end: a later test kills every subscriber connection of this server.
       const listener = createClient({ url: redis.url })
       await listener.connect()
-      // Other work keeps A's heartbeat going: the liveness check cannot end the wait.
-      a.reactor.runInReactor(Effect.never).stash()
-      const work = latch<string>()
-      const id = a.reactor.runInReactor(work.effect).stash()
-      const waited = b.reactor.retrieve(id).wait({ timeout: "5 seconds" })
-      const record = `crochet:{${id}}:r`
-      await eventually(async () => (await raw.hGet(record, "waiter")) !== null)
-      const ownerChannel = `crochet:p:${await raw.hGet(record, "token")}`
-      // A tells the waiter it knows of first: here, one that is not B (so B misses that message), as if B's
-      // subscription was lost when it came. A hears of it after the claim's own message (same channel, in order).
-      const elsewhere = globalThis.crypto.randomUUID()
-      const sentElsewhere: Array<string> = []
-      await listener.sSubscribe(`crochet:p:${elsewhere}`, (message) => void sentElsewhere.push(message))
-      await raw.sPublish(ownerChannel, `k ${id} ${elsewhere}`)
-      // A cancel sent after it: once A acted on it, it has heard of the other waiter too.
-      const marker = a.reactor.runInReactor(Effect.never)
-      await raw.sPublish(ownerChannel, `c ${marker.stash()}`)
-      await eventually(() => marker.poll() !== undefined)
-      work.open("found by looking again")
-      expect(await waited).toBe("found by looking again")
-      listener.destroy()
-      expect(sentElsewhere).toEqual([
-        `d ${JSON.stringify([[id, JSON.stringify({ _tag: "Success", value: "found by looking again" })]])}`
-      ])
+      try {
+        // Other work keeps A's heartbeat going: the liveness check cannot end the wait.
+        a.reactor.runInReactor(Effect.never).stash()
+        const work = latch<string>()
+        const id = a.reactor.runInReactor(work.effect).stash()
+        const waited = b.reactor.retrieve(id).wait({ timeout: "5 seconds" })
+        const record = `crochet:{${id}}:r`
+        await eventually(async () => (await raw.hGet(record, "waiter")) !== null)
+        const ownerChannel = `crochet:p:${await raw.hGet(record, "token")}`
+        // A tells the waiter it knows of first: here, one that is not B (so B misses that message), as if B's
+        // subscription was lost when it came. A hears of it after the claim's own message (same channel, in order).
+        const elsewhere = globalThis.crypto.randomUUID()
+        const sentElsewhere: Array<string> = []
+        await listener.sSubscribe(`crochet:p:${elsewhere}`, (message) => void sentElsewhere.push(message))
+        await raw.sPublish(ownerChannel, `k ${id} ${elsewhere}`)
+        // A cancel sent after it: once A acted on it, it has heard of the other waiter too.
+        const marker = a.reactor.runInReactor(Effect.never)
+        await raw.sPublish(ownerChannel, `c ${marker.stash()}`)
+        await eventually(() => marker.poll() !== undefined)
+        work.open("found by looking again")
+        expect(await waited).toBe("found by looking again")
+        expect(sentElsewhere).toEqual([
+          `d ${JSON.stringify([[id, JSON.stringify({ _tag: "Success", value: "found by looking again" })]])}`
+        ])
+      } finally {
+        listener.destroy()
+      }
     },
     20_000
   )

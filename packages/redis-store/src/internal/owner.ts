@@ -331,9 +331,8 @@ export class Owner implements Role {
       this.stashed.delete(one.id)
       return [[waiter, i] as const]
     })
-    const sent = new Set(known.map(([, i]) => i))
     // What the script (or, on a cluster, this store once it landed) tells the waiter: see `Scripts.publish`.
-    const told = batch.map((one, i) => sent.has(i) ? one.id : pairs[i]!)
+    const told = batch.map((one, i) => this.waiters.has(one.id) ? one.id : pairs[i]!)
     // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown.
     const stopping = () => batch.every((one) => one.runner.status !== "running")
     const script = (items: ReadonlyArray<number>) =>
@@ -402,10 +401,11 @@ export class Owner implements Role {
       if (part.startsWith("[")) mine.done.push(part)
       else mine.look.push(part)
     }
-    const messages = [...byWaiter].flatMap(([waiter, { done, look }]) => [
-      ...(done.length > 0 ? [[waiter, `d [${done.join(",")}]`] as const] : []),
-      ...(look.length > 0 ? [[waiter, `w ${look.join(" ")}`] as const] : [])
-    ])
+    const messages: Array<readonly [waiter: string, message: string]> = []
+    for (const [waiter, { done, look }] of byWaiter) {
+      if (done.length > 0) messages.push([waiter, `d [${done.join(",")}]`])
+      if (look.length > 0) messages.push([waiter, `w ${look.join(" ")}`])
+    }
     return Effect.forEach(
       messages,
       ([waiter, message]) => Effect.ignore(this.presence.notify(waiter, message)),

@@ -128,28 +128,32 @@ export class Retriever implements Role {
         const ownerGone = wait.ownerGone
         wait.woken = false
         wait.ownerGone = false
-        return Effect.flatMap(command(self.connection.eval<Scripts.Look>(Scripts.look, [record], [])), (look) => {
-          const result = finish(look)
-          if (result !== undefined) return result
-          // The record we saw is gone (Redis lost its data), or never came within firstWrite: nothing will come.
-          if (look[0] === 0 && (wait.ownerToken !== undefined || Date.now() - stashedAt > firstWrite)) {
-            return Effect.fail(new ResultNotFound(id))
-          }
-          if (look[0] === 1 && ownerGone) {
-            return Effect.fail(
-              new OwnerLost({
-                id,
-                message:
-                  `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
-                  `${formatMillis(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
-                  "The work is lost; start it again."
-              })
-            )
-          }
-          return waiting
-        })
+        return Effect.flatMap(
+          command(self.connection.eval<Scripts.Look>(Scripts.look, [record], [])),
+          (look) => looked(look, ownerGone)
+        )
       })
     })
+    /** What a look at the record says: the Exit, the end of the wait, or wait on. */
+    const looked = (look: Scripts.Look, ownerGone: boolean): Effect.Effect<unknown, unknown> => {
+      const result = finish(look)
+      if (result !== undefined) return result
+      // The record we saw is gone (Redis lost its data), or never came within firstWrite: nothing will come.
+      if (look[0] === 0 && (wait.ownerToken !== undefined || Date.now() - stashedAt > firstWrite)) {
+        return Effect.fail(new ResultNotFound(id))
+      }
+      if (look[0] === 1 && ownerGone) {
+        return Effect.fail(
+          new OwnerLost({
+            id,
+            message: `The process that stashed ${id} (${look[1] ?? "unknown"}) stopped refreshing its heartbeat for ` +
+              `${formatMillis(ownerLostAfter)} before the result was ready: it died or lost Redis. ` +
+              "The work is lost; start it again."
+          })
+        )
+      }
+      return waiting
+    }
     // The claim, then what to do: its outcome at once, or the wait.
     const claiming = Effect.gen(function*() {
       if (self.waits.has(id)) {
