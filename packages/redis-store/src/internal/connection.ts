@@ -40,6 +40,12 @@ export interface Connection {
   knownDown(): StoreUnavailable | undefined
   /** A command, sent to the node that holds `key`, bounded by `commandTimeout`. */
   send<A>(key: string, args: ReadonlyArray<string>): Effect.Effect<A, StoreUnavailable | WrongType>
+  /**
+   * Commands written together, each to the node that holds its key: done once each was answered or
+   * failed, or after `commandTimeout`. Their replies and failures are dropped (a lost connection is
+   * noticed as for `send`): for messages whose loss the store covers otherwise.
+   */
+  sendEach(commands: ReadonlyArray<readonly [key: string, args: ReadonlyArray<string>]>): Effect.Effect<void>
   /** A script on `keys` (all in one hash slot), bounded by `commandTimeout`. */
   eval<A>(
     script: Script,
@@ -132,6 +138,18 @@ class NodeRedisConnection implements Connection {
 
   send<A>(key: string, args: ReadonlyArray<string>): Effect.Effect<A, StoreUnavailable | WrongType> {
     return this.run((clients) => sendTo(clients, key, args) as Promise<A>)
+  }
+
+  sendEach(commands: ReadonlyArray<readonly [key: string, args: ReadonlyArray<string>]>): Effect.Effect<void> {
+    return Effect.ignore(
+      this.run((clients) =>
+        Promise.all(commands.map(([key, args]) =>
+          sendTo(clients, key, args).catch((error: unknown) => {
+            this.failure(clients, error)
+          })
+        ))
+      )
+    )
   }
 
   eval<A>(

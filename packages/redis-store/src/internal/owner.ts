@@ -363,8 +363,9 @@ export class Owner implements Role {
         onFailure: (error) => batch.forEach((one) => settle(one, error)),
         onSuccess: (reply) => batch.forEach((one, i) => settle(one, reply[i] ?? null))
       })
-      // The script once the wake-ups landed: Redis sent them before it runs the script.
-      return Effect.andThen(woken, published)
+      // The script once the wake-ups landed (Redis sent them before it runs the script), and after the I/O
+      // this process has read meanwhile: a retriever here reads its wake-up before the script is written.
+      return known.length === 0 ? published : Effect.andThen(woken, Effect.andThen(Effect.yieldNow, published))
     }
     const replies: Array<string | null | Failure> = []
     const scripts = Effect.forEach(batch, (_, i) =>
@@ -406,11 +407,7 @@ export class Owner implements Role {
       if (done.length > 0) messages.push([waiter, `d [${done.join(",")}]`])
       if (look.length > 0) messages.push([waiter, `w ${look.join(" ")}`])
     }
-    return Effect.forEach(
-      messages,
-      ([waiter, message]) => Effect.ignore(this.presence.notify(waiter, message)),
-      { concurrency: "unbounded", discard: true }
-    )
+    return messages.length === 0 ? Effect.void : this.presence.notifyEach(messages)
   }
 
   /** The heartbeat of this store's owned work: one key per store, not per result. */

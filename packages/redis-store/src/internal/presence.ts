@@ -69,6 +69,14 @@ export class Presence {
     return Effect.asVoid(this.connection.send(channel, ["SPUBLISH", channel, message]))
   }
 
+  /** `notify` for each `[token, message]`, written together: done once each was answered or failed (failures dropped). */
+  notifyEach(messages: ReadonlyArray<readonly [token: string, message: string]>): Effect.Effect<void> {
+    return this.connection.sendEach(messages.map(([token, message]) => {
+      const channel = this.settings.keys.channel(token)
+      return [channel, ["SPUBLISH", channel, message]] as const
+    }))
+  }
+
   /**
    * Runs the keeper while a role is busy (it keeps the process alive
    * meanwhile, as the work would). It never fails, and it ends only when
