@@ -26,9 +26,11 @@
  *   message completes: no store, no records), the store's publish scripts
  *   for 500 claimed records sent at once by 4 bare node-redis clients there
  *   to 4 subscribed clients here, and 500 `SPUBLISH` sent the same way.
- * - BullMQ (`queue.add` + `job.waitUntilFinished`, its Worker in another
- *   process: bench/bullmq-worker.ts) on the same Redis, alternated with the
- *   store in blocks: round trips/s, and completion → waiter p50/p99.
+ * - BullMQ (`queue.add` + `job.waitUntilFinished`) on the same Redis,
+ *   alternated with the store in blocks: round trips/s, and completion →
+ *   waiter p50/p99 with both completing in one process of their own
+ *   (bench/worker-process.ts: BullMQ's Worker, and the store's owner), as
+ *   deployed and timed by one clock, with a bare SPUBLISH from there as the floor.
  */
 import { Reactor } from "@crochet/core"
 import { RedisResultStore } from "@crochet/redis-store"
@@ -170,8 +172,9 @@ const child = async (file: string, args: ReadonlyArray<string>) => {
   )
   const lines = createInterface({ input: spawned.stdout! })[Symbol.asyncIterator]()
   const next = async () => JSON.parse((await lines.next()).value as string)
+  const tell = (command: string) => spawned.stdin!.write(`${command}\n`)
   const ask = async (command: string) => {
-    spawned.stdin!.write(`${command}\n`)
+    tell(command)
     return next()
   }
   await next()
@@ -186,7 +189,8 @@ const child = async (file: string, args: ReadonlyArray<string>) => {
     spawned.stdin!.end()
     await new Promise((resolve) => spawned.once("exit", resolve))
   }
-  return { ask, next, offset: best.offset, end }
+  /** At most this far off: half the quickest round trip. */
+  return { ask, tell, next, offset: best.offset, offsetError: best.roundTrip / 2, end }
 }
 
 // --- completion → remote wake -----------------------------------------------------------
@@ -569,7 +573,8 @@ if (section("bullmq")) {
   const queue = new Queue("bench", { connection })
   const queueEvents = new QueueEvents("bench", { connection })
   await queueEvents.waitUntilReady()
-  const worker = await child("bullmq-worker.ts", [String(server.port)])
+  // BullMQ's Worker and the store's owner, both in one process of their own (as deployed), timed by one clock.
+  const worker = await child("worker-process.ts", [String(server.port)])
 
   const blocks = { count: 5, trips: 300, wakes: 100 }
   const bullTrips = async (trips: number) => {
@@ -595,30 +600,56 @@ if (section("bullmq")) {
     }
     return samples
   }
-  const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
-  const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number>, floor: [] as Array<number> }
-  // The platform's floor for a wake-up: node-redis SPUBLISH → SSUBSCRIBE, one after each of the store's (same idle gap).
+  /** The store's wake-ups: work stashed in the Worker's process completes there, and is waited for here. */
+  const storeWakes = async (count: number) => {
+    const samples: Array<number> = []
+    for (let i = 0; i < count; i++) {
+      const { id } = await worker.ask("stash") as { id: string }
+      const woken = b.retrieve(id).wait({ timeout: "10 seconds" }).then(now)
+      await claimed(id)
+      await pause(1)
+      // Asked for its end time once the wait resolved: that process does nothing else meanwhile, as BullMQ's Worker.
+      worker.tell("go")
+      const at = await woken
+      const { completedAt } = await worker.ask("completed") as { completedAt: number }
+      samples.push(at - (completedAt - worker.offset))
+      await pause(1)
+    }
+    return samples
+  }
+  // The platform's floor for a wake-up: a bare node-redis SPUBLISH from the Worker's process → SSUBSCRIBE here.
   const subscriber = raw.duplicate()
   await subscriber.connect()
-  const floor = await spublishPeer({
-    sPublish: (channel, message) => raw.sPublish(channel, message),
-    sSubscribe: (channel, listener) => subscriber.sSubscribe(channel, listener)
-  })
+  let arrived: (() => void) | undefined
+  await subscriber.sSubscribe("bench:peer", () => arrived?.())
+  const floorWakes = async (count: number) => {
+    const samples: Array<number> = []
+    for (let i = 0; i < count; i++) {
+      const received = new Promise<number>((resolve) => {
+        arrived = () => resolve(now())
+      })
+      const { at } = await worker.ask("spublish bench:peer") as { at: number }
+      samples.push(await received - (at - worker.offset))
+      await pause(1)
+    }
+    return samples
+  }
+  const rates = { store: [] as Array<number>, bullmq: [] as Array<number> }
+  const wakeSamples = { store: [] as Array<number>, bullmq: [] as Array<number>, floor: [] as Array<number> }
   await bullTrips(50)
   await storeTrips(50)
   for (let block = 0; block < blocks.count; block++) {
     rates.bullmq.push(await bullTrips(blocks.trips))
     rates.store.push(await storeTrips(blocks.trips))
     wakeSamples.bullmq.push(...await bullWakes(blocks.wakes))
-    const { peers, samples } = await wakeTimes(a, b, blocks.wakes, floor)
-    wakeSamples.store.push(...samples)
-    wakeSamples.floor.push(...peers)
+    wakeSamples.store.push(...await storeWakes(blocks.wakes))
+    wakeSamples.floor.push(...await floorWakes(blocks.wakes))
   }
   subscriber.destroy()
   await worker.end()
   await queueEvents.close()
   await queue.close()
-  const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(1)}×`
+  const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(2)}×`
   console.log(
     `\nBullMQ ${
       JSON.parse(
@@ -627,35 +658,28 @@ if (section("bullmq")) {
         )
       ).version
     } ` +
-      `(queue.add + job.waitUntilFinished, its Worker in another process) against the store (both stores in this process), ` +
-      `the same Redis, alternated: ${blocks.count} blocks of ${blocks.trips} round trips (median) and of ${blocks.wakes} wake-ups`
+      `(queue.add + job.waitUntilFinished) against the store, the same Redis, alternated: ${blocks.count} blocks of ` +
+      `${blocks.trips} round trips (median; the store's two sides both in this process) and of ${blocks.wakes} wake-ups ` +
+      `(each from the end of the work's code in one process of their own, BullMQ's Worker's and the store's owner's, ` +
+      `to the waiter here; the clocks' offset is the same for all three and within ±${ms(worker.offsetError)})`
   )
   console.log("| | round trips/s | completion → waiter p50 | p99 |")
   console.log("|---|---:|---:|---:|")
+  const row = (name: string, trips: string, samples: ReadonlyArray<number>) =>
+    console.log(`| ${name} | ${trips} | ${ms(percentile(samples, 50))} | ${ms(percentile(samples, 99))} |`)
+  row("RedisResultStore", Math.round(median(rates.store)).toLocaleString("en"), wakeSamples.store)
+  row("BullMQ", Math.round(median(rates.bullmq)).toLocaleString("en"), wakeSamples.bullmq)
+  row("↳ floor: a bare node-redis SPUBLISH from that process → SSUBSCRIBE here", "", wakeSamples.floor)
+  /** BullMQ's figure over another's (above 1: the other is quicker), at p50 and p99. */
+  const over = (samples: ReadonlyArray<number>) =>
+    [50, 99].map((p) => ratio(percentile(wakeSamples.bullmq, p), percentile(samples, p))).join(" | ")
   console.log(
-    `| RedisResultStore | ${Math.round(median(rates.store)).toLocaleString("en")} | ${
-      ms(percentile(wakeSamples.store, 50))
-    } | ${ms(percentile(wakeSamples.store, 99))} |`
+    `| BullMQ's wake-up ÷ the floor's (a bare message: no work, no store around it) | | ${over(wakeSamples.floor)} |`
   )
   console.log(
-    `| BullMQ | ${Math.round(median(rates.bullmq)).toLocaleString("en")} | ${
-      ms(percentile(wakeSamples.bullmq, 50))
-    } | ${ms(percentile(wakeSamples.bullmq, 99))} |`
-  )
-  console.log(
-    `| ↳ floor: node-redis SPUBLISH → SSUBSCRIBE, one after each of the store's wake-ups | | ${
-      ms(percentile(wakeSamples.floor, 50))
-    } | ${ms(percentile(wakeSamples.floor, 99))} |`
-  )
-  console.log(
-    `| floor ÷ BullMQ (a bare message: no work, no store around it) | | ${
-      ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.floor, 50))
-    } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.floor, 99))} faster |`
-  )
-  console.log(
-    `| store ÷ BullMQ | ${ratio(median(rates.store), median(rates.bullmq))} | ${
-      ratio(percentile(wakeSamples.bullmq, 50), percentile(wakeSamples.store, 50))
-    } faster | ${ratio(percentile(wakeSamples.bullmq, 99), percentile(wakeSamples.store, 99))} faster |`
+    `| store ÷ BullMQ (round trips), BullMQ's ÷ the store's (wake-ups) | ${
+      ratio(median(rates.store), median(rates.bullmq))
+    } | ${over(wakeSamples.store)} |`
   )
 }
 
