@@ -17,6 +17,7 @@
  *                per client for its share of the records, claimed by <tokens>, comma-separated, round
  *                robin), sent at once from the bare clients with no store around it: {"ready": true}
  *                once the records are written, then "fire" sends them: {"at": ...}
+ *   published    once the owners published every Exit (their reactors have nothing in flight): {"published": true}
  *   clock        {"clock": ...}, for the bench to measure the offset between the processes' clocks
  *   node bench/burst-owners.ts <redis url> <count> <stores>
  */
@@ -151,6 +152,9 @@ input.on("line", async (line) => {
     print({ at })
     await Promise.all(ended)
     print({ completedAt })
+  } else if (command === "published") {
+    while (owners.some((owner) => owner.stats().inFlight > 0)) await new Promise((resolve) => setTimeout(resolve, 1))
+    print({ published: true })
   } else if (command === "clock") {
     print({ clock: now() })
   } else if (command === "spublish") {

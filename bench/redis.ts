@@ -403,6 +403,8 @@ if (section("burst")) {
     await owners.ask("go")
     const { completedAt } = await owners.next() as { completedAt: Array<number> }
     const wokenAt = await Promise.all(woken)
+    // Every command of the burst, the publish scripts that follow the wake-ups too.
+    await owners.ask("published")
     const commands = Number(/total_commands_processed:(\d+)/.exec(await raw.info("stats"))![1]) - 1
     return {
       samples: wokenAt.map((at, i) => at - ours(completedAt[i]!)),
