@@ -459,8 +459,12 @@ describe("pushed, not polled", () => {
     const ids = ["first", "broken", "last"].map((name) =>
       reactor.runInReactor(work.effect.pipe(Effect.map((value) => `${value} ${name}`))).stash()
     )
-    const [first, broken, last] = ids.map((id) => b.reactor.retrieve(id))
-    await eventually(async () => (await raw.hGet(`crochet:{${ids[2]}}:r`, "waiter")) !== null)
+    // Nobody retrieves "broken" yet: its publish is the script's alone (an Exit that reached its retriever
+    // first is read and its record deleted before the script comes).
+    const [first, last] = [ids[0]!, ids[2]!].map((id) => b.reactor.retrieve(id))
+    for (const id of [ids[0], ids[2]]) {
+      await eventually(async () => (await raw.hGet(`crochet:{${id}}:r`, "waiter")) !== null)
+    }
     await raw.del(`crochet:{${ids[1]}}:r`)
     await raw.set(`crochet:{${ids[1]}}:r`, "not a hash")
     work.open("done")
@@ -469,7 +473,6 @@ describe("pushed, not polled", () => {
     await eventually(() => lines.some((line) => line.includes(ids[1]!)))
     expect(lines.find((line) => line.includes(ids[1]!))).toMatch(/could not be published.*WRONGTYPE/)
     expect(lines.some((line) => line.includes(ids[0]!) || line.includes(ids[2]!))).toBe(false)
-    broken!.cancel()
   })
 
   it("a lost subscription is made again and every pending wait looks again", async () => {

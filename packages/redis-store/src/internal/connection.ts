@@ -41,11 +41,13 @@ export interface Connection {
   /** A command, sent to the node that holds `key`, bounded by `commandTimeout`. */
   send<A>(key: string, args: ReadonlyArray<string>): Effect.Effect<A, StoreUnavailable | WrongType>
   /**
-   * Commands written together, each to the node that holds its key: done once each was answered or
-   * failed, or after `commandTimeout`. Their replies and failures are dropped (a lost connection is
-   * noticed as for `send`): for messages whose loss the store covers otherwise.
+   * Commands written together, each to the node that holds its key: once each was answered or failed
+   * (or after `commandTimeout`), each one's reply, `undefined` for a failure (a lost connection is noticed
+   * as for `send`). For messages whose loss the store covers otherwise.
    */
-  sendEach(commands: ReadonlyArray<readonly [key: string, args: ReadonlyArray<string>]>): Effect.Effect<void>
+  sendEach(
+    commands: ReadonlyArray<readonly [key: string, args: ReadonlyArray<string>]>
+  ): Effect.Effect<ReadonlyArray<unknown>>
   /** A script on `keys` (all in one hash slot), bounded by `commandTimeout`. */
   eval<A>(
     script: Script,
@@ -140,15 +142,19 @@ class NodeRedisConnection implements Connection {
     return this.run((clients) => sendTo(clients, key, args) as Promise<A>)
   }
 
-  sendEach(commands: ReadonlyArray<readonly [key: string, args: ReadonlyArray<string>]>): Effect.Effect<void> {
-    return Effect.ignore(
+  sendEach(
+    commands: ReadonlyArray<readonly [key: string, args: ReadonlyArray<string>]>
+  ): Effect.Effect<ReadonlyArray<unknown>> {
+    return Effect.orElseSucceed(
       this.run((clients) =>
         Promise.all(commands.map(([key, args]) =>
           sendTo(clients, key, args).catch((error: unknown) => {
             this.failure(clients, error)
+            return undefined
           })
         ))
-      )
+      ),
+      () => commands.map(() => undefined)
     )
   }
 

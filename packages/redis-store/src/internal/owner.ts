@@ -62,6 +62,13 @@ interface Unpublished {
 /** A batch of publishes is one script: at most this many results, and this much encoded Exit (unless one alone is more). */
 const maxBatch = 256
 const maxBatchBytes = 1 << 20
+/**
+ * How long a publish script waits when every Exit of its batch reached its retriever first (ms): by
+ * then the retrievers have mostly read and deleted the records, which the script then only finds gone
+ * (a quarter of its Redis work, and none of it during a burst's wake-ups). A wake-up lost all the same
+ * is covered this much later.
+ */
+const recordAfter = 10
 
 export class Owner implements Role {
   private readonly connection: Connection
@@ -363,9 +370,14 @@ export class Owner implements Role {
         onFailure: (error) => batch.forEach((one) => settle(one, error)),
         onSuccess: (reply) => batch.forEach((one, i) => settle(one, reply[i] ?? null))
       })
-      // The script once the wake-ups landed (Redis sent them before it runs the script), and after the I/O
-      // this process has read meanwhile: a retriever here reads its wake-up before the script is written.
-      return known.length === 0 ? published : Effect.andThen(woken, Effect.andThen(Effect.yieldNow, published))
+      if (known.length === 0) return published
+      // The script once the wake-ups landed (Redis sent them before it runs the script): at once if one of
+      // the batch's Exits did not reach its retriever, else `recordAfter` later.
+      return Effect.flatMap(woken, (delivered) =>
+        Effect.andThen(
+          delivered && known.length === batch.length ? Effect.sleep(recordAfter) : Effect.yieldNow,
+          published
+        ))
     }
     const replies: Array<string | null | Failure> = []
     const scripts = Effect.forEach(batch, (_, i) =>
@@ -391,9 +403,13 @@ export class Owner implements Role {
   /**
    * One message per waiter with the Exits of the batch it waits for
    * (`told[i]`: result i's `[id, exit]`), and one asking it to look again at
-   * those it was sent already (`told[i]`: the bare id).
+   * those it was sent already (`told[i]`: the bare id). Whether every
+   * message reached its waiter's subscription.
    */
-  private wake(waiters: ReadonlyArray<readonly [string, number]>, told: ReadonlyArray<string>): Effect.Effect<void> {
+  private wake(
+    waiters: ReadonlyArray<readonly [string, number]>,
+    told: ReadonlyArray<string>
+  ): Effect.Effect<boolean> {
     const byWaiter = new Map<string, { readonly done: Array<string>; readonly look: Array<string> }>()
     for (const [waiter, i] of waiters) {
       let mine = byWaiter.get(waiter)
@@ -407,7 +423,7 @@ export class Owner implements Role {
       if (done.length > 0) messages.push([waiter, `d [${done.join(",")}]`])
       if (look.length > 0) messages.push([waiter, `w ${look.join(" ")}`])
     }
-    return messages.length === 0 ? Effect.void : this.presence.notifyEach(messages)
+    return messages.length === 0 ? Effect.succeed(true) : this.presence.notifyEach(messages)
   }
 
   /** The heartbeat of this store's owned work: one key per store, not per result. */

@@ -69,12 +69,18 @@ export class Presence {
     return Effect.asVoid(this.connection.send(channel, ["SPUBLISH", channel, message]))
   }
 
-  /** `notify` for each `[token, message]`, written together: done once each was answered or failed (failures dropped). */
-  notifyEach(messages: ReadonlyArray<readonly [token: string, message: string]>): Effect.Effect<void> {
-    return this.connection.sendEach(messages.map(([token, message]) => {
-      const channel = this.settings.keys.channel(token)
-      return [channel, ["SPUBLISH", channel, message]] as const
-    }))
+  /**
+   * `notify` for each `[token, message]`, written together: once each was answered or failed, whether
+   * every one reached a subscriber of its channel (`SPUBLISH`'s count).
+   */
+  notifyEach(messages: ReadonlyArray<readonly [token: string, message: string]>): Effect.Effect<boolean> {
+    return Effect.map(
+      this.connection.sendEach(messages.map(([token, message]) => {
+        const channel = this.settings.keys.channel(token)
+        return [channel, ["SPUBLISH", channel, message]] as const
+      })),
+      (replies) => replies.every((reply) => typeof reply === "number" && reply > 0)
+    )
   }
 
   /**
