@@ -65,8 +65,8 @@ const maxBatchBytes = 1 << 20
 /**
  * How long a publish script waits when every Exit of its batch reached its retriever first (ms): by
  * then the retrievers have mostly read and deleted the records, which the script then only finds gone
- * (a quarter of its Redis work, and none of it during a burst's wake-ups). A wake-up lost all the same
- * is covered this much later.
+ * (a quarter of the Redis commands, and none of them during a burst's wake-ups). A wake-up lost all
+ * the same (its connection dropped after Redis counted it) is covered this much later.
  */
 const recordAfter = 10
 
@@ -371,8 +371,9 @@ export class Owner implements Role {
         onSuccess: (reply) => batch.forEach((one, i) => settle(one, reply[i] ?? null))
       })
       if (known.length === 0) return published
-      // The script once the wake-ups landed (Redis sent them before it runs the script): at once if one of
-      // the batch's Exits did not reach its retriever, else `recordAfter` later.
+      // The script once the wake-ups landed (Redis sent them before it runs the script): if one of the
+      // batch's Exits reached nobody, after the I/O this process read meanwhile (a retriever here reads its
+      // wake-up first), else `recordAfter` later.
       return Effect.flatMap(woken, (delivered) =>
         Effect.andThen(
           delivered && known.length === batch.length ? Effect.sleep(recordAfter) : Effect.yieldNow,
