@@ -332,14 +332,16 @@ export class Owner implements Role {
     const { keys, ttl } = this.settings
     const inOrder = this.connection.inOrder
     const pairs = batch.map(({ exit, id }) => JSON.stringify([id, exit]))
-    const known = batch.flatMap((one, i) => {
-      const waiter = this.waiters.get(one.id)
-      if (waiter === undefined) return []
-      this.stashed.delete(one.id)
-      return [[waiter, i] as const]
-    })
+    /** The waiters this store knows of, with their result's index: they get the Exits first. */
+    const known: Array<readonly [waiter: string, index: number]> = []
     // What the script (or, on a cluster, this store once it landed) tells the waiter: see `Scripts.publish`.
-    const told = batch.map((one, i) => this.waiters.has(one.id) ? one.id : pairs[i]!)
+    const told = batch.map((one, i) => {
+      const waiter = this.waiters.get(one.id)
+      if (waiter === undefined) return pairs[i]!
+      this.stashed.delete(one.id)
+      known.push([waiter, i])
+      return one.id
+    })
     // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown.
     const stopping = () => batch.every((one) => one.runner.status !== "running")
     const script = (items: ReadonlyArray<number>) =>
@@ -371,14 +373,13 @@ export class Owner implements Role {
         onSuccess: (reply) => batch.forEach((one, i) => settle(one, reply[i] ?? null))
       })
       if (known.length === 0) return published
-      // The script once the wake-ups landed (Redis sent them before it runs the script): if one of the
-      // batch's Exits reached nobody, after the I/O this process read meanwhile (a retriever here reads its
-      // wake-up first), else `recordAfter` later.
-      return Effect.flatMap(woken, (delivered) =>
-        Effect.andThen(
-          delivered && known.length === batch.length ? Effect.sleep(recordAfter) : Effect.yieldNow,
-          published
-        ))
+      // The script once the wake-ups landed (Redis sent them before it runs the script): `recordAfter` later
+      // when every Exit of the batch reached its retriever, else at once.
+      return Effect.flatMap(
+        woken,
+        (delivered) =>
+          delivered && known.length === batch.length ? Effect.andThen(Effect.sleep(recordAfter), published) : published
+      )
     }
     const replies: Array<string | null | Failure> = []
     const scripts = Effect.forEach(batch, (_, i) =>
