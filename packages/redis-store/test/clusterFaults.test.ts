@@ -139,6 +139,13 @@ describe("failover to a replica (6 nodes, cluster-node-timeout 1000)", () => {
       const slot = await slotOf(nodes[0]!, `crochet:{${id}}:r`)
       const victim = nodes.find((node) => node.address === owners.get(slot))!
       const survivor = nodes.find((node) => node !== victim)!
+      // The record written and claimed before its copy is checked: Redis replicates after it replies, so a
+      // write that lands after the check can die with the master (the wait would then get ResultNotFound).
+      const record = `crochet:{${id}}:r`
+      await eventually(async () => {
+        const [state, waiter] = await on<Array<string | null>>(victim, ["HMGET", record, "state", "waiter"])
+        return state === "pending" && waiter !== null
+      })
       await eventually(async () => {
         const info = await on<string>(victim, ["INFO", "replication"])
         const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
@@ -185,6 +192,14 @@ describe("a slot moved under pending waits, racing the completion", () => {
   type Admin = (args: Array<string>) => Promise<unknown>
   let admin: { readonly clients: Map<ClusterNode, Admin> } | undefined
   let migrations = Promise.resolve()
+  /**
+   * Lanes take turns to hand a slot to its target. The node that takes a slot bumps its config epoch: if it
+   * still claimed a slot another lane is moving away from it (its `SETSLOT … NODE` not yet processed), its
+   * gossip carries that claim with the higher epoch. Nodes that already moved that slot then give it back,
+   * its new master is told to give it up, and it can end with nobody claiming it and the nodes disagreeing
+   * for good: the next move of that slot finds no owner, and a cluster client follows `MOVED` in a circle.
+   */
+  let takeOvers = Promise.resolve()
 
   /** One 3-master cluster for every round of this describe. */
   const moves = async () => {
@@ -234,7 +249,9 @@ describe("a slot moved under pending waits, racing the completion", () => {
     // the slot changed hands meanwhile (IMPORTING on a node that already serves it is refused).
     for (;;) {
       const source = await agreedOwner(slot, 1_500)
-      if (source === undefined) throw new Error(`the nodes did not agree who serves slot ${slot} within 30 s`)
+      if (source === undefined) {
+        throw new Error(`the nodes did not agree who serves slot ${slot} within 30 s:\n${await views(slot)}`)
+      }
       const others = nodes.filter((node) => node !== source)
       const target = others[Math.floor(Math.random() * others.length)]!
       const [sourceId, targetId] = await Promise.all(
@@ -259,29 +276,36 @@ describe("a slot moved under pending waits, racing the completion", () => {
       migrations = migrated.catch(() => undefined)
       await migrated
       const assign = (node: ClusterNode) => run(node, ["CLUSTER", "SETSLOT", String(slot), "NODE", targetId!])
-      return async () => {
-        if (order === "redis-cli") {
-          await assign(target)
-          await assign(source)
-        } else {
-          await assign(source)
-          await sleep(200)
-          await assign(target)
-        }
+      /** The target takes the slot (and bumps its config epoch), until every node agrees: one lane at a time. */
+      const takeOver = async () => {
+        await assign(target)
+        if (order === "redis-cli") await assign(source)
         for (const node of others) if (node !== target) await assign(node)
-        // A node that bumped its config epoch just before (another lane's move) can win the slot back by
-        // gossip, and then nobody serves it. Assigned again until every node agrees the target serves it
-        // (looked at every 100 ms: this runs while the round's wait is timed).
+        // Gossip sent before a node took the new assignment can still hand the slot back for a moment: assigned
+        // again until every node agrees the target serves it (looked at every 100 ms: the round's wait is timed).
         for (let tries = 1;; tries++) {
           if (await agreedOwner(slot, 0) === target) return
           if (tries > 300) {
-            throw new Error(`slot ${slot} was assigned to ${target.address} but not every node agreed within 30 s`)
+            throw new Error(
+              `slot ${slot} was assigned to ${target.address} but not every node agreed within 30 s:\n${await views(
+                slot
+              )}`
+            )
           }
           if (tries % 5 === 0) {
             for (const node of [target, ...others.filter((other) => other !== target), source]) await assign(node)
           }
           await sleep(100)
         }
+      }
+      return async () => {
+        if (order === "gap") {
+          await assign(source)
+          await sleep(200)
+        }
+        const turn = takeOvers.then(takeOver)
+        takeOvers = turn.catch(() => undefined)
+        await turn
       }
     }
   }
@@ -313,6 +337,21 @@ describe("a slot moved under pending waits, racing the completion", () => {
       if (tried >= tries) return undefined
       await sleep(20)
     }
+  }
+
+  /** Each node's view of the masters (address, flags, config epoch, serving `slot`?): for a failure's message. */
+  const views = async (slot: number): Promise<string> => {
+    const lines: Array<string> = []
+    for (const [node, run] of admin!.clients) {
+      const masters = (await run(["CLUSTER", "NODES"]) as string).split("\n").filter((line) => line.includes("master"))
+      lines.push(`${node.address} sees: ${
+        masters.map((line) => {
+          const [, address, flags, , , , epoch] = line.split(" ")
+          return `${address} ${flags} epoch ${epoch}${serves(line, slot) ? " serves it" : ""}`
+        }).join("; ")
+      }`)
+    }
+    return lines.join("\n")
   }
 
   type Kind = "result" | "retriever's channel" | "owner's channel"
