@@ -108,7 +108,11 @@ export interface RedisResultStore extends ResultStore.ResultStore, AsyncDisposab
    * Redis is missing.
    */
   ready(): Promise<void>
-  /** Closes the connection (waiting up to `commandTimeout` for in-flight replies). Later calls fail with `StoreUnavailable`. Idempotent. */
+  /**
+   * Closes the connection, once the results this store is publishing landed
+   * (each tried once) and the replies under way came (each waited for up to
+   * `commandTimeout`). Later calls fail with `StoreUnavailable`. Idempotent.
+   */
   close(): Promise<void>
 }
 
@@ -349,8 +353,7 @@ const decodeOptions = (options: StoreOptions | undefined, call: string): StoreSe
 }
 
 const storeOn = (connection: Connection, settings: StoreSettings): RedisResultStore => {
-  const store = makeStore(connection, settings)
-  const close = () => connection.close()
+  const { close, ...store } = makeStore(connection, settings)
   return {
     ...store,
     ready: () => Effect.runPromise(Effect.asVoid(connection.send(`${settings.keys.prefix}ready`, ["PING"]))),

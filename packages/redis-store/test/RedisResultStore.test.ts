@@ -475,6 +475,36 @@ describe("pushed, not polled", () => {
     expect(lines.some((line) => line.includes(ids[0]!) || line.includes(ids[2]!))).toBe(false)
   })
 
+  it("close() right after a wait got its value publishes that result first: nothing logged, no record left pending", async () => {
+    // The publish's script follows a delivered wake-up 10 ms later (see the owner's `recordAfter`): a close
+    // meanwhile sends it at once and waits for it, as it waits for every reply under way.
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      lines.push(JSON.stringify(message))
+    })
+    const store = RedisResultStore.make(testOptions(redis.url))
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    const b = reactorWithStore()
+    const raw = await redisClient()
+    const record = (id: string) => `crochet:{${id}}:r`
+    const work = latch<string>()
+    const ids = ["one", "two"].map((name) =>
+      reactor.runInReactor(work.effect.pipe(Effect.map((v) => `${v} ${name}`))).stash()
+    )
+    const results = ids.map((id) => b.reactor.retrieve(id))
+    for (const id of ids) await eventually(async () => (await raw.hGet(record(id), "waiter")) !== null)
+    work.open("done")
+    expect(await Promise.all(results.map((result) => result.wait({ timeout: "5 seconds" })))).toEqual([
+      "done one",
+      "done two"
+    ])
+    await store.close()
+    await reactor.shutdown()
+    expect(lines).toEqual([])
+    for (const id of ids) expect(await raw.hGet(record(id), "state")).not.toBe("pending")
+  })
+
   it("a lost subscription is made again and every pending wait looks again", async () => {
     const a = reactorWithStore()
     const b = reactorWithStore()

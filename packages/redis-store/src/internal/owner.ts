@@ -8,8 +8,10 @@
 import { type EventualResult, type Reactor, ResultStore } from "@crochet/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { hostname } from "node:os"
 import { type StoreUnavailable, UnencodableResult } from "../Errors.ts"
 import { type Connection, WrongType } from "./connection.ts"
@@ -84,6 +86,10 @@ export class Owner implements Role {
   private readonly waiters = new Map<string, string>()
   /** Exits to publish at the end of this tick, together. */
   private outgoing: Array<Outgoing> = []
+  /** Publishes under way (sent, or their script held back `recordAfter`): `close` waits for them. */
+  private readonly sending = new Set<Fiber.Fiber<void>>()
+  /** Done by `close`: held-back scripts go at once, and no publish is tried again. */
+  private readonly closing = Deferred.makeUnsafe<void>()
   private lastBeat = 0
   private lastExtend = 0
 
@@ -300,6 +306,16 @@ export class Owner implements Role {
     else if (this.outgoing.length === 1) process.nextTick(() => this.flush())
   }
 
+  /**
+   * Before the connection closes: what waits to be published is sent now,
+   * held-back scripts too, each tried once. Resolves once all landed or failed.
+   */
+  close(): Promise<void> {
+    Deferred.doneUnsafe(this.closing, Effect.void)
+    this.flush()
+    return Effect.runPromise(Effect.forEach([...this.sending], Fiber.await, { discard: true }))
+  }
+
   /** Sends what is waiting to be published, in batches of a bounded size. */
   private flush(): void {
     const outgoing = this.outgoing
@@ -309,14 +325,20 @@ export class Owner implements Role {
     let size = 0
     for (const one of outgoing) {
       if (batch.length === maxBatch || (batch.length > 0 && size + one.exit.length > maxBatchBytes)) {
-        Effect.runFork(this.send(batch))
+        this.sendTracked(batch)
         batch = []
         size = 0
       }
       batch.push(one)
       size += one.exit.length
     }
-    Effect.runFork(this.send(batch))
+    this.sendTracked(batch)
+  }
+
+  private sendTracked(batch: ReadonlyArray<Outgoing>): void {
+    const fiber = Effect.runFork(this.send(batch))
+    this.sending.add(fiber)
+    fiber.addObserver(() => this.sending.delete(fiber))
   }
 
   /**
@@ -342,8 +364,8 @@ export class Owner implements Role {
       known.push([waiter, i])
       return one.id
     })
-    // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown.
-    const stopping = () => batch.every((one) => one.runner.status !== "running")
+    // A Redis outage is ridden out as for every command of the store (see `tolerant`), but by a shutdown or a close.
+    const stopping = () => Deferred.isDoneUnsafe(this.closing) || batch.every((one) => one.runner.status !== "running")
     const script = (items: ReadonlyArray<number>) =>
       this.tolerant(
         this.connection.eval<ReadonlyArray<string | null>>(
@@ -378,7 +400,9 @@ export class Owner implements Role {
       return Effect.flatMap(
         woken,
         (delivered) =>
-          delivered && known.length === batch.length ? Effect.andThen(Effect.sleep(recordAfter), published) : published
+          delivered && known.length === batch.length
+            ? Effect.andThen(Effect.raceFirst(Effect.sleep(recordAfter), Deferred.await(this.closing)), published)
+            : published
       )
     }
     const replies: Array<string | null | Failure> = []

@@ -10,7 +10,10 @@ import { Presence } from "./presence.ts"
 import { Retriever } from "./retriever.ts"
 import type { StoreSettings } from "./settings.ts"
 
-export const makeStore = (connection: Connection, settings: StoreSettings): ResultStore.ResultStore => {
+export const makeStore = (
+  connection: Connection,
+  settings: StoreSettings
+): ResultStore.ResultStore & { readonly close: () => Promise<void> } => {
   const presence = new Presence(connection, settings)
   const owner = new Owner(connection, presence, settings)
   const retriever = new Retriever(connection, presence, settings)
@@ -18,6 +21,8 @@ export const makeStore = (connection: Connection, settings: StoreSettings): Resu
   return {
     stash: (result, runner) => owner.stash(result, runner),
     retrieve: (id, runner) => runner.runInReactor(retriever.await(id)),
-    takeUnretrieved: () => owner.takeUnretrieved()
+    takeUnretrieved: () => owner.takeUnretrieved(),
+    // Publishes under way land first: a store closed right after its results reached their retrievers logs nothing.
+    close: () => owner.close().then(() => connection.close())
   }
 }
