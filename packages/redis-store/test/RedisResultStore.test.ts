@@ -311,6 +311,18 @@ describe("pushed, not polled", () => {
     return client
   }
 
+  /** An owner's reactor and store whose log lines are kept. */
+  const loggingOwner = () => {
+    const lines: Array<string> = []
+    const logger = Logger.make<unknown, void>(({ message }) => {
+      lines.push(JSON.stringify(message))
+    })
+    const store = RedisResultStore.make(testOptions(redis.url))
+    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
+    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    return { lines, reactor, store }
+  }
+
   const commandsProcessed = async (client: Awaited<ReturnType<typeof redisClient>>): Promise<number> => {
     const info = await client.info("stats")
     return Number(/total_commands_processed:(\d+)/.exec(info)![1])
@@ -446,13 +458,7 @@ describe("pushed, not polled", () => {
   )
 
   it("a record of another type fails that result's publish only: the others of its batch arrive", async () => {
-    const lines: Array<string> = []
-    const logger = Logger.make<unknown, void>(({ message }) => {
-      lines.push(JSON.stringify(message))
-    })
-    const store = RedisResultStore.make(testOptions(redis.url))
-    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
-    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    const { lines, reactor } = loggingOwner()
     const b = reactorWithStore()
     const raw = await redisClient()
     const work = latch<string>()
@@ -478,13 +484,7 @@ describe("pushed, not polled", () => {
   it("close() right after a wait got its value publishes that result first: nothing logged, no record left pending", async () => {
     // The publish's script follows a delivered wake-up 10 ms later (see the owner's `recordAfter`): a close
     // meanwhile sends it at once and waits for it, as it waits for every reply under way.
-    const lines: Array<string> = []
-    const logger = Logger.make<unknown, void>(({ message }) => {
-      lines.push(JSON.stringify(message))
-    })
-    const store = RedisResultStore.make(testOptions(redis.url))
-    const reactor = Reactor.setup(Layer.effectDiscard(Effect.void), { resultStore: store, logger })
-    cleanups.push(() => reactor.shutdown().then(() => store.close()))
+    const { lines, reactor, store } = loggingOwner()
     const b = reactorWithStore()
     const raw = await redisClient()
     const record = (id: string) => `crochet:{${id}}:r`
