@@ -335,6 +335,7 @@ export class Owner implements Role {
     this.sendTracked(batch)
   }
 
+  /** Sends a batch in a fiber of its own, which `close` waits for. */
   private sendTracked(batch: ReadonlyArray<Outgoing>): void {
     const fiber = Effect.runFork(this.send(batch))
     this.sending.add(fiber)
