@@ -313,7 +313,7 @@ export class Owner implements Role {
   close(): Promise<void> {
     Deferred.doneUnsafe(this.closing, Effect.void)
     this.flush()
-    return Effect.runPromise(Effect.forEach([...this.sending], Fiber.await, { discard: true }))
+    return Effect.runPromise(Effect.asVoid(Fiber.awaitAll([...this.sending])))
   }
 
   /** Sends what is waiting to be published, in batches of a bounded size. */
